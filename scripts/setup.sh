@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Create .venv (once) and install mcp-guard into it. `--test` also installs the test extras and the
+# node peers the integration tests run against. Safe to run again: it only installs what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+extras=""
+if [ "${1:-}" = "--test" ]; then extras="[test]"; fi
+
+stamp=".venv/.installed${extras}"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    .venv/bin/python -m pip install --quiet -e ".${extras}"
+    touch "$stamp"
+fi
+
+if [ "${1:-}" = "--test" ] && [ -f tests/node/package.json ]; then
+    if [ ! -d tests/node/node_modules ] || [ tests/node/package-lock.json -nt tests/node/node_modules ]; then
+        npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
+    fi
+fi

@@ -1,0 +1,37 @@
+"""The audit record: what happened on one tool call, in the fields DESIGN.md fixes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Decision = Literal["allowed", "denied"]
+Outcome = Literal["ok", "tool_error", "failed", "denied"]
+
+
+@dataclass(slots=True)
+class AuditRecord:
+    time: float
+    request_id: str
+    call_id: str
+    server: str
+    tool: str
+    decision: Decision
+    outcome: Outcome
+    parent_id: str | None = None
+    key_id: str | None = None
+    key_name: str | None = None
+    user: str | None = None
+    roles: tuple[str, ...] = ()
+    team: str | None = None
+    customer: str | None = None
+    arguments: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None  # machine-readable reason of a denial or failure (GatewayError.reason)
+    error: str | None = None
+    cost: float = 0.0
+    duration_ms: float = 0.0
+    mode: str = "manual"
+    entry: str = "mcp"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)

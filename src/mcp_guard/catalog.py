@@ -1,0 +1,119 @@
+"""The aggregated catalog: every upstream's tools under `server/tool` references and exposed names.
+
+Static visibility lives here: a tool outside its server's `tools` allowlist, or matching the global
+`blocked_tools`, never enters the catalog, so nothing downstream can list or call it. Per-request visibility
+(principal, header filter) is applied on top by `RequestState.may_see`.
+
+Everything a listing needs (the renamed `Tool`, the OpenAI function definition) is built once per catalog
+change, not per request.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import mcp_types as types
+
+from .config import GatewayConfig
+from .errors import BadRequest
+from .names import NameTable, ToolRef
+from .patterns import PatternSet, ToolPattern
+
+
+class CatalogEntry:
+    """One tool as the gateway exposes it."""
+
+    __slots__ = ("_validator", "exposed", "name", "openai", "ref", "tool")
+
+    def __init__(self, ref: ToolRef, name: str, tool: types.Tool) -> None:
+        self.ref = ref
+        self.name = name
+        self.tool = tool
+        self.exposed = tool.model_copy(update={"name": name})
+        self.openai: dict[str, Any] = {
+            "type": "function",
+            "function": {
+                "name": name,
+                "description": tool.description or tool.title or str(ref),
+                "parameters": tool.input_schema or {"type": "object", "properties": {}},
+            },
+        }
+        self._validator: Any = None
+
+    @property
+    def destructive(self) -> bool:
+        """An explicit MCP `destructiveHint` on a tool that is not read-only (absent hints do not count)."""
+        hints = self.tool.annotations
+        if hints is None:
+            return False
+        return bool(hints.destructive_hint) and not hints.read_only_hint
+
+    def validate_arguments(self, arguments: dict[str, Any]) -> None:
+        """Check arguments against the tool's input schema; raise `BadRequest` naming the first problem."""
+        if self._validator is None:
+            from jsonschema.validators import validator_for  # lazy: only gateways that call tools pay for it
+
+            schema = self.tool.input_schema or {}
+            self._validator = validator_for(schema)(schema)
+        error = next(iter(self._validator.iter_errors(arguments)), None)
+        if error is not None:
+            where = "".join(f"[{p!r}]" for p in error.absolute_path) or "arguments"
+            raise BadRequest(f"Invalid arguments for tool '{self.ref}': {where}: {error.message}")
+
+
+class Catalog:
+    """All tools of all upstreams, rebuilt whenever one upstream's tool list changes."""
+
+    def __init__(self, config: GatewayConfig) -> None:
+        self._allowlists = {s.name: PatternSet(f"{s.name}/{t}" for t in s.tools) for s in config.servers if s.tools}
+        self._blocked = PatternSet(config.blocked_tools)
+        self._tools: dict[str, Sequence[types.Tool]] = {}
+        self._entries: tuple[CatalogEntry, ...] = ()
+        self._by_ref: dict[ToolRef, CatalogEntry] = {}
+        self._names = NameTable(())
+        self._listeners: list[Callable[[], None]] = []
+        self._lock = threading.Lock()  # guards rebuilds only; readers use the immutable snapshots
+        self.version = 0
+
+    def update_server(self, server: str, tools: Iterable[types.Tool]) -> None:
+        """Replace `server`'s tools (called by its supervisor after every discovery)."""
+        with self._lock:
+            self._tools[server] = [t for t in tools if self._statically_visible(ToolRef(server, t.name))]
+            self._rebuild()
+        for listener in self._listeners:
+            listener()
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def _statically_visible(self, ref: ToolRef) -> bool:
+        allow = self._allowlists.get(ref.server)
+        return (allow is None or allow.matches(ref)) and not self._blocked.matches(ref)
+
+    def _rebuild(self) -> None:
+        refs = {ToolRef(server, t.name): t for server, tools in self._tools.items() for t in tools}
+        names = NameTable(refs)
+        entries = tuple(CatalogEntry(ref, names.name_of(ref), tool) for ref, tool in sorted(refs.items()))
+        self._names, self._entries = names, entries
+        self._by_ref = {e.ref: e for e in entries}
+        self.version += 1
+
+    def entries(self) -> tuple[CatalogEntry, ...]:
+        return self._entries
+
+    def resolve(self, name: str) -> CatalogEntry | None:
+        """Find a tool by exposed name (`server__tool`) or by reference (`server/tool`)."""
+        ref = self._names.ref_of(name)
+        return self._by_ref.get(ref) if ref is not None else None
+
+    def get(self, ref: ToolRef) -> CatalogEntry | None:
+        return self._by_ref.get(ref)
+
+    def servers(self) -> list[str]:
+        return sorted(self._tools)
+
+    def matching(self, pattern: str) -> list[CatalogEntry]:
+        compiled = ToolPattern.parse(pattern)
+        return [e for e in self._entries if compiled.matches(e.ref)]

@@ -1,0 +1,97 @@
+"""The `mcp-guard` command: serve, check, demo."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+import anyio
+
+from .config import GatewayConfig, load_config
+from .errors import ConfigError
+from .gateway import Gateway
+from .server import MOUNT, serve
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.run(args) or 0)
+    except ConfigError as exc:
+        print(f"mcp-guard: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mcp-guard", description="An enterprise MCP gateway.")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve_cmd = commands.add_parser("serve", help="run the gateway from a YAML configuration")
+    serve_cmd.add_argument("config")
+    _add_listen_options(serve_cmd)
+    serve_cmd.set_defaults(run=_serve)
+
+    check_cmd = commands.add_parser("check", help="validate a configuration (and optionally connect)")
+    check_cmd.add_argument("config")
+    check_cmd.add_argument("--connect", action="store_true", help="also connect to every upstream and list tools")
+    check_cmd.set_defaults(run=_check)
+
+    demo_cmd = commands.add_parser("demo", help="run the gateway on embedded defaults with demo tools")
+    _add_listen_options(demo_cmd)
+    demo_cmd.set_defaults(run=_demo)
+    return parser
+
+
+def _add_listen_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+
+
+def _serve(args: argparse.Namespace) -> None:
+    gateway = Gateway(load_config(args.config))
+    _announce(args.host, args.port)
+    serve(gateway, host=args.host, port=args.port)
+
+
+def _demo(args: argparse.Namespace) -> None:
+    from .demo import demo_gateway
+
+    gateway = demo_gateway()
+    _announce(args.host, args.port)
+    print(f"  servers: {', '.join(gateway.upstreams)}", flush=True)
+    serve(gateway, host=args.host, port=args.port)
+
+
+def _announce(host: str, port: int) -> None:
+    shown = f"[{host}]" if ":" in host else host
+    print(f"mcp-guard: MCP endpoint  http://{shown}:{port}{MOUNT}", flush=True)
+    print(f"           REST tools    http://{shown}:{port}{MOUNT}/tools", flush=True)
+
+
+def _check(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    gateway = Gateway(config)  # also loads in-process targets, so a bad import path fails here
+    _print_summary(config)
+    if args.connect:
+        return anyio.run(_connect_all, gateway)
+    return 0
+
+
+def _print_summary(config: GatewayConfig) -> None:
+    print(f"configuration OK: {len(config.servers)} server(s)")
+    for server in config.servers:
+        where = server.url or server.command or server.target
+        print(f"  {server.name:<20} {server.transport:<9} {where}{'' if server.enabled else '  (disabled)'}")
+
+
+async def _connect_all(gateway: Gateway) -> int:
+    async with gateway.lifespan():
+        failed = 0
+        for upstream in gateway.upstreams.values():
+            status = upstream.status
+            print(f"  {status.name:<20} {status.state:<12} {status.tool_count} tools  {status.last_error or ''}")
+            failed += status.state not in ("connected", "disabled")
+    return 1 if failed else 0

@@ -1,0 +1,194 @@
+"""The gateway's configuration: one YAML file, validated by pydantic.
+
+Every model forbids unknown fields, so a typo is an error that names the field instead of a setting that
+silently does nothing. `load_config` interpolates `${ENV}` (and `${ENV:-default}`) in string values so
+secrets stay out of the file, and turns validation errors into a `ConfigError` that names the file, the
+field path and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+from .names import SERVER_NAME
+from .patterns import ToolPattern
+
+Transport = Literal["stdio", "http", "sse", "inprocess"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerConfig(_Model):
+    """One upstream MCP server."""
+
+    name: str = Field(description="Unique server name; the `server` part of `server/tool` references.")
+    transport: Transport = Field(description="stdio | http (streamable HTTP) | sse (legacy) | inprocess.")
+    command: str | None = Field(None, description="stdio: the executable to start.")
+    args: list[str] = Field(default_factory=list, description="stdio: its arguments.")
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description="stdio: the only variables the child gets besides PATH, HOME, USER, LOGNAME, SHELL, TERM.",
+    )
+    cwd: str | None = Field(None, description="stdio: working directory of the child.")
+    url: str | None = Field(None, description="http / sse: the server's endpoint URL.")
+    headers: dict[str, str] = Field(default_factory=dict, description="http / sse: headers sent upstream.")
+    target: str | None = Field(
+        None, description="inprocess: `module:attribute` of an `InProcessServer` (or a list of functions)."
+    )
+    tools: list[str] | None = Field(
+        None, description="Tool names (globs) exposed from this server; omitted = all of them."
+    )
+    auto_execute: list[str] = Field(default_factory=list, description="Tool names agent mode may run unasked.")
+    enabled: bool = Field(True, description="A disabled server is never connected.")
+    protocol: Literal["auto", "legacy"] = Field(
+        "auto", description="auto: try the 2026-07-28 protocol, fall back to the handshake era; legacy: skip the probe."
+    )
+    connect_timeout: float = Field(10.0, gt=0, description="Seconds to connect and list tools.")
+    call_timeout: float = Field(30.0, gt=0, description="Seconds one tool call may take.")
+    health_interval: float = Field(10.0, gt=0, description="Seconds between health checks.")
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        if not SERVER_NAME.match(value) or "__" in value:
+            raise ValueError("must be 1-48 of A-Z a-z 0-9 _ - (starting with a letter or digit, no '__')")
+        return value
+
+    @model_validator(mode="after")
+    def _transport_fields(self) -> ServerConfig:
+        needed = {"stdio": "command", "http": "url", "sse": "url", "inprocess": "target"}[self.transport]
+        if getattr(self, needed) is None:
+            raise ValueError(f"transport {self.transport!r} needs {needed!r}")
+        return self
+
+
+class GatewayConfig(_Model):
+    """The whole gateway."""
+
+    servers: list[ServerConfig] = Field(default_factory=list, description="Upstream servers, by name.")
+    blocked_tools: list[str] = Field(
+        default_factory=list, description="Tool patterns nobody may see or call, whatever else allows them."
+    )
+    max_body_bytes: int = Field(4 * 1024 * 1024, gt=0, description="Largest accepted request body (413 above).")
+    allowed_hosts: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "localhost", "[::1]", "127.0.0.1:*", "localhost:*", "[::1]:*"],
+        description="Host headers the MCP endpoint accepts (DNS-rebinding protection); ['*'] turns it off.",
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=lambda: [
+            "http://127.0.0.1", "http://localhost", "http://[::1]",
+            "http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*",
+        ],
+        description="Origin headers the MCP endpoint accepts from browsers.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _servers_by_name(cls, data: Any) -> Any:
+        return servers_as_list(data)
+
+    @model_validator(mode="after")
+    def _unique_servers(self) -> GatewayConfig:
+        seen: set[str] = set()
+        for server in self.servers:
+            if server.name in seen:
+                raise ValueError(f"server name {server.name!r} is used twice")
+            seen.add(server.name)
+        return self
+
+    @field_validator("blocked_tools")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        for text in value:
+            ToolPattern.parse(text)
+        return value
+
+    def server(self, name: str) -> ServerConfig:
+        for server in self.servers:
+            if server.name == name:
+                return server
+        raise KeyError(name)
+
+
+def servers_as_list(data: Any) -> Any:
+    """Accept `servers:` as a mapping of name → settings (the readable YAML form) or as a list."""
+    if isinstance(data, Mapping) and isinstance(data.get("servers"), Mapping):
+        servers = [{"name": name, **(body or {})} for name, body in data["servers"].items()]
+        data = {**data, "servers": servers}
+    return data
+
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def interpolate_env(value: Any, environ: Mapping[str, str], path: str = "") -> Any:
+    """Replace `${NAME}` / `${NAME:-default}` in every string of a parsed YAML document."""
+    if isinstance(value, str):
+        return _ENV_REF.sub(lambda m: _env_value(m, environ, path), value)
+    if isinstance(value, Mapping):
+        return {k: interpolate_env(v, environ, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate_env(v, environ, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def _env_value(match: re.Match[str], environ: Mapping[str, str], path: str) -> str:
+    name, default = match.group(1), match.group(2)
+    if name in environ:
+        return environ[name]
+    if default is not None:
+        return default
+    raise ConfigError(f"{path}: environment variable {name!r} is not set (use ${{{name}:-default}} for a default)")
+
+
+def parse_config(data: Any, *, source: str = "<config>", environ: Mapping[str, str] | None = None) -> GatewayConfig:
+    """Validate an already-parsed document; errors name `source` and the field path."""
+    try:
+        data = servers_as_list(interpolate_env(data or {}, os.environ if environ is None else environ))
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    try:
+        return GatewayConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: invalid configuration\n{_describe(exc, data)}") from None
+
+
+def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -> GatewayConfig:
+    """Read, interpolate and validate a YAML configuration file."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    return parse_config(data, source=str(path), environ=environ)
+
+
+def _describe(exc: ValidationError, data: Any) -> str:
+    return "\n".join(f"  {_field_path(err['loc'], data)}: {err['msg']}" for err in exc.errors())
+
+
+def _field_path(loc: tuple[int | str, ...], data: Any) -> str:
+    """`servers.filesystem.command` rather than pydantic's `servers.0.command`."""
+    parts: list[str] = []
+    node = data
+    for item in loc:
+        if isinstance(item, int) and isinstance(node, list) and item < len(node):
+            node = node[item]
+            named = node.get("name") if isinstance(node, Mapping) else None
+            parts.append(str(named) if named else f"[{item}]")
+        else:
+            node = node.get(item) if isinstance(node, Mapping) else None
+            parts.append(str(item))
+    return ".".join(parts) or "(top level)"

@@ -1,0 +1,104 @@
+"""Every error mcp-guard raises on purpose.
+
+The tree is shallow on purpose; each refusal maps to exactly one HTTP status:
+
+    ConfigError                    bad configuration (startup; never reaches a client)
+    GatewayError                   a tool call or request was refused or failed
+    ├── BadRequest          400    malformed body, arguments that violate the tool's schema
+    ├── Unauthenticated     401    key missing or unknown
+    ├── BudgetExceeded      402    a budget tier would be overspent
+    ├── NotAllowed          403    the principal may not use this tool, or the key is inactive
+    ├── NotFound            404    no such route or server
+    │   └── ToolNotFound    404    no such tool
+    ├── MethodNotAllowed    405    wrong HTTP method for the route
+    ├── ConfirmationRequired 409   a destructive tool needs an explicit confirmation
+    ├── BodyTooLarge        413    request body over the configured limit
+    ├── UnsupportedMediaType 415   body is not application/json
+    ├── RateLimited         429    a rate limit would be exceeded
+    ├── UpstreamError       502    the upstream server failed or is unreachable
+    └── UpstreamTimeout     504    the upstream did not answer in time
+
+REST routes render a GatewayError as RFC 9457 problem+json (`problem.py`); the MCP endpoint turns it
+into an `is_error` tool result whose `_meta` carries `reason`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; the message names the file, the field path and what was expected."""
+
+
+class GatewayError(Exception):
+    """A refusal or failure of one request or tool call."""
+
+    status: ClassVar[int] = 500
+    title: ClassVar[str] = "Gateway error"
+    reason: ClassVar[str] = "error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
+
+
+class BadRequest(GatewayError):
+    status, title, reason = 400, "Bad request", "bad_request"
+
+
+class Unauthenticated(GatewayError):
+    status, title, reason = 401, "Unauthorized", "unauthenticated"
+
+
+class BudgetExceeded(GatewayError):
+    status, title, reason = 402, "Budget exceeded", "budget_exceeded"
+
+
+class NotAllowed(GatewayError):
+    status, title, reason = 403, "Forbidden", "not_allowed"
+
+
+class NotFound(GatewayError):
+    status, title, reason = 404, "Not found", "not_found"
+
+
+class ToolNotFound(NotFound):
+    status, title, reason = 404, "Tool not found", "tool_not_found"
+
+
+class MethodNotAllowed(GatewayError):
+    status, title, reason = 405, "Method not allowed", "method_not_allowed"
+
+
+class ConfirmationRequired(GatewayError):
+    status, title, reason = 409, "Confirmation required", "confirmation_required"
+
+
+class BodyTooLarge(GatewayError):
+    status, title, reason = 413, "Request body too large", "body_too_large"
+
+
+class UnsupportedMediaType(GatewayError):
+    status, title, reason = 415, "Unsupported media type", "unsupported_media_type"
+
+
+class RateLimited(GatewayError):
+    status, title, reason = 429, "Rate limit exceeded", "rate_limited"
+
+
+class UpstreamError(GatewayError):
+    status, title, reason = 502, "Upstream failed", "upstream_error"
+
+
+class UpstreamTimeout(UpstreamError):
+    status, title, reason = 504, "Upstream timeout", "upstream_timeout"

@@ -1,0 +1,96 @@
+"""`Gateway`: upstreams + catalog + pipeline, and the ASGI router to mount."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+
+from .asgi import Scope, run_lifespan
+from .catalog import Catalog
+from .config import GatewayConfig, ServerConfig, load_config
+from .errors import ConfigError
+from .pipeline import Pipeline
+from .router import GatewayRouter
+from .router.mcp_endpoint import build_session_manager
+from .upstreams import InProcessServer, Upstream, build_upstream
+
+_CODE_TARGET = "<registered in code>"
+
+
+class Gateway:
+    """The gateway core. Mount `gateway.router` (under `/mcp`) and run `gateway.lifespan()` in the host
+    app's lifespan; or serve `gateway.router` directly, which then runs its own lifespan.
+
+        gateway = Gateway.from_yaml("gateway.yaml", inprocess=[billing_tools])
+    """
+
+    def __init__(self, config: GatewayConfig | None = None, *, inprocess: Iterable[InProcessServer] = ()) -> None:
+        config = config or GatewayConfig()
+        registered = {server.name: server for server in inprocess}
+        config = _with_code_servers(config, registered)
+        self.config = config
+        self.catalog = Catalog(config)
+        self.upstreams: dict[str, Upstream] = {s.name: build_upstream(s, registered) for s in config.servers}
+        self.pipeline = Pipeline(self.catalog, self.upstreams)
+        self.router = GatewayRouter(self)
+        self._session_manager: StreamableHTTPSessionManager | None = None
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, *, inprocess: Iterable[InProcessServer] = ()) -> Gateway:
+        return cls(load_config(path), inprocess=inprocess)
+
+    @asynccontextmanager
+    async def lifespan(self, app: Any = None) -> AsyncIterator[None]:
+        """Start every upstream supervisor and the MCP session manager; stop them (and stdio children) after.
+
+        Start-up waits until every upstream has made its first connection attempt (bounded by the
+        longest `connect_timeout`), so the first call after start does not race the connections.
+        """
+        manager = build_session_manager(self)
+        async with anyio.create_task_group() as tg:
+            for upstream in self.upstreams.values():
+                tg.start_soon(upstream.run, self.catalog.update_server)
+            async with manager.run():
+                self._session_manager = manager
+                await self._wait_first_attempts()
+                try:
+                    yield
+                finally:
+                    self._session_manager = None
+            tg.cancel_scope.cancel()
+
+    async def _wait_first_attempts(self) -> None:
+        longest = max((u.config.connect_timeout for u in self.upstreams.values()), default=0.0)
+        with anyio.move_on_after(longest + 1.0):
+            async with anyio.create_task_group() as tg:
+                for upstream in self.upstreams.values():
+                    tg.start_soon(upstream.wait_first_attempt)
+
+    async def mcp_app(self, scope: Scope, receive: Any, send: Any) -> None:
+        manager = self._session_manager
+        if manager is None:
+            raise RuntimeError("the gateway is not running: enter `gateway.lifespan()` in the host app's lifespan")
+        await manager.handle_request(scope, receive, send)
+
+    async def serve_lifespan(self, scope: Scope, receive: Any, send: Any) -> None:
+        await run_lifespan(self.lifespan(), scope, receive, send)
+
+
+def _with_code_servers(config: GatewayConfig, registered: dict[str, InProcessServer]) -> GatewayConfig:
+    """Give in-process servers registered in code a config entry unless the YAML already has one."""
+    known = {s.name for s in config.servers}
+    for name, server in registered.items():
+        if name in known and config.server(name).transport != "inprocess":
+            raise ConfigError(f"servers.{name}: configured as {config.server(name).transport!r}, "
+                              "but an in-process server of that name was registered in code")
+    extra = [
+        ServerConfig(name=name, transport="inprocess", target=_CODE_TARGET)
+        for name in registered
+        if name not in known
+    ]
+    return config.model_copy(update={"servers": [*config.servers, *extra]}) if extra else config

@@ -1,0 +1,147 @@
+"""The one tool-call pipeline. Every entry point (MCP endpoint, REST, Code Mode, agent mode) calls
+`Pipeline.call`, and nothing else enforces anything:
+
+    resolve → visible? → arguments valid? → admit (rate limit, then budget reserve)
+            → upstream call → settle → audit
+
+Each stage reads what the middlewares put on the `RequestState`; a stage whose field is empty is off. A
+refusal is a `GatewayError` and is audited like a success, so the log shows every attempt.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import mcp_types as types
+
+from .audit import AuditRecord
+from .catalog import Catalog, CatalogEntry
+from .errors import BadRequest, GatewayError, ToolNotFound
+from .state import RequestState
+from .upstreams import Upstream
+
+
+@dataclass(slots=True)
+class ToolCall:
+    """One attempt to call a tool, as it moves through the stages."""
+
+    name: str  # as the caller wrote it: an exposed name or `server/tool`
+    arguments: dict[str, Any]
+    state: RequestState
+    entry_point: str = "mcp"  # mcp | rest | code | agent
+    mode: str = "manual"  # manual | agent | code
+    parent_id: str | None = None
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    started: float = field(default_factory=time.perf_counter)
+    tool: CatalogEntry | None = None  # set once resolved
+    cost: float = 0.0  # set by the budget stage
+
+
+@dataclass(slots=True)
+class CallOutcome:
+    call: ToolCall
+    result: types.CallToolResult
+    duration_ms: float
+
+
+class Pipeline:
+    def __init__(self, catalog: Catalog, upstreams: Mapping[str, Upstream]) -> None:
+        self.catalog = catalog
+        self.upstreams = upstreams
+
+    async def call(
+        self,
+        state: RequestState,
+        name: str,
+        arguments: Any,
+        *,
+        entry_point: str = "mcp",
+        mode: str = "manual",
+        parent_id: str | None = None,
+    ) -> CallOutcome:
+        """Run one tool call through every stage; raise `GatewayError` when it is refused or fails."""
+        call = ToolCall(name, arguments, state, entry_point, mode, parent_id)
+        try:
+            result = await self._run(call)
+        except GatewayError as exc:
+            await self._audit(call, None, exc)
+            raise
+        await self._audit(call, result, None)
+        return CallOutcome(call, result, _elapsed_ms(call))
+
+    async def _run(self, call: ToolCall) -> types.CallToolResult:
+        entry = call.tool = self._resolve(call)
+        call.state.check_visible(entry.ref)
+        call.arguments = _as_arguments(call.arguments, entry)
+        entry.validate_arguments(call.arguments)
+        guards = [g for g in (call.state.rate_limiter, call.state.budget) if g is not None]
+        admitted: list[tuple[Any, Any]] = []
+        succeeded = False
+        try:
+            for guard in guards:
+                admitted.append((guard, await guard.admit(call)))
+            result = await self.upstreams[entry.ref.server].call(entry.ref.tool, call.arguments)
+            succeeded = not result.is_error
+            return result
+        finally:
+            for guard, token in reversed(admitted):
+                await guard.settle(call, token, succeeded)
+
+    def _resolve(self, call: ToolCall) -> CatalogEntry:
+        entry = self.catalog.resolve(call.name)
+        if entry is None:
+            raise ToolNotFound(f"Unknown tool {call.name!r}", extra={"tool": call.name})
+        return entry
+
+    async def _audit(
+        self, call: ToolCall, result: types.CallToolResult | None, error: GatewayError | None
+    ) -> None:
+        sink = call.state.audit
+        if sink is not None:
+            await sink.record(_audit_record(call, result, error))
+
+
+def _as_arguments(arguments: Any, entry: CatalogEntry) -> dict[str, Any]:
+    if arguments is None:
+        return {}
+    if not isinstance(arguments, dict):
+        raise BadRequest(f"Arguments for tool '{entry.ref}' must be a JSON object, got {type(arguments).__name__}")
+    return arguments
+
+
+def _elapsed_ms(call: ToolCall) -> float:
+    return (time.perf_counter() - call.started) * 1000.0
+
+
+def _audit_record(call: ToolCall, result: types.CallToolResult | None, error: GatewayError | None) -> AuditRecord:
+    state, principal = call.state, call.state.principal
+    server, _, tool = (str(call.tool.ref) if call.tool else call.name).partition("/")
+    denied = error is not None and error.status < 500
+    outcome = "denied" if denied else "failed" if error else "tool_error" if result and result.is_error else "ok"
+    return AuditRecord(
+        time=time.time(),
+        request_id=state.request_id,
+        call_id=call.id,
+        parent_id=call.parent_id,
+        server=server if tool else "",
+        tool=tool or call.name,
+        decision="denied" if denied else "allowed",
+        outcome=outcome,
+        key_id=principal.key_id if principal else None,
+        key_name=principal.key_name if principal else None,
+        user=state.user,
+        roles=principal.roles if principal else (),
+        team=principal.team if principal else None,
+        customer=principal.customer if principal else None,
+        arguments=call.arguments if isinstance(call.arguments, dict) else {},
+        reason=error.reason if error else None,
+        error=error.message if error else None,
+        cost=call.cost,
+        duration_ms=_elapsed_ms(call),
+        mode=call.mode,
+        entry=call.entry_point,
+    )

@@ -1,0 +1,78 @@
+"""The MCP endpoint: a low-level `mcp` server whose handlers show the caller's visible tools and send every
+call through the pipeline. The SDK's streamable-HTTP session manager serves both protocol eras:
+2026-07-28 (stateless, `server/discover`) and the handshake era up to 2025-11-25 (sessions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import mcp_types as types
+from mcp.server import Server
+from mcp.server.context import ServerRequestContext
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+
+from ..errors import GatewayError
+from ..results import error_result
+from ..state import RequestState
+
+if TYPE_CHECKING:
+    from ..gateway import Gateway
+
+SERVER_NAME = "mcp-guard"
+
+
+def build_mcp_server(gateway: Gateway) -> Server[Any]:
+    async def list_tools(ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
+        state = _state(ctx)
+        return types.ListToolsResult(tools=[e.exposed for e in gateway.catalog.entries() if state.may_see(e.ref)])
+
+    async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> types.CallToolResult:
+        try:
+            outcome = await gateway.pipeline.call(_state(ctx), params.name, params.arguments, entry_point="mcp")
+        except GatewayError as exc:
+            return error_result(exc)
+        return outcome.result
+
+    def input_schema(name: str) -> Mapping[str, Any] | None:
+        """Lets the SDK validate `Mcp-Param-*` headers without running `tools/list` per call."""
+        entry = gateway.catalog.resolve(name)
+        return entry.tool.input_schema if entry else None
+
+    from .. import __version__
+
+    return Server(
+        SERVER_NAME,
+        version=__version__,
+        instructions="Tools from several MCP servers, governed by mcp-guard. Tool names are server__tool.",
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+        get_tool_input_schema=input_schema,
+    )
+
+
+def _state(ctx: ServerRequestContext[Any]) -> RequestState:
+    request = ctx.request
+    return RequestState.from_scope(request.scope) if request is not None else RequestState()
+
+
+def build_session_manager(gateway: Gateway) -> StreamableHTTPSessionManager:
+    config = gateway.config
+    protect = config.allowed_hosts != ["*"]
+    security = TransportSecuritySettings(
+        enable_dns_rebinding_protection=protect,
+        allowed_hosts=config.allowed_hosts if protect else [],
+        allowed_origins=config.allowed_origins if protect else [],
+    )
+    return StreamableHTTPSessionManager(
+        app=build_mcp_server(gateway),
+        json_response=True,  # one JSON body per request: cheaper than an SSE stream for request/response
+        security_settings=security,
+        max_request_body_size=config.max_body_bytes,
+    )
+
+
+def build_mcp_app(manager: StreamableHTTPSessionManager) -> StreamableHTTPASGIApp:
+    return StreamableHTTPASGIApp(manager)

@@ -1,0 +1,83 @@
+"""The one typed object that carries what the middlewares decided about a request.
+
+It lives under one scope key, `scope["mcp_guard"]`, so it survives the scope copies frameworks make when
+they mount sub-applications, and reaches the MCP handlers through `ctx.request.scope`. Each middleware
+fills its own field; the pipeline reads them. A field left `None` means that stage is off.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .errors import GatewayError
+from .names import ToolRef
+
+SCOPE_KEY = "mcp_guard"
+
+
+class Principal(Protocol):
+    """Who is calling, as resolved from a virtual key (never from the request body or headers)."""
+
+    key_id: str
+    key_name: str
+    roles: tuple[str, ...]
+    team: str | None
+    customer: str | None
+
+
+class ToolAccess(Protocol):
+    """A rule on which tools a request may see and call (a principal's grants, a header filter)."""
+
+    def allows(self, ref: ToolRef) -> bool: ...
+
+    def denial(self, ref: ToolRef) -> GatewayError:
+        """The error to raise when a call names a tool this rule hides."""
+        ...
+
+
+class CallGuard(Protocol):
+    """A stage that admits a call before it runs and settles it afterwards (rate limit, budget)."""
+
+    async def admit(self, call: Any) -> Any:
+        """Raise a `GatewayError` to refuse; return a token handed back to `settle`."""
+        ...
+
+    async def settle(self, call: Any, token: Any, succeeded: bool) -> None: ...
+
+
+class AuditSink(Protocol):
+    """Receives one record per tool call, allowed or denied."""
+
+    async def record(self, record: Any) -> None: ...
+
+
+@dataclass(slots=True)
+class RequestState:
+    """What applies to one HTTP request (or one Code Mode / agent step inheriting it)."""
+
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    principal: Principal | None = None
+    user: str | None = None  # `x-mcp-user`: recorded for attribution, never used to authorize
+    access: list[ToolAccess] = field(default_factory=list)  # every rule must allow a tool
+    rate_limiter: CallGuard | None = None
+    budget: CallGuard | None = None
+    audit: AuditSink | None = None
+
+    @classmethod
+    def from_scope(cls, scope: MutableMapping[str, Any]) -> RequestState:
+        """The request's state, created on first use."""
+        state = scope.get(SCOPE_KEY)
+        if state is None:
+            state = scope[SCOPE_KEY] = cls()
+        return state
+
+    def may_see(self, ref: ToolRef) -> bool:
+        return all(rule.allows(ref) for rule in self.access)
+
+    def check_visible(self, ref: ToolRef) -> None:
+        for rule in self.access:
+            if not rule.allows(ref):
+                raise rule.denial(ref)

@@ -1,0 +1,77 @@
+"""What every upstream offers the gateway, whatever its transport."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+import mcp_types as types
+
+from ..config import ServerConfig
+
+ToolsChanged = Callable[[str, Sequence[types.Tool]], None]
+"""Called with the server name and its complete, fresh tool list whenever discovery finishes."""
+
+
+class UpstreamState(StrEnum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    DEGRADED = "degraded"  # connected, but the last health check failed
+    DISCONNECTED = "disconnected"  # waiting to reconnect
+    DISABLED = "disabled"  # `enabled: false` in config
+
+
+@dataclass(slots=True)
+class UpstreamStatus:
+    """What `GET /servers` shows for one upstream."""
+
+    name: str
+    transport: str
+    state: UpstreamState = UpstreamState.CONNECTING
+    last_error: str | None = None
+    last_check: float | None = None
+    connected_since: float | None = None
+    protocol_version: str | None = None
+    tool_count: int = 0
+    reconnects: int = 0
+
+    def record(self, state: UpstreamState, error: str | None = None) -> None:
+        self.state = state
+        self.last_check = time.time()
+        if error is not None:
+            self.last_error = error
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "transport": self.transport,
+            "state": str(self.state),
+            "last_error": self.last_error,
+            "last_check": self.last_check,
+            "connected_since": self.connected_since,
+            "protocol_version": self.protocol_version,
+            "tool_count": self.tool_count,
+            "reconnects": self.reconnects,
+        }
+
+
+class Upstream(Protocol):
+    """One upstream server, held by its own supervisor task (`run`)."""
+
+    config: ServerConfig
+    status: UpstreamStatus
+
+    async def run(self, on_tools: ToolsChanged) -> None:
+        """Connect, discover, watch and reconnect until cancelled."""
+
+    async def call(self, tool: str, arguments: dict[str, Any]) -> types.CallToolResult:
+        """Call one tool; raises `UpstreamError` / `UpstreamTimeout` when the upstream fails."""
+
+    def reconnect(self) -> None:
+        """Drop the current connection (if any) and connect again now."""
+
+    async def wait_first_attempt(self) -> None:
+        """Return once the first connection attempt has succeeded or failed."""

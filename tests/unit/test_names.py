@@ -1,0 +1,49 @@
+import re
+
+import pytest
+
+from mcp_guard.names import MAX_EXPOSED_LENGTH, NameTable, ToolRef, exposed_name
+
+VALID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # OpenAI function names; also valid for SEP-986
+
+
+def test_simple_reference_keeps_readable_name():
+    assert exposed_name(ToolRef("filesystem", "read_file")) == "filesystem__read_file"
+
+
+@pytest.mark.parametrize(
+    "tool",
+    ["get.weather", "x" * 200, "näme", "a b/c", "tool:with:colons", "-", "a" * 57],
+)
+def test_awkward_names_become_valid_and_deterministic(tool):
+    ref = ToolRef("srv", tool)
+    name = exposed_name(ref)
+    assert VALID.match(name), name
+    assert len(name) <= MAX_EXPOSED_LENGTH
+    assert exposed_name(ToolRef("srv", tool)) == name  # deterministic
+
+
+def test_long_names_sharing_a_prefix_stay_distinct():
+    a, b = ToolRef("srv", "x" * 100 + "a"), ToolRef("srv", "x" * 100 + "b")
+    assert exposed_name(a) != exposed_name(b)
+
+
+def test_table_round_trips_and_resolves_clashes():
+    clash_a, clash_b = ToolRef("a__b", "c"), ToolRef("a", "b__c")  # both would be a__b__c
+    dotted, plain = ToolRef("s", "x.y"), ToolRef("s", "x_y")  # both sanitise to s__x_y
+    table = NameTable([clash_a, clash_b, dotted, plain, ToolRef("s", "ok")])
+    names = {ref: table.name_of(ref) for ref in (clash_a, clash_b, dotted, plain)}
+    assert len(set(names.values())) == 4
+    for ref, name in names.items():
+        assert VALID.match(name)
+        assert table.ref_of(name) == ref
+    assert table.name_of(ToolRef("s", "ok")) == "s__ok"
+    assert table.ref_of("s/ok") == ToolRef("s", "ok")  # the reference form resolves too
+    assert table.ref_of("s/missing") is None
+    assert table.ref_of("nope") is None
+
+
+def test_parse_reference():
+    assert ToolRef.parse("github/repos/list") == ToolRef("github", "repos/list")
+    with pytest.raises(ValueError, match="server/tool"):
+        ToolRef.parse("no-slash")
