@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv (once) and install mcp-guard into it. `--test` also installs the test extras and the
-# node peers the integration tests run against. Safe to run again: it only installs what changed.
+# Create .venv (once) and install mcp-guard into it. `--test` also installs the test extras. Safe to run again: it only installs what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,9 +16,4 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install --quiet -e ".${extras}"
     touch "$stamp"
 fi
-
-if [ "${1:-}" = "--test" ] && [ -f tests/node/package.json ]; then
-    if [ ! -d tests/node/node_modules ] || [ tests/node/package-lock.json -nt tests/node/node_modules ]; then
-        npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
-    fi
-fi
+# The npm test peers (tests/node) are installed by the test suite itself on first use.

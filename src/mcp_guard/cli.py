@@ -95,3 +95,7 @@ async def _connect_all(gateway: Gateway) -> int:
             print(f"  {status.name:<20} {status.state:<12} {status.tool_count} tools  {status.last_error or ''}")
             failed += status.state not in ("connected", "disabled")
     return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

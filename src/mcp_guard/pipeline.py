@@ -20,7 +20,8 @@ import mcp_types as types
 
 from .audit import AuditRecord
 from .catalog import Catalog, CatalogEntry
-from .errors import BadRequest, GatewayError, ToolNotFound
+from .errors import BadRequest, GatewayError, ToolNotFound, UpstreamError
+from .names import SEPARATOR
 from .state import RequestState
 from .upstreams import Upstream
 
@@ -94,8 +95,20 @@ class Pipeline:
     def _resolve(self, call: ToolCall) -> CatalogEntry:
         entry = self.catalog.resolve(call.name)
         if entry is None:
-            raise ToolNotFound(f"Unknown tool {call.name!r}", extra={"tool": call.name})
+            raise self._unresolved(call.name)
         return entry
+
+    def _unresolved(self, name: str) -> GatewayError:
+        """Unknown tool, unless it names a server that has never been reachable: then say that."""
+        server = name.split("/", 1)[0] if "/" in name else name.split(SEPARATOR, 1)[0]
+        upstream = self.upstreams.get(server)
+        if upstream is not None and server not in self.catalog.servers():
+            status = upstream.status
+            return UpstreamError(
+                f"Upstream '{server}' is {status.state} ({status.last_error or 'no connection yet'}); "
+                f"its tools are unavailable"
+            )
+        return ToolNotFound(f"Unknown tool {name!r}", extra={"tool": name})
 
     async def _audit(
         self, call: ToolCall, result: types.CallToolResult | None, error: GatewayError | None

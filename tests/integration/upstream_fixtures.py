@@ -1,0 +1,38 @@
+"""Gateways in front of real upstream servers, and small polling helpers (bounded, no bare sleeps)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+from mcp import StdioServerParameters
+
+from mcp_guard import Gateway, GatewayConfig, ServerConfig
+
+
+def stdio_config(name: str, params: StdioServerParameters, **settings: Any) -> ServerConfig:
+    return ServerConfig(
+        name=name, transport="stdio", command=params.command, args=params.args, env=params.env or {}, **settings
+    )
+
+
+def url_config(name: str, url: str, transport: str = "http", **settings: Any) -> ServerConfig:
+    return ServerConfig(name=name, transport=transport, url=url, **settings)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def gateway_for(*servers: ServerConfig) -> AsyncIterator[Gateway]:
+    gateway = Gateway(GatewayConfig(servers=list(servers)))
+    async with gateway.lifespan():
+        yield gateway
+
+
+async def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll `predicate` every 50 ms; fail with `what` after `timeout` seconds."""
+    with anyio.move_on_after(timeout):
+        while not predicate():
+            await anyio.sleep(0.05)
+        return
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
