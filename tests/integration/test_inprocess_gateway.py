@@ -188,3 +188,14 @@ async def test_dns_rebinding_protection_is_on_by_default():
     async with running_gateway(GatewayConfig(allowed_hosts=["*"])) as gateway:
         async with mcp_client(gateway.router) as client:
             assert (await client.list_tools()).tools
+
+
+async def test_mcp_endpoint_refuses_a_wrong_content_type():
+    async with running_gateway() as gateway, http_client(gateway.router) as http:
+        response = await http.post(
+            "/",
+            content=b'{"jsonrpc":"2.0","id":1,"method":"tools/list"}',
+            headers={"content-type": "text/plain", "accept": "application/json, text/event-stream"},
+        )
+        assert response.status_code == 400  # the SDK's answer: a JSON-RPC error naming the content type
+        assert "content-type" in response.text.lower()

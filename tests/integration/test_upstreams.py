@@ -1,6 +1,5 @@
 """The gateway in front of real upstream servers over every transport, driven by the real `mcp` client."""
 
-import os
 
 import pytest
 from mcp import Client
@@ -8,7 +7,7 @@ from mcp import Client
 from tests.support.servers import notes_server, notes_stdio_params, paged_stdio_params
 
 from .gateway_fixtures import mcp_client
-from .upstream_fixtures import gateway_for, stdio_config, url_config, wait_until
+from .upstream_fixtures import gateway_for, process_alive, stdio_config, url_config, wait_until
 
 pytestmark = pytest.mark.anyio
 
@@ -82,15 +81,8 @@ async def test_stdio_child_gets_a_clean_environment_and_dies_with_the_gateway(mo
         pid = (await client.call_tool("notes__pid", {})).structured_content["result"]
     assert leaked.structured_content["result"] is None
     assert configured.structured_content["result"] == "configured"
-    await wait_until(lambda: not _alive(pid), 5, f"stdio child {pid} to exit")
+    await wait_until(lambda: not process_alive(pid), 5, f"stdio child {pid} to exit")
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 async def test_server_allowlist_and_global_blocklist():
@@ -103,4 +95,3 @@ async def test_server_allowlist_and_global_blocklist():
         assert names == {"notes__add_note", "notes__echo"}
         hidden = await client.call_tool("notes__delete_note", {"id": 1})
         assert hidden.is_error and hidden.meta["mcp-guard/reason"] == "tool_not_found"
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -36,3 +37,11 @@ async def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -
             await anyio.sleep(0.05)
         return
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -1,0 +1,64 @@
+"""The `mcp-guard` command as a user runs it: demo, serve and check, in real processes."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+from mcp import Client
+
+from tests.support.processes import ServerProcess, free_port
+from tests.support.servers import notes_stdio_params
+
+from .upstream_fixtures import process_alive, wait_until
+
+pytestmark = pytest.mark.anyio
+
+CLI = [sys.executable, "-m", "mcp_guard.cli"]
+
+
+async def test_demo_serves_demo_tools_and_the_example_server():
+    port = free_port()
+    async with ServerProcess([*CLI, "demo", "--port", str(port)], port=port, path="/mcp") as demo:
+        async with Client(demo.url) as client:
+            names = {t.name for t in (await client.list_tools()).tools}
+            assert {"demo__convert_currency", "demo__word_count", "notes__add_note"} <= names
+            counted = await client.call_tool("demo__word_count", {"text": "hello gateway world"})
+            assert counted.structured_content == {"words": 3, "characters": 19}
+            child = (await client.call_tool("notes__pid", {})).structured_content["result"]
+    assert f"http://127.0.0.1:{port}/mcp" in demo.output  # the demo prints its MCP URL
+    # SIGTERM to the gateway stops its stdio child too (the child runs in its own process group)
+    await wait_until(lambda: not process_alive(child), 5, f"stdio child {child} to exit with the gateway")
+
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=60)
+
+
+def test_check_accepts_a_valid_config_and_connects(tmp_path):
+    notes = notes_stdio_params()
+    path = tmp_path / "gateway.yaml"
+    path.write_text(yaml.safe_dump({"servers": {"notes": {"transport": "stdio", "command": notes.command, "args": notes.args}}}))
+    checked = run_cli("check", str(path), "--connect")
+    assert checked.returncode == 0, checked.stderr
+    assert "configuration OK: 1 server(s)" in checked.stdout
+    assert "connected" in checked.stdout
+
+
+def test_check_names_the_bad_field(tmp_path):
+    path = tmp_path / "gateway.yaml"
+    path.write_text("servers:\n  notes:\n    transport: stdio\n    command: x\n    call_timeout: soon\n")
+    checked = run_cli("check", str(path))
+    assert checked.returncode == 2
+    assert str(path) in checked.stderr
+    assert "servers.notes.call_timeout: Input should be a valid number" in checked.stderr
+
+
+def test_check_reports_an_unreachable_upstream(tmp_path):
+    path = tmp_path / "gateway.yaml"
+    url = f"http://127.0.0.1:{free_port()}/mcp"
+    path.write_text(yaml.safe_dump({"servers": {"down": {"transport": "http", "url": url, "connect_timeout": 1}}}))
+    checked = run_cli("check", str(path), "--connect")
+    assert checked.returncode == 1
+    assert "disconnected" in checked.stdout or "connecting" in checked.stdout
