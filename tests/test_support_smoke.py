@@ -14,6 +14,7 @@ import pytest
 from mcp import Client
 from mcp.client.sse import sse_client
 from mcp.client.subscriptions import ToolsListChanged
+
 from tests.support.servers import (
     InspectorError,
     ServerProcess,
@@ -166,13 +167,12 @@ async def test_paged_server_over_stdio_and_http(mode: str) -> None:
     expected = [f"t{i:04d}" for i in range(1, 26)]
     async with Client(paged_stdio_params(tools=25, page_size=10), mode=mode) as client:
         assert await all_tool_names(client) == expected
-    async with paged_server(tools=25, page_size=10) as server:
-        async with Client(server.url, mode=mode) as client:
-            first = await client.list_tools()
-            assert len(first.tools) == 10 and first.next_cursor
-            assert await all_tool_names(client) == expected
-            last = await client.call_tool("t0025", {})
-            assert last.content[0].text == "t0025"  # type: ignore[union-attr]
+    async with paged_server(tools=25, page_size=10) as server, Client(server.url, mode=mode) as client:
+        first = await client.list_tools()
+        assert len(first.tools) == 10 and first.next_cursor
+        assert await all_tool_names(client) == expected
+        last = await client.call_tool("t0025", {})
+        assert last.content[0].text == "t0025"  # type: ignore[union-attr]
 
 
 async def test_time_server_over_stdio() -> None:

@@ -2,12 +2,12 @@
 
 __version__ = "0.1.0"
 
-from .config import GatewayConfig, ServerConfig, load_config  # noqa: E402
-from .errors import ConfigError, GatewayError  # noqa: E402
-from .gateway import Gateway  # noqa: E402
-from .names import ToolRef  # noqa: E402
-from .state import RequestState  # noqa: E402
-from .upstreams import InProcessServer, ToolError  # noqa: E402
+from .config import GatewayConfig, ServerConfig, load_config
+from .errors import ConfigError, GatewayError
+from .gateway import Gateway
+from .names import ToolRef
+from .state import RequestState
+from .upstreams import InProcessServer, ToolError
 
 __all__ = [
     "ConfigError",
@@ -19,6 +19,6 @@ __all__ = [
     "ServerConfig",
     "ToolError",
     "ToolRef",
-    "load_config",
     "__version__",
+    "load_config",
 ]

@@ -86,8 +86,12 @@ class GatewayConfig(_Model):
     )
     allowed_origins: list[str] = Field(
         default_factory=lambda: [
-            "http://127.0.0.1", "http://localhost", "http://[::1]",
-            "http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*",
+            "http://127.0.0.1",
+            "http://localhost",
+            "http://[::1]",
+            "http://127.0.0.1:*",
+            "http://localhost:*",
+            "http://[::1]:*",
         ],
         description="Origin headers the MCP endpoint accepts from browsers.",
     )

@@ -41,7 +41,9 @@ def demo_config() -> GatewayConfig:
     notes = example_server_path()
     if notes is not None:
         servers.append(
-            ServerConfig(name="notes", transport="stdio", command=sys.executable, args=[str(notes), "--transport", "stdio"])
+            ServerConfig(
+                name="notes", transport="stdio", command=sys.executable, args=[str(notes), "--transport", "stdio"]
+            )
         )
     return GatewayConfig(servers=servers)
 

@@ -84,13 +84,13 @@ class Gateway:
 def _with_code_servers(config: GatewayConfig, registered: dict[str, InProcessServer]) -> GatewayConfig:
     """Give in-process servers registered in code a config entry unless the YAML already has one."""
     known = {s.name for s in config.servers}
-    for name, server in registered.items():
+    for name, _server in registered.items():
         if name in known and config.server(name).transport != "inprocess":
-            raise ConfigError(f"servers.{name}: configured as {config.server(name).transport!r}, "
-                              "but an in-process server of that name was registered in code")
+            raise ConfigError(
+                f"servers.{name}: configured as {config.server(name).transport!r}, "
+                "but an in-process server of that name was registered in code"
+            )
     extra = [
-        ServerConfig(name=name, transport="inprocess", target=_CODE_TARGET)
-        for name in registered
-        if name not in known
+        ServerConfig(name=name, transport="inprocess", target=_CODE_TARGET) for name in registered if name not in known
     ]
     return config.model_copy(update={"servers": [*config.servers, *extra]}) if extra else config

@@ -18,7 +18,7 @@ from typing import Any
 
 import mcp_types as types
 
-from .audit import AuditRecord
+from .audit.record import AuditRecord, Outcome
 from .catalog import Catalog, CatalogEntry
 from .errors import BadRequest, GatewayError, ToolNotFound, UpstreamError
 from .names import SEPARATOR
@@ -110,9 +110,7 @@ class Pipeline:
             )
         return ToolNotFound(f"Unknown tool {name!r}", extra={"tool": name})
 
-    async def _audit(
-        self, call: ToolCall, result: types.CallToolResult | None, error: GatewayError | None
-    ) -> None:
+    async def _audit(self, call: ToolCall, result: types.CallToolResult | None, error: GatewayError | None) -> None:
         sink = call.state.audit
         if sink is not None:
             await sink.record(_audit_record(call, result, error))
@@ -134,7 +132,9 @@ def _audit_record(call: ToolCall, result: types.CallToolResult | None, error: Ga
     state, principal = call.state, call.state.principal
     server, _, tool = (str(call.tool.ref) if call.tool else call.name).partition("/")
     denied = error is not None and error.status < 500
-    outcome = "denied" if denied else "failed" if error else "tool_error" if result and result.is_error else "ok"
+    outcome: Outcome = (
+        "denied" if denied else "failed" if error else "tool_error" if result and result.is_error else "ok"
+    )
     return AuditRecord(
         time=time.time(),
         request_id=state.request_id,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import pydantic_core
 import mcp_types as types
+import pydantic_core
 
 from .errors import GatewayError
 
@@ -13,10 +13,12 @@ META_STATUS = "mcp-guard/status"
 
 def error_result(error: GatewayError) -> types.CallToolResult:
     """A refusal or upstream failure as an MCP `is_error` result; `_meta` carries the machine reason."""
-    meta = {META_REASON: error.reason, META_STATUS: error.status, **{f"mcp-guard/{k}": v for k, v in error.extra.items()}}
-    return types.CallToolResult(
-        content=[types.TextContent(type="text", text=error.message)], is_error=True, _meta=meta
-    )
+    meta = {
+        META_REASON: error.reason,
+        META_STATUS: error.status,
+        **{f"mcp-guard/{k}": v for k, v in error.extra.items()},
+    }
+    return types.CallToolResult(content=[types.TextContent(type="text", text=error.message)], is_error=True, _meta=meta)
 
 
 def result_text(result: types.CallToolResult) -> str:
@@ -26,9 +28,7 @@ def result_text(result: types.CallToolResult) -> str:
     base64, which a chat model could not use and which would burn its context.
     """
     texts = [_block_text(block) for block in result.content]
-    if result.structured_content is not None and not any(
-        isinstance(b, types.TextContent) for b in result.content
-    ):
+    if result.structured_content is not None and not any(isinstance(b, types.TextContent) for b in result.content):
         texts.insert(0, pydantic_core.to_json(result.structured_content).decode())
     return "\n".join(texts)
 

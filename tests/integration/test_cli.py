@@ -31,7 +31,6 @@ async def test_demo_serves_demo_tools_and_the_example_server():
     await wait_until(lambda: not process_alive(child), 5, f"stdio child {child} to exit with the gateway")
 
 
-
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=60)
 
@@ -39,7 +38,9 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_check_accepts_a_valid_config_and_connects(tmp_path):
     notes = notes_stdio_params()
     path = tmp_path / "gateway.yaml"
-    path.write_text(yaml.safe_dump({"servers": {"notes": {"transport": "stdio", "command": notes.command, "args": notes.args}}}))
+    path.write_text(
+        yaml.safe_dump({"servers": {"notes": {"transport": "stdio", "command": notes.command, "args": notes.args}}})
+    )
     checked = run_cli("check", str(path), "--connect")
     assert checked.returncode == 0, checked.stderr
     assert "configuration OK: 1 server(s)" in checked.stdout

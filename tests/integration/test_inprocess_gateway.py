@@ -144,7 +144,12 @@ async def test_oversized_bodies_are_refused_on_rest_and_mcp():
         assert rest.status_code == 413 and "limit of 1024 bytes" in rest.json()["detail"]
         mcp = await http.post(
             "/",
-            json={"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "x", "arguments": {"t": "x" * 5000}}},
+            json={
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "tools/call",
+                "params": {"name": "x", "arguments": {"t": "x" * 5000}},
+            },
             headers={"accept": "application/json, text/event-stream", "mcp-protocol-version": "2026-07-28"},
         )
         assert mcp.status_code == 413

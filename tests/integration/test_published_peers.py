@@ -54,7 +54,9 @@ async def test_inspector_cli_lists_and_calls_through_the_standalone_gateway(tmp_
     port = free_port()
     config = tmp_path / "gateway.yaml"
     notes = notes_stdio_params()
-    config.write_text(yaml.safe_dump({"servers": {"notes": {"transport": "stdio", "command": notes.command, "args": notes.args}}}))
+    config.write_text(
+        yaml.safe_dump({"servers": {"notes": {"transport": "stdio", "command": notes.command, "args": notes.args}}})
+    )
     serve = [sys.executable, "-m", "mcp_guard.cli", "serve", str(config), "--port", str(port)]
     async with ServerProcess(serve, port=port, path="/mcp") as gateway:
         listed = await run_inspector(gateway.url, "tools/list")

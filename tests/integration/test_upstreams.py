@@ -1,6 +1,5 @@
 """The gateway in front of real upstream servers over every transport, driven by the real `mcp` client."""
 
-
 import pytest
 from mcp import Client
 
@@ -51,7 +50,8 @@ async def test_every_content_type_passes_through_unchanged(tool):
             expected = await direct.call_tool(tool, {} if tool != "add" else {"a": 1, "b": 2})
         async with gateway_for(url_config("notes", server.url)) as gateway, mcp_client(gateway.router) as client:
             got = await client.call_tool(f"notes__{tool}", {} if tool != "add" else {"a": 1, "b": 2})
-    dump = lambda r: r.model_dump(by_alias=True, exclude_none=True, exclude={"meta"})  # noqa: E731
+    def dump(r):
+        return r.model_dump(by_alias=True, exclude_none=True, exclude={"meta"})
     assert dump(got) == dump(expected)
 
 
@@ -82,7 +82,6 @@ async def test_stdio_child_gets_a_clean_environment_and_dies_with_the_gateway(mo
     assert leaked.structured_content["result"] is None
     assert configured.structured_content["result"] == "configured"
     await wait_until(lambda: not process_alive(pid), 5, f"stdio child {pid} to exit")
-
 
 
 async def test_server_allowlist_and_global_blocklist():

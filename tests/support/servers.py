@@ -29,8 +29,8 @@ from .processes import LOOPBACK, ServerProcess, ServerStartError, free_port, kil
 
 __all__ = [
     "EXAMPLES_DIR",
-    "InspectorError",
     "LOOPBACK",
+    "InspectorError",
     "NodeSetupError",
     "ServerProcess",
     "ServerStartError",
@@ -120,9 +120,7 @@ def everything_stdio_params(*, env: Mapping[str, str] | None = None) -> StdioSer
     return StdioServerParameters(command=node_executable(), args=args, env=dict(env) if env else None)
 
 
-def time_stdio_params(
-    *, local_timezone: str = "UTC", env: Mapping[str, str] | None = None
-) -> StdioServerParameters:
+def time_stdio_params(*, local_timezone: str = "UTC", env: Mapping[str, str] | None = None) -> StdioServerParameters:
     """PyPI mcp-server-time over stdio; its console script must sit next to this interpreter."""
     script = Path(sys.executable).parent / "mcp-server-time"
     if not script.exists():

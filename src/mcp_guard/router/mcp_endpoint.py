@@ -25,7 +25,9 @@ SERVER_NAME = "mcp-guard"
 
 
 def build_mcp_server(gateway: Gateway) -> Server[Any]:
-    async def list_tools(ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
+    async def list_tools(
+        ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
         state = _state(ctx)
         return types.ListToolsResult(tools=[e.exposed for e in gateway.catalog.entries() if state.may_see(e.ref)])
 

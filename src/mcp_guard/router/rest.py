@@ -67,7 +67,7 @@ async def list_tools(gateway: Gateway, scope: Scope, receive: Any, send: Any) ->
 async def execute_tool(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
     responses_format = query(scope).get("format") == "responses"
     body = await read_json(scope, receive, gateway.config.max_body_bytes)
-    model: type[ChatToolCall] | type[ResponsesToolCall] = ResponsesToolCall if responses_format else ChatToolCall
+    model: type[ChatToolCall | ResponsesToolCall] = ResponsesToolCall if responses_format else ChatToolCall
     try:
         call = model.model_validate(body)
     except ValidationError as exc:

@@ -2,8 +2,8 @@
 
 from .base import Upstream, UpstreamState, UpstreamStatus
 from .client import ClientUpstream
-from .inprocess import InProcessServer, InProcessUpstream, ToolError
 from .factory import build_upstream
+from .inprocess import InProcessServer, InProcessUpstream, ToolError
 
 __all__ = [
     "ClientUpstream",

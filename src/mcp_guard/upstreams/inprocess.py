@@ -50,7 +50,13 @@ class InProcessServer:
     def tool(self, fn: Callable[..., Any], /) -> Callable[..., Any]: ...
     @overload
     def tool(
-        self, *, name: str | None = None, description: str | None = None, annotations: types.ToolAnnotations | None = None
+        self,
+        fn: None = None,
+        /,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        annotations: types.ToolAnnotations | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]: ...
 
     def tool(
@@ -144,9 +150,7 @@ class InProcessUpstream:
     async def call(self, tool: str, arguments: dict[str, Any]) -> types.CallToolResult:
         with anyio.move_on_after(self.config.call_timeout):
             return await self.server.call(tool, arguments)
-        raise UpstreamTimeout(
-            f"Tool '{self.config.name}/{tool}' did not finish within {self.config.call_timeout:g} s"
-        )
+        raise UpstreamTimeout(f"Tool '{self.config.name}/{tool}' did not finish within {self.config.call_timeout:g} s")
 
     def reconnect(self) -> None:
         """Nothing to reconnect: the tools live in this process."""

@@ -34,9 +34,7 @@ async def _target(stack: AsyncExitStack, config: ServerConfig) -> Any:
     if config.transport == "stdio":
         # The SDK starts the child in its own session and kills the whole process group on exit; its
         # environment is the configured `env` over a fixed minimal base (PATH, HOME, USER, ...), never ours.
-        return StdioServerParameters(
-            command=_require(config.command), args=config.args, env=config.env, cwd=config.cwd
-        )
+        return StdioServerParameters(command=_require(config.command), args=config.args, env=config.env, cwd=config.cwd)
     if config.transport == "sse":
         return sse_client(
             _require(config.url),
