@@ -10,6 +10,12 @@ from .state import RequestState
 from .upstreams import InProcessServer, ToolError
 
 __all__ = [
+    "AuditMiddleware",
+    "BudgetMiddleware",
+    "HeaderFilterMiddleware",
+    "KeyAuthMiddleware",
+    "RateLimitMiddleware",
+    "governed",
     "ConfigError",
     "Gateway",
     "GatewayConfig",

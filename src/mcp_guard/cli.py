@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import anyio
 
+from .audit.cli import add_audit_commands
+from .auth.cli import add_keys_commands
 from .config import GatewayConfig, load_config
 from .errors import ConfigError
 from .gateway import Gateway
@@ -41,7 +45,11 @@ def _parser() -> argparse.ArgumentParser:
 
     demo_cmd = commands.add_parser("demo", help="run the gateway on embedded defaults with demo tools")
     _add_listen_options(demo_cmd)
+    demo_cmd.add_argument("--data-dir", default=".mcp-guard-demo", help="where the demo keeps its SQLite files")
     demo_cmd.set_defaults(run=_demo)
+
+    add_keys_commands(commands)
+    add_audit_commands(commands)
     return parser
 
 
@@ -57,11 +65,16 @@ def _serve(args: argparse.Namespace) -> None:
 
 
 def _demo(args: argparse.Namespace) -> None:
+    from .auth.keys import generate_key
     from .demo import demo_gateway
 
-    gateway = demo_gateway()
+    data_dir = Path(args.data_dir).resolve()
+    admin_key = os.environ.get("MCP_GUARD_DEMO_KEY") or generate_key()
+    gateway = demo_gateway(data_dir, admin_key)
     _announce(args.host, args.port)
-    print(f"  servers: {', '.join(gateway.upstreams)}", flush=True)
+    print(f"           servers       {', '.join(gateway.upstreams)}", flush=True)
+    print(f"           admin key     {admin_key}   (send as: Authorization: Bearer <key>)", flush=True)
+    print(f"           data          {data_dir} (SQLite: keys, budgets, audit)", flush=True)
     serve(gateway, host=args.host, port=args.port)
 
 

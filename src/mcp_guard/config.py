@@ -17,9 +17,14 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .audit.config import AuditSettings
+from .auth.config import AuthSettings, CustomerConfig, KeyConfig, RoleConfig, TeamConfig
+from .budget.config import BudgetSettings
+from .budget.pricing import PricingConfig
 from .errors import ConfigError
 from .names import SERVER_NAME
 from .patterns import ToolPattern
+from .ratelimit.config import RateLimitSettings
 
 Transport = Literal["stdio", "http", "sse", "inprocess"]
 
@@ -96,6 +101,16 @@ class GatewayConfig(_Model):
         description="Origin headers the MCP endpoint accepts from browsers.",
     )
 
+    roles: dict[str, RoleConfig] = Field(default_factory=dict, description="Role name → the tools it grants.")
+    teams: dict[str, TeamConfig] = Field(default_factory=dict, description="Team name → policy and budget.")
+    customers: dict[str, CustomerConfig] = Field(default_factory=dict, description="Customer → budget.")
+    keys: list[KeyConfig] = Field(default_factory=list, description="Virtual keys defined in this file.")
+    auth: AuthSettings = Field(default_factory=AuthSettings, description="Key store and key lookup.")
+    rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings, description="Rate limit rules.")
+    budgets: BudgetSettings = Field(default_factory=BudgetSettings, description="Where spend is counted.")
+    pricing: PricingConfig = Field(default_factory=PricingConfig, description="What a tool call costs.")
+    audit: AuditSettings = Field(default_factory=AuditSettings, description="Where audit records go.")
+
     @model_validator(mode="before")
     @classmethod
     def _servers_by_name(cls, data: Any) -> Any:
@@ -110,6 +125,19 @@ class GatewayConfig(_Model):
             seen.add(server.name)
         return self
 
+    @model_validator(mode="after")
+    def _references_exist(self) -> GatewayConfig:
+        """Every role, team and customer a key or team names must be defined."""
+        names = [k.name for k in self.keys]
+        if len(set(names)) != len(names):
+            raise ValueError(f"key names must be unique; repeated: {sorted({n for n in names if names.count(n) > 1})}")
+        for key in self.keys:
+            check_key_references(self, key.name, key.roles, key.team, key.customer)
+        for name, team in self.teams.items():
+            if team.customer is not None and team.customer not in self.customers:
+                raise ValueError(f"team {name!r} names customer {team.customer!r}, which is not under 'customers'")
+        return self
+
     @field_validator("blocked_tools")
     @classmethod
     def _patterns(cls, value: list[str]) -> list[str]:
@@ -122,6 +150,19 @@ class GatewayConfig(_Model):
             if server.name == name:
                 return server
         raise KeyError(name)
+
+
+def check_key_references(
+    config: GatewayConfig, key: str, roles: list[str] | tuple[str, ...], team: str | None, customer: str | None
+) -> None:
+    """Raise ValueError naming the first role, team or customer of a key that is not defined."""
+    for role in roles:
+        if role not in config.roles:
+            raise ValueError(f"key {key!r} names role {role!r}, which is not under 'roles'")
+    if team is not None and team not in config.teams:
+        raise ValueError(f"key {key!r} names team {team!r}, which is not under 'teams'")
+    if customer is not None and customer not in config.customers:
+        raise ValueError(f"key {key!r} names customer {customer!r}, which is not under 'customers'")
 
 
 def servers_as_list(data: Any) -> Any:

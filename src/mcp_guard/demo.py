@@ -6,7 +6,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .config import GatewayConfig, ServerConfig
+from .auth.keys import hash_key
+from .config import GatewayConfig, parse_config
 from .gateway import Gateway
 from .upstreams import InProcessServer, ToolError
 
@@ -36,17 +37,36 @@ def example_server_path() -> Path | None:
     return candidate if candidate.is_file() else None
 
 
-def demo_config() -> GatewayConfig:
+SEED_ROLES = {
+    "engineering": {"tools": ["filesystem/*", "database/*", "github-api/*", "notes/*"]},
+    "marketing": {"tools": ["web-search/*", "document-generation/*", "demo/word_count"]},
+    "finance": {"tools": ["cost-tracking/*", "demo/convert_currency"]},
+    "admin": {"tools": ["*"], "admin": True},
+}
+
+
+def demo_config(data_dir: Path, admin_key: str) -> GatewayConfig:
+    """Embedded defaults: SQLite for keys, budgets and audit under `data_dir`, in-memory rate limits."""
     servers = []
     notes = example_server_path()
     if notes is not None:
-        servers.append(
-            ServerConfig(
-                name="notes", transport="stdio", command=sys.executable, args=[str(notes), "--transport", "stdio"]
-            )
-        )
-    return GatewayConfig(servers=servers)
+        servers.append({"name": "notes", "transport": "stdio", "command": sys.executable,
+                        "args": [str(notes), "--transport", "stdio"]})  # fmt: skip
+    return parse_config(
+        {
+            "servers": servers,
+            "roles": SEED_ROLES,
+            "teams": {"demo": {"budget": {"limit": 10.0, "period": "1M", "calendar": True}}},
+            "keys": [{"name": "demo-admin", "hash": hash_key(admin_key), "roles": ["admin"], "team": "demo"}],
+            "auth": {"store": f"sqlite:///{data_dir / 'keys.db'}"},
+            "rate_limits": {"requests_per_key": "600/minute", "rules": [{"tools": "*", "limit": "120/minute"}]},
+            "budgets": {"storage": f"sqlite:///{data_dir / 'budget.db'}"},
+            "pricing": {"default": 0.001, "servers": {"notes": 0.002}},
+            "audit": {"sink": f"sqlite:///{data_dir / 'audit.db'}"},
+        },
+        source="demo",
+    )
 
 
-def demo_gateway() -> Gateway:
-    return Gateway(demo_config(), inprocess=[demo_tools])
+def demo_gateway(data_dir: Path, admin_key: str) -> Gateway:
+    return Gateway(demo_config(data_dir, admin_key), inprocess=[demo_tools])

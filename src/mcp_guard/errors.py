@@ -16,7 +16,8 @@ The tree is shallow on purpose; each refusal maps to exactly one HTTP status:
     ├── UnsupportedMediaType 415   body is not application/json
     ├── RateLimited         429    a rate limit would be exceeded
     ├── UpstreamError       502    the upstream server failed or is unreachable
-    └── UpstreamTimeout     504    the upstream did not answer in time
+    │   └── UpstreamTimeout 504    the upstream did not answer in time
+    └── ServiceUnavailable  503    a storage the gateway needs (rate limits, budgets) is unreachable
 
 REST routes render a GatewayError as RFC 9457 problem+json (`problem.py`); the MCP endpoint turns it
 into an `is_error` tool result whose `_meta` carries `reason`.
@@ -102,3 +103,7 @@ class UpstreamError(GatewayError):
 
 class UpstreamTimeout(UpstreamError):
     status, title, reason = 504, "Upstream timeout", "upstream_timeout"
+
+
+class ServiceUnavailable(GatewayError):
+    status, title, reason = 503, "Service unavailable", "service_unavailable"

@@ -14,6 +14,7 @@ from .asgi import Scope, run_lifespan
 from .catalog import Catalog
 from .config import GatewayConfig, ServerConfig, load_config
 from .errors import ConfigError
+from .governance import Governance
 from .pipeline import Pipeline
 from .router import GatewayRouter
 from .router.mcp_endpoint import build_session_manager
@@ -37,6 +38,7 @@ class Gateway:
         self.catalog = Catalog(config)
         self.upstreams: dict[str, Upstream] = {s.name: build_upstream(s, registered) for s in config.servers}
         self.pipeline = Pipeline(self.catalog, self.upstreams)
+        self.governance = Governance(config)
         self.router = GatewayRouter(self)
         self._session_manager: StreamableHTTPSessionManager | None = None
 
@@ -55,7 +57,7 @@ class Gateway:
         async with anyio.create_task_group() as tg:
             for upstream in self.upstreams.values():
                 tg.start_soon(upstream.run, self.catalog.update_server)
-            async with manager.run():
+            async with self.governance.running(), manager.run():
                 self._session_manager = manager
                 await self._wait_first_attempts()
                 try:

@@ -10,6 +10,7 @@ refusal is a `GatewayError` and is audited like a success, so the log shows ever
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Mapping
@@ -20,10 +21,12 @@ import mcp_types as types
 
 from .audit.record import AuditRecord, Outcome
 from .catalog import Catalog, CatalogEntry
-from .errors import BadRequest, GatewayError, ToolNotFound, UpstreamError
+from .errors import BadRequest, GatewayError, ServiceUnavailable, ToolNotFound, UpstreamError
 from .names import SEPARATOR
-from .state import RequestState
+from .state import CallGuard, RequestState
 from .upstreams import Upstream
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -80,17 +83,17 @@ class Pipeline:
         call.arguments = _as_arguments(call.arguments, entry)
         entry.validate_arguments(call.arguments)
         guards = [g for g in (call.state.rate_limiter, call.state.budget) if g is not None]
-        admitted: list[tuple[Any, Any]] = []
+        admitted: list[tuple[CallGuard, Any]] = []
         succeeded = False
         try:
             for guard in guards:
-                admitted.append((guard, await guard.admit(call)))
+                admitted.append((guard, await _admit(guard, call)))
             result = await self.upstreams[entry.ref.server].call(entry.ref.tool, call.arguments)
             succeeded = not result.is_error
             return result
         finally:
             for guard, token in reversed(admitted):
-                await guard.settle(call, token, succeeded)
+                await _settle(guard, call, token, succeeded)
 
     def _resolve(self, call: ToolCall) -> CatalogEntry:
         entry = self.catalog.resolve(call.name)
@@ -114,6 +117,25 @@ class Pipeline:
         sink = call.state.audit
         if sink is not None:
             await sink.record(_audit_record(call, result, error))
+
+
+async def _admit(guard: CallGuard, call: ToolCall) -> Any:
+    """A guard refuses with a `GatewayError`; any other failure (its storage is down) refuses too."""
+    try:
+        return await guard.admit(call)
+    except GatewayError:
+        raise
+    except Exception:
+        logger.exception("%s failed to admit a call to %r; refusing it", type(guard).__name__, call.name)
+        raise ServiceUnavailable(f"{type(guard).__name__} is unavailable; the call was refused") from None
+
+
+async def _settle(guard: CallGuard, call: ToolCall, token: Any, succeeded: bool) -> None:
+    """A settlement failure must not replace the tool's result: log it (the guard's TTLs reclaim holds)."""
+    try:
+        await guard.settle(call, token, succeeded)
+    except Exception:
+        logger.exception("%s failed to settle call %s", type(guard).__name__, call.id)
 
 
 def _as_arguments(arguments: Any, entry: CatalogEntry) -> dict[str, Any]:

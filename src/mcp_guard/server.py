@@ -7,13 +7,18 @@ from typing import Any
 from .asgi import Scope, send_json, send_problem
 from .errors import NotFound
 from .gateway import Gateway
+from .middleware import governed
 
 MOUNT = "/mcp"
 
 
 def standalone_app(gateway: Gateway, *, mount: str = MOUNT) -> Any:
-    """An ASGI app serving `gateway.router` at `mount` (both `/mcp` and `/mcp/...`, without redirects)."""
+    """`gateway.router` at `mount` (both `/mcp` and `/mcp/...`, without redirects), behind all five
+    governance middlewares; only the index page `/` answers without a key."""
+    return governed(_mounted(gateway, mount), gateway, exempt_paths=("/",))
 
+
+def _mounted(gateway: Gateway, mount: str) -> Any:
     async def app(scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
             await gateway.serve_lifespan(scope, receive, send)

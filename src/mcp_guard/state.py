@@ -12,20 +12,11 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .auth.principal import Principal
 from .errors import GatewayError
 from .names import ToolRef
 
 SCOPE_KEY = "mcp_guard"
-
-
-class Principal(Protocol):
-    """Who is calling, as resolved from a virtual key (never from the request body or headers)."""
-
-    key_id: str
-    key_name: str
-    roles: tuple[str, ...]
-    team: str | None
-    customer: str | None
 
 
 class ToolAccess(Protocol):

@@ -54,6 +54,6 @@ def http_client(app: object, **kwargs: object) -> httpx2.AsyncClient:
 
 @asynccontextmanager
 async def mcp_client(app: object, mode: str = "auto", headers: dict[str, str] | None = None) -> AsyncIterator[Client]:
-    transport = streamable_http_client("http://127.0.0.1/", http_client=http_client(app, headers=headers or {}))
-    async with Client(transport, mode=mode) as client:
-        yield client
+    async with http_client(app, headers=headers or {}) as http:
+        async with Client(streamable_http_client("http://127.0.0.1/", http_client=http), mode=mode) as client:
+            yield client

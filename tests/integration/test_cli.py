@@ -3,30 +3,37 @@
 import subprocess
 import sys
 
+import httpx2
 import pytest
 import yaml
-from mcp import Client
 
+from mcp_guard.auth.keys import generate_key
 from tests.support.processes import ServerProcess, free_port
 from tests.support.servers import notes_stdio_params
 
-from .upstream_fixtures import process_alive, wait_until
+from .upstream_fixtures import keyed_client, process_alive, wait_until
 
 pytestmark = pytest.mark.anyio
 
 CLI = [sys.executable, "-m", "mcp_guard.cli"]
 
 
-async def test_demo_serves_demo_tools_and_the_example_server():
+async def test_demo_serves_demo_tools_and_the_example_server(tmp_path):
     port = free_port()
-    async with ServerProcess([*CLI, "demo", "--port", str(port)], port=port, path="/mcp") as demo:
-        async with Client(demo.url) as client:
+    key = generate_key()
+    argv = [*CLI, "demo", "--port", str(port), "--data-dir", str(tmp_path)]
+    async with ServerProcess(argv, port=port, path="/mcp", env={"MCP_GUARD_DEMO_KEY": key}) as demo:
+        anonymous = httpx2.get(f"{demo.url}/tools")
+        assert anonymous.status_code == 401
+        async with keyed_client(demo.url, key) as client:
             names = {t.name for t in (await client.list_tools()).tools}
             assert {"demo__convert_currency", "demo__word_count", "notes__add_note"} <= names
             counted = await client.call_tool("demo__word_count", {"text": "hello gateway world"})
             assert counted.structured_content == {"words": 3, "characters": 19}
             child = (await client.call_tool("notes__pid", {})).structured_content["result"]
     assert f"http://127.0.0.1:{port}/mcp" in demo.output  # the demo prints its MCP URL
+    assert key in demo.output  # and its admin key
+    assert (tmp_path / "audit.db").exists()  # embedded SQLite audit
     # SIGTERM to the gateway stops its stdio child too (the child runs in its own process group)
     await wait_until(lambda: not process_alive(child), 5, f"stdio child {child} to exit with the gateway")
 

@@ -5,8 +5,10 @@ import sys
 import pytest
 import yaml
 
+from mcp_guard.auth.keys import generate_key, hash_key
 from tests.support.processes import ServerProcess, free_port
 from tests.support.servers import (
+    InspectorError,
     everything_server,
     everything_stdio_params,
     notes_stdio_params,
@@ -54,12 +56,24 @@ async def test_inspector_cli_lists_and_calls_through_the_standalone_gateway(tmp_
     port = free_port()
     config = tmp_path / "gateway.yaml"
     notes = notes_stdio_params()
-    config.write_text(
-        yaml.safe_dump({"servers": {"notes": {"transport": "stdio", "command": notes.command, "args": notes.args}}})
-    )
+    key = generate_key()
+    document = {
+        "servers": {"notes": {"transport": "stdio", "command": notes.command, "args": notes.args}},
+        "roles": {"dev": {"tools": ["notes/*"]}},
+        "keys": [{"name": "inspector", "hash": hash_key(key), "roles": ["dev"]}],
+        "auth": {"store": "memory://"},
+        "audit": {"sink": "memory://"},
+    }
+    config.write_text(yaml.safe_dump(document))
     serve = [sys.executable, "-m", "mcp_guard.cli", "serve", str(config), "--port", str(port)]
+    auth = {"x-api-key": key}  # the inspector reserves Authorization for its own OAuth flow
     async with ServerProcess(serve, port=port, path="/mcp") as gateway:
-        listed = await run_inspector(gateway.url, "tools/list")
+        listed = await run_inspector(gateway.url, "tools/list", headers=auth)
         assert "notes__echo" in {t["name"] for t in listed["tools"]}
-        called = await run_inspector(gateway.url, "tools/call", tool_name="notes__add", tool_args={"a": 20, "b": 22})
+        called = await run_inspector(
+            gateway.url, "tools/call", tool_name="notes__add", tool_args={"a": 20, "b": 22}, headers=auth
+        )
         assert called.get("structuredContent") == {"result": 42}
+        with pytest.raises(InspectorError) as refused:
+            await run_inspector(gateway.url, "tools/list")  # no key
+        assert refused.value.error["code"] == "auth_required"

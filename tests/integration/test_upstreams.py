@@ -50,8 +50,10 @@ async def test_every_content_type_passes_through_unchanged(tool):
             expected = await direct.call_tool(tool, {} if tool != "add" else {"a": 1, "b": 2})
         async with gateway_for(url_config("notes", server.url)) as gateway, mcp_client(gateway.router) as client:
             got = await client.call_tool(f"notes__{tool}", {} if tool != "add" else {"a": 1, "b": 2})
+
     def dump(r):
         return r.model_dump(by_alias=True, exclude_none=True, exclude={"meta"})
+
     assert dump(got) == dump(expected)
 
 

@@ -45,3 +45,18 @@ def process_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+@asynccontextmanager
+async def keyed_client(
+    url: str, key: str, *, mode: str = "auto", headers: dict[str, str] | None = None
+) -> AsyncIterator[Any]:
+    """An `mcp.Client` on a real URL that presents `key` (and any extra headers) on every request."""
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    # the transport does not close a client it is given: this context does
+    async with httpx2.AsyncClient(headers={"authorization": f"Bearer {key}", **(headers or {})}) as http:
+        async with Client(streamable_http_client(url, http_client=http), mode=mode) as client:
+            yield client

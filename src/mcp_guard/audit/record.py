@@ -11,6 +11,8 @@ Outcome = Literal["ok", "tool_error", "failed", "denied"]
 
 @dataclass(slots=True)
 class AuditRecord:
+    """What happened on one tool call, allowed or denied; built by the pipeline, stored by `AuditLog`."""
+
     time: float
     request_id: str
     call_id: str
@@ -34,4 +36,5 @@ class AuditRecord:
     entry: str = "mcp"
 
     def as_dict(self) -> dict[str, Any]:
+        """Every field by name (a deep copy)."""
         return asdict(self)

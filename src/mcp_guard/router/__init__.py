@@ -7,18 +7,29 @@ from typing import TYPE_CHECKING, Any
 
 from ..asgi import Scope, route_path, send_problem
 from ..errors import GatewayError, MethodNotAllowed, NotFound
-from . import rest
+from ..state import RequestState
+from . import admin, rest
 
 if TYPE_CHECKING:
     from ..gateway import Gateway
 
-Handler = Callable[["Gateway", Scope, Any, Any], Awaitable[None]]
+Handler = Callable[..., Awaitable[None]]
 
-ROUTES: dict[str, dict[str, Handler]] = {
-    "/tools": {"GET": rest.list_tools},
-    "/tool/execute": {"POST": rest.execute_tool},
-    "/servers": {"GET": rest.list_servers},
-}
+# (method, path template, handler, access): "any" = whoever passed the middlewares; "operator" = an admin
+# key, or anyone when no KeyAuthMiddleware is installed (the gateway is then open anyway); "admin" = an
+# admin key, always.
+ROUTES: list[tuple[str, str, Handler, str]] = [
+    ("GET", "/tools", rest.list_tools, "any"),
+    ("POST", "/tool/execute", rest.execute_tool, "any"),
+    ("GET", "/servers", rest.list_servers, "any"),
+    ("POST", "/servers/{name}/reconnect", rest.reconnect_server, "operator"),
+    ("GET", "/keys", admin.list_keys, "admin"),
+    ("POST", "/keys", admin.create_key, "admin"),
+    ("POST", "/keys/{key_id}/deactivate", admin.deactivate_key, "admin"),
+    ("PUT", "/keys/{key_id}/budget", admin.set_key_budget, "admin"),
+    ("GET", "/audit", admin.audit_records, "admin"),
+    ("GET", "/analytics/costs", admin.cost_analytics, "admin"),
+]
 
 
 class GatewayRouter:
@@ -26,6 +37,7 @@ class GatewayRouter:
 
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
+        self._routes = [(m, tuple(t.strip("/").split("/")), h, a) for m, t, h, a in ROUTES]
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -38,22 +50,39 @@ class GatewayRouter:
             await self.gateway.mcp_app(scope, receive, send)
             return
         try:
-            await self._rest(path, scope, receive, send)
+            handler, params, access = self._match(scope["method"], path)
+            _check_access(scope, access)
+            await handler(self.gateway, scope, receive, send, **params)
         except GatewayError as exc:
             await send_problem(send, exc, scope)
 
-    async def _rest(self, path: str, scope: Scope, receive: Any, send: Any) -> None:
-        method = scope["method"]
+    def _match(self, method: str, path: str) -> tuple[Handler, dict[str, str], str]:
         parts = path.strip("/").split("/")
-        if len(parts) == 3 and parts[0] == "servers" and parts[2] == "reconnect":
-            if method != "POST":
-                raise MethodNotAllowed(f"{method} is not allowed on {path}; use POST")
-            await rest.reconnect_server(self.gateway, scope, receive, send, parts[1])
-            return
-        handlers = ROUTES.get(path)
-        if handlers is None:
-            raise NotFound(f"No route {path!r} under the gateway mount point")
-        handler = handlers.get(method)
-        if handler is None:
-            raise MethodNotAllowed(f"{method} is not allowed on {path}; use {', '.join(handlers)}")
-        await handler(self.gateway, scope, receive, send)
+        allowed: list[str] = []
+        for route_method, template, handler, access in self._routes:
+            params = _bind(template, parts)
+            if params is None:
+                continue
+            if route_method == method:
+                return handler, params, access
+            allowed.append(route_method)
+        if allowed:
+            raise MethodNotAllowed(f"{method} is not allowed on {path}; use {', '.join(allowed)}")
+        raise NotFound(f"No route {path!r} under the gateway mount point")
+
+
+def _bind(template: tuple[str, ...], parts: list[str]) -> dict[str, str] | None:
+    if len(template) != len(parts):
+        return None
+    params: dict[str, str] = {}
+    for expected, actual in zip(template, parts, strict=True):
+        if expected.startswith("{"):
+            params[expected[1:-1]] = actual
+        elif expected != actual:
+            return None
+    return params
+
+
+def _check_access(scope: Scope, access: str) -> None:
+    if access == "admin" or (access == "operator" and RequestState.from_scope(scope).principal is not None):
+        admin.require_admin(scope)

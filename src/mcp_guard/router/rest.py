@@ -92,7 +92,7 @@ async def list_servers(gateway: Gateway, scope: Scope, receive: Any, send: Any) 
     await send_json(send, 200, {"servers": [u.status.as_dict() for u in gateway.upstreams.values()]})
 
 
-async def reconnect_server(gateway: Gateway, scope: Scope, receive: Any, send: Any, name: str) -> None:
+async def reconnect_server(gateway: Gateway, scope: Scope, receive: Any, send: Any, *, name: str) -> None:
     upstream = gateway.upstreams.get(name)
     if upstream is None:
         raise NotFound(f"No server named {name!r}; configured: {', '.join(sorted(gateway.upstreams)) or 'none'}")

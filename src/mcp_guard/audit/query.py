@@ -1,0 +1,117 @@
+"""What a query asks for (`RecordFilter`) and how a cost report is shaped (`CostUsage`).
+
+SQL stores translate a `RecordFilter` into a WHERE clause; stores that hold records in Python (memory,
+JSON lines) use `select` and `tally` here, so the two kinds share one meaning, which the storage
+contract tests check against every backend. `since` is inclusive and `until` exclusive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypedDict
+
+from ..names import ToolRef
+from .chain import SealedRecord
+from .record import AuditRecord
+
+Timestamp = float | datetime
+DECISIONS = ("allowed", "denied")
+
+
+class ToolCost(TypedDict):
+    tool: str  # `server/tool`
+    calls: int
+    cost: float
+
+
+class CostUsage(TypedDict):
+    """The body of `GET /analytics/costs`: spend of allowed calls, tools by cost (highest first)."""
+
+    total: float
+    calls: int
+    by_tool: list[ToolCost]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordFilter:
+    """Conditions every returned record meets; a field left `None` does not filter."""
+
+    key_id: str | None = None
+    team: str | None = None
+    customer: str | None = None
+    server: str | None = None
+    tool: str | None = None  # only together with `server`
+    decision: str | None = None
+    since: float | None = None
+    until: float | None = None
+    after_seq: int | None = None
+    limit: int | None = None  # newest first, at most this many (`query` only)
+
+    def matches(self, record: AuditRecord) -> bool:
+        """The Python meaning of the filter, minus `after_seq` and `limit` (they need the seq/order)."""
+        equal = (
+            (self.key_id, record.key_id),
+            (self.team, record.team),
+            (self.customer, record.customer),
+            (self.server, record.server),
+            (self.tool, record.tool),
+            (self.decision, record.decision),
+        )
+        if any(wanted is not None and wanted != actual for wanted, actual in equal):
+            return False
+        return (self.since is None or record.time >= self.since) and (self.until is None or record.time < self.until)
+
+
+def tool_filter(reference: str | None) -> tuple[str | None, str | None]:
+    """`server/tool` → (server, tool); `server/*` → (server, None); `None` → no filter."""
+    if reference is None:
+        return None, None
+    ref = ToolRef.parse(reference)
+    return ref.server, None if ref.tool == "*" else ref.tool
+
+
+def decision_filter(decision: str | None) -> str | None:
+    if decision is not None and decision not in DECISIONS:
+        raise ValueError(f"decision {decision!r} is not one of {DECISIONS!r}")
+    return decision
+
+
+def epoch(value: Timestamp | None) -> float | None:
+    """Seconds since the epoch; a naive datetime is refused rather than guessed to be local or UTC."""
+    if value is None or isinstance(value, int | float):
+        return value
+    if value.tzinfo is None:
+        raise ValueError(f"datetime {value!r} has no timezone; pass an aware datetime or epoch seconds")
+    return value.timestamp()
+
+
+def select(rows: Iterable[SealedRecord], filters: RecordFilter) -> list[SealedRecord]:
+    """Matching rows, newest (highest seq) first, cut to `filters.limit`."""
+    after = filters.after_seq
+    found = [row for row in rows if (after is None or row.seq > after) and filters.matches(row.record)]
+    found.sort(key=lambda row: row.seq, reverse=True)
+    return found if filters.limit is None else found[: filters.limit]
+
+
+def tally(rows: Iterable[SealedRecord], filters: RecordFilter) -> CostUsage:
+    """`cost_report` over the allowed calls among `rows` that match `filters`."""
+    groups: dict[str, tuple[int, float]] = {}
+    for row in rows:
+        record = row.record
+        if record.decision == "allowed" and filters.matches(record):
+            calls, cost = groups.get(f"{record.server}/{record.tool}", (0, 0.0))
+            groups[f"{record.server}/{record.tool}"] = (calls + 1, cost + record.cost)
+    return cost_report((tool, calls, cost) for tool, (calls, cost) in groups.items())
+
+
+def cost_report(groups: Iterable[tuple[str, int, float]]) -> CostUsage:
+    """Build the report from per-tool `(server/tool, calls, cost)` groups."""
+    by_tool = [ToolCost(tool=tool, calls=calls, cost=cost) for tool, calls, cost in groups]
+    by_tool.sort(key=lambda item: (-item["cost"], item["tool"]))
+    return CostUsage(
+        total=sum(item["cost"] for item in by_tool),
+        calls=sum(item["calls"] for item in by_tool),
+        by_tool=by_tool,
+    )

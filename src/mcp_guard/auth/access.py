@@ -1,0 +1,33 @@
+"""What a principal may see and call: deny by default, grants from roles, team and key, denials win."""
+
+from __future__ import annotations
+
+from ..errors import GatewayError, NotAllowed
+from ..names import ToolRef
+from ..patterns import PatternSet
+
+
+class PrincipalAccess:
+    """The `ToolAccess` rule for one principal (one instance per key, reused across its requests)."""
+
+    __slots__ = ("_allow", "_cache", "_deny", "key_name", "roles")
+
+    def __init__(self, key_name: str, roles: tuple[str, ...], allow: PatternSet, deny: PatternSet) -> None:
+        self.key_name = key_name
+        self.roles = roles
+        self._allow = allow
+        self._deny = deny
+        self._cache: dict[ToolRef, bool] = {}  # pattern matching once per tool, not once per request
+
+    def allows(self, ref: ToolRef) -> bool:
+        allowed = self._cache.get(ref)
+        if allowed is None:
+            allowed = self._cache[ref] = self._allow.matches(ref) and not self._deny.matches(ref)
+        return allowed
+
+    def denial(self, ref: ToolRef) -> GatewayError:
+        roles = ", ".join(self.roles) or "none"
+        return NotAllowed(
+            f"Tool '{ref}' is not allowed for key '{self.key_name}' (roles: {roles})",
+            extra={"tool": str(ref), "key": self.key_name, "roles": list(self.roles)},
+        )

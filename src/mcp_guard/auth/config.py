@@ -1,0 +1,81 @@
+"""Roles, teams, customers and keys as they appear in the YAML configuration."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..budget.config import BudgetConfig
+from ..patterns import ToolPattern
+from .keys import HASH_PATTERN
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_patterns(value: list[str]) -> list[str]:
+    for text in value:
+        ToolPattern.parse(text)
+    return value
+
+
+class RoleConfig(_Model):
+    """What holders of a role may use."""
+
+    tools: list[str] = Field(default_factory=list, description="Tool patterns the role grants (`server/*`, `*`).")
+    admin: bool = Field(False, description="Holders may use the admin endpoints (keys, audit, analytics).")
+
+    _patterns = field_validator("tools")(_check_patterns)
+
+
+class CustomerConfig(_Model):
+    budget: BudgetConfig | None = Field(None, description="Spend limit shared by all the customer's teams.")
+
+
+class TeamConfig(_Model):
+    customer: str | None = Field(None, description="The customer the team belongs to.")
+    allow: list[str] = Field(default_factory=list, description="Tool patterns granted to every key of the team.")
+    deny: list[str] = Field(default_factory=list, description="Tool patterns refused to every key of the team.")
+    budget: BudgetConfig | None = Field(None, description="Spend limit shared by the team's keys.")
+
+    _patterns = field_validator("allow", "deny")(_check_patterns)
+
+
+class KeyConfig(_Model):
+    """A virtual key defined in the configuration (create one with `mcp-guard keys create`)."""
+
+    name: str = Field(min_length=1, max_length=100, description="Unique name, shown in audit and errors.")
+    hash: str = Field(description="`sha256:<hex>` of the key; the key itself is never stored.")
+    roles: list[str] = Field(default_factory=list, description="Role names; they must exist under `roles`.")
+    team: str | None = Field(None, description="Team name; it must exist under `teams`.")
+    customer: str | None = Field(None, description="Customer; defaults to the team's customer.")
+    active: bool = Field(True, description="An inactive key is refused.")
+    expires_at: datetime | None = Field(None, description="After this instant (ISO 8601) the key is refused.")
+    allow: list[str] = Field(default_factory=list, description="Extra tool patterns granted to this key.")
+    deny: list[str] = Field(default_factory=list, description="Tool patterns refused to this key.")
+    budget: BudgetConfig | None = Field(None, description="Spend limit of this key alone.")
+
+    _patterns = field_validator("allow", "deny")(_check_patterns)
+
+    @field_validator("hash")
+    @classmethod
+    def _valid_hash(cls, value: str) -> str:
+        if not HASH_PATTERN.match(value):
+            raise ValueError("expected 'sha256:' followed by 64 lowercase hex digits (see `mcp-guard keys create`)")
+        return value
+
+
+class AuthSettings(_Model):
+    store: str = Field(
+        "sqlite:///mcp-guard-keys.db",
+        description="Runtime key store managed through the admin endpoints: sqlite:///path or memory://.",
+    )
+    cache_seconds: float = Field(
+        1.0,
+        ge=0,
+        description="How long a looked-up runtime key is cached; bounds how late other processes "
+        "see a deactivation (this process sees it at once).",
+    )
+    user_header: str = Field("x-mcp-user", description="Header naming the end user, recorded for attribution only.")

@@ -1,0 +1,163 @@
+"""Where runtime keys live (created through the admin endpoints): `memory://` or `sqlite:///path`.
+
+Lookups are synchronous single-row reads by hash (microseconds, and cached by the resolver); changes run
+in a worker thread so they never block the event loop.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+import anyio
+
+from ..budget.config import BudgetConfig
+from ..errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    name: str
+    key_hash: str
+    id: str = field(default_factory=lambda: "key_" + uuid.uuid4().hex[:16])
+    roles: tuple[str, ...] = ()
+    team: str | None = None
+    customer: str | None = None
+    active: bool = True
+    expires_at: float | None = None  # epoch seconds
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    budget: BudgetConfig | None = None
+    source: str = "runtime"  # runtime | config
+    created_at: float = field(default_factory=time.time)
+
+    def public(self) -> dict[str, Any]:
+        """Everything but the hash, for listings."""
+        return {
+            "id": self.id, "name": self.name, "roles": list(self.roles), "team": self.team,
+            "customer": self.customer, "active": self.active, "expires_at": self.expires_at,
+            "allow": list(self.allow), "deny": list(self.deny),
+            "budget": self.budget.model_dump() if self.budget else None,
+            "source": self.source, "created_at": self.created_at,
+        }  # fmt: skip
+
+
+class KeyStore(Protocol):
+    def lookup(self, key_hash: str) -> KeyRecord | None: ...
+    async def add(self, record: KeyRecord) -> None: ...
+    async def list(self) -> list[KeyRecord]: ...
+    async def get(self, key_id: str) -> KeyRecord | None: ...
+    async def update(self, record: KeyRecord) -> None: ...
+
+
+class MemoryKeyStore:
+    def __init__(self) -> None:
+        self._by_id: dict[str, KeyRecord] = {}
+
+    def lookup(self, key_hash: str) -> KeyRecord | None:
+        return next((r for r in self._by_id.values() if r.key_hash == key_hash), None)
+
+    async def add(self, record: KeyRecord) -> None:
+        if any(r.name == record.name for r in self._by_id.values()):
+            raise ValueError(f"a key named {record.name!r} already exists")
+        self._by_id[record.id] = record
+
+    async def list(self) -> list[KeyRecord]:
+        return sorted(self._by_id.values(), key=lambda r: r.created_at)
+
+    async def get(self, key_id: str) -> KeyRecord | None:
+        return self._by_id.get(key_id)
+
+    async def update(self, record: KeyRecord) -> None:
+        self._by_id[record.id] = record
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS keys (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, key_hash TEXT NOT NULL UNIQUE, body TEXT NOT NULL
+)
+"""
+
+
+class SqliteKeyStore:
+    """One row per key; the indexed columns are the ones looked up, the rest is a JSON body."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        return sqlite3.connect(self.path, timeout=10, isolation_level=None)
+
+    def lookup(self, key_hash: str) -> KeyRecord | None:
+        with self._connect() as db:
+            row = db.execute("SELECT body FROM keys WHERE key_hash = ?", (key_hash,)).fetchone()
+        return _from_json(row[0]) if row else None
+
+    async def add(self, record: KeyRecord) -> None:
+        def insert() -> None:
+            try:
+                with self._connect() as db:
+                    db.execute("INSERT INTO keys VALUES (?, ?, ?, ?)", _row(record))
+            except sqlite3.IntegrityError:
+                raise ValueError(f"a key named {record.name!r} already exists") from None
+
+        await anyio.to_thread.run_sync(insert)
+
+    async def list(self) -> list[KeyRecord]:
+        def select() -> list[KeyRecord]:
+            with self._connect() as db:
+                return [_from_json(b) for (b,) in db.execute("SELECT body FROM keys ORDER BY rowid")]
+
+        return await anyio.to_thread.run_sync(select)
+
+    async def get(self, key_id: str) -> KeyRecord | None:
+        def select() -> KeyRecord | None:
+            with self._connect() as db:
+                row = db.execute("SELECT body FROM keys WHERE id = ?", (key_id,)).fetchone()
+            return _from_json(row[0]) if row else None
+
+        return await anyio.to_thread.run_sync(select)
+
+    async def update(self, record: KeyRecord) -> None:
+        def write() -> None:
+            with self._connect() as db:
+                db.execute("UPDATE keys SET body = ? WHERE id = ?", (_row(record)[3], record.id))
+
+        await anyio.to_thread.run_sync(write)
+
+
+def _row(record: KeyRecord) -> tuple[str, str, str, str]:
+    body = {**record.public(), "key_hash": record.key_hash}
+    return record.id, record.name, record.key_hash, json.dumps(body)
+
+
+def _from_json(text: str) -> KeyRecord:
+    data = json.loads(text)
+    budget = BudgetConfig.model_validate(data["budget"]) if data.get("budget") else None
+    return KeyRecord(
+        name=data["name"], key_hash=data["key_hash"], id=data["id"], roles=tuple(data["roles"]),
+        team=data["team"], customer=data["customer"], active=data["active"], expires_at=data["expires_at"],
+        allow=tuple(data["allow"]), deny=tuple(data["deny"]), budget=budget, source=data["source"],
+        created_at=data["created_at"],
+    )  # fmt: skip
+
+
+def open_key_store(uri: str) -> KeyStore:
+    """The store named by `uri`: `memory://` or `sqlite:///relative/path` (`sqlite:////absolute`)."""
+    if uri == "memory://":
+        return MemoryKeyStore()
+    if uri.startswith("sqlite:///"):
+        return SqliteKeyStore(uri.removeprefix("sqlite:///"))
+    raise ConfigError(f"auth.store: unsupported key store {uri!r}; use 'memory://' or 'sqlite:///path'")
+
+
+__all__ = ["KeyRecord", "KeyStore", "MemoryKeyStore", "SqliteKeyStore", "open_key_store", "replace"]

@@ -1,0 +1,170 @@
+"""The budget stage of the pipeline: reserve a call's cost at every tier before it runs, settle after.
+
+The tiers come from the principal (customer → team → key), never from the request. The price comes from
+`PricingConfig`. A call that no tier budgets, or that costs nothing, passes without touching the ledger.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from ..errors import BudgetExceeded
+from ..names import ToolRef
+from .config import BudgetSettings, TierBudget
+from .ledger import Charge, LedgerStorage, TierExceeded, TierUsage, from_micros, to_micros
+from .periods import PeriodRule
+from .pricing import PricingConfig
+from .storage import open_ledger
+
+if TYPE_CHECKING:
+    from ..pipeline import ToolCall
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """The token `admit` hands to `settle`: the ledger's reservation and the amount it holds."""
+
+    id: str
+    amount: int  # micro-units
+
+
+def tier_key(budget: TierBudget) -> str:
+    """The ledger counter of one tier, e.g. `team:engineering`; every key of a team shares it."""
+    return f"{budget.tier}:{budget.id}"
+
+
+class BudgetGuard:
+    """Budgets as a `CallGuard` (see `mcp_guard.state`)."""
+
+    def __init__(
+        self,
+        ledger: LedgerStorage,
+        pricing: PricingConfig,
+        *,
+        refund_failed: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.ledger = ledger
+        self.pricing = pricing
+        self.refund_failed = refund_failed
+        self.clock = clock
+
+    @classmethod
+    def from_settings(
+        cls, settings: BudgetSettings, pricing: PricingConfig, clock: Callable[[], float] = time.time
+    ) -> BudgetGuard:
+        """A guard on the storage `settings.storage` names."""
+        ledger = open_ledger(settings.storage, reservation_ttl=settings.reservation_ttl)
+        return cls(ledger, pricing, refund_failed=settings.refund_failed, clock=clock)
+
+    async def admit(self, call: ToolCall) -> Reservation | None:
+        """Reserve the call's cost at every tier of its principal; `BudgetExceeded` if one has no room."""
+        cost = self.pricing.cost_of(_resolved(call))
+        budgets = _budgets(call)
+        amount = to_micros(cost)
+        if not budgets or amount <= 0:
+            call.cost = cost
+            return None
+        charges = [Charge(tier_key(b), to_micros(b.budget.limit), PeriodRule.of(b.budget)) for b in budgets]
+        try:
+            # Shielded: a reservation made while the task is being cancelled must still reach `settle`
+            # through the pipeline, or it would hold budget until its TTL.
+            with anyio.CancelScope(shield=True):
+                reservation = await self.ledger.reserve(charges, amount, self.clock())
+        except TierExceeded as refusal:
+            raise _exceeded(refusal, budgets, amount) from None
+        call.cost = cost
+        return Reservation(reservation, amount)
+
+    async def settle(self, call: ToolCall, token: Reservation | None, succeeded: bool) -> None:
+        """Commit the reservation, or refund it when the call failed and `refund_failed` is set."""
+        refund = not succeeded and self.refund_failed
+        if refund:
+            call.cost = 0.0  # what the audit record shows is what was charged
+        if token is None:
+            return
+        # Shielded: settling must finish even when the client has gone and the task is cancelled.
+        with anyio.CancelScope(shield=True):
+            if refund:
+                found = await self.ledger.release(token.id)
+            else:
+                found = await self.ledger.commit(token.id, token.amount, self.clock())
+        if not found:
+            logger.warning(
+                "budget reservation %s of call %s expired before it was settled; its cost was not booked",
+                token.id,
+                call.id,
+            )
+
+    async def status(self, tier_budgets: Iterable[TierBudget]) -> list[dict[str, Any]]:
+        """Spend, holds and what remains for each tier, in the current window (for `GET /analytics/costs`)."""
+        now = self.clock()
+        return [_status(budget, await self.ledger.spent(tier_key(budget), now), now) for budget in tier_budgets]
+
+    async def aclose(self) -> None:
+        """Close the ledger's storage."""
+        await self.ledger.aclose()
+
+
+def _resolved(call: ToolCall) -> ToolRef:
+    if call.tool is None:
+        raise ValueError(f"call {call.name!r} reached the budget stage before it was resolved")
+    return call.tool.ref
+
+
+def _budgets(call: ToolCall) -> tuple[TierBudget, ...]:
+    # `budgets` belongs to `mcp_guard.auth.Principal`; other principals charge no tier.
+    budgets: tuple[TierBudget, ...] = getattr(call.state.principal, "budgets", ())
+    return budgets
+
+
+def _exceeded(refusal: TierExceeded, budgets: Sequence[TierBudget], amount: int) -> BudgetExceeded:
+    budget = next(b for b in budgets if tier_key(b) == refusal.key)
+    message = (
+        f"Budget of {budget.tier} {budget.id!r} exceeded: spent {usd(refusal.spent)} + reserved "
+        f"{usd(refusal.reserved)} of {usd(refusal.limit)} per {PeriodRule.of(budget.budget)}; "
+        f"this call costs {usd(amount)}"
+    )
+    extra = {
+        "tier": budget.tier,
+        "id": budget.id,
+        "spent": from_micros(refusal.spent),
+        "reserved": from_micros(refusal.reserved),
+        "limit": budget.budget.limit,
+        "cost": from_micros(amount),
+        "period": budget.budget.period,
+    }
+    return BudgetExceeded(message, extra=extra)
+
+
+def _status(budget: TierBudget, usage: TierUsage, now: float) -> dict[str, Any]:
+    rule = PeriodRule.of(budget.budget)
+    # A calendar window exists before anything is spent in it; a rolling one opens with the first spend.
+    window = usage.window or (rule.fresh(now) if rule.calendar else None)
+    remaining = max(0, to_micros(budget.budget.limit) - usage.spent - usage.reserved)
+    return {
+        "tier": budget.tier,
+        "id": budget.id,
+        "limit": budget.budget.limit,
+        "period": budget.budget.period,
+        "calendar": budget.budget.calendar,
+        "spent": from_micros(usage.spent),
+        "reserved": from_micros(usage.reserved),
+        "remaining": from_micros(remaining),
+        "window": None if window is None else {"start": window.start, "end": window.end},
+    }
+
+
+def usd(micros: int) -> str:
+    """Micro-units as dollars: cents when exact (`$9.99`), otherwise every significant digit (`$0.0005`)."""
+    if micros % 10_000 == 0:
+        return f"${from_micros(micros):.2f}"
+    return f"${from_micros(micros):.6f}".rstrip("0")

@@ -1,0 +1,163 @@
+"""The budget ledger: reserve before a call, settle after it, never overspend a tier.
+
+A reservation holds one amount against several tiers (customer, team, key) at once. `reserve` is one
+atomic *check all, then apply all* step: either every tier has room and all of them are charged, or
+nothing changes and `TierExceeded` names the first tier without room. `commit` turns the hold into spend,
+`release` drops it. A hold left unsettled (the process died mid-call) expires after the storage's TTL and
+is reclaimed by the next `reserve`.
+
+The invariant every backend keeps, per tier: `spent in the current window + live holds <= limit`, checked
+when a hold is added. Holds count against whatever window is current until they are settled, and a commit
+books its amount in the window current at that moment, so a window that rolls over mid-call cannot make
+room twice for the same call.
+
+Amounts are integer micro-units of the currency (`to_micros`): sums and comparisons are then exact, and
+they map onto Redis `INCRBY` and SQL integers alike. Storage never reads a clock: `now` is passed in.
+A backend needs no calendar arithmetic of its own: a tier's window is the stored one while `now` is before
+its end, otherwise `charge.rule.fresh(now)`, which a caller can compute and pass to a Lua script or to SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from .periods import PeriodRule, Window
+
+MICROS_PER_UNIT = 1_000_000
+DEFAULT_RESERVATION_TTL = 600.0
+
+
+def to_micros(amount: float) -> int:
+    """An amount of currency as integer micro-units."""
+    return round(amount * MICROS_PER_UNIT)
+
+
+def from_micros(micros: int) -> float:
+    """Integer micro-units back to an amount of currency."""
+    return micros / MICROS_PER_UNIT
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """One tier a reservation is held against: its counter key, its limit and how its windows run."""
+
+    key: str
+    limit: int  # micro-units
+    rule: PeriodRule
+
+
+@dataclass(frozen=True, slots=True)
+class TierUsage:
+    """A tier's counter at one moment. `window` is None while no window is open (a rolling budget
+    between the end of one window and the next spend)."""
+
+    spent: int
+    reserved: int
+    limit: int | None
+    window: Window | None
+
+
+class LedgerError(Exception):
+    """The storage failed (driver error, unreadable file); the message names the storage."""
+
+
+class TierExceeded(Exception):
+    """A reservation would take a tier over its limit; nothing was reserved anywhere."""
+
+    def __init__(self, key: str, spent: int, reserved: int, limit: int, amount: int) -> None:
+        super().__init__(
+            f"tier {key!r} would exceed its limit: spent {spent} + reserved {reserved} + {amount} > {limit} micros"
+        )
+        self.key, self.spent, self.reserved, self.limit, self.amount = key, spent, reserved, limit, amount
+
+
+class LedgerStorage(Protocol):
+    """Where counters and holds live. Every method is one atomic operation on shared state."""
+
+    async def reserve(self, charges: Sequence[Charge], amount: int, now: float) -> str:
+        """Hold `amount` at every tier of `charges` or at none; return the reservation id.
+
+        First reclaims holds whose TTL has passed. Raises `TierExceeded` for the first tier without room.
+        """
+        ...
+
+    async def commit(self, reservation: str, amount: int, now: float) -> bool:
+        """Book `amount` (at most the reserved amount) as spend at every tier and drop the holds.
+
+        False when the reservation is unknown: already settled, or expired and reclaimed.
+        """
+        ...
+
+    async def release(self, reservation: str) -> bool:
+        """Drop the holds without spending; False when the reservation is unknown."""
+        ...
+
+    async def spent(self, key: str, now: float) -> TierUsage:
+        """The tier's spend in its current window and its live holds."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections; the storage is unusable afterwards."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Counter:
+    """What a backend stores per tier."""
+
+    rule: PeriodRule
+    window: Window
+    spent: int
+    limit: int
+
+    def at(self, now: float) -> Counter:
+        """The counter as a spend at `now` sees it: a window that has ended starts over at zero."""
+        window = self.rule.window_at(now, self.window)
+        return self if window == self.window else replace(self, window=window, spent=0)
+
+    def usage(self, reserved: int, now: float) -> TierUsage:
+        """What `LedgerStorage.spent` reports: nothing open once a rolling window has ended."""
+        if self.window.is_open(now) or self.rule.calendar:
+            current = self.at(now)
+            return TierUsage(current.spent, reserved, self.limit, current.window)
+        return TierUsage(0, reserved, self.limit, None)
+
+
+def admit_charge(charge: Charge, stored: Counter | None, reserved: int, amount: int, now: float) -> Counter:
+    """The tier's counter once `amount` is held at `now`; raise `TierExceeded` if it has no room.
+
+    Pure, so that every backend applies the same rule inside its own atomic step. A changed limit applies
+    at once; a changed period once the stored window ends (switching does not wipe the spend so far).
+    """
+    base = stored if stored is not None else Counter(charge.rule, charge.rule.fresh(now), 0, charge.limit)
+    current = replace(base, rule=charge.rule, limit=charge.limit).at(now)
+    if current.spent + reserved + amount > charge.limit:
+        raise TierExceeded(charge.key, current.spent, reserved, charge.limit, amount)
+    return current
+
+
+def check_request(charges: Sequence[Charge], amount: int) -> None:
+    """Refuse malformed reservations before touching storage."""
+    if amount <= 0:
+        raise ValueError(f"a reservation needs a positive amount, got {amount!r}")
+    keys = [charge.key for charge in charges]
+    if not keys:
+        raise ValueError("a reservation needs at least one tier")
+    if len(set(keys)) != len(keys):
+        # Two charges on one key would each be checked against the old counter and overspend it.
+        raise ValueError(f"a reservation names a tier twice: {keys!r}")
+
+
+def check_ttl(ttl: float) -> float:
+    """A reservation TTL must be a positive number of seconds."""
+    if not ttl > 0:
+        raise ValueError(f"reservation_ttl must be a positive number of seconds, got {ttl!r}")
+    return ttl
+
+
+def check_commit(reservation: str, reserved: int, amount: int) -> None:
+    """A commit may book less than was held, never more: more could overspend a tier."""
+    if not 0 <= amount <= reserved:
+        raise ValueError(f"reservation {reservation!r} holds {reserved} micros; cannot commit {amount!r}")

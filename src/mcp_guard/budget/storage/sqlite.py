@@ -1,0 +1,190 @@
+"""A ledger in a SQLite file, shared by every gateway process on one machine.
+
+Atomicity: `reserve` and `commit` are each one `BEGIN IMMEDIATE` transaction. IMMEDIATE takes the
+database's write lock before the first read, so the check (every tier's spend and holds) and the apply
+(every counter and hold) see and leave one consistent state, whichever thread or process runs next; other
+writers wait up to the busy timeout. The file is in WAL mode so that readers (`spent`) never block writers.
+
+Calls run in worker threads (`anyio.to_thread`), each on a pooled connection (`sqlite_file.py`); no lock
+is held in Python. The schema is in `sqlite_file.SCHEMA`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import TypeVar, get_args
+
+import anyio.to_thread
+
+from ...errors import ConfigError
+from ..config import Period
+from ..ledger import (
+    DEFAULT_RESERVATION_TTL,
+    Charge,
+    Counter,
+    LedgerError,
+    TierExceeded,
+    TierUsage,
+    admit_charge,
+    check_commit,
+    check_request,
+    check_ttl,
+)
+from ..periods import PeriodRule, Window
+from .sqlite_file import ConnectionPool
+
+_PREFIX = "sqlite:///"
+_T = TypeVar("_T")
+
+
+class SqliteLedger:
+    """Counters and holds in one SQLite file (see the module docstring for how it stays atomic)."""
+
+    def __init__(self, path: str | Path, *, reservation_ttl: float = DEFAULT_RESERVATION_TTL) -> None:
+        self.path = str(path)
+        self._ttl = check_ttl(reservation_ttl)
+        self._pool = ConnectionPool(self.path)
+
+    @classmethod
+    def from_url(cls, url: str, *, reservation_ttl: float = DEFAULT_RESERVATION_TTL) -> SqliteLedger:
+        """`sqlite:///relative/file.db` or `sqlite:////absolute/file.db` (as SQLAlchemy reads them)."""
+        path = url[len(_PREFIX) :] if url.startswith(_PREFIX) else ""
+        if not path or path == ":memory:":
+            raise ConfigError(
+                f"SQLite budget storage needs a file, as 'sqlite:///relative.db' or 'sqlite:////abs/path.db'; "
+                f"got {url!r}"
+            )
+        return cls(path, reservation_ttl=reservation_ttl)
+
+    async def reserve(self, charges: Sequence[Charge], amount: int, now: float) -> str:
+        """Hold `amount` at every tier or none (see `LedgerStorage.reserve`)."""
+        check_request(charges, amount)
+        return await self._run(lambda conn: _reserve(conn, charges, amount, now, now + self._ttl))
+
+    async def commit(self, reservation: str, amount: int, now: float) -> bool:
+        """Book `amount` as spend at every tier of the reservation (see `LedgerStorage.commit`)."""
+        return await self._run(lambda conn: _commit(conn, reservation, amount, now))
+
+    async def release(self, reservation: str) -> bool:
+        """Drop the reservation's holds without spending; one statement, so atomic by itself."""
+        sql = "DELETE FROM budget_holds WHERE reservation_id = ?"
+        return await self._run(lambda conn: conn.execute(sql, (reservation,)).rowcount > 0)
+
+    async def spent(self, key: str, now: float) -> TierUsage:
+        """The tier's spend in its current window and its live holds, read from one snapshot."""
+        return await self._run(lambda conn: _spent(conn, key, now))
+
+    async def aclose(self) -> None:
+        """Close the connections; the storage refuses further calls."""
+        self._pool.close()
+
+    async def _run(self, operation: Callable[[sqlite3.Connection], _T]) -> _T:
+        return await anyio.to_thread.run_sync(self._with_connection, operation)
+
+    def _with_connection(self, operation: Callable[[sqlite3.Connection], _T]) -> _T:
+        conn = self._pool.take()
+        try:
+            return operation(conn)
+        except sqlite3.Error as exc:
+            raise LedgerError(f"budget storage {self.path!r} failed: {exc}") from exc
+        finally:
+            self._pool.give_back(conn)
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection, mode: str = "IMMEDIATE") -> Iterator[None]:
+    conn.execute(f"BEGIN {mode}")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _reserve(conn: sqlite3.Connection, charges: Sequence[Charge], amount: int, now: float, expires: float) -> str:
+    reservation = uuid.uuid4().hex
+    refusal: TierExceeded | None = None
+    with _transaction(conn):
+        conn.execute("DELETE FROM budget_holds WHERE expires_at <= ?", (now,))  # reclaim unsettled holds
+        try:
+            counters = [
+                admit_charge(charge, _counter(conn, charge.key), _reserved(conn, charge.key, now), amount, now)
+                for charge in charges
+            ]
+        except TierExceeded as exc:
+            refusal = exc  # still commit the reclaim above
+        else:
+            for charge, counter in zip(charges, counters, strict=True):
+                _store(conn, charge.key, counter)
+                conn.execute(
+                    "INSERT INTO budget_holds (reservation_id, tier_key, amount, expires_at) VALUES (?, ?, ?, ?)",
+                    (reservation, charge.key, amount, expires),
+                )
+    if refusal is not None:
+        raise refusal
+    return reservation
+
+
+def _commit(conn: sqlite3.Connection, reservation: str, amount: int, now: float) -> bool:
+    with _transaction(conn):
+        holds = conn.execute(
+            "SELECT tier_key, amount FROM budget_holds WHERE reservation_id = ?", (reservation,)
+        ).fetchall()
+        if not holds:
+            return False
+        check_commit(reservation, holds[0][1], amount)
+        conn.execute("DELETE FROM budget_holds WHERE reservation_id = ?", (reservation,))
+        for key, _ in holds:
+            stored = _counter(conn, key)
+            if stored is not None:
+                counter = stored.at(now)
+                _store(conn, key, replace(counter, spent=counter.spent + amount))
+    return True
+
+
+def _spent(conn: sqlite3.Connection, key: str, now: float) -> TierUsage:
+    with _transaction(conn, "DEFERRED"):
+        counter, reserved = _counter(conn, key), _reserved(conn, key, now)
+    return TierUsage(0, reserved, None, None) if counter is None else counter.usage(reserved, now)
+
+
+def _counter(conn: sqlite3.Connection, key: str) -> Counter | None:
+    row = conn.execute(
+        "SELECT period, calendar, window_start, window_end, spent, limit_micros FROM budget_counters "
+        "WHERE tier_key = ?",
+        (key,),
+    ).fetchone()
+    if row is None:
+        return None
+    period, calendar, start, end, spent, limit = row
+    if period not in get_args(Period):
+        raise LedgerError(f"budget counter {key!r} has an unknown period {period!r}")
+    return Counter(PeriodRule(period, bool(calendar)), Window(start, end), spent, limit)
+
+
+def _reserved(conn: sqlite3.Connection, key: str, now: float) -> int:
+    sql = "SELECT COALESCE(SUM(amount), 0) FROM budget_holds WHERE tier_key = ? AND expires_at > ?"
+    total: int = conn.execute(sql, (key, now)).fetchone()[0]
+    return total
+
+
+def _store(conn: sqlite3.Connection, key: str, counter: Counter) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO budget_counters "
+        "(tier_key, period, calendar, window_start, window_end, spent, limit_micros) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            key,
+            counter.rule.period,
+            int(counter.rule.calendar),
+            counter.window.start,
+            counter.window.end,
+            counter.spent,
+            counter.limit,
+        ),
+    )

@@ -1,0 +1,62 @@
+"""Header filters: every combination of include/exclude/wildcards/empty, repeated headers and aliases."""
+
+import pytest
+
+from mcp_guard.filters import FilteredOut, HeaderFilter
+from mcp_guard.names import ToolRef
+
+from .asgi_helpers import make_scope
+
+READ = ToolRef("filesystem", "read_file")
+WRITE = ToolRef("filesystem", "write_file")
+QUERY = ToolRef("database", "query")
+SEARCH = ToolRef("web-search", "search")
+ALL = {READ, WRITE, QUERY, SEARCH}
+
+
+def visible(*headers: tuple[str, str]) -> set[ToolRef] | None:
+    rule = HeaderFilter.from_scope(make_scope(headers=list(headers)))
+    return None if rule is None else {ref for ref in ALL if rule.allows(ref)}
+
+
+def test_no_header_means_no_filter():
+    assert visible() is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ([("x-mcp-include-clients", "filesystem")], {READ, WRITE}),
+        ([("x-mcp-include-clients", "filesystem, database")], {READ, WRITE, QUERY}),
+        ([("x-mcp-include-clients", "*")], ALL),
+        ([("x-mcp-include-clients", "")], set()),
+        ([("x-mcp-include-tools", "filesystem/read_file")], {READ}),
+        ([("x-mcp-include-tools", "filesystem/*")], {READ, WRITE}),
+        ([("x-mcp-include-tools", "*")], ALL),
+        ([("x-mcp-include-tools", "")], set()),
+        ([("x-mcp-include-tools", "query")], {QUERY}),  # a bare tool name, on any server
+        ([("x-mcp-include-tools", "filesystem__write_file")], {WRITE}),  # an exposed name
+        ([("x-mcp-exclude-tools", "filesystem/write_file")], ALL - {WRITE}),
+        ([("x-mcp-exclude-tools", "*")], set()),
+        ([("x-mcp-exclude-tools", "")], ALL),  # nothing excluded
+        ([("x-mcp-include-clients", "filesystem"), ("x-mcp-include-tools", "*/query, filesystem/read_file")], {READ}),
+        ([("x-mcp-include-tools", "filesystem/*"), ("x-mcp-exclude-tools", "*/write_*")], {READ}),
+        ([("x-mcp-include-clients", "database"), ("x-mcp-exclude-tools", "database/*")], set()),
+        # repeated header lines are one list
+        ([("x-mcp-include-clients", "filesystem"), ("x-mcp-include-clients", "database")], {READ, WRITE, QUERY}),
+        # Bifrost's names are aliases, combined with ours
+        ([("x-bf-mcp-include-clients", "web-search")], {SEARCH}),
+        ([("x-bf-mcp-include-tools", "database/query"), ("x-mcp-include-tools", "web-search/*")], {QUERY, SEARCH}),
+    ],
+)
+def test_combinations(headers, expected):
+    assert visible(*headers) == expected
+
+
+def test_denial_names_the_header():
+    rule = HeaderFilter.from_scope(make_scope(headers=[("x-mcp-include-clients", "database")]))
+    error = rule.denial(READ)
+    assert isinstance(error, FilteredOut) and error.status == 403
+    assert "server 'filesystem' is not in this request's x-mcp-include-clients" in error.message
+    excluded = HeaderFilter.from_scope(make_scope(headers=[("x-mcp-exclude-tools", "database/*")])).denial(QUERY)
+    assert "x-mcp-exclude-tools" in excluded.message
