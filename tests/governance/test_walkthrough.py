@@ -194,3 +194,20 @@ async def test_admin_endpoints_need_an_admin_key():
             bad = await admin.get("/audit", params={"decision": "maybe"})
             assert bad.status_code == 400
             assert (await admin.post("/keys", json={"name": "x", "roles": ["wizard"]})).status_code == 400
+
+
+async def test_admin_sets_a_runtime_key_budget_and_it_binds():
+    keys = Keys()
+    async with governed_gateway(walkthrough_document(keys)) as (gateway, app), http(app, keys.admin) as admin:
+        created = (await admin.post("/keys", json={"name": "etl", "roles": ["engineering"]})).json()
+        budget = {"limit": 0.02, "period": "1h"}
+        updated = await admin.put(f"/keys/{created['id']}/budget", json=budget)
+        assert updated.status_code == 200 and updated.json()["budget"] == {**budget, "calendar": False}
+        assert (await admin.put(f"/keys/{created['id']}/budget", json={"limit": -1})).status_code == 400
+        async with http(app, created["key"]) as etl:
+            for _ in range(2):
+                assert (
+                    await etl.post("/tool/execute", json=tool_call("database__query", '{"sql":"x"}'))
+                ).status_code == 200
+            refused = await etl.post("/tool/execute", json=tool_call("database__query", '{"sql":"x"}'))
+        assert refused.status_code == 402 and "key" in refused.json()["detail"]
