@@ -49,6 +49,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import anyio
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.session import ServerSession
 from mcp_types import (
     AudioContent,
     EmbeddedResource,
@@ -57,11 +61,6 @@ from mcp_types import (
     ToolAnnotations,
 )
 from typing_extensions import TypedDict
-
-from mcp.server import MCPServer
-from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp.server.session import ServerSession
 
 RESOURCE_URI = "notes://examples/readme"
 RESOURCE_TEXT = "Notes keeps short text notes in memory."

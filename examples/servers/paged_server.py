@@ -18,6 +18,9 @@ from collections.abc import Sequence
 
 import anyio
 import uvicorn
+from mcp.server import Server, ServerRequestContext
+from mcp.server.stdio import stdio_server
+from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INVALID_PARAMS,
     CallToolRequestParams,
@@ -28,10 +31,6 @@ from mcp_types import (
     Tool,
     ToolAnnotations,
 )
-
-from mcp.server import Server, ServerRequestContext
-from mcp.server.stdio import stdio_server
-from mcp.shared.exceptions import MCPError
 
 
 def tool_names(count: int) -> list[str]:

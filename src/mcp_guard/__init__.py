@@ -2,29 +2,39 @@
 
 __version__ = "0.1.0"
 
-from .config import GatewayConfig, ServerConfig, load_config
-from .errors import ConfigError, GatewayError
-from .gateway import Gateway
-from .names import ToolRef
-from .state import RequestState
-from .upstreams import InProcessServer, ToolError
+from .auth.principal import Principal  # noqa: E402
+from .config import GatewayConfig, ServerConfig, load_config  # noqa: E402
+from .errors import ConfigError, GatewayError  # noqa: E402
+from .gateway import Gateway  # noqa: E402
+from .middleware import (  # noqa: E402
+    AuditMiddleware,
+    BudgetMiddleware,
+    HeaderFilterMiddleware,
+    KeyAuthMiddleware,
+    RateLimitMiddleware,
+    governed,
+)
+from .names import ToolRef  # noqa: E402
+from .state import RequestState  # noqa: E402
+from .upstreams import InProcessServer, ToolError  # noqa: E402
 
 __all__ = [
     "AuditMiddleware",
     "BudgetMiddleware",
-    "HeaderFilterMiddleware",
-    "KeyAuthMiddleware",
-    "RateLimitMiddleware",
-    "governed",
     "ConfigError",
     "Gateway",
     "GatewayConfig",
     "GatewayError",
+    "HeaderFilterMiddleware",
     "InProcessServer",
+    "KeyAuthMiddleware",
+    "Principal",
+    "RateLimitMiddleware",
     "RequestState",
     "ServerConfig",
     "ToolError",
     "ToolRef",
     "__version__",
+    "governed",
     "load_config",
 ]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .auth.principal import Principal
-from .errors import GatewayError
+from .errors import GatewayError, Unauthenticated
 from .names import ToolRef
 
 SCOPE_KEY = "mcp_guard"
@@ -72,3 +72,21 @@ class RequestState:
         for rule in self.access:
             if not rule.allows(ref):
                 raise rule.denial(ref)
+
+    def require_principal(self) -> Principal:
+        """The caller's principal; `Unauthenticated` (401) when there is none (no key, an exempt path, or no
+        KeyAuthMiddleware in front). For the host app's own endpoints."""
+        if self.principal is None:
+            from .auth.resolver import challenge_headers
+
+            raise Unauthenticated(
+                "An API key is required (Authorization: Bearer <key> or x-api-key)", headers=challenge_headers()
+            )
+        return self.principal
+
+    def require_tool(self, tool: ToolRef | str) -> Principal:
+        """The principal, if this request may use `tool` by the rules of a tool call (roles, allowlists,
+        filter headers); `NotAllowed` (403) otherwise. Guards the host app's own routes."""
+        principal = self.require_principal()
+        self.check_visible(ToolRef.parse(tool) if isinstance(tool, str) else tool)
+        return principal

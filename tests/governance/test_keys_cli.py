@@ -12,10 +12,8 @@ from mcp_guard.config import parse_config
 
 
 def test_keys_create_prints_key_and_pasteable_entry():
-    done = subprocess.run(
-        [sys.executable, "-m", "mcp_guard.cli", "keys", "create", "marketing-bot", "--roles", "marketing", "--team", "mkt"],
-        capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
+    argv = [sys.executable, "-m", "mcp_guard.cli", "keys", "create", "marketing-bot", "--roles", "marketing"]
+    done = subprocess.run([*argv, "--team", "mkt"], capture_output=True, text=True, timeout=60, check=True)
     first, _, rest = done.stdout.partition("\n")
     key = first.rsplit(" ", 1)[-1]
     assert key.startswith("mcpg_")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 Decision = Literal["allowed", "denied"]
@@ -36,5 +36,10 @@ class AuditRecord:
     entry: str = "mcp"
 
     def as_dict(self) -> dict[str, Any]:
-        """Every field by name (a deep copy)."""
-        return asdict(self)
+        """Every field by name (values shared with the record: treat as read-only)."""
+        # shallow on purpose: `dataclasses.asdict` deep-copies the arguments, and the record is serialised
+        # (and so copied) right after anyway; this runs once per tool call
+        return {name: getattr(self, name) for name in _FIELD_NAMES}
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(AuditRecord))

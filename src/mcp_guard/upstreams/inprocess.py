@@ -11,7 +11,7 @@ import logging
 import math
 import uuid
 from collections.abc import Callable
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 
 import anyio
 import mcp_types as types
@@ -24,6 +24,8 @@ from ..errors import UpstreamTimeout
 from .base import ToolsChanged, UpstreamState, UpstreamStatus
 
 logger = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = ["InProcessServer", "InProcessUpstream", "ToolError"]
 
@@ -47,7 +49,7 @@ class InProcessServer:
         self._tools: dict[str, _SdkTool] = {}
 
     @overload
-    def tool(self, fn: Callable[..., Any], /) -> Callable[..., Any]: ...
+    def tool(self, fn: F, /) -> F: ...
     @overload
     def tool(
         self,
@@ -57,7 +59,7 @@ class InProcessServer:
         name: str | None = None,
         description: str | None = None,
         annotations: types.ToolAnnotations | None = None,
-    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]: ...
+    ) -> Callable[[F], F]: ...
 
     def tool(
         self,
@@ -70,7 +72,7 @@ class InProcessServer:
     ) -> Any:
         """Register `fn` as a tool (usable bare or with keyword options)."""
 
-        def register(func: Callable[..., Any]) -> Callable[..., Any]:
+        def register(func: F) -> F:
             self.add(func, name=name, description=description, annotations=annotations)
             return func
 
