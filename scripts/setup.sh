@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv (once) and install mcp-guard into it. `--test` also installs the test extras. Safe to run again: it only installs what changed.
+# Create .venv (once) and install mcp-guard into it with Code Mode; `--test` also installs the test extras.
+# Safe to run again: it only installs what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -7,10 +8,10 @@ PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
-extras=""
-if [ "${1:-}" = "--test" ]; then extras="[test]"; fi
+extras="[codemode]"
+if [ "${1:-}" = "--test" ]; then extras="[test,codemode]"; fi
 
-stamp=".venv/.installed${extras}"
+stamp=".venv/.installed-${1:-demo}"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install --quiet --upgrade pip
     .venv/bin/python -m pip install --quiet -e ".${extras}"

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 
-from .config import GatewayConfig
 from .errors import BadRequest
 from .names import NameTable, ToolRef
 from .patterns import PatternSet, ToolPattern
+
+if TYPE_CHECKING:
+    from .config import GatewayConfig
 
 
 class CatalogEntry:
@@ -32,14 +34,7 @@ class CatalogEntry:
         self.name = name
         self.tool = tool
         self.exposed = tool.model_copy(update={"name": name})
-        self.openai: dict[str, Any] = {
-            "type": "function",
-            "function": {
-                "name": name,
-                "description": tool.description or tool.title or str(ref),
-                "parameters": tool.input_schema or {"type": "object", "properties": {}},
-            },
-        }
+        self.openai = openai_function(self.exposed, fallback_description=str(ref))
         self._validator: Any = None
 
     @property
@@ -61,6 +56,18 @@ class CatalogEntry:
         if error is not None:
             where = "".join(f"[{p!r}]" for p in error.absolute_path) or "arguments"
             raise BadRequest(f"Invalid arguments for tool '{self.ref}': {where}: {error.message}")
+
+
+def openai_function(tool: types.Tool, *, fallback_description: str = "") -> dict[str, Any]:
+    """An MCP tool as an OpenAI function definition (Chat Completions `tools` entry)."""
+    return {
+        "type": "function",
+        "function": {
+            "name": tool.name,
+            "description": tool.description or tool.title or fallback_description,
+            "parameters": tool.input_schema or {"type": "object", "properties": {}},
+        },
+    }
 
 
 class Catalog:

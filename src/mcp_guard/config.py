@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .audit.config import AuditSettings
 from .auth.config import AuthSettings, CustomerConfig, KeyConfig, RoleConfig, TeamConfig
 from .budget.config import BudgetSettings
+from .codemode.settings import CodeModeSettings
 from .budget.pricing import PricingConfig
 from .errors import ConfigError
 from .names import SERVER_NAME
@@ -54,6 +55,9 @@ class ServerConfig(_Model):
         None, description="Tool names (globs) exposed from this server; omitted = all of them."
     )
     auto_execute: list[str] = Field(default_factory=list, description="Tool names agent mode may run unasked.")
+    code_mode: bool = Field(
+        False, description="Show this server's tools only through Code Mode's meta-tools; direct calls are refused."
+    )
     enabled: bool = Field(True, description="A disabled server is never connected.")
     protocol: Literal["auto", "legacy"] = Field(
         "auto", description="auto: try the 2026-07-28 protocol, fall back to the handshake era; legacy: skip the probe."
@@ -110,6 +114,7 @@ class GatewayConfig(_Model):
     budgets: BudgetSettings = Field(default_factory=BudgetSettings, description="Where spend is counted.")
     pricing: PricingConfig = Field(default_factory=PricingConfig, description="What a tool call costs.")
     audit: AuditSettings = Field(default_factory=AuditSettings, description="Where audit records go.")
+    code_mode: CodeModeSettings = Field(default_factory=CodeModeSettings, description="Code Mode sandbox limits.")
 
     @model_validator(mode="before")
     @classmethod

@@ -8,16 +8,19 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import mcp_types as types
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
 from .asgi import Scope, run_lifespan
 from .catalog import Catalog
+from .code_mode import call_meta_tool, is_meta_tool
 from .config import GatewayConfig, ServerConfig, load_config
 from .errors import ConfigError
 from .governance import Governance
 from .pipeline import Pipeline
 from .router import GatewayRouter
 from .router.mcp_endpoint import build_session_manager
+from .state import RequestState
 from .upstreams import InProcessServer, Upstream, build_upstream
 
 _CODE_TARGET = "<registered in code>"
@@ -37,7 +40,8 @@ class Gateway:
         self.config = config
         self.catalog = Catalog(config)
         self.upstreams: dict[str, Upstream] = {s.name: build_upstream(s, registered) for s in config.servers}
-        self.pipeline = Pipeline(self.catalog, self.upstreams)
+        self.code_only_servers = frozenset(s.name for s in config.servers if s.code_mode)
+        self.pipeline = Pipeline(self.catalog, self.upstreams, code_only=self.code_only_servers)
         self.governance = Governance(config)
         self.router = GatewayRouter(self)
         self._session_manager: StreamableHTTPSessionManager | None = None
@@ -72,6 +76,15 @@ class Gateway:
             async with anyio.create_task_group() as tg:
                 for upstream in self.upstreams.values():
                     tg.start_soon(upstream.wait_first_attempt)
+
+    async def call(
+        self, state: RequestState, name: str, arguments: Any, *, entry_point: str, mode: str = "manual"
+    ) -> types.CallToolResult:
+        """Call a tool or a Code Mode meta-tool by the name the caller was shown; `GatewayError` when refused."""
+        if is_meta_tool(name):
+            return await call_meta_tool(self, state, name, arguments, entry_point=entry_point)
+        outcome = await self.pipeline.call(state, name, arguments, entry_point=entry_point, mode=mode)
+        return outcome.result
 
     async def mcp_app(self, scope: Scope, receive: Any, send: Any) -> None:
         manager = self._session_manager

@@ -21,12 +21,15 @@ import mcp_types as types
 
 from .audit.record import AuditRecord, Outcome
 from .catalog import Catalog, CatalogEntry
-from .errors import BadRequest, GatewayError, ServiceUnavailable, ToolNotFound, UpstreamError
+from .errors import BadRequest, GatewayError, NotAllowed, ServiceUnavailable, ToolNotFound, UpstreamError
 from .names import SEPARATOR
 from .state import CallGuard, RequestState
 from .upstreams import Upstream
 
 logger = logging.getLogger(__name__)
+
+
+EXECUTION_TOOL = "code-mode/executeToolCode"  # how a Code Mode execution appears in the audit log
 
 
 @dataclass(slots=True)
@@ -53,9 +56,12 @@ class CallOutcome:
 
 
 class Pipeline:
-    def __init__(self, catalog: Catalog, upstreams: Mapping[str, Upstream]) -> None:
+    def __init__(
+        self, catalog: Catalog, upstreams: Mapping[str, Upstream], *, code_only: frozenset[str] = frozenset()
+    ) -> None:
         self.catalog = catalog
         self.upstreams = upstreams
+        self.code_only = code_only  # servers whose tools only Code Mode programs may call
 
     async def call(
         self,
@@ -80,6 +86,11 @@ class Pipeline:
     async def _run(self, call: ToolCall) -> types.CallToolResult:
         entry = call.tool = self._resolve(call)
         call.state.check_visible(entry.ref)
+        if entry.ref.server in self.code_only and call.entry_point != "code":
+            raise NotAllowed(
+                f"Tool '{entry.ref}' is reachable only through Code Mode (executeToolCode)",
+                extra={"tool": str(entry.ref)},
+            )
         call.arguments = _as_arguments(call.arguments, entry)
         entry.validate_arguments(call.arguments)
         guards = [g for g in (call.state.rate_limiter, call.state.budget) if g is not None]
@@ -112,6 +123,25 @@ class Pipeline:
                 f"its tools are unavailable"
             )
         return ToolNotFound(f"Unknown tool {name!r}", extra={"tool": name})
+
+    async def record_execution(
+        self,
+        state: RequestState,
+        execution_id: str,
+        arguments: dict[str, Any],
+        *,
+        error: str | None,
+        started: float,
+        entry_point: str,
+    ) -> None:
+        """Audit one Code Mode execution; its inner calls carry `execution_id` as their parent."""
+        call = ToolCall(EXECUTION_TOOL, arguments, state, entry_point, "code", id=execution_id, started=started)
+        sink = state.audit
+        if sink is not None:
+            record = _audit_record(call, None, None)
+            record.outcome = "tool_error" if error else "ok"
+            record.error = error
+            await sink.record(record)
 
     async def _audit(self, call: ToolCall, result: types.CallToolResult | None, error: GatewayError | None) -> None:
         sink = call.state.audit

@@ -56,6 +56,7 @@ class RequestState:
     rate_limiter: CallGuard | None = None
     budget: CallGuard | None = None
     audit: AuditSink | None = None
+    code_mode: bool = False  # `x-mcp-code-mode: true`: every visible tool is reached through Code Mode
 
     @classmethod
     def from_scope(cls, scope: MutableMapping[str, Any]) -> RequestState:

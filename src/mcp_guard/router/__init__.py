@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ..asgi import Scope, route_path, send_problem
+from ..asgi import Scope, header, route_path, send_problem
 from ..errors import GatewayError, MethodNotAllowed, NotFound
 from ..state import RequestState
 from . import admin, rest
@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from ..gateway import Gateway
 
 Handler = Callable[..., Awaitable[None]]
+
+CODE_MODE_HEADER = b"x-mcp-code-mode"  # `true`: every visible tool is shown through Code Mode's meta-tools
+_TRUE = {"1", "true", "yes", "on"}
 
 # (method, path template, handler, access): "any" = whoever passed the middlewares; "operator" = an admin
 # key, or anyone when no KeyAuthMiddleware is installed (the gateway is then open anyway); "admin" = an
@@ -46,6 +49,8 @@ class GatewayRouter:
         if scope["type"] != "http":
             return  # websockets are not part of MCP: closing without accepting refuses them
         path = route_path(scope)
+        if (header(scope, CODE_MODE_HEADER) or "").strip().lower() in _TRUE:
+            RequestState.from_scope(scope).code_mode = True  # presentation only: permissions are unchanged
         if path == "/":
             await self.gateway.mcp_app(scope, receive, send)
             return

@@ -15,6 +15,7 @@ from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, Streamable
 from mcp.server.transport_security import TransportSecuritySettings
 
 from ..errors import GatewayError
+from ..listing import listing_for
 from ..results import error_result
 from ..state import RequestState
 
@@ -28,15 +29,13 @@ def build_mcp_server(gateway: Gateway) -> Server[Any]:
     async def list_tools(
         ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        state = _state(ctx)
-        return types.ListToolsResult(tools=[e.exposed for e in gateway.catalog.entries() if state.may_see(e.ref)])
+        return types.ListToolsResult(tools=listing_for(gateway, _state(ctx)).mcp_tools())
 
     async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> types.CallToolResult:
         try:
-            outcome = await gateway.pipeline.call(_state(ctx), params.name, params.arguments, entry_point="mcp")
+            return await gateway.call(_state(ctx), params.name, params.arguments, entry_point="mcp")
         except GatewayError as exc:
             return error_result(exc)
-        return outcome.result
 
     def input_schema(name: str) -> Mapping[str, Any] | None:
         """Lets the SDK validate `Mcp-Param-*` headers without running `tools/list` per call."""

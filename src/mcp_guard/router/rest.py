@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..asgi import Scope, header, read_body, send_json
 from ..errors import BadRequest, NotFound, UnsupportedMediaType
+from ..listing import listing_for
 from ..results import result_text
 from ..state import RequestState
 
@@ -47,10 +48,9 @@ def query(scope: Scope) -> dict[str, str]:
 
 
 async def list_tools(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
-    state = RequestState.from_scope(scope)
-    entries = [e for e in gateway.catalog.entries() if state.may_see(e.ref)]
+    listing = listing_for(gateway, RequestState.from_scope(scope))
     if query(scope).get("format") == "openai":
-        await send_json(send, 200, [e.openai for e in entries])
+        await send_json(send, 200, listing.openai_tools())
         return
     tools = [
         {
@@ -59,8 +59,11 @@ async def list_tools(gateway: Gateway, scope: Scope, receive: Any, send: Any) ->
             "server": e.ref.server,
             **e.tool.model_dump(by_alias=True, exclude_none=True, mode="json", exclude={"name"}),
         }
-        for e in entries
+        for e in listing.direct
     ]
+    if listing.code:
+        meta = [t.model_dump(by_alias=True, exclude_none=True, mode="json") for t in listing.mcp_tools()[len(tools) :]]
+        tools += [{**t, "ref": None, "server": None} for t in meta]
     await send_json(send, 200, {"tools": tools})
 
 
@@ -77,11 +80,9 @@ async def execute_tool(gateway: Gateway, scope: Scope, receive: Any, send: Any) 
         if isinstance(call, ResponsesToolCall)
         else (call.function.name, call.id, call.function.arguments)
     )
-    outcome = await gateway.pipeline.call(
-        RequestState.from_scope(scope), name, _parse_arguments(raw_args, name), entry_point="rest"
-    )
-    content = result_text(outcome.result)
-    extra = {"is_error": True} if outcome.result.is_error else {}
+    result = await gateway.call(RequestState.from_scope(scope), name, _parse_arguments(raw_args, name), entry_point="rest")
+    content = result_text(result)
+    extra = {"is_error": True} if result.is_error else {}
     if responses_format:
         await send_json(send, 200, {"type": "function_call_output", "call_id": call_id, "output": content, **extra})
     else:

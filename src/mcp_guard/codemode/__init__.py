@@ -1,0 +1,103 @@
+"""Code Mode: a model writes one TypeScript program that calls many tools; only its result comes back.
+
+Everything here is self-contained; the gateway plugs it in at three points and enforces nothing twice.
+
+1. **Which tools.** Take the catalog entries the caller may see (the one visibility rule) and build
+   the virtual files:
+
+       files = tool_files(entries)                       # {"servers/github.d.ts": "...", ...}
+       servers = {s: [e.ref.tool for e in group] ...}    # the same entries: server → tool names
+
+   Pass the same visible set to both: server and method names (`bindings.binding_names`) depend on it.
+
+2. **What the model sees.** `meta_tools(settings)` gives the three MCP `Tool` definitions to list instead
+   of those servers' tools. Answer `listToolFiles`/`readToolFile` with
+   `answer_file_tool(name, arguments, files)` (raises `MetaToolError` → an `is_error` result), and
+   `executeToolCode` with
+
+       result = await execute(code_argument(arguments), servers=servers, call_tool=call, settings=settings)
+       text = format_for_model(result)       # the tool result's text; result.to_dict() for structured use
+
+3. **Every inner call.** `call` is `async (server, tool, arguments: dict) -> ToolOutcome`, invoked at the
+   moment the program makes the call. It should run `Pipeline.call(state, f"{server}/{tool}", arguments,
+   entry_point="code", mode="code", parent_id=<execution id>)` and return
+   `ToolOutcome.from_result(outcome.result)`; on `GatewayError` raise
+   `ToolCallError.from_gateway_error(exc)` (4xx → kind "denied", 5xx → "upstream"; `fatal=True` stops the
+   whole execution, e.g. agent mode's "needs approval"). An `is_error` result is thrown in the program as a
+   ToolError (kind "upstream"). Any other exception is logged and shows up only as "internal gateway error".
+
+Semantics worth knowing: calls the program makes together (`Promise.all`) run concurrently; a call
+still queued when the program returns is never started, one still running is cancelled (and shows in
+`result.calls` as failed: cancelled); the 51st call (by default) stops the execution with kind "limit" even inside
+`try`; a return value whose JSON exceeds `max_result_bytes` comes back as a string cut at the limit
+with a marker, and console output beyond `max_log_bytes` is dropped with a marker line.
+
+Public API:
+
+    execute(code, *, servers, call_tool, settings=None) -> ExecutionResult       (async; never raises for
+        program failures: ExecutionResult.ok / .value / .logs / .calls / .duration_ms / .error)
+    ExecutionError(kind, message, line, column, hint); kind in syntax | unsupported-typescript | runtime |
+        timeout | memory | limit | denied | upstream; line/column 1-based in the submitted TypeScript
+    format_for_model(result) -> str
+    CodeModeSettings (timeout_seconds, memory_limit_bytes, max_tool_calls, max_result_bytes,
+        max_log_bytes, max_code_bytes, max_timers)
+    ToolCaller, ToolOutcome(value, error).from_result(result), ToolCallError(kind, message, fatal=,
+        reason=).from_gateway_error(exc), CallRecord
+    tool_files(entries) -> dict[str, str], file_name(server) -> str
+    meta_tools(settings) -> list[Tool], list_tool_files(files), read_tool_file(files, name, start, end),
+        answer_file_tool(name, arguments, files), code_argument(arguments), MetaToolError,
+        LIST_TOOL_FILES, READ_TOOL_FILE, EXECUTE_TOOL_CODE, META_TOOL_NAMES
+    binding_names(names, kind=) -> dict[str, str]     (server/tool name → JS identifier)
+    CodeModeUnavailable: raised by `execute` when the `codemode` extra (mini-racer, tree-sitter) is missing
+
+Importing this package needs neither V8 nor the parser; `execute` loads them on first use. The first
+execution in a process also starts V8 (about 80 ms); later ones take a few milliseconds.
+"""
+
+from __future__ import annotations
+
+from .bindings import binding_names
+from .calls import CallRecord, ToolCaller, ToolCallError, ToolOutcome
+from .dts import file_name, tool_files
+from .executor import CodeModeUnavailable, execute
+from .meta_tools import (
+    EXECUTE_TOOL_CODE,
+    LIST_TOOL_FILES,
+    META_TOOL_NAMES,
+    READ_TOOL_FILE,
+    MetaToolError,
+    answer_file_tool,
+    code_argument,
+    list_tool_files,
+    meta_tools,
+    read_tool_file,
+)
+from .result import ErrorKind, ExecutionError, ExecutionResult, format_for_model
+from .settings import CodeModeSettings
+
+__all__ = [
+    "EXECUTE_TOOL_CODE",
+    "LIST_TOOL_FILES",
+    "META_TOOL_NAMES",
+    "READ_TOOL_FILE",
+    "CallRecord",
+    "CodeModeSettings",
+    "CodeModeUnavailable",
+    "ErrorKind",
+    "ExecutionError",
+    "ExecutionResult",
+    "MetaToolError",
+    "ToolCallError",
+    "ToolCaller",
+    "ToolOutcome",
+    "answer_file_tool",
+    "binding_names",
+    "code_argument",
+    "execute",
+    "file_name",
+    "format_for_model",
+    "list_tool_files",
+    "meta_tools",
+    "read_tool_file",
+    "tool_files",
+]
