@@ -21,7 +21,7 @@ from .pipeline import Pipeline
 from .router import GatewayRouter
 from .router.mcp_endpoint import build_session_manager
 from .state import RequestState
-from .upstreams import InProcessServer, Upstream, build_upstream
+from .upstreams import Upstream, build_upstream
 
 _CODE_TARGET = "<registered in code>"
 
@@ -31,9 +31,12 @@ class Gateway:
     app's lifespan; or serve `gateway.router` directly, which then runs its own lifespan.
 
         gateway = Gateway.from_yaml("gateway.yaml", inprocess=[billing_tools])
+
+    `inprocess` takes `InProcessServer`s (plain functions, called directly) and MCP server objects
+    (`mcp.server.Server`, `MCPServer`: spoken to over the SDK's in-memory client), each under its `.name`.
     """
 
-    def __init__(self, config: GatewayConfig | None = None, *, inprocess: Iterable[InProcessServer] = ()) -> None:
+    def __init__(self, config: GatewayConfig | None = None, *, inprocess: Iterable[Any] = ()) -> None:
         config = config or GatewayConfig()
         registered = {server.name: server for server in inprocess}
         config = _with_code_servers(config, registered)
@@ -47,7 +50,7 @@ class Gateway:
         self._session_manager: StreamableHTTPSessionManager | None = None
 
     @classmethod
-    def from_yaml(cls, path: str | Path, *, inprocess: Iterable[InProcessServer] = ()) -> Gateway:
+    def from_yaml(cls, path: str | Path, *, inprocess: Iterable[Any] = ()) -> Gateway:
         return cls(load_config(path), inprocess=inprocess)
 
     @asynccontextmanager
@@ -96,7 +99,7 @@ class Gateway:
         await run_lifespan(self.lifespan(), scope, receive, send)
 
 
-def _with_code_servers(config: GatewayConfig, registered: dict[str, InProcessServer]) -> GatewayConfig:
+def _with_code_servers(config: GatewayConfig, registered: dict[str, Any]) -> GatewayConfig:
     """Give in-process servers registered in code a config entry unless the YAML already has one."""
     known = {s.name for s in config.servers}
     for name, _server in registered.items():

@@ -80,7 +80,8 @@ async def execute_tool(gateway: Gateway, scope: Scope, receive: Any, send: Any) 
         if isinstance(call, ResponsesToolCall)
         else (call.function.name, call.id, call.function.arguments)
     )
-    result = await gateway.call(RequestState.from_scope(scope), name, _parse_arguments(raw_args, name), entry_point="rest")
+    state = RequestState.from_scope(scope)
+    result = await gateway.call(state, name, _parse_arguments(raw_args, name), entry_point="rest")
     content = result_text(result)
     extra = {"is_error": True} if result.is_error else {}
     if responses_format:

@@ -39,10 +39,12 @@ class _ConnectionLost(Exception):
 
 
 class ClientUpstream:
-    """An upstream reached through the `mcp` SDK client (stdio, http or sse)."""
+    """An upstream reached through the `mcp` SDK client: stdio, http, sse, or an MCP server object running
+    in this process (`server`: an `mcp.server.Server` or `MCPServer`, spoken to without sockets)."""
 
-    def __init__(self, config: ServerConfig) -> None:
+    def __init__(self, config: ServerConfig, server: Any = None) -> None:
         self.config = config
+        self.server = server
         self.status = UpstreamStatus(name=config.name, transport=config.transport)
         self._client: Client | None = None
         self._lost = anyio.Event()
@@ -78,7 +80,7 @@ class ClientUpstream:
         # (`fail_after` around `__aenter__` alone would leave the client's task groups open across it.)
         with anyio.CancelScope(deadline=anyio.current_time() + self.config.connect_timeout) as deadline:
             async with AsyncExitStack() as stack:
-                client = await open_transport(stack, self.config, self._on_message)
+                client = await open_transport(stack, self.config, self._on_message, self.server)
                 await self._discover(client, on_tools)
                 deadline.deadline = math.inf
                 self._client = client

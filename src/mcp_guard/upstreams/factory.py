@@ -15,17 +15,22 @@ from .client import ClientUpstream
 from .inprocess import InProcessServer, InProcessUpstream
 
 
-def build_upstream(config: ServerConfig, inprocess: Mapping[str, InProcessServer]) -> Upstream:
-    """`inprocess` holds servers registered in code; YAML names them by `target: module:attribute`."""
+def build_upstream(config: ServerConfig, inprocess: Mapping[str, Any]) -> Upstream:
+    """`inprocess` holds servers registered in code; YAML names them by `target: module:attribute`.
+
+    An in-process server is either an `InProcessServer` (plain functions, called directly) or an MCP
+    server object (`mcp.server.Server` / `MCPServer`), reached through the SDK's in-memory client."""
     if not config.enabled:
         return DisabledUpstream(config)
     if config.transport != "inprocess":
         return ClientUpstream(config)
     server = inprocess.get(config.name) or load_inprocess_target(config)
-    return InProcessUpstream(config, server)
+    if isinstance(server, InProcessServer):
+        return InProcessUpstream(config, server)
+    return ClientUpstream(config, server)
 
 
-def load_inprocess_target(config: ServerConfig) -> InProcessServer:
+def load_inprocess_target(config: ServerConfig) -> Any:
     target = config.target or ""
     module_name, _, attribute = target.partition(":")
     if not module_name or not attribute:
@@ -34,7 +39,7 @@ def load_inprocess_target(config: ServerConfig) -> InProcessServer:
         value = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"servers.{config.name}.target: cannot load {target!r}: {exc}") from None
-    if isinstance(value, InProcessServer):
+    if isinstance(value, InProcessServer) or _is_mcp_server(value):
         return value
     if isinstance(value, (list, tuple)) and all(callable(fn) for fn in value):
         server = InProcessServer(config.name)
@@ -43,8 +48,14 @@ def load_inprocess_target(config: ServerConfig) -> InProcessServer:
         return server
     raise ConfigError(
         f"servers.{config.name}.target: {target!r} is a {type(value).__name__}, "
-        "expected an InProcessServer or a list of functions"
+        "expected an InProcessServer, an MCP server object or a list of functions"
     )
+
+
+def _is_mcp_server(value: Any) -> bool:
+    from mcp.server import MCPServer, Server
+
+    return isinstance(value, Server | MCPServer)
 
 
 class DisabledUpstream:

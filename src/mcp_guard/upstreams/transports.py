@@ -18,10 +18,13 @@ from ..config import ServerConfig
 _STREAM_READ_TIMEOUT = 300.0
 
 
-async def open_transport(stack: AsyncExitStack, config: ServerConfig, on_message: MessageHandlerFnT) -> Client:
-    """Connect (and negotiate the protocol era) inside `stack`; the caller's scope bounds the time."""
+async def open_transport(
+    stack: AsyncExitStack, config: ServerConfig, on_message: MessageHandlerFnT, server: Any = None
+) -> Client:
+    """Connect (and negotiate the protocol era) inside `stack`; the caller's scope bounds the time.
+    `server` is an in-process MCP server object, for `inprocess` servers registered as such."""
     client = Client(
-        await _target(stack, config),
+        server if server is not None else await _target(stack, config),
         mode=config.protocol,
         message_handler=on_message,
         read_timeout_seconds=config.call_timeout,
