@@ -12,6 +12,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from .auth.replica import ReplicatedKeyStore
 from .auth.resolver import KeyResolver
 from .auth.store import open_key_store
 from .ratelimit import RateLimiter
@@ -29,7 +30,9 @@ class Governance:
 
     @cached_property
     def keys(self) -> KeyResolver:
-        return KeyResolver(self.config, open_key_store(self.config.auth.store), clock=self.clock)
+        auth = self.config.auth
+        store = open_key_store(auth.store, cache_seconds=auth.cache_seconds, fail_open=auth.fail_open)
+        return KeyResolver(self.config, store, clock=self.clock)
 
     @cached_property
     def rate_limiter(self) -> RateLimiter:
@@ -49,10 +52,13 @@ class Governance:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """Run the background parts (the audit writer) of the components in use; flush them on exit."""
+        """Run the background parts (the audit writer, a shared key store's replica) of the components in
+        use; flush them on exit."""
         async with AsyncExitStack() as stack:
             if "audit" in self.__dict__:
                 await stack.enter_async_context(self.audit.running())
+            if "keys" in self.__dict__ and isinstance(self.keys.store, ReplicatedKeyStore):
+                await stack.enter_async_context(self.keys.store.running())
             if "rate_limiter" in self.__dict__:
                 stack.push_async_callback(self.rate_limiter.aclose)
             if "budget" in self.__dict__:

@@ -1,4 +1,4 @@
-"""One contract, run against every backend (memory, SQLite file, JSON-lines file)."""
+"""One contract, run against every backend (memory, SQLite file, JSON-lines file, PostgreSQL)."""
 
 import pytest
 
@@ -7,7 +7,7 @@ from mcp_guard.audit.query import RecordFilter
 from mcp_guard.audit.store import ChainConflict
 from mcp_guard.audit.verify import verify_store
 
-from .helpers import T0, make_record, open_backend, sealed
+from .helpers import T0, drop_backend, make_record, open_backend, sealed
 
 
 def test_empty_store_starts_at_genesis(store):
@@ -109,7 +109,7 @@ def test_purging_everything_keeps_the_head_for_the_next_record(store):
     assert report.ok and report.checked == 1 and report.head.seq == 4
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "jsonl"])
+@pytest.mark.parametrize("kind", ["sqlite", "jsonl", "postgres"])
 def test_a_new_store_on_the_same_file_continues_the_chain(kind, tmp_path):
     first = open_backend(kind, tmp_path)
     first.append_batch(sealed(2))
@@ -123,3 +123,4 @@ def test_a_new_store_on_the_same_file_continues_the_chain(kind, tmp_path):
         assert verify_store(second).ok
     finally:
         second.close()
+        drop_backend(kind, tmp_path)

@@ -42,11 +42,11 @@ async def one_call(guard, principal, outcomes, succeeded=True):
     outcomes.append("admitted")
 
 
-@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+@pytest.mark.parametrize("backend", ["memory", "sqlite", "redis"])
 @pytest.mark.parametrize("binding", ["customer", "team", "key"])
-async def test_200_concurrent_calls_admit_exactly_what_the_budget_allows(backend, binding, tmp_path, clock):
+async def test_200_concurrent_calls_admit_exactly_what_the_budget_allows(backend, binding, new_ledger, clock):
     principal = principal_with(binding)
-    guard = BudgetGuard(make_ledger(backend, tmp_path), PRICING, clock=clock)
+    guard = BudgetGuard(new_ledger(backend), PRICING, clock=clock)
     outcomes = []
     with anyio.fail_after(60):
         async with anyio.create_task_group() as group:
@@ -55,13 +55,12 @@ async def test_200_concurrent_calls_admit_exactly_what_the_budget_allows(backend
     assert outcomes.count("admitted") == 50 and outcomes.count("refused") == 150
     for row in await guard.status(principal.budgets):
         assert row["spent"] == 1.0 and row["spent"] <= row["limit"] and row["reserved"] == 0.0
-    await guard.aclose()
 
 
-@pytest.mark.parametrize("backend", ["memory", "sqlite"])
-async def test_refunds_under_load_never_overspend(backend, tmp_path, clock):
+@pytest.mark.parametrize("backend", ["memory", "sqlite", "redis"])
+async def test_refunds_under_load_never_overspend(backend, new_ledger, clock):
     principal = principal_with("team")
-    guard = BudgetGuard(make_ledger(backend, tmp_path), PRICING, clock=clock)
+    guard = BudgetGuard(new_ledger(backend), PRICING, clock=clock)
     outcomes = []
     with anyio.fail_after(60):
         async with anyio.create_task_group() as group:
@@ -70,7 +69,6 @@ async def test_refunds_under_load_never_overspend(backend, tmp_path, clock):
     assert 50 <= outcomes.count("admitted") < CALLS
     rows = await guard.status(principal.budgets)
     assert max(row["spent"] for row in rows) <= 1.0 and all(row["reserved"] == 0.0 for row in rows)
-    await guard.aclose()
 
 
 def test_four_processes_on_one_sqlite_file_admit_exactly_the_limit(tmp_path):

@@ -32,8 +32,10 @@ def test_sqlite_urls_read_like_sqlalchemy(url, path):
 
 def test_unknown_scheme_names_it_and_the_supported_ones_but_not_the_password():
     with pytest.raises(ConfigError) as refused:
-        open_ledger("redis://:hunter2@localhost:6379/0")
-    assert str(refused.value) == "Unknown budget storage scheme 'redis'; supported schemes: ['memory', 'sqlite']"
+        open_ledger("mongodb://:hunter2@localhost:27017/0")
+    assert str(refused.value) == (
+        "Unknown budget storage scheme 'mongodb'; supported schemes: ['memory', 'redis', 'rediss', 'sqlite']"
+    )
 
 
 @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite:///:memory:", "memory://somewhere", "budget.db"])

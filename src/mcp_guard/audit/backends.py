@@ -1,12 +1,10 @@
 """Storage chosen by URI: an explicit scheme → class map, importing only the chosen backend.
 
 A new backend is one module with a class that has `from_uri(uri, *, create)` and implements
-`AuditStore`, plus one line in `BACKENDS`, e.g.
-
-    "postgresql": Backend("mcp_guard.audit.postgres_store:PostgresStore", extra="postgres"),
-
-Nothing registers itself on import, and no other backend module changes. File URIs follow the SQLAlchemy
-convention: `sqlite:///relative/path.db`, `sqlite:////absolute/path.db` (likewise `jsonl:`).
+`AuditStore`, plus one line in `BACKENDS` (as `postgresql` below). Nothing registers itself on import, and
+no other backend module changes; a backend whose driver is missing names the extra that installs it.
+File URIs follow the SQLAlchemy convention: `sqlite:///relative/path.db`, `sqlite:////absolute/path.db`
+(likewise `jsonl:`).
 """
 
 from __future__ import annotations
@@ -17,6 +15,7 @@ from typing import cast
 from urllib.parse import urlsplit
 
 from ..errors import ConfigError
+from ..storage_url import shown_url
 from .store import AuditStore
 
 
@@ -32,6 +31,8 @@ BACKENDS: dict[str, Backend] = {
     "sqlite": Backend("mcp_guard.audit.sqlite_store:SQLiteStore"),
     "jsonl": Backend("mcp_guard.audit.jsonl_store:JSONLStore"),
     "memory": Backend("mcp_guard.audit.memory_store:MemoryStore"),
+    "postgresql": Backend("mcp_guard.audit.postgres_store:PostgresStore", extra="postgres"),
+    "postgres": Backend("mcp_guard.audit.postgres_store:PostgresStore", extra="postgres"),
 }
 
 
@@ -39,7 +40,7 @@ def backend_for(uri: str) -> Backend:
     """The backend of `uri`'s scheme; `ValueError` naming the URI and the known schemes otherwise."""
     backend = BACKENDS.get(urlsplit(uri).scheme)
     if backend is None:
-        raise ValueError(f"audit sink {uri!r} has an unknown scheme; known: {sorted(BACKENDS)!r}")
+        raise ValueError(f"audit sink {shown_url(uri)!r} has an unknown scheme; known: {sorted(BACKENDS)!r}")
     return backend
 
 
@@ -56,7 +57,7 @@ def open_store(uri: str, *, create: bool = True) -> AuditStore:
         return cast(AuditStore, getattr(module, class_name).from_uri(uri, create=create))
     except ModuleNotFoundError as exc:
         hint = f"install mcp-guard[{backend.extra}]" if backend.extra else "check the installation"
-        raise ConfigError(f"audit sink {uri!r} needs the module {exc.name!r}: {hint}") from exc
+        raise ConfigError(f"audit sink {shown_url(uri)!r} needs the module {exc.name!r}: {hint}") from exc
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
 

@@ -17,7 +17,8 @@ class AuditSettings(BaseModel):
 
     sink: str = Field(
         "sqlite:///mcp-guard-audit.db",
-        description="Storage URI: sqlite:///relative.db or sqlite:////absolute.db, jsonl:///path, memory://.",
+        description="Storage URI: sqlite:///relative.db or sqlite:////absolute.db, jsonl:///path, memory://, or "
+        "postgresql://user@host/db?schema=mcp_guard (shared by every process and host; the `postgres` extra).",
     )
     redact: list[str] = Field(
         default_factory=lambda: list(DEFAULT_REDACT),

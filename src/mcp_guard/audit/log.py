@@ -20,6 +20,7 @@ from typing import Any, TypeVar, TypeVarTuple
 import anyio
 import anyio.to_thread
 
+from ..storage_url import shown_url
 from .backends import open_store
 from .chain import Link, normalized, seal
 from .config import AuditSettings
@@ -78,7 +79,8 @@ class AuditLog:
     @classmethod
     def from_settings(cls, settings: AuditSettings) -> AuditLog:
         """The log for `settings.sink`; nothing is opened until the writer runs."""
-        return cls(open_store(settings.sink), settings, name=settings.sink)
+        # Named without credentials: the name appears in every log line about the store.
+        return cls(open_store(settings.sink), settings, name=shown_url(settings.sink))
 
     @property
     def pending(self) -> int:

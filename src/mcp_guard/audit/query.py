@@ -7,10 +7,10 @@ contract tests check against every backend. `since` is inclusive and `until` exc
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from ..names import ToolRef
 from .chain import SealedRecord
@@ -18,6 +18,7 @@ from .record import AuditRecord
 
 Timestamp = float | datetime
 DECISIONS = ("allowed", "denied")
+EQUAL_FILTERS = ("key_id", "team", "customer", "server", "tool", "decision")  # columns of the SQL stores
 
 
 class ToolCost(TypedDict):
@@ -62,6 +63,25 @@ class RecordFilter:
         if any(wanted is not None and wanted != actual for wanted, actual in equal):
             return False
         return (self.since is None or record.time >= self.since) and (self.until is None or record.time < self.until)
+
+
+def sql_where(
+    filters: RecordFilter, *extra: str, mark: str = "?", value: Callable[[Any], Any] = lambda v: v
+) -> tuple[str, list[Any]]:
+    """The WHERE clause of a SQL store (`mark` is the driver's placeholder), `extra` conditions first, and
+    its parameters; `value` adapts a compared value to what the store holds."""
+    clauses, params = list(extra), []
+    for name in EQUAL_FILTERS:
+        wanted = getattr(filters, name)
+        if wanted is not None:
+            clauses.append(f"{name} = {mark}")
+            params.append(value(wanted))
+    bounds = (("time >=", filters.since), ("time <", filters.until), ("seq >", filters.after_seq))
+    for clause, bound in bounds:
+        if bound is not None:
+            clauses.append(f"{clause} {mark}")
+            params.append(bound)
+    return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params
 
 
 def tool_filter(reference: str | None) -> tuple[str | None, str | None]:

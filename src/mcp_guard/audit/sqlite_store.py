@@ -17,7 +17,7 @@ from typing import Any
 
 from .backends import file_path
 from .chain import RECORD_FIELDS, CorruptRecord, Link, SealedRecord
-from .query import CostUsage, RecordFilter, cost_report
+from .query import CostUsage, RecordFilter, cost_report, sql_where
 from .store import AuditStoreError, check_continues, head_of, store_errors
 
 SCHEMA_VERSION = 1
@@ -62,7 +62,6 @@ CREATE TABLE IF NOT EXISTS audit_anchor (
 """
 COLUMNS = ("seq", "prev_hash", "hash", *RECORD_FIELDS)
 _JSON_COLUMNS = ("roles", "arguments")
-_EQUAL_FILTERS = ("key_id", "team", "customer", "server", "tool", "decision")
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM audit_log"
 _INSERT = f"INSERT INTO audit_log ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 _NO_LIMIT = 2**63 - 1
@@ -97,14 +96,14 @@ class SQLiteStore:
             return _anchor(db)
 
     def query(self, filters: RecordFilter) -> list[SealedRecord]:
-        where, params = _where(filters)
+        where, params = sql_where(filters)
         limit = _NO_LIMIT if filters.limit is None else filters.limit
         with self._session() as db:
             rows = db.execute(f"{_SELECT}{where} ORDER BY seq DESC LIMIT ?", [*params, limit]).fetchall()
         return [_from_row(row) for row in rows]
 
     def cost_usage(self, filters: RecordFilter) -> CostUsage:
-        where, params = _where(filters, "decision = 'allowed'")
+        where, params = sql_where(filters, "decision = 'allowed'")
         sql = f"SELECT server, tool, COUNT(*), TOTAL(cost) FROM audit_log{where} GROUP BY server, tool"
         with self._session() as db:
             groups = db.execute(sql, params).fetchall()
@@ -185,20 +184,6 @@ def _last_link(db: sqlite3.Connection) -> Link:
 def _anchor(db: sqlite3.Connection) -> Link | None:
     row = db.execute("SELECT seq, hash FROM audit_anchor WHERE id = 1").fetchone()
     return Link(*row) if row else None
-
-
-def _where(filters: RecordFilter, *extra: str) -> tuple[str, list[Any]]:
-    clauses, params = list(extra), []
-    for name in _EQUAL_FILTERS:
-        value = getattr(filters, name)
-        if value is not None:
-            clauses.append(f"{name} = ?")
-            params.append(value)
-    for clause, value in (("time >= ?", filters.since), ("time < ?", filters.until), ("seq > ?", filters.after_seq)):
-        if value is not None:
-            clauses.append(clause)
-            params.append(value)
-    return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params
 
 
 def _to_row(row: SealedRecord) -> tuple[Any, ...]:

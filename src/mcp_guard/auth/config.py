@@ -70,12 +70,19 @@ class KeyConfig(_Model):
 class AuthSettings(_Model):
     store: str = Field(
         "sqlite:///mcp-guard-keys.db",
-        description="Runtime key store managed through the admin endpoints: sqlite:///path or memory://.",
+        description="Runtime key store managed through the admin endpoints: sqlite:///path, memory://, or "
+        "postgresql://user@host/db?schema=mcp_guard (shared by every host; the `postgres` extra).",
     )
     cache_seconds: float = Field(
         1.0,
         ge=0,
         description="How long a looked-up runtime key is cached; bounds how late other processes "
-        "see a deactivation (this process sees it at once).",
+        "see a deactivation (this process sees it at once). With postgresql://, how old each process's "
+        "replica of the keys may get before the store counts as unreachable.",
+    )
+    fail_open: bool = Field(
+        False,
+        description="postgresql:// only: when the store has been unreachable for longer than cache_seconds, "
+        "false (default) refuses runtime keys with 503; true keeps accepting the last known ones.",
     )
     user_header: str = Field("x-mcp-user", description="Header naming the end user, recorded for attribution only.")

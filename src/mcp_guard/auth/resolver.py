@@ -2,7 +2,10 @@
 
 Config keys are resolved once at start-up. Runtime keys are looked up in the key store and cached for
 `auth.cache_seconds`; every change made through this process's admin endpoints clears the cache, so a
-deactivated key is refused on its very next request here, and within `cache_seconds` elsewhere.
+deactivated key is refused on its very next request here, and within `cache_seconds` elsewhere. A shared
+store (`ReplicatedKeyStore`) already answers from memory and bounds its own staleness, so its lookups are
+not cached again here (that would add `cache_seconds` to the delay); only the identity built from an
+unchanged record is reused.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from ..patterns import PatternSet
 from .access import PrincipalAccess
 from .keys import hash_key, hashes_match
 from .principal import Principal
+from .replica import ReplicatedKeyStore
 from .store import KeyRecord, KeyStore
 
 if TYPE_CHECKING:
@@ -41,6 +45,7 @@ class KeyResolver:
         self._clock = clock
         self._config_keys = {k.hash: self.identity(record_from_config(k)) for k in config.keys}
         self._cache: dict[str, tuple[float, Identity | None]] = {}
+        self._identities: dict[str, Identity] = {}  # replicated stores: key hash → identity of its record
         self.user_header = config.auth.user_header
 
     def authenticate(self, presented: str) -> Identity:
@@ -58,6 +63,8 @@ class KeyResolver:
         return identity
 
     def _runtime(self, key_hash: str) -> Identity | None:
+        if isinstance(self.store, ReplicatedKeyStore):
+            return self._replicated(key_hash)
         now = time.monotonic()
         cached = self._cache.get(key_hash)
         if cached is not None and cached[0] > now:
@@ -67,8 +74,19 @@ class KeyResolver:
         self._cache[key_hash] = (now + self.config.auth.cache_seconds, identity)
         return identity
 
+    def _replicated(self, key_hash: str) -> Identity | None:
+        """Every lookup reads the replica (memory; it raises 503 when too old to trust)."""
+        record = self.store.lookup(key_hash)
+        if record is None:
+            return None
+        identity = self._identities.get(key_hash)
+        if identity is None or identity.record is not record:
+            identity = self._identities[key_hash] = self.identity(record)
+        return identity
+
     def invalidate(self) -> None:
         self._cache.clear()
+        self._identities.clear()
 
     def identity(self, record: KeyRecord) -> Identity:
         roles, teams = self.config.roles, self.config.teams

@@ -1,4 +1,5 @@
-"""Where runtime keys live (created through the admin endpoints): `memory://` or `sqlite:///path`.
+"""Where runtime keys live (created through the admin endpoints): `memory://`, `sqlite:///path`, or
+`postgresql://…` for several hosts (`postgres_store.py`, read through an in-memory replica, `replica.py`).
 
 Lookups are synchronous single-row reads by hash (microseconds, and cached by the resolver); changes run
 in a worker thread so they never block the event loop.
@@ -18,6 +19,8 @@ import anyio
 
 from ..budget.config import BudgetConfig
 from ..errors import ConfigError
+from ..postgres import EXTRA_HINT, is_postgres_url
+from ..storage_url import shown_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +103,7 @@ class SqliteKeyStore:
     def lookup(self, key_hash: str) -> KeyRecord | None:
         with self._connect() as db:
             row = db.execute("SELECT body FROM keys WHERE key_hash = ?", (key_hash,)).fetchone()
-        return _from_json(row[0]) if row else None
+        return key_from_json(row[0]) if row else None
 
     async def add(self, record: KeyRecord) -> None:
         def insert() -> None:
@@ -115,7 +118,7 @@ class SqliteKeyStore:
     async def list(self) -> list[KeyRecord]:
         def select() -> list[KeyRecord]:
             with self._connect() as db:
-                return [_from_json(b) for (b,) in db.execute("SELECT body FROM keys ORDER BY rowid")]
+                return [key_from_json(b) for (b,) in db.execute("SELECT body FROM keys ORDER BY rowid")]
 
         return await anyio.to_thread.run_sync(select)
 
@@ -123,7 +126,7 @@ class SqliteKeyStore:
         def select() -> KeyRecord | None:
             with self._connect() as db:
                 row = db.execute("SELECT body FROM keys WHERE id = ?", (key_id,)).fetchone()
-            return _from_json(row[0]) if row else None
+            return key_from_json(row[0]) if row else None
 
         return await anyio.to_thread.run_sync(select)
 
@@ -136,11 +139,16 @@ class SqliteKeyStore:
 
 
 def _row(record: KeyRecord) -> tuple[str, str, str, str]:
-    body = {**record.public(), "key_hash": record.key_hash}
-    return record.id, record.name, record.key_hash, json.dumps(body)
+    return record.id, record.name, record.key_hash, key_to_json(record)
 
 
-def _from_json(text: str) -> KeyRecord:
+def key_to_json(record: KeyRecord) -> str:
+    """The stored form of a key: its public fields and its hash."""
+    return json.dumps({**record.public(), "key_hash": record.key_hash})
+
+
+def key_from_json(text: str) -> KeyRecord:
+    """A key from its stored form (`key_to_json`)."""
     data = json.loads(text)
     budget = BudgetConfig.model_validate(data["budget"]) if data.get("budget") else None
     return KeyRecord(
@@ -151,13 +159,36 @@ def _from_json(text: str) -> KeyRecord:
     )  # fmt: skip
 
 
-def open_key_store(uri: str) -> KeyStore:
-    """The store named by `uri`: `memory://` or `sqlite:///relative/path` (`sqlite:////absolute`)."""
+def open_key_store(uri: str, *, cache_seconds: float = 1.0, fail_open: bool = False) -> KeyStore:
+    """The store named by `uri`: `memory://`, `sqlite:///relative/path` (`sqlite:////absolute`) or
+    `postgresql://user@host/db?schema=NAME`, whose replica is at most `cache_seconds` old (see `replica.py`;
+    `fail_open` keeps serving the last known keys when the database is unreachable)."""
     if uri == "memory://":
         return MemoryKeyStore()
     if uri.startswith("sqlite:///"):
         return SqliteKeyStore(uri.removeprefix("sqlite:///"))
-    raise ConfigError(f"auth.store: unsupported key store {uri!r}; use 'memory://' or 'sqlite:///path'")
+    if is_postgres_url(uri):
+        try:
+            from .postgres_store import PostgresKeyStore
+        except ModuleNotFoundError as exc:
+            raise ConfigError(f"auth.store: {shown_url(uri)!r} needs the module {exc.name!r}: {EXTRA_HINT}") from None
+        try:
+            return PostgresKeyStore.from_uri(uri, max_staleness=cache_seconds, fail_open=fail_open)
+        except ValueError as exc:
+            raise ConfigError(f"auth.store: {exc}") from None
+    raise ConfigError(
+        f"auth.store: unsupported key store {shown_url(uri)!r}; "
+        "use 'memory://', 'sqlite:///path' or 'postgresql://user@host/db'"
+    )
 
 
-__all__ = ["KeyRecord", "KeyStore", "MemoryKeyStore", "SqliteKeyStore", "open_key_store", "replace"]
+__all__ = [
+    "KeyRecord",
+    "KeyStore",
+    "MemoryKeyStore",
+    "SqliteKeyStore",
+    "key_from_json",
+    "key_to_json",
+    "open_key_store",
+    "replace",
+]

@@ -41,8 +41,14 @@ class BudgetSettings(BaseModel):
 
     storage: str = Field(
         "memory://",
-        description="Ledger storage URL: `memory://` (one process) or `sqlite:///path/to/budget.db` (shared by "
-        "the processes of one machine).",
+        description="Ledger storage URL: `memory://` (one process), `sqlite:///path/to/budget.db` (shared by "
+        "the processes of one machine) or `redis://host:6379/0?prefix=mcpg:budget` (shared by every process "
+        "and host; needs the `redis` extra).",
+    )
+    fail_open: bool = Field(
+        False,
+        description="When the storage is unreachable: false (default) refuses priced calls with 503; true "
+        "admits them unbudgeted (their cost is still audited) and logs the outage.",
     )
     refund_failed: bool = Field(True, description="Refund the cost of calls that fail or return an error.")
     reservation_ttl: float = Field(

@@ -2,6 +2,10 @@
 
 The tiers come from the principal (customer → team → key), never from the request. The price comes from
 `PricingConfig`. A call that no tier budgets, or that costs nothing, passes without touching the ledger.
+
+When the ledger's storage is unreachable (`LedgerError`), a priced call is refused with 503, or admitted
+unbudgeted with `fail_open`; the outage is logged once when it starts and once when it ends (`Outage`).
+Settlements that fail meanwhile are kept (`pending.py`) and sent before the next reservation.
 """
 
 from __future__ import annotations
@@ -14,10 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from ..errors import BudgetExceeded
+from ..errors import BudgetExceeded, ServiceUnavailable
 from ..names import ToolRef
+from ..outage import Outage
+from ..storage_url import shown_url
 from .config import BudgetSettings, TierBudget
-from .ledger import Charge, LedgerStorage, TierExceeded, TierUsage, from_micros, to_micros
+from .ledger import Charge, LedgerError, LedgerStorage, TierExceeded, TierUsage, from_micros, to_micros
+from .pending import PendingSettlements, Settlement
 from .periods import PeriodRule
 from .pricing import PricingConfig
 from .storage import open_ledger
@@ -50,12 +57,17 @@ class BudgetGuard:
         pricing: PricingConfig,
         *,
         refund_failed: bool = True,
+        fail_open: bool = False,
+        name: str = "Budget storage",
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.ledger = ledger
         self.pricing = pricing
         self.refund_failed = refund_failed
+        self.fail_open = fail_open
         self.clock = clock
+        self.outage = Outage(logger, name)
+        self.pending = PendingSettlements()
 
     @classmethod
     def from_settings(
@@ -63,7 +75,14 @@ class BudgetGuard:
     ) -> BudgetGuard:
         """A guard on the storage `settings.storage` names."""
         ledger = open_ledger(settings.storage, reservation_ttl=settings.reservation_ttl)
-        return cls(ledger, pricing, refund_failed=settings.refund_failed, clock=clock)
+        return cls(
+            ledger,
+            pricing,
+            refund_failed=settings.refund_failed,
+            fail_open=settings.fail_open,
+            name=f"Budget storage {shown_url(settings.storage)!r}",
+            clock=clock,
+        )
 
     async def admit(self, call: ToolCall) -> Reservation | None:
         """Reserve the call's cost at every tier of its principal; `BudgetExceeded` if one has no room."""
@@ -78,11 +97,27 @@ class BudgetGuard:
             # Shielded: a reservation made while the task is being cancelled must still reach `settle`
             # through the pipeline, or it would hold budget until its TTL.
             with anyio.CancelScope(shield=True):
+                if self.pending:
+                    await self.pending.send(self.ledger, self.clock())
                 reservation = await self.ledger.reserve(charges, amount, self.clock())
         except TierExceeded as refusal:
+            self.outage.recovered()
             raise _exceeded(refusal, budgets, amount) from None
+        except LedgerError as exc:
+            self._unreachable(call, cost, exc)
+            return None
+        self.outage.recovered()
         call.cost = cost
         return Reservation(reservation, amount)
+
+    def _unreachable(self, call: ToolCall, cost: float, error: LedgerError) -> None:
+        """Admit unbudgeted (`fail_open`) or refuse with 503, and say so once per outage."""
+        if self.fail_open:
+            self.outage.failed(error, "admitting priced calls without a reservation (budgets.fail_open)")
+            call.cost = cost
+            return
+        self.outage.failed(error, "refusing priced calls with 503 (budgets.fail_open is false)")
+        raise ServiceUnavailable("Budget storage is unavailable; the call was refused") from None
 
     async def settle(self, call: ToolCall, token: Reservation | None, succeeded: bool) -> None:
         """Commit the reservation, or refund it when the call failed and `refund_failed` is set."""
@@ -93,10 +128,15 @@ class BudgetGuard:
             return
         # Shielded: settling must finish even when the client has gone and the task is cancelled.
         with anyio.CancelScope(shield=True):
-            if refund:
-                found = await self.ledger.release(token.id)
-            else:
-                found = await self.ledger.commit(token.id, token.amount, self.clock())
+            try:
+                if refund:
+                    found = await self.ledger.release(token.id)
+                else:
+                    found = await self.ledger.commit(token.id, token.amount, self.clock())
+            except LedgerError as exc:
+                self.outage.failed(exc, "keeping settlements to send when it answers again")
+                self.pending.add(Settlement(token.id, token.amount, refund, call.id))
+                return
         if not found:
             logger.warning(
                 "budget reservation %s of call %s expired before it was settled; its cost was not booked",

@@ -131,12 +131,26 @@ def open_storage(uri: str) -> tuple[Storage, Any]:
         return MemoryStorage(), None
     if uri.startswith(("redis://", "rediss://")):
         try:
-            from redis.asyncio import ConnectionPool
+            from redis.asyncio import BlockingConnectionPool
+            from redis.asyncio.retry import Retry
+            from redis.backoff import NoBackoff
         except ImportError:
             raise ConfigError(
                 "rate_limits.storage: redis:// needs the 'redis' extra: pip install 'mcp-guard[redis]'"
             ) from None
-        pool = ConnectionPool.from_url(uri, socket_connect_timeout=1.0, socket_timeout=1.0)
+        # Blocking: past 50 connections a hit waits for a free one instead of failing (a plain pool raises
+        # "Too many connections", which fail-closed turns into 503s under load). One immediate retry: it
+        # reconnects a pooled connection Redis dropped while idle; more would delay the verdict when Redis
+        # is really gone (the client's default is ten, with backoff). A hit retried after a lost reply
+        # counts twice, which errs on the side of the limit.
+        pool = BlockingConnectionPool.from_url(
+            uri,
+            max_connections=50,
+            timeout=2.0,
+            socket_connect_timeout=1.0,
+            socket_timeout=1.0,
+            retry=Retry(NoBackoff(), 1),
+        )
         # limits forwards `connection_pool` to redis-py; its annotation only lists scalar options
         storage = RedisStorage(
             f"async+{uri}",

@@ -1,8 +1,8 @@
-"""Ledger storage, chosen by URI: `memory://` or `sqlite:///path`.
+"""Ledger storage, chosen by URI: `memory://`, `sqlite:///path`, `redis://host:port/db` (`rediss://`).
 
 The map below is the whole registry: a scheme names a function that imports its backend only when it is
-chosen, so a driver a deployment does not use is never imported. A Redis backend (one Lua script per
-operation) or a PostgreSQL one (one transaction per operation) adds one line here.
+chosen, so a driver a deployment does not use is never imported, and a missing one names the extra that
+installs it. A PostgreSQL backend (one transaction per operation) would add one line here.
 """
 
 from __future__ import annotations
@@ -25,7 +25,22 @@ def _sqlite(url: str, reservation_ttl: float) -> LedgerStorage:
     return SqliteLedger.from_url(url, reservation_ttl=reservation_ttl)
 
 
-SCHEMES: dict[str, Callable[[str, float], LedgerStorage]] = {"memory": _memory, "sqlite": _sqlite}
+def _redis(url: str, reservation_ttl: float) -> LedgerStorage:
+    try:
+        from .redis import RedisLedger
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not exc.name.startswith("redis"):
+            raise
+        raise ConfigError("budgets.storage: redis:// needs the Redis driver: pip install 'mcp-guard[redis]'") from None
+    return RedisLedger.from_url(url, reservation_ttl=reservation_ttl)
+
+
+SCHEMES: dict[str, Callable[[str, float], LedgerStorage]] = {
+    "memory": _memory,
+    "redis": _redis,
+    "rediss": _redis,
+    "sqlite": _sqlite,
+}
 
 
 def open_ledger(url: str, *, reservation_ttl: float = DEFAULT_RESERVATION_TTL) -> LedgerStorage:
