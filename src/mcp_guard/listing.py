@@ -2,7 +2,8 @@
 through Code Mode (then the three meta-tools are listed in their place).
 
 Code Mode applies to a tool when its server has `code_mode: true` in the configuration, or to every tool
-when the request asks for it (`x-mcp-code-mode: true`, recorded on the RequestState).
+when the caller's key or team has `code_mode: true`, or when the request asks for it
+(`x-mcp-code-mode: true`, recorded on the RequestState).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def _meta_tools(settings: CodeModeSettings) -> tuple[types.Tool, ...]:
 def listing_for(gateway: Gateway, state: RequestState) -> Listing:
     visible = [e for e in gateway.catalog.entries() if state.may_see(e.ref)]
     code_only = gateway.code_only_servers
-    if state.code_mode:
+    if state.code_mode or (state.principal is not None and state.principal.code_mode):
         direct, code = [], visible
     else:
         direct = [e for e in visible if e.ref.server not in code_only]

@@ -9,7 +9,7 @@ from mcp_guard import Gateway, GatewayConfig, ServerConfig
 from mcp_guard.code_mode import call_meta_tool
 from mcp_guard.state import RequestState
 from tests.governance.seed import Keys
-from tests.governance.walkthrough_app import CALLS, governed_gateway, mcp_session, walkthrough_document
+from tests.governance.walkthrough_app import CALLS, governed_gateway, http, mcp_session, walkthrough_document
 from tests.support.servers import notes_stdio_params
 
 from .gateway_fixtures import make_tools, mcp_client
@@ -158,3 +158,21 @@ async def test_agent_rule_fails_an_execution_that_calls_a_tool_needing_approval(
     assert result.is_error and body["error"]["kind"] == "denied"
     assert "needs approval" in body["error"]["message"]  # fatal: a try/catch in the program cannot swallow it
     assert CALLS["database/query"] == 1 and CALLS["filesystem/read_file"] == 0
+
+
+async def test_code_mode_per_team_and_per_runtime_key():
+    keys = Keys()
+    document = walkthrough_document(keys)
+    document["teams"]["engineering"]["code_mode"] = True
+    async with governed_gateway(document) as (gateway, app):
+        async with mcp_session(app, keys.engineering) as engineer:
+            assert {t.name for t in (await engineer.list_tools()).tools} == META
+            result = await run(engineer, "return await database.query({ sql: 'select 1' });")
+            assert result["value"] == {"result": [{"sql": "select 1"}]}
+        async with mcp_session(app, keys.marketing) as marketer:
+            assert {t.name for t in (await marketer.list_tools()).tools} == {"web-search__web_search"}
+        async with http(app, keys.admin) as admin:
+            created = await admin.post("/keys", json={"name": "coder", "roles": ["marketing"], "code_mode": True})
+            assert created.status_code == 201 and created.json()["code_mode"] is True
+        async with mcp_session(app, created.json()["key"]) as coder:
+            assert {t.name for t in (await coder.list_tools()).tools} == META

@@ -32,6 +32,7 @@ class NewKey(BaseModel):
     allow: list[str] = Field(default_factory=list)
     deny: list[str] = Field(default_factory=list)
     budget: BudgetConfig | None = None
+    code_mode: bool = False
 
     @field_validator("allow", "deny")
     @classmethod
@@ -60,6 +61,7 @@ class KeyAdmin:
             name=request.name, key_hash=hash_key(key), roles=tuple(request.roles), team=request.team,
             customer=request.customer, expires_at=request.expires_at.timestamp() if request.expires_at else None,
             allow=tuple(request.allow), deny=tuple(request.deny), budget=request.budget,
+            code_mode=request.code_mode,
         )  # fmt: skip
         try:
             await self.resolver.store.add(record)

@@ -39,6 +39,7 @@ class TeamConfig(_Model):
     allow: list[str] = Field(default_factory=list, description="Tool patterns granted to every key of the team.")
     deny: list[str] = Field(default_factory=list, description="Tool patterns refused to every key of the team.")
     budget: BudgetConfig | None = Field(None, description="Spend limit shared by the team's keys.")
+    code_mode: bool = Field(False, description="The team's keys see every tool through Code Mode.")
 
     _patterns = field_validator("allow", "deny")(_check_patterns)
 
@@ -56,6 +57,7 @@ class KeyConfig(_Model):
     allow: list[str] = Field(default_factory=list, description="Extra tool patterns granted to this key.")
     deny: list[str] = Field(default_factory=list, description="Tool patterns refused to this key.")
     budget: BudgetConfig | None = Field(None, description="Spend limit of this key alone.")
+    code_mode: bool = Field(False, description="This key's callers see every tool through Code Mode.")
 
     _patterns = field_validator("allow", "deny")(_check_patterns)
 

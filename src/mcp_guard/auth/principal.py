@@ -19,3 +19,4 @@ class Principal:
     customer: str | None = None
     is_admin: bool = False
     budgets: tuple[TierBudget, ...] = ()  # customer → team → key, the tiers every call is charged to
+    code_mode: bool = False  # set on the key or its team: every tool is shown through Code Mode

@@ -103,6 +103,7 @@ class KeyResolver:
             customer=customer,
             is_admin=any(roles[r].admin for r in record.roles if r in roles),
             budgets=self._budgets(record, customer),
+            code_mode=record.code_mode or bool(team and team.code_mode),
         )
         return Identity(
             record, principal, PrincipalAccess(record.name, record.roles, PatternSet(allow), PatternSet(deny))
@@ -137,6 +138,7 @@ def record_from_config(key: KeyConfig) -> KeyRecord:
         allow=tuple(key.allow),
         deny=tuple(key.deny),
         budget=key.budget,
+        code_mode=key.code_mode,
         source="config",
         created_at=0.0,
     )

@@ -36,6 +36,7 @@ class KeyRecord:
     allow: tuple[str, ...] = ()
     deny: tuple[str, ...] = ()
     budget: BudgetConfig | None = None
+    code_mode: bool = False  # the key's callers see every tool through Code Mode's meta-tools
     source: str = "runtime"  # runtime | config
     created_at: float = field(default_factory=time.time)
 
@@ -45,7 +46,7 @@ class KeyRecord:
             "id": self.id, "name": self.name, "roles": list(self.roles), "team": self.team,
             "customer": self.customer, "active": self.active, "expires_at": self.expires_at,
             "allow": list(self.allow), "deny": list(self.deny),
-            "budget": self.budget.model_dump() if self.budget else None,
+            "budget": self.budget.model_dump() if self.budget else None, "code_mode": self.code_mode,
             "source": self.source, "created_at": self.created_at,
         }  # fmt: skip
 
@@ -155,7 +156,7 @@ def key_from_json(text: str) -> KeyRecord:
         name=data["name"], key_hash=data["key_hash"], id=data["id"], roles=tuple(data["roles"]),
         team=data["team"], customer=data["customer"], active=data["active"], expires_at=data["expires_at"],
         allow=tuple(data["allow"]), deny=tuple(data["deny"]), budget=budget, source=data["source"],
-        created_at=data["created_at"],
+        created_at=data["created_at"], code_mode=bool(data.get("code_mode", False)),
     )  # fmt: skip
 
 
