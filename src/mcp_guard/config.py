@@ -20,8 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .audit.config import AuditSettings
 from .auth.config import AuthSettings, CustomerConfig, KeyConfig, RoleConfig, TeamConfig
 from .budget.config import BudgetSettings
-from .codemode.settings import CodeModeSettings
 from .budget.pricing import PricingConfig
+from .chat.config import AgentSettings, ConfirmationSettings, LLMSettings
+from .codemode.settings import CodeModeSettings
 from .errors import ConfigError
 from .names import SERVER_NAME
 from .patterns import ToolPattern
@@ -54,7 +55,14 @@ class ServerConfig(_Model):
     tools: list[str] | None = Field(
         None, description="Tool names (globs) exposed from this server; omitted = all of them."
     )
-    auto_execute: list[str] = Field(default_factory=list, description="Tool names agent mode may run unasked.")
+    auto_execute: list[str] = Field(
+        default_factory=list, description="Tool names (globs) agent mode may run unasked, matched as `server/<name>`."
+    )
+    confirm: bool | list[str] = Field(
+        False,
+        description="Tools that need an explicit confirmation (409, then `x-mcp-confirm`): true = all of this "
+        "server's, or a list of tool names (globs). Tools with the MCP `destructiveHint` need it anyway.",
+    )
     code_mode: bool = Field(
         False, description="Show this server's tools only through Code Mode's meta-tools; direct calls are refused."
     )
@@ -115,6 +123,11 @@ class GatewayConfig(_Model):
     pricing: PricingConfig = Field(default_factory=PricingConfig, description="What a tool call costs.")
     audit: AuditSettings = Field(default_factory=AuditSettings, description="Where audit records go.")
     code_mode: CodeModeSettings = Field(default_factory=CodeModeSettings, description="Code Mode sandbox limits.")
+    llm: LLMSettings = Field(default_factory=LLMSettings, description="LLM providers of the chat endpoint.")
+    agent: AgentSettings = Field(default_factory=AgentSettings, description="Agent mode of the chat endpoint.")
+    confirmations: ConfirmationSettings = Field(
+        default_factory=ConfirmationSettings, description="Confirmation of destructive tools."
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import mcp_types as types
@@ -13,7 +14,8 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
 from .asgi import Scope, run_lifespan
 from .catalog import Catalog
-from .code_mode import call_meta_tool, is_meta_tool
+from .chat.confirmations import ConfirmationGate
+from .code_mode import AutoRule, call_meta_tool, is_meta_tool
 from .config import GatewayConfig, ServerConfig, load_config
 from .errors import ConfigError
 from .governance import Governance
@@ -22,6 +24,9 @@ from .router import GatewayRouter
 from .router.mcp_endpoint import build_session_manager
 from .state import RequestState
 from .upstreams import Upstream, build_upstream
+
+if TYPE_CHECKING:
+    from .chat.service import ChatService
 
 _CODE_TARGET = "<registered in code>"
 
@@ -44,7 +49,10 @@ class Gateway:
         self.catalog = Catalog(config)
         self.upstreams: dict[str, Upstream] = {s.name: build_upstream(s, registered) for s in config.servers}
         self.code_only_servers = frozenset(s.name for s in config.servers if s.code_mode)
-        self.pipeline = Pipeline(self.catalog, self.upstreams, code_only=self.code_only_servers)
+        self.confirmations = ConfirmationGate(config)
+        self.pipeline = Pipeline(
+            self.catalog, self.upstreams, code_only=self.code_only_servers, confirmations=self.confirmations
+        )
         self.governance = Governance(config)
         self.router = GatewayRouter(self)
         self._session_manager: StreamableHTTPSessionManager | None = None
@@ -71,7 +79,17 @@ class Gateway:
                     yield
                 finally:
                     self._session_manager = None
+                    chat = self.__dict__.pop("chat", None)  # a later lifespan opens a fresh one
+                    if chat is not None:
+                        await chat.aclose()
             tg.cancel_scope.cancel()
+
+    @cached_property
+    def chat(self) -> ChatService:
+        """The chat endpoint's providers and token limiter, created on first use."""
+        from .chat.service import ChatService
+
+        return ChatService(self.config)
 
     async def _wait_first_attempts(self) -> None:
         longest = max((u.config.connect_timeout for u in self.upstreams.values()), default=0.0)
@@ -81,12 +99,26 @@ class Gateway:
                     tg.start_soon(upstream.wait_first_attempt)
 
     async def call(
-        self, state: RequestState, name: str, arguments: Any, *, entry_point: str, mode: str = "manual"
+        self,
+        state: RequestState,
+        name: str,
+        arguments: Any,
+        *,
+        entry_point: str,
+        mode: str = "manual",
+        parent_id: str | None = None,
+        confirmation: str | None = None,
+        auto_only: AutoRule | None = None,
     ) -> types.CallToolResult:
-        """Call a tool or a Code Mode meta-tool by the name the caller was shown; `GatewayError` when refused."""
+        """Call a tool or a Code Mode meta-tool by the name the caller was shown; `GatewayError` when refused.
+
+        `confirmation` is the caller's `x-mcp-confirm` id; `auto_only` (agent mode) restricts what an
+        `executeToolCode` program may call."""
         if is_meta_tool(name):
-            return await call_meta_tool(self, state, name, arguments, entry_point=entry_point)
-        outcome = await self.pipeline.call(state, name, arguments, entry_point=entry_point, mode=mode)
+            return await call_meta_tool(self, state, name, arguments, entry_point=entry_point, auto_only=auto_only)
+        outcome = await self.pipeline.call(
+            state, name, arguments, entry_point=entry_point, mode=mode, parent_id=parent_id, confirmation=confirmation
+        )
         return outcome.result
 
     async def mcp_app(self, scope: Scope, receive: Any, send: Any) -> None:

@@ -1,7 +1,7 @@
 """The one tool-call pipeline. Every entry point (MCP endpoint, REST, Code Mode, agent mode) calls
 `Pipeline.call`, and nothing else enforces anything:
 
-    resolve → visible? → arguments valid? → admit (rate limit, then budget reserve)
+    resolve → visible? → arguments valid? → confirmed? → admit (rate limit, then budget reserve)
             → upstream call → settle → audit
 
 Each stage reads what the middlewares put on the `RequestState`; a stage whose field is empty is off. A
@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import mcp_types as types
 
@@ -55,13 +55,28 @@ class CallOutcome:
     duration_ms: float
 
 
+class ConfirmationCheck(Protocol):
+    """The confirmation stage (`chat.confirmations.ConfirmationGate`): destructive tools run only when the
+    call carries a valid confirmation id."""
+
+    async def check(self, call: ToolCall, confirmation: str | None) -> None:
+        """Pass, or raise `ConfirmationRequired` (409)."""
+        ...
+
+
 class Pipeline:
     def __init__(
-        self, catalog: Catalog, upstreams: Mapping[str, Upstream], *, code_only: frozenset[str] = frozenset()
+        self,
+        catalog: Catalog,
+        upstreams: Mapping[str, Upstream],
+        *,
+        code_only: frozenset[str] = frozenset(),
+        confirmations: ConfirmationCheck | None = None,
     ) -> None:
         self.catalog = catalog
         self.upstreams = upstreams
         self.code_only = code_only  # servers whose tools only Code Mode programs may call
+        self.confirmations = confirmations
 
     async def call(
         self,
@@ -72,18 +87,21 @@ class Pipeline:
         entry_point: str = "mcp",
         mode: str = "manual",
         parent_id: str | None = None,
+        confirmation: str | None = None,
     ) -> CallOutcome:
-        """Run one tool call through every stage; raise `GatewayError` when it is refused or fails."""
+        """Run one tool call through every stage; raise `GatewayError` when it is refused or fails.
+
+        `confirmation`: the `x-mcp-confirm` id the caller sent, for tools that need confirmation."""
         call = ToolCall(name, arguments, state, entry_point, mode, parent_id)
         try:
-            result = await self._run(call)
+            result = await self._run(call, confirmation)
         except GatewayError as exc:
             await self._audit(call, None, exc)
             raise
         await self._audit(call, result, None)
         return CallOutcome(call, result, _elapsed_ms(call))
 
-    async def _run(self, call: ToolCall) -> types.CallToolResult:
+    async def _run(self, call: ToolCall, confirmation: str | None) -> types.CallToolResult:
         entry = call.tool = self._resolve(call)
         call.state.check_visible(entry.ref)
         if entry.ref.server in self.code_only and call.entry_point != "code":
@@ -93,6 +111,8 @@ class Pipeline:
             )
         call.arguments = _as_arguments(call.arguments, entry)
         entry.validate_arguments(call.arguments)
+        if self.confirmations is not None:  # before admission: a refused attempt spends no rate or budget
+            await self.confirmations.check(call, confirmation)
         guards = [g for g in (call.state.rate_limiter, call.state.budget) if g is not None]
         admitted: list[tuple[CallGuard, Any]] = []
         succeeded = False
@@ -142,6 +162,11 @@ class Pipeline:
             record.outcome = "tool_error" if error else "ok"
             record.error = error
             await sink.record(record)
+
+    async def record_call(self, call: ToolCall, error: GatewayError | None = None) -> None:
+        """Audit a call made outside the stages, like any other: a chat endpoint's model turn (`call.name`
+        `llm/<provider>/<model>`, its cost in `call.cost`), so cost analytics sum it with tool calls."""
+        await self._audit(call, None, error)
 
     async def _audit(self, call: ToolCall, result: types.CallToolResult | None, error: GatewayError | None) -> None:
         sink = call.state.audit

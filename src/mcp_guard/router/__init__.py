@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..asgi import Scope, header, route_path, send_problem
+from ..chat.endpoint import chat_completions
 from ..errors import GatewayError, MethodNotAllowed, NotFound
 from ..state import RequestState
 from . import admin, rest
@@ -32,6 +33,7 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
     ("PUT", "/keys/{key_id}/budget", admin.set_key_budget, "admin"),
     ("GET", "/audit", admin.audit_records, "admin"),
     ("GET", "/analytics/costs", admin.cost_analytics, "admin"),
+    ("POST", "/v1/chat/completions", chat_completions, "any"),
 ]
 
 

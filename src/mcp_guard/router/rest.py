@@ -9,6 +9,7 @@ from urllib.parse import parse_qs
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..asgi import Scope, header, read_body, send_json
+from ..chat.confirmations import CONFIRM_HEADER
 from ..errors import BadRequest, NotFound, UnsupportedMediaType
 from ..listing import listing_for
 from ..results import result_text
@@ -81,7 +82,9 @@ async def execute_tool(gateway: Gateway, scope: Scope, receive: Any, send: Any) 
         else (call.function.name, call.id, call.function.arguments)
     )
     state = RequestState.from_scope(scope)
-    result = await gateway.call(state, name, _parse_arguments(raw_args, name), entry_point="rest")
+    confirmation = header(scope, CONFIRM_HEADER)  # a destructive tool's second step (409 first)
+    arguments = _parse_arguments(raw_args, name)
+    result = await gateway.call(state, name, arguments, entry_point="rest", confirmation=confirmation)
     content = result_text(result)
     extra = {"is_error": True} if result.is_error else {}
     if responses_format:

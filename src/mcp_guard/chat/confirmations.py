@@ -1,0 +1,181 @@
+"""Confirmation of destructive tools: the pipeline stage and where pending confirmations are kept.
+
+A tool needs confirmation when it carries the MCP `destructiveHint` (and `confirmations.destructive_hint`
+is on) or its server's `confirm` names it. The first call is refused with 409 and a confirmation id, which
+is the call id of that refused attempt (its audit record). Repeating the call with `x-mcp-confirm: <id>`
+runs it once, and only for the key the id was issued to, the same tool and the same arguments (a SHA-256
+of their canonical JSON), within `confirmations.ttl_seconds`. The confirmed call's audit record names the
+refused attempt as its `parent_id`, so the log links both steps.
+
+A Code Mode program cannot confirm anything: its calls to such tools are refused without an id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from ..errors import ConfirmationRequired
+from ..patterns import PatternSet
+
+if TYPE_CHECKING:
+    from ..catalog import CatalogEntry
+    from ..config import GatewayConfig
+    from ..pipeline import ToolCall
+
+CONFIRM_HEADER = b"x-mcp-confirm"
+Problem = Literal["unknown", "expired", "used", "foreign", "mismatch"]
+
+_PROBLEMS: dict[Problem, str] = {
+    "unknown": "is unknown",
+    "expired": "has expired",
+    "used": "was already used",
+    "foreign": "was issued to another key",
+    "mismatch": "was issued for another tool or other arguments",
+}
+
+
+class ConfirmationRefused(ConfirmationRequired):
+    """The confirmation id sent with a call was not valid for it; the call still needs confirming."""
+
+    reason = "confirmation_invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """What a confirmation id is valid for."""
+
+    key_id: str | None
+    tool: str
+    arguments_hash: str
+
+    @classmethod
+    def of(cls, call: ToolCall) -> Binding:
+        principal = call.state.principal
+        canonical = json.dumps(call.arguments, sort_keys=True, separators=(",", ":"), default=str)
+        return cls(
+            principal.key_id if principal else None,
+            str(call.tool.ref) if call.tool else call.name,
+            hashlib.sha256(canonical.encode()).hexdigest(),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    id: str
+    binding: Binding
+    expires_at: float
+
+
+class ConfirmationStore(Protocol):
+    """Pending confirmations; each method is one atomic operation (Redis later: `SET NX EX` and a Lua
+    check-and-mark script)."""
+
+    async def add(self, pending: Pending, now: float) -> None: ...
+
+    async def consume(self, confirmation_id: str, binding: Binding, now: float) -> Problem | None:
+        """Mark the id used if it is valid for `binding` at `now`; otherwise say why it is not."""
+        ...
+
+
+class MemoryConfirmationStore:
+    """One process's pending confirmations. Used and expired ids are kept for one more TTL, so a late
+    retry hears "expired" or "already used" rather than "unknown"."""
+
+    def __init__(self, ttl: float) -> None:
+        self._ttl = ttl
+        self._entries: dict[str, tuple[Pending, bool]] = {}
+
+    async def add(self, pending: Pending, now: float) -> None:
+        stale = [k for k, (p, _used) in self._entries.items() if p.expires_at + self._ttl < now]
+        for key in stale:
+            del self._entries[key]
+        self._entries[pending.id] = (pending, False)
+
+    async def consume(self, confirmation_id: str, binding: Binding, now: float) -> Problem | None:
+        # No await between the check and the update: atomic on the event loop.
+        found = self._entries.get(confirmation_id)
+        if found is None:
+            return "unknown"
+        pending, used = found
+        problem = _problem(pending, used, binding, now)
+        if problem is None:
+            self._entries[confirmation_id] = (pending, True)
+        return problem
+
+
+def _problem(pending: Pending, used: bool, binding: Binding, now: float) -> Problem | None:
+    if pending.binding.key_id != binding.key_id:
+        return "foreign"
+    if used:
+        return "used"
+    if pending.binding != binding:
+        return "mismatch"
+    if now >= pending.expires_at:
+        return "expired"
+    return None
+
+
+class ConfirmationGate:
+    """The pipeline's confirmation stage (`Pipeline(confirmations=...)`)."""
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        *,
+        store: ConfirmationStore | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = config.confirmations
+        self.store = store or MemoryConfirmationStore(self.settings.ttl_seconds)
+        self.clock = clock
+        self._configured = PatternSet(_confirm_patterns(config))
+
+    def required(self, entry: CatalogEntry) -> bool:
+        """Whether calls to this tool need confirmation (and so are never auto-executed)."""
+        return (self.settings.destructive_hint and entry.destructive) or self._configured.matches(entry.ref)
+
+    async def check(self, call: ToolCall, confirmation: str | None) -> None:
+        """Pass, or raise 409 with a fresh confirmation id. Runs after the arguments are validated."""
+        if call.tool is None or not self.required(call.tool):
+            return
+        tool = str(call.tool.ref)
+        if call.entry_point == "code":
+            raise ConfirmationRequired(
+                f"Tool '{tool}' needs confirmation, which a Code Mode program cannot give: call it directly",
+                extra={"tool": tool},
+            )
+        binding, now = Binding.of(call), self.clock()
+        if confirmation is None:
+            raise await self._ask(call, binding, now, None)
+        problem = await self.store.consume(confirmation, binding, now)
+        if problem is not None:
+            raise await self._ask(call, binding, now, (confirmation, problem))
+        call.parent_id = call.parent_id or confirmation
+
+    async def _ask(
+        self, call: ToolCall, binding: Binding, now: float, refused: tuple[str, Problem] | None
+    ) -> ConfirmationRequired:
+        ttl = self.settings.ttl_seconds
+        await self.store.add(Pending(call.id, binding, now + ttl), now)
+        ask = f"repeat the same call with the header 'x-mcp-confirm: {call.id}' within {ttl:g} s"
+        extra = {"tool": binding.tool, "confirmation_id": call.id, "expires_at": now + ttl}
+        if refused is None:
+            return ConfirmationRequired(f"Tool '{binding.tool}' needs confirmation: {ask}", extra=extra)
+        given, problem = refused
+        message = f"Confirmation {given!r} {_PROBLEMS[problem]}; tool '{binding.tool}' still needs confirmation: {ask}"
+        return ConfirmationRefused(message, extra={**extra, "confirmation_problem": problem})
+
+
+def _confirm_patterns(config: GatewayConfig) -> list[str]:
+    patterns: list[str] = []
+    for server in config.servers:
+        if server.confirm is True:
+            patterns.append(f"{server.name}/*")
+        elif isinstance(server.confirm, list):
+            patterns.extend(f"{server.name}/{tool}" for tool in server.confirm)
+    return patterns
