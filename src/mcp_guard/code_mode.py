@@ -47,11 +47,13 @@ async def call_meta_tool(
     *,
     entry_point: str,
     auto_only: AutoRule | None = None,
+    parent_id: str | None = None,
 ) -> types.CallToolResult:
     """Answer `listToolFiles`, `readToolFile` or `executeToolCode` for this caller.
 
     `auto_only` (agent mode): an execution may only call tools it accepts; any other call fails the whole
-    execution with "needs approval", decided when the call is made."""
+    execution with "needs approval", decided when the call is made. `parent_id` links the execution's audit
+    record to what asked for it (an agent-mode model turn)."""
     listing = listing_for(gateway, state)
     if not listing.code:
         raise ToolNotFound(f"Unknown tool {name!r}: Code Mode is not on for this request", extra={"tool": name})
@@ -63,7 +65,7 @@ async def call_meta_tool(
         code = code_argument(arguments)
     except MetaToolError as exc:
         raise BadRequest(str(exc)) from None
-    return await _execute(gateway, state, code, listing.code, entry_point, auto_only)
+    return await _execute(gateway, state, code, listing.code, entry_point, auto_only, parent_id)
 
 
 async def _execute(
@@ -73,6 +75,7 @@ async def _execute(
     entries: tuple[CatalogEntry, ...],
     entry_point: str,
     auto_only: AutoRule | None,
+    parent_id: str | None,
 ) -> types.CallToolResult:
     execution_id = uuid.uuid4().hex
     started = time.perf_counter()
@@ -95,7 +98,7 @@ async def _execute(
     result = await execute(code, servers=servers, call_tool=call_tool, settings=gateway.config.code_mode)
     error = None if result.ok or result.error is None else f"{result.error.kind}: {result.error.message}"
     await gateway.pipeline.record_execution(
-        state, execution_id, {"code": code}, error=error, started=started, entry_point=entry_point
+        state, execution_id, {"code": code}, error=error, started=started, entry_point=entry_point, parent_id=parent_id
     )
     return types.CallToolResult(
         content=[types.TextContent(type="text", text=format_for_model(result))],

@@ -12,6 +12,7 @@ The tree is shallow on purpose; each refusal maps to exactly one HTTP status:
     │   └── ToolNotFound    404    no such tool
     ├── MethodNotAllowed    405    wrong HTTP method for the route
     ├── ConfirmationRequired 409   a destructive tool needs an explicit confirmation
+    │   └── ConfirmationRefused 409 the confirmation id sent was unknown, expired, used or another's
     ├── BodyTooLarge        413    request body over the configured limit
     ├── UnsupportedMediaType 415   body is not application/json
     ├── RateLimited         429    a rate limit would be exceeded
@@ -83,6 +84,12 @@ class MethodNotAllowed(GatewayError):
 
 class ConfirmationRequired(GatewayError):
     status, title, reason = 409, "Confirmation required", "confirmation_required"
+
+
+class ConfirmationRefused(ConfirmationRequired):
+    """The confirmation id sent with a call was not valid for it; the call still needs confirming."""
+
+    reason = "confirmation_invalid"
 
 
 class BodyTooLarge(GatewayError):

@@ -82,6 +82,7 @@ class Gateway:
                     chat = self.__dict__.pop("chat", None)  # a later lifespan opens a fresh one
                     if chat is not None:
                         await chat.aclose()
+                    await self.confirmations.aclose()
             tg.cancel_scope.cancel()
 
     @cached_property
@@ -115,7 +116,9 @@ class Gateway:
         `confirmation` is the caller's `x-mcp-confirm` id; `auto_only` (agent mode) restricts what an
         `executeToolCode` program may call."""
         if is_meta_tool(name):
-            return await call_meta_tool(self, state, name, arguments, entry_point=entry_point, auto_only=auto_only)
+            return await call_meta_tool(
+                self, state, name, arguments, entry_point=entry_point, auto_only=auto_only, parent_id=parent_id
+            )
         outcome = await self.pipeline.call(
             state, name, arguments, entry_point=entry_point, mode=mode, parent_id=parent_id, confirmation=confirmation
         )

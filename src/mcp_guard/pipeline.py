@@ -153,9 +153,12 @@ class Pipeline:
         error: str | None,
         started: float,
         entry_point: str,
+        parent_id: str | None = None,
     ) -> None:
         """Audit one Code Mode execution; its inner calls carry `execution_id` as their parent."""
-        call = ToolCall(EXECUTION_TOOL, arguments, state, entry_point, "code", id=execution_id, started=started)
+        call = ToolCall(
+            EXECUTION_TOOL, arguments, state, entry_point, "code", parent_id, id=execution_id, started=started
+        )
         sink = state.audit
         if sink is not None:
             record = _audit_record(call, None, None)

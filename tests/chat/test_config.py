@@ -41,7 +41,7 @@ def test_a_full_chat_configuration_parses():
         ({"llm": {"token_limits": {"rules": [{"limit": "lots"}]}}}, "llm.token_limits.rules.[0].limit"),
         ({"agent": {"keys": {"bot": ["/"]}}}, "agent.keys"),
         ({"agent": {"max_depth": 0}}, "agent.max_depth"),
-        ({"confirmations": {"storage": "redis://x"}}, "confirmations.storage"),
+        ({"confirmations": {"storage": "mongodb://x"}}, "confirmations.storage"),
     ],
 )
 def test_mistakes_name_the_field(document, field):

@@ -139,6 +139,15 @@ class ConfirmationSettings(_Model):
         True, description="Tools with the MCP `destructiveHint` (and not `readOnlyHint`) need confirmation."
     )
     ttl_seconds: float = Field(300.0, gt=0, allow_inf_nan=False, description="How long a confirmation id is valid.")
-    storage: Literal["memory://"] = Field(
-        "memory://", description="Where pending confirmations are kept (one process for now)."
+    storage: str = Field(
+        "memory://",
+        description="Where pending confirmations are kept: memory:// (one process) or redis://host:port/db"
+        "[?prefix=NAME] (shared by every process: an id issued by one is accepted by any other, once).",
     )
+
+    @field_validator("storage")
+    @classmethod
+    def _known_storage(cls, value: str) -> str:
+        if value != "memory://" and not value.startswith(("redis://", "rediss://")):
+            raise ValueError("expected 'memory://' or 'redis://host:port'")
+        return value

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from ..errors import ConfirmationRequired
+from ..errors import ConfigError, ConfirmationRefused, ConfirmationRequired
 from ..patterns import PatternSet
 
 if TYPE_CHECKING:
@@ -37,12 +37,6 @@ _PROBLEMS: dict[Problem, str] = {
     "foreign": "was issued to another key",
     "mismatch": "was issued for another tool or other arguments",
 }
-
-
-class ConfirmationRefused(ConfirmationRequired):
-    """The confirmation id sent with a call was not valid for it; the call still needs confirming."""
-
-    reason = "confirmation_invalid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +114,19 @@ def _problem(pending: Pending, used: bool, binding: Binding, now: float) -> Prob
     return None
 
 
+def open_confirmation_store(uri: str, ttl: float) -> ConfirmationStore:
+    """`memory://` or `redis://…`; only the chosen driver is imported."""
+    if uri == "memory://":
+        return MemoryConfirmationStore(ttl)
+    try:
+        from .confirmation_redis import RedisConfirmationStore
+    except ImportError:
+        raise ConfigError(
+            "confirmations.storage: redis:// needs the 'redis' extra: pip install 'mcp-guard[redis]'"
+        ) from None
+    return RedisConfirmationStore(uri, ttl)
+
+
 class ConfirmationGate:
     """The pipeline's confirmation stage (`Pipeline(confirmations=...)`)."""
 
@@ -131,9 +138,15 @@ class ConfirmationGate:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = config.confirmations
-        self.store = store or MemoryConfirmationStore(self.settings.ttl_seconds)
+        self.store = store or open_confirmation_store(self.settings.storage, self.settings.ttl_seconds)
         self.clock = clock
         self._configured = PatternSet(_confirm_patterns(config))
+
+    async def aclose(self) -> None:
+        """Close the store's connections, if it has any."""
+        close = getattr(self.store, "aclose", None)
+        if close is not None:
+            await close()
 
     def required(self, entry: CatalogEntry) -> bool:
         """Whether calls to this tool need confirmation (and so are never auto-executed)."""
