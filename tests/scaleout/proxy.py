@@ -31,6 +31,7 @@ class TcpProxy:
         self._thread = threading.Thread(target=self._loop.run_forever, name=f"proxy:{self.port}", daemon=True)
         self._server: asyncio.Server | None = None
         self._open: set[asyncio.StreamWriter] = set()
+        self._every: list[asyncio.StreamWriter] = []  # every writer ever made, to close them all at exit
         self._next = 0
 
     def __enter__(self) -> TcpProxy:
@@ -74,14 +75,27 @@ class TcpProxy:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await asyncio.sleep(0.05)  # aborted transports close their sockets on a later iteration
+        for writer in self._every:
+            writer.transport.abort()
+        # aborted transports close their sockets on a later loop iteration; under load that can take a while,
+        # and a socket still open when the loop closes is a ResourceWarning (an error in this suite)
+        for _ in range(100):
+            if all(getattr(w.transport, "_sock", None) is None for w in self._every):
+                break
+            await asyncio.sleep(0.01)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._every.append(writer)
         index, self._next = self._next, (self._next + 1) % len(self.targets)
         try:
             upstream_reader, upstream_writer = await asyncio.open_connection(*self.targets[index])
         except OSError:
             writer.transport.abort()
+            return
+        self._every.append(upstream_writer)
+        if self._server is None:  # cut while this connection was being set up: it dies like the others
+            for end in (writer, upstream_writer):
+                end.transport.abort()
             return
         self.connections[index] += 1
         self._open.update((writer, upstream_writer))
