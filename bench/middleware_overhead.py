@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 import anyio
-from _common import run_label, write_result
+from _common import markdown_report, markdown_table, run_label, write_result
 
 from mcp_guard import Gateway
 from mcp_guard.auth.keys import generate_key, hash_key
@@ -96,7 +96,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=20_000)
     result = anyio.run(main, parser.parse_args().requests)
-    write_result("middleware_overhead", result)
+    rows = [["bare route", result["bare_us"]["p50"], result["bare_us"]["p90"]],
+            ["five middlewares", result["governed_us"]["p50"], result["governed_us"]["p90"]]]  # fmt: skip
+    table = markdown_table(["app", "p50 µs", "p90 µs"], rows)
+    note = f"\nAdded at p50: {result['added_p50_us']} µs (target ≤ 30 µs).\n"
+    write_result("middleware_overhead", result, markdown_report("middleware_overhead", result, table + note))
     print(f"bare      p50 {result['bare_us']['p50']:>8} µs   p90 {result['bare_us']['p90']:>8} µs")
     print(f"governed  p50 {result['governed_us']['p50']:>8} µs   p90 {result['governed_us']['p90']:>8} µs")
     print(f"added p50: {result['added_p50_us']} µs (target ≤ 30 µs)")

@@ -92,7 +92,10 @@ async def test_errors_come_back_with_kind_position_and_hint():
         assert typo["is_error"] and typo["error"]["kind"] == "runtime" and typo["error"]["line"] == 2
         assert "did you mean 'notes'" in typo["error"]["hint"]
         enum = await run(client, "const a = 1;\n  enum Color { Red }")
-        assert enum["error"]["kind"] == "unsupported-typescript" and (enum["error"]["line"], enum["error"]["column"]) == (2, 3)
+        assert enum["error"]["kind"] == "unsupported-typescript" and (
+            enum["error"]["line"],
+            enum["error"]["column"],
+        ) == (2, 3)
         failing = await run(client, "return await notes.fail({ message: 'boom' });")
         assert failing["error"]["kind"] == "upstream" and "boom" in failing["error"]["message"]
 

@@ -47,4 +47,3 @@ def test_parse_reference():
     assert ToolRef.parse("github/repos/list") == ToolRef("github", "repos/list")
     with pytest.raises(ValueError, match="server/tool"):
         ToolRef.parse("no-slash")
-

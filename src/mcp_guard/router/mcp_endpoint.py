@@ -14,10 +14,12 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 
+from ..asgi import Scope
 from ..errors import GatewayError
 from ..listing import listing_for
 from ..results import error_result
 from ..state import RequestState
+from .fast_call import FastToolCall, ToolCaller
 
 if TYPE_CHECKING:
     from ..gateway import Gateway
@@ -25,17 +27,28 @@ if TYPE_CHECKING:
 SERVER_NAME = "mcp-guard"
 
 
+def tool_caller(gateway: Gateway) -> ToolCaller:
+    """What a `tools/call` on the MCP endpoint does, whichever path parsed it (the SDK or the fast path)."""
+
+    async def call(state: RequestState, name: str, arguments: dict[str, Any] | None) -> types.CallToolResult:
+        try:
+            return await gateway.call(state, name, arguments, entry_point="mcp")
+        except GatewayError as exc:
+            return error_result(exc)
+
+    return call
+
+
 def build_mcp_server(gateway: Gateway) -> Server[Any]:
+    answer = tool_caller(gateway)
+
     async def list_tools(
         ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
         return types.ListToolsResult(tools=listing_for(gateway, _state(ctx)).mcp_tools())
 
     async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> types.CallToolResult:
-        try:
-            return await gateway.call(_state(ctx), params.name, params.arguments, entry_point="mcp")
-        except GatewayError as exc:
-            return error_result(exc)
+        return await answer(_state(ctx), params.name, params.arguments)
 
     def input_schema(name: str) -> Mapping[str, Any] | None:
         """Lets the SDK validate `Mcp-Param-*` headers without running `tools/list` per call."""
@@ -59,6 +72,24 @@ def _state(ctx: ServerRequestContext[Any]) -> RequestState:
     return RequestState.from_scope(request.scope) if request is not None else RequestState()
 
 
+class GatewaySessionManager(StreamableHTTPSessionManager):
+    """The SDK's session manager with the fast path for plain 2026-07-28 `tools/call` POSTs in front
+    (`fast_call.py`); every other request, and every refusal, is the SDK's."""
+
+    def __init__(self, gateway: Gateway, security: TransportSecuritySettings) -> None:
+        server = build_mcp_server(gateway)
+        super().__init__(
+            app=server,
+            json_response=True,  # one JSON body per request: cheaper than an SSE stream for request/response
+            security_settings=security,
+            max_request_body_size=gateway.config.max_body_bytes,
+        )
+        self._fast = FastToolCall(tool_caller(gateway), server, security, gateway.config.max_body_bytes)
+
+    async def handle_request(self, scope: Scope, receive: Any, send: Any) -> None:
+        await self._fast(scope, receive, send, super().handle_request)
+
+
 def build_session_manager(gateway: Gateway) -> StreamableHTTPSessionManager:
     config = gateway.config
     protect = config.allowed_hosts != ["*"]
@@ -67,12 +98,7 @@ def build_session_manager(gateway: Gateway) -> StreamableHTTPSessionManager:
         allowed_hosts=config.allowed_hosts if protect else [],
         allowed_origins=config.allowed_origins if protect else [],
     )
-    return StreamableHTTPSessionManager(
-        app=build_mcp_server(gateway),
-        json_response=True,  # one JSON body per request: cheaper than an SSE stream for request/response
-        security_settings=security,
-        max_request_body_size=config.max_body_bytes,
-    )
+    return GatewaySessionManager(gateway, security)
 
 
 def build_mcp_app(manager: StreamableHTTPSessionManager) -> StreamableHTTPASGIApp:

@@ -24,6 +24,7 @@ from mcp_types import CONNECTION_CLOSED, INVALID_PARAMS, REQUEST_TIMEOUT
 from ..config import ServerConfig
 from ..errors import BadRequest, UpstreamError, UpstreamTimeout
 from .base import ToolsChanged, UpstreamState, UpstreamStatus
+from .direct_http import DirectHttpCaller
 from .transports import open_transport
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class ClientUpstream:
         self.server = server
         self.status = UpstreamStatus(name=config.name, transport=config.transport)
         self._client: Client | None = None
+        self._direct: DirectHttpCaller | None = None  # the lean path for tool calls, where it applies
         self._lost = anyio.Event()
         self._refresh = anyio.Event()
         self._first_attempt = anyio.Event()
@@ -66,6 +68,7 @@ class ClientUpstream:
                 self.status.record(UpstreamState.DISCONNECTED, message)
             finally:
                 self._client = None
+                self._close_direct()
             if self.status.connected_since is not None:
                 backoff = BACKOFF_FIRST  # it had worked: start the backoff over
                 self.status.connected_since = None
@@ -84,6 +87,8 @@ class ClientUpstream:
                 await self._discover(client, on_tools)
                 deadline.deadline = math.inf
                 self._client = client
+                # saves ~1 ms of CPU per call: one plain POST instead of the SDK transport and httpx2
+                self._direct = DirectHttpCaller.open(self.config, client)
                 self.status.protocol_version = client.protocol_version
                 self.status.connected_since = time.time()
                 self.status.record(UpstreamState.CONNECTED)
@@ -157,6 +162,11 @@ class ClientUpstream:
             self._refresh.set()
         await anyio.lowlevel.checkpoint()
 
+    def _close_direct(self) -> None:
+        direct, self._direct = self._direct, None
+        if direct is not None:
+            direct.close()
+
     async def _sleep_or_wake(self, seconds: float) -> None:
         self._wake = anyio.Event()
         with anyio.move_on_after(seconds):
@@ -179,7 +189,10 @@ class ClientUpstream:
                 f"Upstream '{self.config.name}' is {self.status.state}: {self.status.last_error or 'not connected'}"
             )
         timeout = self.config.call_timeout
+        direct = self._direct
         try:
+            if direct is not None:
+                return await direct.call(tool, arguments)
             return await client.call_tool(tool, arguments, read_timeout_seconds=timeout)
         except MCPError as exc:
             raise self._call_error(tool, exc) from None

@@ -1,0 +1,77 @@
+"""Serve mcp-guard for a benchmark: the standalone app of `mcp-guard serve`, or the bare router.
+
+    python bench/serve_gateway.py CONFIG.yaml --port 9200 [--governance on|off] [--http auto|h11] [--inprocess]
+
+`on` is exactly `mcp_guard.server.standalone_app` (all five middlewares); `off` mounts the same router at
+`/mcp` without them. Unlike `mcp-guard serve`, uvicorn writes no access log line per request (no peer
+below logs per request either) unless `--access-log` is given. `--inprocess` registers an in-process
+server `inproc` with an `echo` tool. `--http h11` makes uvicorn parse HTTP with h11 instead of httptools
+(a dependency of mcp-guard, which uvicorn picks by itself), to show what the parser costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import uvicorn  # noqa: E402
+
+from mcp_guard import Gateway, InProcessServer  # noqa: E402
+from mcp_guard.server import MOUNT, standalone_app  # noqa: E402
+
+
+def inprocess_echo() -> InProcessServer:
+    tools = InProcessServer("inproc")
+
+    @tools.tool
+    def echo(text: str) -> str:
+        """Return `text` unchanged."""
+        return text
+
+    return tools
+
+
+def ungoverned(gateway: Gateway) -> Any:
+    """The router at `/mcp`, nothing in front of it."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await gateway.serve_lifespan(scope, receive, send)
+        else:
+            await gateway.router({**scope, "root_path": scope.get("root_path", "") + MOUNT}, receive, send)
+
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("config")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--governance", choices=["on", "off"], default="on")
+    parser.add_argument("--http", choices=["auto", "h11"], default="auto")
+    parser.add_argument("--inprocess", action="store_true")
+    parser.add_argument("--access-log", action="store_true", help="log every request, as `mcp-guard serve` does")
+    args = parser.parse_args()
+    gateway = Gateway.from_yaml(args.config, inprocess=[inprocess_echo()] if args.inprocess else [])
+    app = standalone_app(gateway) if args.governance == "on" else ungoverned(gateway)
+    if args.access_log:  # what `mcp-guard serve` configures
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level = "info" if args.access_log else "warning"
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=args.port,
+        http=args.http,
+        log_level=level,
+        access_log=args.access_log,
+        lifespan="on",
+    )
+
+
+if __name__ == "__main__":
+    main()

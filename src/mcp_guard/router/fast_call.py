@@ -1,0 +1,219 @@
+"""The fast path of the MCP endpoint: a plain 2026-07-28 `tools/call` POST answered without the SDK's
+per-request machinery.
+
+The SDK's single-exchange handler builds a Starlette `Request`, validates the envelope with pydantic twice,
+classifies it, builds a `Connection`, a dispatch context, a `ServerRunner`, a session and a request
+context, and runs the OpenTelemetry middleware around the handler: most of what a gateway call costs
+besides the upstream round trip. Here the body is parsed once, the request is checked with the same
+rules, and the answer is built with the SDK's own serializer, so the client reads the same bytes.
+
+Only the plain case is taken. Anything else (another method or era, a duplicated routing header,
+`Mcp-Param-*` headers, a Host or Origin the SDK would refuse, a body over the limit, unusual JSON) goes to
+the SDK unchanged, with the body already read replayed; so every refusal and error keeps the SDK's answer.
+Not on this path: an OpenTelemetry span per call (the SDK's tracing middleware is skipped).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import mcp_types as types
+from mcp import MCPError
+from mcp.server.runner import modern_error_data
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp.shared.inbound import ERROR_CODE_HTTP_STATUS, decode_header_value
+from mcp_types import (
+    CLIENT_CAPABILITIES_META_KEY,
+    CORE_RESULT_TYPES,
+    INTERNAL_ERROR,
+    PROTOCOL_VERSION_META_KEY,
+    SERVER_INFO_META_KEY,
+)
+from mcp_types import methods as wire_methods
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import ValidationError
+
+from ..asgi import Message, Scope
+from ..state import RequestState
+
+if TYPE_CHECKING:
+    from mcp.server import Server
+
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+ToolCaller = Callable[[RequestState, str, dict[str, Any] | None], Awaitable[types.CallToolResult]]
+
+logger = logging.getLogger(__name__)
+
+METHOD = "tools/call"
+_ROUTING = (b"mcp-protocol-version", b"mcp-method", b"mcp-name")
+_WANTED = frozenset({*_ROUTING, b"host", b"origin", b"content-type", b"accept", b"content-length"})
+_PARAM_PREFIX = b"mcp-param-"
+_PARAMS = frozenset({"name", "arguments", "_meta"})
+_ENVELOPE = frozenset({"jsonrpc", "id", "method", "params"})
+_JSON_TYPES = ("*/*", "application/json", "application/*")
+_RESPONSE_TYPE = (b"content-type", b"application/json")
+
+
+class FastToolCall:
+    """Answers plain 2026-07-28 `tools/call` POSTs with `call` (the same function the SDK's handler uses);
+    hands everything else to `fallback` (the SDK)."""
+
+    def __init__(self, call: ToolCaller, server: Server[Any], security: TransportSecuritySettings, limit: int):
+        self.call = call
+        self.limit = limit
+        self.security = security
+        # Once per server: the SDK deep-copies this stamp per response; it is serialized at once here.
+        self.server_info = server.server_info_stamp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, fallback: ASGIApp) -> None:
+        headers = self._plain_headers(scope)
+        if headers is None:
+            await fallback(scope, receive, send)
+            return
+        read = await _read_body(receive, self.limit)
+        parsed = _parse(read.body, headers) if read.body is not None else None
+        if parsed is None:
+            await fallback(scope, read.replay, send)
+            return
+        await self._answer(scope, send, *parsed)
+
+    def _plain_headers(self, scope: Scope) -> dict[bytes, bytes] | None:
+        """The headers this path reads, when the request is a plain modern `tools/call` POST; else None."""
+        if scope.get("method") != "POST":
+            return None
+        found: dict[bytes, bytes] = {}
+        for name, value in scope["headers"]:
+            if name in _WANTED:
+                if name in found and name in _ROUTING:
+                    return None  # the SDK refuses a duplicated routing header
+                found.setdefault(name, value)  # the SDK reads the first copy of the others
+            elif name.startswith(_PARAM_PREFIX):
+                return None  # `Mcp-Param-*` headers are validated against the tool's schema by the SDK
+        if found.get(b"mcp-method") != b"tools/call" or not self._acceptable(found):
+            return None
+        version = found.get(b"mcp-protocol-version", b"").decode("latin-1")
+        return found if version in MODERN_PROTOCOL_VERSIONS else None
+
+    def _acceptable(self, headers: dict[bytes, bytes]) -> bool:
+        """Content type, Accept, size and the DNS-rebinding rules all pass, as the SDK checks them."""
+        if not headers.get(b"content-type", b"").lower().startswith(b"application/json"):
+            return False
+        accepted = headers.get(b"accept", b"").decode("latin-1").split(",")
+        if not any(media.split(";")[0].strip().lower() in _JSON_TYPES for media in accepted):
+            return False
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            return False
+        return _allowed(self.security, headers.get(b"host"), headers.get(b"origin"))
+
+    async def _answer(self, scope: Scope, send: Send, request_id: int | str, params: dict[str, Any]) -> None:
+        state = RequestState.from_scope(scope)
+        version = params["_meta"][PROTOCOL_VERSION_META_KEY]
+        try:
+            result = await self.call(state, params["name"], params.get("arguments"))
+            message: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "result": self._wire(result, version)}
+        except Exception as exc:  # what the SDK turns into a JSON-RPC error (and logs)
+            error = modern_error_data(exc).model_dump(mode="json", by_alias=True, exclude_none=True)
+            message = {"jsonrpc": "2.0", "id": request_id, "error": error}
+        status = ERROR_CODE_HTTP_STATUS.get(message["error"]["code"], 200) if "error" in message else 200
+        await _send_json(send, status, json.dumps(message, separators=(",", ":")).encode())
+
+    def _wire(self, result: types.CallToolResult, version: str) -> dict[str, Any]:
+        """The result as the SDK puts it on the wire: sieved by the version's surface, typed, stamped."""
+        dumped = result.model_dump(by_alias=True, mode="json", exclude_none=True)
+        result_type = dumped.get("resultType")
+        if not isinstance(result_type, str) or result_type in CORE_RESULT_TYPES:  # extension shapes are not sieved
+            try:
+                dumped = wire_methods.serialize_server_result(METHOD, version, dumped)
+            except ValidationError:
+                logger.exception("handler for %r returned an invalid result", METHOD)
+                raise MCPError(code=INTERNAL_ERROR, message="Handler returned an invalid result") from None
+        dumped.setdefault("resultType", "complete")
+        meta = dumped.get("_meta")
+        if meta is None or (isinstance(meta, dict) and meta.get(SERVER_INFO_META_KEY) is None):
+            dumped["_meta"] = {**(meta or {}), SERVER_INFO_META_KEY: self.server_info}
+        return dumped
+
+
+class _Body:
+    """What was read of a request body, and a `receive` that replays it for the SDK."""
+
+    def __init__(self, receive: Receive) -> None:
+        self.body: bytes | None = None  # None: not read whole (too large, or the client left)
+        self.messages: list[Message] = []
+        self._receive = receive
+
+    async def replay(self) -> Message:
+        return self.messages.pop(0) if self.messages else await self._receive()
+
+
+async def _read_body(receive: Receive, limit: int) -> _Body:
+    read = _Body(receive)
+    size = 0
+    while True:
+        message = await receive()
+        read.messages.append(message)
+        if message["type"] != "http.request":
+            return read
+        size += len(message.get("body", b""))
+        if size > limit:
+            return read  # the SDK answers 413
+        if not message.get("more_body", False):
+            read.body = b"".join(m.get("body", b"") for m in read.messages)
+            return read
+
+
+def _parse(body: bytes, headers: dict[bytes, bytes]) -> tuple[int | str, dict[str, Any]] | None:
+    """(request id, params) of a well-formed `tools/call` that agrees with its headers; else None."""
+    try:
+        message = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(message, dict) or message.keys() != _ENVELOPE or message["jsonrpc"] != "2.0":
+        return None
+    request_id, params = message["id"], message["params"]
+    if isinstance(request_id, bool) or not isinstance(request_id, int | str) or message["method"] != METHOD:
+        return None
+    if not isinstance(params, dict) or not params.keys() <= _PARAMS or not _plain_params(params, headers):
+        return None
+    try:  # the surface check the SDK runs before dispatch (types of `_meta`, `name`, `arguments`)
+        wire_methods.validate_client_request(METHOD, params["_meta"][PROTOCOL_VERSION_META_KEY], params)
+    except (ValidationError, KeyError, ValueError):
+        return None
+    return request_id, params
+
+
+def _plain_params(params: dict[str, Any], headers: dict[bytes, bytes]) -> bool:
+    name, arguments, meta = params.get("name"), params.get("arguments"), params.get("_meta")
+    if not isinstance(name, str) or not (arguments is None or isinstance(arguments, dict)):
+        return False
+    if not isinstance(meta, dict) or not isinstance(meta.get(CLIENT_CAPABILITIES_META_KEY), dict):
+        return False
+    version = headers[b"mcp-protocol-version"].decode("latin-1")
+    name_header = headers.get(b"mcp-name")
+    shown = decode_header_value(name_header.decode("latin-1")) if name_header is not None else None
+    return meta.get(PROTOCOL_VERSION_META_KEY) == version and shown == name
+
+
+def _allowed(security: TransportSecuritySettings, host: bytes | None, origin: bytes | None) -> bool:
+    """The SDK's Host / Origin rules, for the passing case only (a refusal is left to the SDK)."""
+    if not security.enable_dns_rebinding_protection:
+        return True
+    if not host or not _matches(host.decode("latin-1"), security.allowed_hosts):
+        return False
+    return not origin or _matches(origin.decode("latin-1"), security.allowed_origins)
+
+
+def _matches(value: str, allowed: list[str]) -> bool:
+    return value in allowed or any(a.endswith(":*") and value.startswith(a[:-1]) for a in allowed)
+
+
+async def _send_json(send: Send, status: int, payload: bytes) -> None:
+    headers = [(b"content-length", str(len(payload)).encode()), _RESPONSE_TYPE]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})

@@ -1,0 +1,195 @@
+"""Tool calls to 2026-07-28 HTTP upstreams over the gateway's direct path (`upstreams/direct_http.py`):
+the same answers as the SDK client, and the same errors when the upstream misbehaves."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from mcp import Client, MCPError
+from mcp.client.session import _CallToolResultAdapter
+from mcp_types import CONNECTION_CLOSED, INTERNAL_ERROR, INVALID_PARAMS, REQUEST_TIMEOUT
+
+from mcp_guard.config import ServerConfig
+from mcp_guard.upstreams.direct_http import DirectHttpCaller
+from tests.support.servers import notes_server
+
+from .gateway_fixtures import mcp_client
+from .upstream_fixtures import gateway_for, url_config
+
+pytestmark = pytest.mark.anyio
+
+RESULT = {"content": [{"type": "text", "text": "hi"}], "isError": False}
+
+
+async def test_a_modern_http_upstream_is_called_directly_with_the_sdks_results() -> None:
+    async with notes_server("http") as server:
+        async with Client(server.url) as direct:
+            expected = [await direct.call_tool(t, a) for t, a in (("echo", {"text": "é"}), ("add", {"a": 1, "b": 2}))]
+        async with gateway_for(url_config("notes", server.url)) as gateway, mcp_client(gateway.router) as client:
+            assert gateway.upstreams["notes"]._direct is not None  # type: ignore[attr-defined]
+            got = [
+                await client.call_tool(f"notes__{t}", a)
+                for t, a in (("echo", {"text": "é"}), ("add", {"a": 1, "b": 2}))
+            ]
+            invalid = await client.call_tool("notes__add", {"a": "x", "b": 2})
+
+    def dump(result: Any) -> Any:
+        return result.model_dump(by_alias=True, exclude_none=True, exclude={"meta"})
+
+    assert [dump(r) for r in got] == [dump(r) for r in expected]
+    assert invalid.is_error
+
+
+# -- against a scripted upstream ---------------------------------------------------------------------
+
+
+class StubSession:
+    """What the direct path uses of the SDK's `ClientSession`."""
+
+    _call_tool_adapter = _CallToolResultAdapter
+
+    def __init__(self) -> None:
+        self.validated: list[str] = []
+
+    def _stamp(self, data: dict[str, Any], options: dict[str, Any]) -> None:
+        data["params"]["_meta"] = {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}
+        options["headers"] = {"mcp-method": data["method"], "mcp-name": data["params"]["name"]}
+
+    async def validate_tool_result(self, name: str, result: Any) -> None:
+        self.validated.append(name)
+
+
+CUT = b"<cut>"  # a reply starting with this is sent (without it), then the connection is closed
+Reply = Callable[[dict[str, Any], int], bytes | None]  # (request, index on its connection) -> raw reply
+
+
+@asynccontextmanager
+async def scripted(reply: Reply) -> AsyncIterator[tuple[DirectHttpCaller, list[dict[str, Any]]]]:
+    seen: list[dict[str, Any]] = []
+    handlers: list[tuple[asyncio.Task[Any] | None, asyncio.StreamWriter]] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handlers.append((asyncio.current_task(), writer))
+        index = 0
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(
+                    next(line.split(b":")[1] for line in head.split(b"\r\n") if line.startswith(b"content-length"))
+                )
+                message = json.loads(await reader.readexactly(length))
+                seen.append(message)
+                raw = reply(message, index)
+                index += 1
+                if raw is None:
+                    break
+                writer.write(raw.removeprefix(CUT))
+                await writer.drain()
+                if raw.startswith(CUT):
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    config = ServerConfig(name="s", transport="http", url=f"http://127.0.0.1:{port}/mcp", call_timeout=1.0)
+    caller = DirectHttpCaller(config, StubSession(), StubSession()._stamp)  # type: ignore[arg-type]
+    try:
+        yield caller, seen
+    finally:
+        caller.close()
+        server.close()
+        for task, writer in handlers:
+            writer.close()
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+        await asyncio.gather(*(t for t, _w in handlers if t is not None), return_exceptions=True)
+        await asyncio.sleep(0)  # let the closed transports finish
+
+
+def http(body: bytes, *, status: int = 200, content_type: str = "application/json", chunked: bool = False) -> bytes:
+    head = f"HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\n"
+    if chunked:
+        return (head + "transfer-encoding: chunked\r\n\r\n").encode() + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    return (head + f"content-length: {len(body)}\r\n\r\n").encode() + body
+
+
+def ok(message: dict[str, Any], _index: int) -> bytes:
+    return http(json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": RESULT}).encode())
+
+
+async def test_calls_reuse_one_keep_alive_connection() -> None:
+    async with scripted(ok) as (caller, seen):
+        for _ in range(3):
+            assert (await caller.call("echo", {"text": "hi"})).content[0].text == "hi"  # type: ignore[union-attr]
+    assert [m["params"]["name"] for m in seen] == ["echo"] * 3
+    assert seen[0]["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"] == "2026-07-28"
+
+
+async def test_a_connection_the_server_closed_while_idle_is_replaced() -> None:
+    def close_after_one(message: dict[str, Any], index: int) -> bytes | None:
+        return ok(message, index) if index == 0 else None
+
+    async with scripted(close_after_one) as (caller, seen):
+        await caller.call("echo", {})
+        await asyncio.sleep(0.05)
+        assert not (await caller.call("echo", {})).is_error
+    assert len(seen) == 3  # the second call reached a closed connection first, then a fresh one
+
+
+async def test_event_stream_and_chunked_replies() -> None:
+    def stream(message: dict[str, Any], _index: int) -> bytes:
+        note = json.dumps({"jsonrpc": "2.0", "method": "notifications/progress", "params": {}})
+        reply = json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": RESULT})
+        events = f"event: message\r\ndata: {note}\r\n\r\nevent: message\r\ndata: {reply}\r\n\r\n".encode()
+        return http(events, content_type="text/event-stream", chunked=True)
+
+    async with scripted(stream) as (caller, _seen):
+        assert (await caller.call("echo", {})).content[0].text == "hi"  # type: ignore[union-attr]
+
+
+def rpc_error(message: dict[str, Any], _index: int) -> bytes:
+    error = {"code": INVALID_PARAMS, "message": "bad"}
+    return http(json.dumps({"jsonrpc": "2.0", "id": message["id"], "error": error}).encode(), status=400)
+
+
+@pytest.mark.parametrize(
+    ("reply", "code"),
+    [
+        (rpc_error, INVALID_PARAMS),
+        (lambda m, i: http(b"oops", status=500, content_type="text/plain"), INTERNAL_ERROR),
+        (lambda m, i: CUT + b"HTTP/1.1 200 OK\r\ncontent-length: 50\r\n\r\n{", CONNECTION_CLOSED),  # cut short
+    ],
+)  # fmt: skip
+async def test_failures_are_the_sdks_errors(reply: Reply, code: int) -> None:
+    async with scripted(reply) as (caller, _seen):
+        with pytest.raises(MCPError) as raised:
+            await caller.call("echo", {})
+    assert raised.value.code == code
+
+
+async def test_a_hung_upstream_times_out() -> None:
+    def hang(message: dict[str, Any], index: int) -> bytes:
+        return b"HTTP/1.1 200 OK\r\n"  # headers never finish
+
+    async with scripted(hang) as (caller, _seen):
+        with pytest.raises(MCPError) as raised:
+            await caller.call("echo", {})
+    assert raised.value.code == REQUEST_TIMEOUT
+
+
+async def test_nothing_listening_is_a_closed_connection() -> None:
+    caller = DirectHttpCaller(
+        ServerConfig(name="s", transport="http", url="http://127.0.0.1:9/mcp"),
+        StubSession(),
+        StubSession()._stamp,  # type: ignore[arg-type]
+    )
+    with pytest.raises(MCPError) as raised:
+        await caller.call("echo", {})
+    assert raised.value.code == CONNECTION_CLOSED
