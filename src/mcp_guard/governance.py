@@ -1,16 +1,21 @@
 """The governance components one gateway shares between its middlewares, built from its configuration.
 
 Each is created on first use, so a host app that installs only some middlewares opens only the stores
-those need (no key database appears unless KeyAuthMiddleware is used, and so on).
+those need (no key database appears unless KeyAuthMiddleware is used, and so on). A component's
+background part (the audit writer, a shared key store's replica) runs while `running()` is entered,
+whenever the component was created: a host app may build a middleware after its lifespan started.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, aclosing, asynccontextmanager
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from anyio.abc import TaskGroup, TaskStatus
 
 from .auth.replica import ReplicatedKeyStore
 from .auth.resolver import KeyResolver
@@ -22,45 +27,73 @@ if TYPE_CHECKING:
     from .budget.guard import BudgetGuard
     from .config import GatewayConfig
 
+Background = Callable[[], AbstractAsyncContextManager[Any]]
+
 
 class Governance:
     def __init__(self, config: GatewayConfig, *, clock: Callable[[], float] = time.time) -> None:
         self.config = config
         self.clock = clock
+        self._background: list[Background] = []  # what each created component runs while the gateway runs
+        self._group: TaskGroup | None = None  # set while running()
+        self._stopping = anyio.Event()
 
     @cached_property
     def keys(self) -> KeyResolver:
         auth = self.config.auth
         store = open_key_store(auth.store, cache_seconds=auth.cache_seconds, fail_open=auth.fail_open)
+        if isinstance(store, ReplicatedKeyStore):
+            self._run_while_running(store.running)
         return KeyResolver(self.config, store, clock=self.clock)
 
     @cached_property
     def rate_limiter(self) -> RateLimiter:
-        return RateLimiter(self.config.rate_limits)
+        limiter = RateLimiter(self.config.rate_limits)
+        self._run_while_running(lambda: aclosing(limiter))
+        return limiter
 
     @cached_property
     def budget(self) -> BudgetGuard:
         from .budget.guard import BudgetGuard
 
-        return BudgetGuard.from_settings(self.config.budgets, self.config.pricing, clock=self.clock)
+        guard = BudgetGuard.from_settings(self.config.budgets, self.config.pricing, clock=self.clock)
+        self._run_while_running(lambda: aclosing(guard))
+        return guard
 
     @cached_property
     def audit(self) -> AuditLog:
         from .audit.log import AuditLog
 
-        return AuditLog.from_settings(self.config.audit)
+        log = AuditLog.from_settings(self.config.audit)
+        self._run_while_running(log.running)
+        return log
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """Run the background parts (the audit writer, a shared key store's replica) of the components in
-        use; flush them on exit."""
-        async with AsyncExitStack() as stack:
-            if "audit" in self.__dict__:
-                await stack.enter_async_context(self.audit.running())
-            if "keys" in self.__dict__ and isinstance(self.keys.store, ReplicatedKeyStore):
-                await stack.enter_async_context(self.keys.store.running())
-            if "rate_limiter" in self.__dict__:
-                stack.push_async_callback(self.rate_limiter.aclose)
-            if "budget" in self.__dict__:
-                stack.push_async_callback(self.budget.aclose)
-            yield
+        """Run the background parts of the components created so far, and of any created while inside
+        (each entered before this yields, when it exists by then); stop and flush them all on exit."""
+        self._stopping = anyio.Event()
+        error: BaseException | None = None
+        async with anyio.create_task_group() as group:
+            for background in self._background:
+                await group.start(self._hold, background)
+            self._group = group
+            try:
+                yield
+            except BaseException as exc:  # noqa: BLE001 - re-raised below, once the components have stopped
+                error = exc  # raised in here, it would cancel them: the audit writer could not flush
+            finally:
+                self._group = None
+                self._stopping.set()  # every component leaves its context: the audit log writes what is queued
+        if error is not None:
+            raise error
+
+    def _run_while_running(self, background: Background) -> None:
+        self._background.append(background)
+        if self._group is not None:  # created after start-up: its records must not wait for a writer that never runs
+            self._group.start_soon(self._hold, background)
+
+    async def _hold(self, background: Background, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        async with background():
+            task_status.started()
+            await self._stopping.wait()
