@@ -165,19 +165,17 @@ async def test_an_mcp_session_cannot_be_reused_by_another_key():
                 headers={"accept": "application/json, text/event-stream"},
             )  # fmt: skip
             session_id = opened.headers["mcp-session-id"]
-            own = await owner.post(
-                "/",
-                json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
-                headers={"accept": "application/json, text/event-stream", "mcp-session-id": session_id,
-                         "mcp-protocol-version": "2025-11-25"},
-            )  # fmt: skip
-            assert own.status_code == 200
-            stolen = await intruder.post(
-                "/",
-                json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
-                headers={"accept": "application/json, text/event-stream", "mcp-session-id": session_id,
-                         "mcp-protocol-version": "2025-11-25"},
-            )  # fmt: skip
+
+            async def list_tools(client):  # in the session `owner` opened
+                return await client.post(
+                    "/",
+                    json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+                    headers={"accept": "application/json, text/event-stream", "mcp-session-id": session_id,
+                             "mcp-protocol-version": "2025-11-25"},
+                )  # fmt: skip
+
+            assert (await list_tools(owner)).status_code == 200
+            stolen = await list_tools(intruder)
         assert stolen.status_code == 404
 
 

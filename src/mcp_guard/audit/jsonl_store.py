@@ -26,7 +26,7 @@ from typing import IO, Any
 from .backends import file_path
 from .chain import GENESIS, CorruptRecord, Link, SealedRecord
 from .query import CostUsage, RecordFilter, select, tally
-from .store import check_continues, expired_prefix, head_of, store_errors
+from .store import check_continues, expired_prefix, head_of, json_object, store_errors
 
 logger = logging.getLogger(__name__)
 
@@ -153,12 +153,7 @@ def _encode(data: dict[str, Any]) -> bytes:
 
 def _parse(line: bytes, where: str) -> SealedRecord | Link:
     """A record line, or the anchor line as a `Link`; `CorruptRecord` says where otherwise."""
-    try:
-        data = json.loads(line)
-    except ValueError as exc:
-        raise CorruptRecord(f"{where}: not JSON ({exc})") from exc
-    if not isinstance(data, dict):
-        raise CorruptRecord(f"{where}: expected a JSON object, got {type(data).__name__}")
+    data = json_object(line, where)
     anchor = data.get("anchor")
     if anchor is None:
         return SealedRecord.from_dict(data)

@@ -30,16 +30,16 @@ from typing import Any
 import psycopg
 
 from ..postgres import PostgresTarget
-from .chain import GENESIS_HASH, CorruptRecord, Link, SealedRecord
+from .chain import GENESIS_HASH, Link, SealedRecord
 from .query import EQUAL_FILTERS, CostUsage, RecordFilter, cost_report, sql_where
-from .store import AuditStoreError, check_continues, store_errors
+from .store import AuditStoreError, ConnectionHolder, check_continues, json_object, store_errors
 
 SCHEMA_VERSION = 1
 _COLUMNS = ("seq", "prev_hash", "hash", "time", "call_id", "request_id", *EQUAL_FILTERS, "cost", "body")
 _FETCH = 2000  # rows per round trip when walking the whole chain
 
 
-class PostgresStore:
+class PostgresStore(ConnectionHolder):
     """An `AuditStore` in one PostgreSQL schema; connects on first use and again after an error."""
 
     def __init__(self, target: PostgresTarget, *, create: bool = True) -> None:
@@ -118,11 +118,6 @@ class PostgresStore:
                 cur.execute(f"SELECT seq, prev_hash, hash, body FROM {self._log} ORDER BY seq")
                 for row in cur:
                     yield _from_row(row)
-
-    def close(self) -> None:
-        if self._db is not None:
-            db, self._db = self._db, None
-            db.close()
 
     @contextmanager
     def _session(self) -> Iterator[psycopg.Cursor[Any]]:
@@ -209,12 +204,7 @@ def _to_row(row: SealedRecord) -> tuple[Any, ...]:
 
 def _from_row(values: Sequence[Any]) -> SealedRecord:
     seq, prev_hash, hash_, body = values
-    try:
-        data = json.loads(body)
-    except ValueError as exc:
-        raise CorruptRecord(f"unreadable record (seq {seq!r}): {exc}") from exc
-    if not isinstance(data, dict):
-        raise CorruptRecord(f"unreadable record (seq {seq!r}): expected a JSON object")
+    data = json_object(body, f"unreadable record (seq {seq!r})")
     return SealedRecord.from_dict({**data, "seq": seq, "prev_hash": prev_hash, "hash": hash_})
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from .backends import file_path
 from .chain import RECORD_FIELDS, CorruptRecord, Link, SealedRecord
 from .query import CostUsage, RecordFilter, cost_report, sql_where
-from .store import AuditStoreError, check_continues, head_of, store_errors
+from .store import AuditStoreError, ConnectionHolder, check_continues, head_of, store_errors
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -67,7 +67,7 @@ _INSERT = f"INSERT INTO audit_log ({', '.join(COLUMNS)}) VALUES ({', '.join('?' 
 _NO_LIMIT = 2**63 - 1
 
 
-class SQLiteStore:
+class SQLiteStore(ConnectionHolder):
     """An `AuditStore` in one SQLite file; connects on first use and again after an error."""
 
     def __init__(self, path: str | Path, *, create: bool = True) -> None:
@@ -126,11 +126,6 @@ class SQLiteStore:
         with self._session() as db:
             for row in db.execute(f"{_SELECT} ORDER BY seq"):
                 yield _from_row(row)
-
-    def close(self) -> None:
-        if self._db is not None:
-            db, self._db = self._db, None
-            db.close()
 
     @contextmanager
     def _session(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:

@@ -8,11 +8,12 @@ refuses a batch that does not continue the stored head (`ChainConflict`) and the
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Protocol
+from typing import Any, Protocol
 
-from .chain import GENESIS, Link, SealedRecord
+from .chain import GENESIS, CorruptRecord, Link, SealedRecord
 from .query import CostUsage, RecordFilter
 
 
@@ -100,3 +101,25 @@ def store_errors(name: str, *kinds: type[Exception]) -> Iterator[None]:
         raise
     except kinds as exc:
         raise AuditStoreError(f"audit store {name!r}: {exc}") from exc
+
+
+def json_object(text: str | bytes, where: str) -> dict[str, Any]:
+    """A stored JSON object (a JSON-lines line, a database row's body); `CorruptRecord` names `where`."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise CorruptRecord(f"{where}: not JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise CorruptRecord(f"{where}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+class ConnectionHolder:
+    """A store with one database connection, opened on first use; closing drops it (the next use reopens)."""
+
+    _db: Any = None
+
+    def close(self) -> None:
+        if self._db is not None:
+            db, self._db = self._db, None
+            db.close()

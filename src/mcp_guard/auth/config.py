@@ -34,18 +34,26 @@ class CustomerConfig(_Model):
     budget: BudgetConfig | None = Field(None, description="Spend limit shared by all the customer's teams.")
 
 
-class TeamConfig(_Model):
-    customer: str | None = Field(None, description="The customer the team belongs to.")
-    allow: list[str] = Field(default_factory=list, description="Tool patterns granted to every key of the team.")
-    deny: list[str] = Field(default_factory=list, description="Tool patterns refused to every key of the team.")
-    budget: BudgetConfig | None = Field(None, description="Spend limit shared by the team's keys.")
-    code_mode: bool = Field(False, description="The team's keys see every tool through Code Mode.")
+class _ToolGrants(_Model):
+    """Tool patterns a team or a key adds to what its roles grant (`allow`) or takes away (`deny`)."""
+
+    allow: list[str] = Field(default_factory=list, description="Tool patterns granted beyond the roles.")
+    deny: list[str] = Field(default_factory=list, description="Tool patterns refused, whatever grants them.")
 
     _patterns = field_validator("allow", "deny")(_check_patterns)
 
 
-class KeyConfig(_Model):
-    """A virtual key defined in the configuration (create one with `mcp-guard keys create`)."""
+class TeamConfig(_ToolGrants):
+    """A team: its `allow`/`deny` apply to every key of the team."""
+
+    customer: str | None = Field(None, description="The customer the team belongs to.")
+    budget: BudgetConfig | None = Field(None, description="Spend limit shared by the team's keys.")
+    code_mode: bool = Field(False, description="The team's keys see every tool through Code Mode.")
+
+
+class KeyConfig(_ToolGrants):
+    """A virtual key defined in the configuration (create one with `mcp-guard keys create`); its own
+    `allow`/`deny` apply on top of its roles and team."""
 
     name: str = Field(min_length=1, max_length=100, description="Unique name, shown in audit and errors.")
     hash: str = Field(description="`sha256:<hex>` of the key; the key itself is never stored.")
@@ -54,12 +62,8 @@ class KeyConfig(_Model):
     customer: str | None = Field(None, description="Customer; defaults to the team's customer.")
     active: bool = Field(True, description="An inactive key is refused.")
     expires_at: datetime | None = Field(None, description="After this instant (ISO 8601) the key is refused.")
-    allow: list[str] = Field(default_factory=list, description="Extra tool patterns granted to this key.")
-    deny: list[str] = Field(default_factory=list, description="Tool patterns refused to this key.")
     budget: BudgetConfig | None = Field(None, description="Spend limit of this key alone.")
     code_mode: bool = Field(False, description="This key's callers see every tool through Code Mode.")
-
-    _patterns = field_validator("allow", "deny")(_check_patterns)
 
     @field_validator("hash")
     @classmethod
