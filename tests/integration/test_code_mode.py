@@ -179,3 +179,27 @@ async def test_code_mode_per_team_and_per_runtime_key():
             assert created.status_code == 201 and created.json()["code_mode"] is True
         async with mcp_session(app, created.json()["key"]) as coder:
             assert {t.name for t in (await coder.list_tools()).tools} == META
+
+
+async def test_a_tool_result_over_the_limit_throws_a_catchable_limit_error():
+    notes = notes_stdio_params()
+    server = ServerConfig(name="notes", transport="stdio", command=notes.command, args=notes.args, code_mode=True)
+    config = GatewayConfig(servers=[server], code_mode={"max_tool_result_bytes": 2048})
+    gateway = Gateway(config)
+    program = """
+        const small = await notes.echo({ text: "fits" });
+        try {
+            await notes.echo({ text: "x".repeat(5000) });
+            return "handed over";
+        } catch (e) {
+            return { small, kind: e.kind, message: e.message };
+        }
+    """
+    async with gateway.lifespan(), mcp_client(gateway.router) as client:
+        outcome = await run(client, program)
+    assert not outcome["is_error"], outcome
+    value = outcome["value"]
+    assert value["kind"] == "limit" and "over the 2048-byte limit" in value["message"]
+    assert "max_tool_result_bytes" in value["message"] and value["small"]  # the small result came through
+    (big,) = [call for call in outcome["calls"] if not call["ok"]]
+    assert big["tool"] == "echo" and big["error"].startswith("limit: result of ")

@@ -68,7 +68,7 @@ async def execute(
 
     settings = settings or _DEFAULT_SETTINGS
     started = time.perf_counter()
-    bridge = _Bridge(call_tool, servers)
+    bridge = _Bridge(call_tool, servers, settings.max_tool_result_bytes)
     value: Any = None
     logs: tuple[str, ...] = ()
     javascript = await _javascript(code, settings)
@@ -134,9 +134,10 @@ class _Call:
 class _Bridge:
     """The sandbox's one callback: runs each inner call through `call_tool` and records it."""
 
-    def __init__(self, call_tool: ToolCaller, servers: Mapping[str, Collection[str]]) -> None:
+    def __init__(self, call_tool: ToolCaller, servers: Mapping[str, Collection[str]], max_result: int) -> None:
         self.call_tool = call_tool
         self.servers = servers
+        self.max_result = max_result  # bytes of a result's JSON handed to the program
         self.calls: list[_Call] = []
 
     async def __call__(self, server: str, tool: str, arguments_json: str) -> str:
@@ -175,6 +176,11 @@ class _Bridge:
         except (TypeError, ValueError):
             call.error = "upstream: the tool's result is not JSON"
             return _failure("upstream", "the tool's result could not be converted to JSON")
+        if len(value) > self.max_result:  # characters ≤ UTF-8 bytes: a cheap, safe first test
+            size = len(value.encode("utf-8"))
+            if size > self.max_result:
+                call.error = f"limit: result of {size} bytes"
+                return _failure("limit", _too_large(size, self.max_result))
         call.ok, call.error = True, None
         return f'{{"ok":true,"value":{value}}}'
 
@@ -183,6 +189,13 @@ class _Bridge:
         return tuple(
             CallRecord(c.server, c.tool, c.ok, ((c.finished or now) - c.started) * 1000.0, c.error) for c in self.calls
         )
+
+
+def _too_large(size: int, limit: int) -> str:
+    return (
+        f"the tool's result is {size} bytes of JSON, over the {limit}-byte limit for results handed to a program "
+        "(code_mode.max_tool_result_bytes): ask the tool for less (a filter, a page, fewer fields)"
+    )
 
 
 def _failure(kind: str, message: str) -> str:

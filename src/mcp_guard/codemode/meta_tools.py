@@ -81,8 +81,9 @@ def _execute_description(limits: CodeModeSettings) -> str:
         "JSON-able value: only it, console.log output and a call summary come back. The code is the body of an "
         "async function (top-level await and return work). No network, files, modules (import/export) or "
         f"Node APIs. Limits: {limits.timeout_seconds:g} s, {limits.memory_limit_bytes // (1024 * 1024)} MB, "
-        f'{limits.max_tool_calls} tool calls. A refused or failed call throws a ToolError (e.kind: "denied" '
-        'or "upstream"); catch it to carry on. Errors give line:column in your code.'
+        f'{limits.max_tool_calls} tool calls. A refused or failed call throws a ToolError (e.kind: "denied", '
+        '"upstream", or "limit" for a result too large to hand over); catch it to carry on. Errors give '
+        "line:column in your code."
     )
 
 

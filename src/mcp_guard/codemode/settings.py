@@ -25,6 +25,13 @@ class CodeModeSettings(BaseModel):
     max_result_bytes: int = Field(
         64 * KIB, ge=1 * KIB, le=64 * MIB, description="JSON of the return value beyond this is cut, with a marker."
     )
+    max_tool_result_bytes: int = Field(
+        4 * MIB,
+        ge=1 * KIB,
+        le=256 * MIB,
+        description="An inner call's result larger than this (as JSON) is not handed to the program: the call "
+        "throws a ToolError of kind 'limit' instead (a huge result would exhaust the sandbox's heap).",
+    )
     max_log_bytes: int = Field(
         64 * KIB, ge=0, le=64 * MIB, description="console output beyond this is dropped, with a marker."
     )
