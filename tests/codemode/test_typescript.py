@@ -85,6 +85,27 @@ def test_a_blanked_statement_cannot_merge_with_its_neighbours() -> None:
     assert output == "let x = 1\n;" + " " * 13 + "\n(x)"
 
 
+def test_an_arrow_return_type_spanning_lines_takes_the_paren_along() -> None:
+    # JavaScript allows no line break between `)` and `=>`: the `)` moves to the annotation's end
+    source = "const f = async (x: number): Promise<\n  number\n> => x + 1;\nconst g = (a: string): string => a;"
+    output = strip_types(source)
+    assert output.splitlines() == [
+        "const f = async (x" + " " * 19,
+        " " * 8,
+        ") => x + 1;",
+        "const g = (a        )         => a;",
+    ]
+
+
+@pytest.mark.anyio
+async def test_an_arrow_return_type_spanning_lines_runs() -> None:
+    from mcp_guard.codemode import execute
+
+    program = "const f = (x: number): {\n  doubled: number\n} => ({ doubled: x * 2 });\nreturn f(21);"
+    result = await execute(program, servers={}, call_tool=None)  # type: ignore[arg-type]  # no tools used
+    assert result.ok and result.value == {"doubled": 42}, result.error
+
+
 def test_plain_javascript_is_unchanged() -> None:
     source = (
         "const a = [1, 2].map((x) => x * 2);\nreturn a?.length ?? 0;\nclass K { #p = 1; get p() { return this.#p; } }"

@@ -11,9 +11,9 @@ Syntax that would need code *generated* rather than erased is refused with its p
 namespaces holding values, constructor parameter properties, `import x = require()`, `export =`,
 decorators. `import`/`export` of values are refused too: the sandbox runs one script, not modules.
 
-Known gap (shared with simple type strippers): a return-type annotation of an arrow function that
-spans lines before `=>` leaves a line break in front of the arrow, which JavaScript rejects; V8 then
-reports a syntax error at that position.
+One exception to "character for character": a return-type annotation of an arrow function that spans
+lines would leave a line break between `)` and `=>`, which JavaScript rejects; there the parameters'
+closing `)` moves to the annotation's last character, so the line breaks fall inside the parentheses.
 """
 
 from __future__ import annotations
@@ -74,6 +74,7 @@ class _Blank:
     start: int  # byte offsets
     end: int
     statement: bool  # a whole statement or class member: start it with `;`
+    moves_paren: bool = False  # the range starts with `)`, which goes to its last character instead
 
 
 @lru_cache(maxsize=1)
@@ -189,6 +190,13 @@ class _Collector:
             self.collect(expression)
         return False
 
+    def arrow_function(self, node: tree_sitter.Node) -> bool:
+        """`(a: A): R => …`: an `R` spanning lines takes the `)` along (see the module docstring)."""
+        parameters, returns = node.child_by_field_name("parameters"), node.child_by_field_name("return_type")
+        if parameters is not None and returns is not None and b"\n" in self.data[returns.start_byte : returns.end_byte]:
+            self.blanks.append(_Blank(parameters.end_byte - 1, returns.end_byte, False, moves_paren=True))
+        return True
+
     def class_member(self, node: tree_sitter.Node) -> bool:
         """Fields and methods: `declare`/`abstract` members go whole; `readonly`, `?` and `!` go."""
         tokens = {c.type for c in node.children if not c.is_named}
@@ -298,6 +306,7 @@ _HANDLERS: dict[str, Callable[[_Collector, tree_sitter.Node], bool]] = {
     "import_alias": _Collector.import_alias,
     "export_statement": _Collector.export_statement,
     "decorator": _Collector.decorator,
+    "arrow_function": _Collector.arrow_function,
     "hash_bang_line": lambda c, node: c.blank(node, statement=False),  # legal only at a script's very start
 }
 
@@ -313,6 +322,8 @@ def _apply(data: bytes, blanks: list[_Blank]) -> str:
         erased = "".join(c if c in _KEEP_CHARS else " " for c in data[blank.start : blank.end].decode("utf-8"))
         if blank.statement and erased:
             erased = ";" + erased[1:]
+        if blank.moves_paren:
+            erased = erased[:-1] + ")"
         out.append(erased)
         position = blank.end
     out.append(data[position:].decode("utf-8"))
