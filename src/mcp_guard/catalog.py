@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import mcp_types as types
 
 from .errors import BadRequest
+from .fast_schema import compile_check
 from .names import NameTable, ToolRef
 from .patterns import PatternSet, ToolPattern
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 class CatalogEntry:
     """One tool as the gateway exposes it."""
 
-    __slots__ = ("_validator", "exposed", "name", "openai", "ref", "tool")
+    __slots__ = ("_check", "_validator", "exposed", "name", "openai", "ref", "tool")
 
     def __init__(self, ref: ToolRef, name: str, tool: types.Tool) -> None:
         self.ref = ref
@@ -36,6 +37,7 @@ class CatalogEntry:
         self.exposed = tool.model_copy(update={"name": name})
         self.openai = openai_function(self.exposed, fallback_description=str(ref))
         self._validator: Any = None
+        self._check: Callable[[dict[str, Any]], bool] | None = None
 
     @property
     def destructive(self) -> bool:
@@ -48,14 +50,20 @@ class CatalogEntry:
     def validate_arguments(self, arguments: dict[str, Any]) -> None:
         """Check arguments against the tool's input schema; raise `BadRequest` naming the first problem."""
         if self._validator is None:
-            from jsonschema.validators import validator_for  # lazy: only gateways that call tools pay for it
-
-            schema = self.tool.input_schema or {}
-            self._validator = validator_for(schema)(schema)
+            self._compile_validators()
+        if self._check is not None and self._check(arguments):
+            return  # the precompiled check's "valid" is final (`fast_schema`); otherwise jsonschema decides
         error = next(iter(self._validator.iter_errors(arguments)), None)
         if error is not None:
             where = "".join(f"[{p!r}]" for p in error.absolute_path) or "arguments"
             raise BadRequest(f"Invalid arguments for tool '{self.ref}': {where}: {error.message}")
+
+    def _compile_validators(self) -> None:
+        from jsonschema.validators import validator_for  # lazy: only gateways that call tools pay for it
+
+        schema = self.tool.input_schema or {}
+        self._check = compile_check(schema)
+        self._validator = validator_for(schema)(schema)
 
 
 def openai_function(tool: types.Tool, *, fallback_description: str = "") -> dict[str, Any]:

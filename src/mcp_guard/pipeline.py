@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -23,7 +22,7 @@ from .audit.record import AuditRecord, Outcome
 from .catalog import Catalog, CatalogEntry
 from .errors import BadRequest, GatewayError, NotAllowed, ServiceUnavailable, ToolNotFound, UpstreamError
 from .names import SEPARATOR
-from .state import CallGuard, RequestState
+from .state import CallGuard, RequestState, new_id
 from .upstreams import Upstream
 
 logger = logging.getLogger(__name__)
@@ -42,7 +41,7 @@ class ToolCall:
     entry_point: str = "mcp"  # mcp | rest | code | agent
     mode: str = "manual"  # manual | agent | code
     parent_id: str | None = None
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    id: str = field(default_factory=new_id)
     started: float = field(default_factory=time.perf_counter)
     tool: CatalogEntry | None = None  # set once resolved
     cost: float = 0.0  # set by the budget stage

@@ -1,5 +1,6 @@
 """`AuditLog` over real files: queueing, ordering, durability, recovery, restart, retention."""
 
+import dataclasses
 import logging
 import sqlite3
 from contextlib import closing
@@ -254,3 +255,16 @@ async def test_running_twice_at_once_is_refused(tmp_path):
         with pytest.raises(RuntimeError, match="already running"):
             async with log.running():
                 pass
+
+
+async def test_arguments_that_cannot_be_stored_are_dropped_and_the_writer_goes_on(tmp_path, caplog):
+    cyclic: dict = {"query": "q"}
+    cyclic["self"] = cyclic
+    async with sqlite_log(tmp_path / "a.db").running() as log:
+        await log.record(dataclasses.replace(make_record(1), arguments=cyclic))
+        await log.record(make_record(2))
+        await log.flush()
+        rows = await log.query()
+    assert [(row["call_id"], row["arguments"]) for row in rows] == [("call-2", {"query": "q2"}), ("call-1", {})]
+    assert "call-1 has arguments that cannot be stored" in caplog.text
+    assert (await log.verify()).ok

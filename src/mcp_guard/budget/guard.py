@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ import anyio
 from ..errors import BudgetExceeded, ServiceUnavailable
 from ..names import ToolRef
 from ..outage import Outage
+from ..principal_cache import PrincipalToolCache
 from ..storage_url import shown_url
 from .config import BudgetSettings, TierBudget
 from .ledger import Charge, LedgerError, LedgerStorage, TierExceeded, TierUsage, from_micros, to_micros
@@ -28,6 +30,7 @@ from .pending import PendingSettlements, Settlement
 from .periods import PeriodRule
 from .pricing import PricingConfig
 from .storage import open_ledger
+from .storage.memory import MemoryLedger
 
 if TYPE_CHECKING:
     from ..pipeline import ToolCall
@@ -43,9 +46,23 @@ class Reservation:
     amount: int  # micro-units
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What every call of one tool by one principal reserves: its price and the tiers charged."""
+
+    cost: float
+    amount: int  # micro-units
+    charges: tuple[Charge, ...]  # empty when no tier is budgeted
+
+
 def tier_key(budget: TierBudget) -> str:
     """The ledger counter of one tier, e.g. `team:engineering`; every key of a team shares it."""
     return f"{budget.tier}:{budget.id}"
+
+
+def charge_of(budget: TierBudget) -> Charge:
+    """The ledger's view of one tier's budget."""
+    return Charge(tier_key(budget), to_micros(budget.budget.limit), PeriodRule.of(budget.budget))
 
 
 class BudgetGuard:
@@ -68,6 +85,9 @@ class BudgetGuard:
         self.clock = clock
         self.outage = Outage(logger, name)
         self.pending = PendingSettlements()
+        # Pricing the tool and building the tiers' charges cost ≈ 8 µs a call (pydantic private attributes,
+        # three dataclasses per tier), 0.4 µs cached; both follow from the principal and the tool alone.
+        self._plans = PrincipalToolCache(self.plan)
 
     @classmethod
     def from_settings(
@@ -84,31 +104,40 @@ class BudgetGuard:
             clock=clock,
         )
 
+    def plan(self, principal: object, ref: ToolRef) -> _Plan:
+        """The price of `ref` and the tiers of `principal` it is reserved at."""
+        cost = self.pricing.cost_of(ref)
+        return _Plan(cost, to_micros(cost), tuple(charge_of(b) for b in _budgets(principal)))
+
     async def admit(self, call: ToolCall) -> Reservation | None:
         """Reserve the call's cost at every tier of its principal; `BudgetExceeded` if one has no room."""
-        cost = self.pricing.cost_of(_resolved(call))
-        budgets = _budgets(call)
-        amount = to_micros(cost)
-        if not budgets or amount <= 0:
-            call.cost = cost
+        plan = self._plans.get(call.state.principal, _resolved(call))
+        if not plan.charges or plan.amount <= 0:
+            call.cost = plan.cost
             return None
-        charges = [Charge(tier_key(b), to_micros(b.budget.limit), PeriodRule.of(b.budget)) for b in budgets]
         try:
             # Shielded: a reservation made while the task is being cancelled must still reach `settle`
             # through the pipeline, or it would hold budget until its TTL.
-            with anyio.CancelScope(shield=True):
+            with self._shielded():
                 if self.pending:
                     await self.pending.send(self.ledger, self.clock())
-                reservation = await self.ledger.reserve(charges, amount, self.clock())
+                reservation = await self.ledger.reserve(plan.charges, plan.amount, self.clock())
         except TierExceeded as refusal:
             self.outage.recovered()
-            raise _exceeded(refusal, budgets, amount) from None
+            raise _exceeded(refusal, _budgets(call.state.principal), plan.amount) from None
         except LedgerError as exc:
-            self._unreachable(call, cost, exc)
+            self._unreachable(call, plan.cost, exc)
             return None
         self.outage.recovered()
-        call.cost = cost
-        return Reservation(reservation, amount)
+        call.cost = plan.cost
+        return Reservation(reservation, plan.amount)
+
+    def _shielded(self) -> AbstractContextManager[object]:
+        """A scope no cancellation enters, around a ledger operation that must finish once begun.
+
+        The memory ledger never suspends (see `MemoryLedger`), so no cancellation can reach it and the
+        shield is left out: entering and leaving a cancel scope costs ≈ 3.5 µs, twice per call."""
+        return nullcontext() if type(self.ledger) is MemoryLedger else anyio.CancelScope(shield=True)
 
     def _unreachable(self, call: ToolCall, cost: float, error: LedgerError) -> None:
         """Admit unbudgeted (`fail_open`) or refuse with 503, and say so once per outage."""
@@ -127,7 +156,7 @@ class BudgetGuard:
         if token is None:
             return
         # Shielded: settling must finish even when the client has gone and the task is cancelled.
-        with anyio.CancelScope(shield=True):
+        with self._shielded():
             try:
                 if refund:
                     found = await self.ledger.release(token.id)
@@ -160,9 +189,9 @@ def _resolved(call: ToolCall) -> ToolRef:
     return call.tool.ref
 
 
-def _budgets(call: ToolCall) -> tuple[TierBudget, ...]:
+def _budgets(principal: object) -> tuple[TierBudget, ...]:
     # `budgets` belongs to `mcp_guard.auth.Principal`; other principals charge no tier.
-    budgets: tuple[TierBudget, ...] = getattr(call.state.principal, "budgets", ())
+    budgets: tuple[TierBudget, ...] = getattr(principal, "budgets", ())
     return budgets
 
 

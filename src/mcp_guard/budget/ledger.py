@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Protocol, cast, get_args
 
+from .config import Period
 from .periods import PeriodRule, Window
 
 MICROS_PER_UNIT = 1_000_000
@@ -115,7 +116,12 @@ class Counter:
     def at(self, now: float) -> Counter:
         """The counter as a spend at `now` sees it: a window that has ended starts over at zero."""
         window = self.rule.window_at(now, self.window)
-        return self if window == self.window else replace(self, window=window, spent=0)
+        return self if window == self.window else Counter(self.rule, window, 0, self.limit)
+
+    def spending(self, amount: int) -> Counter:
+        """The counter once `amount` more is spent in its window."""
+        # The constructor, not `dataclasses.replace`: 0.8 µs instead of 1.6 µs, on every commit.
+        return Counter(self.rule, self.window, self.spent + amount, self.limit)
 
     def usage(self, reserved: int, now: float) -> TierUsage:
         """What `LedgerStorage.spent` reports: nothing open once a rolling window has ended."""
@@ -125,6 +131,13 @@ class Counter:
         return TierUsage(0, reserved, self.limit, None)
 
 
+def stored_counter(key: str, period: str, calendar: bool, start: float, end: float, spent: int, limit: int) -> Counter:
+    """Tier `key`'s counter as a backend reads it back; `LedgerError` for a period this version does not know."""
+    if period not in get_args(Period):
+        raise LedgerError(f"budget counter {key!r} has an unknown period {period!r}")
+    return Counter(PeriodRule(cast(Period, period), calendar), Window(start, end), spent, limit)
+
+
 def admit_charge(charge: Charge, stored: Counter | None, reserved: int, amount: int, now: float) -> Counter:
     """The tier's counter once `amount` is held at `now`; raise `TierExceeded` if it has no room.
 
@@ -132,7 +145,9 @@ def admit_charge(charge: Charge, stored: Counter | None, reserved: int, amount: 
     at once; a changed period once the stored window ends (switching does not wipe the spend so far).
     """
     base = stored if stored is not None else Counter(charge.rule, charge.rule.fresh(now), 0, charge.limit)
-    current = replace(base, rule=charge.rule, limit=charge.limit).at(now)
+    if base.rule != charge.rule or base.limit != charge.limit:  # skipped when unchanged: `replace` costs 1.5 µs
+        base = replace(base, rule=charge.rule, limit=charge.limit)
+    current = base.at(now)
     if current.spent + reserved + amount > charge.limit:
         raise TierExceeded(charge.key, current.spent, reserved, charge.limit, amount)
     return current

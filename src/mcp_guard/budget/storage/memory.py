@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import heapq
-import uuid
+import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from ...errors import ConfigError
 from ..ledger import (
@@ -41,6 +41,8 @@ class MemoryLedger:
         self._reserved: dict[str, int] = {}  # tier key → sum of its live holds
         self._holds: dict[str, _Hold] = {}
         self._expiry: list[tuple[float, str]] = []  # heap; settled entries are skipped when popped
+        # Reservation ids need only be unique in this ledger: a counter, not `uuid4` (2 µs a call).
+        self._ids = itertools.count(1)
 
     @classmethod
     def from_url(cls, url: str, *, reservation_ttl: float = DEFAULT_RESERVATION_TTL) -> MemoryLedger:
@@ -57,7 +59,7 @@ class MemoryLedger:
             admit_charge(charge, self._counters.get(charge.key), self._reserved.get(charge.key, 0), amount, now)
             for charge in charges
         ]
-        reservation = uuid.uuid4().hex
+        reservation = f"r{next(self._ids)}"
         for counter, charge in zip(counters, charges, strict=True):
             self._counters[charge.key] = counter
             self._reserved[charge.key] = self._reserved.get(charge.key, 0) + amount
@@ -73,8 +75,7 @@ class MemoryLedger:
         check_commit(reservation, hold.amount, amount)
         self._drop(reservation)
         for key in hold.keys:
-            counter = self._counters[key].at(now)
-            self._counters[key] = replace(counter, spent=counter.spent + amount)
+            self._counters[key] = self._counters[key].at(now).spending(amount)
         return True
 
     async def release(self, reservation: str) -> bool:

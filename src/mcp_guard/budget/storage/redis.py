@@ -20,9 +20,8 @@ scheme, host, port and database appear in logs and errors, never a password.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Sequence
-from typing import Any, TypeVar, cast, get_args
+from typing import Any, TypeVar, get_args
 from urllib.parse import urlsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -33,19 +32,10 @@ from redis.exceptions import RedisError
 from ...errors import ConfigError
 from ...storage_url import shown_url, split_options
 from ..config import Period
-from ..ledger import (
-    DEFAULT_RESERVATION_TTL,
-    Charge,
-    Counter,
-    LedgerError,
-    TierExceeded,
-    TierUsage,
-    check_commit,
-    check_request,
-    check_ttl,
-)
-from ..periods import PeriodRule, Window
+from ..ledger import DEFAULT_RESERVATION_TTL, Charge, Counter, TierExceeded, check_commit, stored_counter
+from ..periods import PeriodRule
 from . import redis_scripts
+from .shared import SharedLedger
 
 DEFAULT_PREFIX = "mcpg:budget"
 CONNECT_TIMEOUT = 1.0  # seconds; an unreachable Redis refuses calls quickly instead of holding them
@@ -55,7 +45,7 @@ _RULES = tuple(PeriodRule(period, calendar) for period in get_args(Period) for c
 _T = TypeVar("_T")
 
 
-class RedisLedger:
+class RedisLedger(SharedLedger):
     """Counters and holds in four Redis keys (see the module docstring for how it stays atomic)."""
 
     def __init__(
@@ -66,10 +56,9 @@ class RedisLedger:
         reservation_ttl: float = DEFAULT_RESERVATION_TTL,
         name: str = "redis",
     ) -> None:
+        super().__init__(name, reservation_ttl)
         self.client = client
         self.prefix = prefix
-        self.name = name
-        self._ttl = check_ttl(reservation_ttl)
         tag = "{" + prefix + "}"  # a hash tag: the four keys share one cluster slot, as scripts need
         self.keys = [f"{tag}:counters", f"{tag}:reserved", f"{tag}:holds", f"{tag}:expiry"]
         self._reserve = client.register_script(redis_scripts.RESERVE)
@@ -96,8 +85,7 @@ class RedisLedger:
 
     async def reserve(self, charges: Sequence[Charge], amount: int, now: float) -> str:
         """Hold `amount` at every tier or none (see `LedgerStorage.reserve`)."""
-        check_request(charges, amount)
-        reservation = uuid.uuid4().hex
+        reservation = self._new_reservation(charges, amount)
         args: list[str] = [repr(now), repr(now + self._ttl), reservation, str(amount)]
         for charge in charges:
             window = charge.rule.fresh(now)
@@ -124,12 +112,9 @@ class RedisLedger:
         """Drop the reservation's holds without spending."""
         return int(await self._run(self._release(keys=self.keys, args=[reservation]))) == 1
 
-    async def spent(self, key: str, now: float) -> TierUsage:
-        """The tier's spend in its current window and its live holds."""
+    async def _stored(self, key: str, now: float) -> tuple[Counter | None, int]:
         stored, reserved = await self._run(self._spent(keys=self.keys, args=[repr(now), key]))
-        counter = _counter(_text(stored))
-        held = int(reserved)
-        return TierUsage(0, held, None, None) if counter is None else counter.usage(held, now)
+        return _counter(key, _text(stored)), int(reserved)
 
     async def aclose(self) -> None:
         """Close the client and its connection pool."""
@@ -139,21 +124,18 @@ class RedisLedger:
         try:
             return await call
         except RedisError as exc:
-            raise LedgerError(f"budget storage {self.name!r} failed: {type(exc).__name__}: {exc}") from exc
+            raise self._failed(exc) from exc
 
 
 def _rule_args(rule: PeriodRule) -> list[str]:
     return [rule.period, "1" if rule.calendar else "0"]
 
 
-def _counter(text: str) -> Counter | None:
+def _counter(key: str, text: str) -> Counter | None:
     if not text:
         return None
     period, calendar, start, end, spent, limit = text.split("|")
-    if period not in get_args(Period):
-        raise LedgerError(f"budget counter has an unknown period {period!r}")
-    rule = PeriodRule(cast(Period, period), calendar == "1")
-    return Counter(rule, Window(float(start), float(end)), int(spent), int(limit))
+    return stored_counter(key, period, calendar == "1", float(start), float(end), int(spent), int(limit))
 
 
 def _text(value: Any) -> str:

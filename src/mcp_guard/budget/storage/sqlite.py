@@ -12,42 +12,28 @@ is held in Python. The schema is in `sqlite_file.SCHEMA`.
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
-from typing import TypeVar, get_args
+from typing import TypeVar
 
 import anyio.to_thread
 
 from ...errors import ConfigError
-from ..config import Period
-from ..ledger import (
-    DEFAULT_RESERVATION_TTL,
-    Charge,
-    Counter,
-    LedgerError,
-    TierExceeded,
-    TierUsage,
-    admit_charge,
-    check_commit,
-    check_request,
-    check_ttl,
-)
-from ..periods import PeriodRule, Window
+from ..ledger import DEFAULT_RESERVATION_TTL, Charge, Counter, TierExceeded, admit_charge, check_commit, stored_counter
+from .shared import SharedLedger
 from .sqlite_file import ConnectionPool
 
 _PREFIX = "sqlite:///"
 _T = TypeVar("_T")
 
 
-class SqliteLedger:
+class SqliteLedger(SharedLedger):
     """Counters and holds in one SQLite file (see the module docstring for how it stays atomic)."""
 
     def __init__(self, path: str | Path, *, reservation_ttl: float = DEFAULT_RESERVATION_TTL) -> None:
+        super().__init__(str(path), reservation_ttl)
         self.path = str(path)
-        self._ttl = check_ttl(reservation_ttl)
         self._pool = ConnectionPool(self.path)
 
     @classmethod
@@ -63,8 +49,9 @@ class SqliteLedger:
 
     async def reserve(self, charges: Sequence[Charge], amount: int, now: float) -> str:
         """Hold `amount` at every tier or none (see `LedgerStorage.reserve`)."""
-        check_request(charges, amount)
-        return await self._run(lambda conn: _reserve(conn, charges, amount, now, now + self._ttl))
+        reservation = self._new_reservation(charges, amount)
+        await self._run(lambda conn: _reserve(conn, reservation, charges, amount, now, now + self._ttl))
+        return reservation
 
     async def commit(self, reservation: str, amount: int, now: float) -> bool:
         """Book `amount` as spend at every tier of the reservation (see `LedgerStorage.commit`)."""
@@ -75,9 +62,8 @@ class SqliteLedger:
         sql = "DELETE FROM budget_holds WHERE reservation_id = ?"
         return await self._run(lambda conn: conn.execute(sql, (reservation,)).rowcount > 0)
 
-    async def spent(self, key: str, now: float) -> TierUsage:
-        """The tier's spend in its current window and its live holds, read from one snapshot."""
-        return await self._run(lambda conn: _spent(conn, key, now))
+    async def _stored(self, key: str, now: float) -> tuple[Counter | None, int]:
+        return await self._run(lambda conn: _stored(conn, key, now))
 
     async def aclose(self) -> None:
         """Close the connections; the storage refuses further calls."""
@@ -91,7 +77,7 @@ class SqliteLedger:
         try:
             return operation(conn)
         except sqlite3.Error as exc:
-            raise LedgerError(f"budget storage {self.path!r} failed: {exc}") from exc
+            raise self._failed(exc) from exc
         finally:
             self._pool.give_back(conn)
 
@@ -107,8 +93,9 @@ def _transaction(conn: sqlite3.Connection, mode: str = "IMMEDIATE") -> Iterator[
     conn.execute("COMMIT")
 
 
-def _reserve(conn: sqlite3.Connection, charges: Sequence[Charge], amount: int, now: float, expires: float) -> str:
-    reservation = uuid.uuid4().hex
+def _reserve(
+    conn: sqlite3.Connection, reservation: str, charges: Sequence[Charge], amount: int, now: float, expires: float
+) -> None:
     refusal: TierExceeded | None = None
     with _transaction(conn):
         conn.execute("DELETE FROM budget_holds WHERE expires_at <= ?", (now,))  # reclaim unsettled holds
@@ -128,7 +115,6 @@ def _reserve(conn: sqlite3.Connection, charges: Sequence[Charge], amount: int, n
                 )
     if refusal is not None:
         raise refusal
-    return reservation
 
 
 def _commit(conn: sqlite3.Connection, reservation: str, amount: int, now: float) -> bool:
@@ -143,15 +129,14 @@ def _commit(conn: sqlite3.Connection, reservation: str, amount: int, now: float)
         for key, _ in holds:
             stored = _counter(conn, key)
             if stored is not None:
-                counter = stored.at(now)
-                _store(conn, key, replace(counter, spent=counter.spent + amount))
+                _store(conn, key, stored.at(now).spending(amount))
     return True
 
 
-def _spent(conn: sqlite3.Connection, key: str, now: float) -> TierUsage:
+def _stored(conn: sqlite3.Connection, key: str, now: float) -> tuple[Counter | None, int]:
+    """The counter and live holds of a tier, read from one snapshot."""
     with _transaction(conn, "DEFERRED"):
-        counter, reserved = _counter(conn, key), _reserved(conn, key, now)
-    return TierUsage(0, reserved, None, None) if counter is None else counter.usage(reserved, now)
+        return _counter(conn, key), _reserved(conn, key, now)
 
 
 def _counter(conn: sqlite3.Connection, key: str) -> Counter | None:
@@ -163,9 +148,7 @@ def _counter(conn: sqlite3.Connection, key: str) -> Counter | None:
     if row is None:
         return None
     period, calendar, start, end, spent, limit = row
-    if period not in get_args(Period):
-        raise LedgerError(f"budget counter {key!r} has an unknown period {period!r}")
-    return Counter(PeriodRule(period, bool(calendar)), Window(start, end), spent, limit)
+    return stored_counter(key, period, bool(calendar), start, end, spent, limit)
 
 
 def _reserved(conn: sqlite3.Connection, key: str, now: float) -> int:
