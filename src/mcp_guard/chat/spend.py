@@ -19,7 +19,7 @@ import anyio
 
 from ..auth.principal import Principal
 from ..budget.config import TierBudget
-from ..budget.guard import BudgetGuard, tier_key, usd
+from ..budget.guard import BudgetGuard, charge_of, tier_key, usd
 from ..budget.ledger import Charge, LedgerError, TierExceeded, to_micros
 from ..budget.periods import PeriodRule
 from ..errors import BudgetExceeded, ServiceUnavailable
@@ -55,7 +55,7 @@ class LLMSpend:
         amount = to_micros(cost)
         if not tiers or amount <= 0:
             return None
-        charges = tuple(Charge(tier_key(t), to_micros(t.budget.limit), PeriodRule.of(t.budget)) for t in tiers)
+        charges = tuple(charge_of(t) for t in tiers)
         try:
             with anyio.CancelScope(shield=True):  # a hold made must reach `settle`
                 reservation = await self.guard.ledger.reserve(charges, amount, self.guard.clock())
