@@ -21,8 +21,10 @@ from limits.aio.strategies import RateLimiter as Strategy
 from ..auth.principal import Principal
 from ..errors import ConfigError, RateLimited, ServiceUnavailable
 from ..names import ToolRef
+from ..outage import Outage
 from ..patterns import ToolPattern
 from ..principal_cache import PrincipalToolCache
+from ..storage_url import shown_url
 from .config import RateLimitRule, RateLimitSettings
 from .local import LocalSlidingWindow
 
@@ -75,6 +77,8 @@ class RateLimiter:
         # Walking every rule for every call cost ≈ 1 µs with one rule, more with many (0.4 µs cached); the
         # rules that apply follow from the principal and the tool alone, so they are found once per pair.
         self._counters = PrincipalToolCache(self.counters)
+        # Logged once when the storage goes, with reminders and a recovery line: not one line per call.
+        self.outage = Outage(logger, f"Rate limit storage {shown_url(settings.storage)!r}")
 
     async def admit(self, call: Any) -> None:
         ref = call.tool.ref
@@ -106,11 +110,15 @@ class RateLimiter:
 
     async def _hit(self, item: RateLimitItem, ids: tuple[str, str], cost: int, subject: str, limit: str) -> None:
         try:
-            if await self._strategy.hit(item, self.settings.namespace, *ids, cost=cost):
-                return
-            reset, _remaining = await self._strategy.get_window_stats(item, self.settings.namespace, *ids)
+            admitted = await self._strategy.hit(item, self.settings.namespace, *ids, cost=cost)
+            if not admitted:
+                reset, _remaining = await self._strategy.get_window_stats(item, self.settings.namespace, *ids)
         except Exception as exc:  # noqa: BLE001 - any storage failure: the configured fail-open/closed decides
             self._storage_failed(exc)
+            return
+        if self.outage.down:
+            self.outage.recovered()
+        if admitted:
             return
         retry_after = max(1, math.ceil(reset - time.time()))
         raise RateLimited(
@@ -121,9 +129,9 @@ class RateLimiter:
 
     def _storage_failed(self, exc: Exception) -> None:
         if self.settings.fail_open:
-            logger.warning("rate limit storage unavailable, admitting the call (fail_open): %s", exc)
+            self.outage.failed(exc, "admitting calls without rate limits (rate_limits.fail_open)")
             return
-        logger.error("rate limit storage unavailable, refusing the call (fail closed): %s", exc)
+        self.outage.failed(exc, "refusing rate-limited calls with 503 (rate_limits.fail_open is false)")
         raise ServiceUnavailable("Rate limit storage is unavailable; the call was refused") from None
 
 
