@@ -11,6 +11,8 @@ test pinned to core 0, the load generator (`bench/_loadgen.py`) to core 1. Per t
   the gateway and of the upstream (`/proc/<pid>/stat` deltas), the load generator's own CPU;
 - RSS idle (after start and one call) and peak under load; idle RSS with 10 upstreams connected.
 
+Start-up and idle memory come from `startup.py` (same code), which also measures them alone in a minute.
+
 Governance on = the standalone app with all five middlewares: a config key (SQLite key store), a header
 filter sent on every call, a per-key request limit and a per-tool rule (memory), a priced call reserved and
 settled against a team budget (memory ledger), and an audit record per call (SQLite).
@@ -24,127 +26,34 @@ import argparse
 import os
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
 from _common import markdown_report, markdown_table, run_label, text_table, write_result  # noqa: E402
-from _drive import drive, first_call  # noqa: E402
+from _drive import drive  # noqa: E402
 from _fastmcp_env import fastmcp_python, fastmcp_version  # noqa: E402
-from _httptools import httptools_path  # noqa: E402
-from _procs import Pinned, cores, free_port, rss_mb  # noqa: E402
+from _procs import Pinned, cores, free_port  # noqa: E402
+from startup import MANY, Target, echo_upstream, idle_figures, started, targets  # noqa: E402
 
-from mcp_guard.auth.keys import generate_key, hash_key  # noqa: E402
+from mcp_guard.auth.keys import generate_key  # noqa: E402
 
 CONCURRENCY = (1, 16, 64)
 CLIENTS = ("wire", "mcp")
-FILTER_HEADERS = {"x-mcp-include-tools": "echo*/*", "x-mcp-user": "bench"}
-
-
-@dataclass
-class Target:
-    """One way of reaching the echo tool."""
-
-    name: str
-    tool: str
-    headers: dict[str, str] = field(default_factory=dict)
-    start: Callable[[int], Pinned] | None = None  # port -> process; None = the upstream itself
-    start_many: Callable[[int, int], Pinned] | None = None  # (port, servers) -> process, for idle RSS
-
-
-def echo_upstream(port: int, core: int | None = None) -> Pinned:
-    argv = [sys.executable, str(BENCH / "echo_server.py"), "--port", str(port)]
-    return Pinned(argv, core=cores()[0] if core is None else core, port=port)
-
-
-def gateway_config(upstream: str, key: str, workdir: Path, *, servers: int, governed: bool) -> Path:
-    names = ["echo"] if servers == 1 else [f"echo{i}" for i in range(servers)]
-    config: dict[str, Any] = {"servers": {name: {"transport": "http", "url": upstream} for name in names}}
-    if governed:
-        config |= {
-            "roles": {"bench": {"tools": ["echo*/*"]}},
-            "teams": {"bench": {"budget": {"limit": 1_000_000_000, "period": "1d"}}},
-            "keys": [{"name": "bench", "hash": hash_key(key), "roles": ["bench"], "team": "bench"}],
-            "auth": {"store": f"sqlite:///{workdir / 'keys.db'}"},
-            "rate_limits": {
-                "requests_per_key": "100000000/minute",
-                "rules": [{"tools": "*", "limit": "100000000/minute"}],
-            },
-            "pricing": {"default": 0.0001},
-            "audit": {"sink": f"sqlite:///{workdir / 'audit.db'}"},
-        }
-    path = workdir / f"gateway-{servers}-{'on' if governed else 'off'}.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
-
-
-def gateway(
-    upstream: str, key: str, workdir: Path, *, governed: bool, h11: bool = False
-) -> Callable[[int, int], Pinned]:
-    """mcp-guard as installed (uvicorn with httptools, a dependency); `h11`: uvicorn's pure-Python parser."""
-
-    def start(port: int, servers: int = 1) -> Pinned:
-        config = gateway_config(upstream, key, workdir, servers=servers, governed=governed)
-        argv = [sys.executable, str(BENCH / "serve_gateway.py"), str(config), "--port", str(port)]
-        argv += ["--governance", "on" if governed else "off", "--http", "h11" if h11 else "auto"]
-        source = os.environ.get("BENCH_GATEWAY_SRC", str(ROOT / "src"))  # another tree's gateway, for A/B runs
-        return Pinned(argv, core=cores()[0], port=port, env={"PYTHONPATH": source})
-
-    return start
-
-
-def fastmcp(upstream: str, *, httptools: bool = False) -> Callable[[int, int], Pinned]:
-    """FastMCP as its own environment installs it (uvicorn with h11); `httptools` puts httptools on its path."""
-
-    def start(port: int, servers: int = 1) -> Pinned:
-        argv = [str(fastmcp_python()), str(BENCH / "fastmcp_proxy.py"), "--upstream", upstream]
-        argv += ["--port", str(port), "--servers", str(servers)]
-        path = str(httptools_path()) if httptools else ""
-        return Pinned(argv, core=cores()[0], port=port, env={"PYTHONPATH": path})
-
-    return start
-
-
-def targets(upstream: str, key: str, workdir: Path, with_fastmcp: bool) -> list[Target]:
-    auth = {"authorization": f"Bearer {key}", **FILTER_HEADERS}
-    off, on = gateway(upstream, key, workdir, governed=False), gateway(upstream, key, workdir, governed=True)
-    on_h11 = gateway(upstream, key, workdir, governed=True, h11=True)
-    found = [
-        Target("direct", "echo"),
-        Target("mcp-guard, governance off", "echo__echo", {}, lambda p: off(p, 1), off),
-        Target("mcp-guard, governance on", "echo__echo", auth, lambda p: on(p, 1), on),
-        Target("mcp-guard, governance on, h11", "echo__echo", auth, lambda p: on_h11(p, 1), on_h11),
-    ]
-    if with_fastmcp:
-        proxy, fast_proxy = fastmcp(upstream), fastmcp(upstream, httptools=True)
-        found.append(Target("FastMCP proxy, session reused", "echo", {}, lambda p: proxy(p, 1), proxy))
-        found.append(Target("FastMCP proxy + httptools", "echo", {}, lambda p: fast_proxy(p, 1), fast_proxy))
-    return found
 
 
 @contextmanager
 def running(target: Target, upstream: Pinned) -> Iterator[tuple[Pinned, str, dict[str, Any]]]:
-    """The target's process (the upstream for `direct`), its URL, and its start-up figures."""
+    """The target's process (the upstream for `direct`), its URL, and its start-up figures (`startup.py`)."""
     if target.start is None:
         yield upstream, f"http://127.0.0.1:{upstream.port}/mcp", {}
         return
-    port = free_port()
-    with target.start(port) as process:
-        listening = process.wait_listening()
-        url = f"http://127.0.0.1:{port}/mcp"
-        first = first_call(url, target.tool, target.headers, process.started_at)
-        time.sleep(1.0)
-        startup = {"listening_s": round(listening, 3), "first_call_s": round(first, 3)}
-        yield process, url, startup | {"rss_idle_mb": round(rss_mb(process.pid), 1)}
+    with started(target) as running_target:
+        yield running_target
 
 
 def measure(target: Target, upstream: Pinned, args: argparse.Namespace) -> dict[str, Any]:
@@ -170,19 +79,6 @@ def measure(target: Target, upstream: Pinned, args: argparse.Namespace) -> dict[
     return row
 
 
-def idle_with_many(target: Target, servers: int) -> dict[str, Any] | None:
-    """RSS after start and one call, with `servers` upstream connections (all to the one echo server)."""
-    if target.start_many is None:
-        return None
-    port = free_port()
-    with target.start_many(port, servers) as process:
-        process.wait_listening()
-        tool = "echo9__echo" if "mcp-guard" in target.name else "echo9_echo"
-        first = first_call(f"http://127.0.0.1:{port}/mcp", tool, target.headers, process.started_at)
-        time.sleep(2.0)
-        return {"servers": servers, "first_call_s": round(first, 3), "rss_idle_mb": round(rss_mb(process.pid), 1)}
-
-
 def main(args: argparse.Namespace) -> dict[str, Any]:
     server_core, load_core = cores()
     os.sched_setaffinity(0, {load_core})  # the harness itself stays off the server core
@@ -197,10 +93,8 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
             if args.only and target.name not in ("direct", *args.only):
                 continue
             rows[target.name] = measure(target, upstream, args)
-            variant = "httptools" in target.name or "h11" in target.name  # same memory as the row above it
-            many = idle_with_many(target, 10) if not args.only and not variant else None
-            if many is not None:
-                rows[target.name]["ten_upstreams"] = many
+            if target.many_tool and not args.only:
+                rows[target.name]["ten_upstreams"] = idle_figures(target, MANY)
     return {
         "benchmark": "gateways",
         **label,

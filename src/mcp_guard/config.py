@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .audit.config import AuditSettings
@@ -228,6 +227,8 @@ def parse_config(data: Any, *, source: str = "<config>", environ: Mapping[str, s
 
 def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -> GatewayConfig:
     """Read, interpolate and validate a YAML configuration file."""
+    import yaml  # here, not at the top: a host app that builds its `GatewayConfig` in code never loads it
+
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

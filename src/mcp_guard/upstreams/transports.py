@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import ssl
 from contextlib import AsyncExitStack
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx2
 from mcp import Client, StdioServerParameters
 from mcp.client.session import MessageHandlerFnT
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp.shared._httpx_utils import MCP_DEFAULT_SSE_READ_TIMEOUT, MCP_DEFAULT_TIMEOUT
 
 from ..config import ServerConfig
 
@@ -38,21 +41,59 @@ async def _target(stack: AsyncExitStack, config: ServerConfig) -> Any:
         # The SDK starts the child in its own session and kills the whole process group on exit; its
         # environment is the configured `env` over a fixed minimal base (PATH, HOME, USER, ...), never ours.
         return StdioServerParameters(command=_require(config.command), args=config.args, env=config.env, cwd=config.cwd)
+    url = _require(config.url)
     if config.transport == "sse":
         return sse_client(
-            _require(config.url),
+            url,
             headers=config.headers or None,
             timeout=config.connect_timeout,
             sse_read_timeout=_STREAM_READ_TIMEOUT,
+            httpx_client_factory=functools.partial(_http_client, url),
         )
     # http: the transport does not close a client it is given, so the stack does, after the session.
-    http = await stack.enter_async_context(_target_http_client(config))
-    return streamable_http_client(_require(config.url), http_client=http)
-
-
-def _target_http_client(config: ServerConfig) -> httpx2.AsyncClient:
     timeout = httpx2.Timeout(config.connect_timeout, read=max(_STREAM_READ_TIMEOUT, config.call_timeout))
-    return create_mcp_http_client(headers=config.headers or None, timeout=timeout)
+    http = await stack.enter_async_context(_http_client(url, headers=config.headers or None, timeout=timeout))
+    return streamable_http_client(url, http_client=http)
+
+
+def _http_client(
+    url: str,
+    headers: dict[str, str] | None = None,
+    timeout: httpx2.Timeout | None = None,
+    auth: httpx2.Auth | None = None,
+) -> httpx2.AsyncClient:
+    """The SDK's `create_mcp_http_client` for `url`, with a TLS context chosen by `_tls_context`."""
+    if timeout is None:
+        timeout = httpx2.Timeout(MCP_DEFAULT_TIMEOUT, read=MCP_DEFAULT_SSE_READ_TIMEOUT)
+    return httpx2.AsyncClient(headers=headers, timeout=timeout, auth=auth, verify=_tls_context(url))
+
+
+def _tls_context(url: str) -> ssl.SSLContext:
+    """One context shared by every upstream client, instead of one per client.
+
+    Left to itself every `httpx2.AsyncClient` builds its own context and loads the whole CA bundle into it:
+    ~1.1 MB and ~30 ms per upstream here (10 upstreams: 9 MB of a 93 MB gateway). No upstream has TLS
+    settings of its own, and a context is safe to share between connections.
+
+    An `http://` URL with an explicit port other than 80 never opens TLS to its server: httpx2 uses the
+    context only for https targets (a proxy has its own), and the SDK follows a redirect to https only from
+    a default-port URL. Such upstreams get a context with no CA loaded, so a gateway of plain-http upstreams
+    skips the bundle altogether; it still verifies, so were it ever used it would refuse, not trust."""
+    parts = urlsplit(url)
+    if parts.scheme == "http" and parts.port not in (None, 80):
+        return _unused_tls_context()
+    return _verifying_tls_context()
+
+
+@functools.cache
+def _verifying_tls_context() -> ssl.SSLContext:
+    """httpx2's default: the CA bundle, or `SSL_CERT_FILE` / `SSL_CERT_DIR`."""
+    return httpx2.create_ssl_context()
+
+
+@functools.cache
+def _unused_tls_context() -> ssl.SSLContext:
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # certificate and host name checks on, nothing trusted
 
 
 def _require(value: str | None) -> str:
