@@ -37,7 +37,7 @@ class CatalogEntry:
         self.exposed = tool.model_copy(update={"name": name})
         self.openai = openai_function(self.exposed, fallback_description=str(ref))
         self._validator: Any = None
-        self._check: Callable[[dict[str, Any]], bool] | None = None
+        self._check: Callable[[dict[str, Any]], bool] | None = _UNCOMPILED
 
     @property
     def destructive(self) -> bool:
@@ -49,21 +49,31 @@ class CatalogEntry:
 
     def validate_arguments(self, arguments: dict[str, Any]) -> None:
         """Check arguments against the tool's input schema; raise `BadRequest` naming the first problem."""
-        if self._validator is None:
-            self._compile_validators()
+        if self._check is _UNCOMPILED:
+            self._check = compile_check(self.tool.input_schema or {})
         if self._check is not None and self._check(arguments):
             return  # the precompiled check's "valid" is final (`fast_schema`); otherwise jsonschema decides
-        error = next(iter(self._validator.iter_errors(arguments)), None)
+        error = next(iter(self._jsonschema().iter_errors(arguments)), None)
         if error is not None:
             where = "".join(f"[{p!r}]" for p in error.absolute_path) or "arguments"
             raise BadRequest(f"Invalid arguments for tool '{self.ref}': {where}: {error.message}")
 
-    def _compile_validators(self) -> None:
-        from jsonschema.validators import validator_for  # lazy: only gateways that call tools pay for it
+    def _jsonschema(self) -> Any:
+        """The jsonschema validator, built when first needed: a gateway whose tools all have simple schemas
+        and get valid arguments never imports jsonschema (−2.9 MB idle, −33 ms on the first call)."""
+        if self._validator is None:
+            from jsonschema.validators import validator_for
 
-        schema = self.tool.input_schema or {}
-        self._check = compile_check(schema)
-        self._validator = validator_for(schema)(schema)
+            schema = self.tool.input_schema or {}
+            self._validator = validator_for(schema)(schema)
+        return self._validator
+
+
+def _uncompiled(arguments: dict[str, Any]) -> bool:
+    raise AssertionError("the schema check is compiled on first use")
+
+
+_UNCOMPILED = _uncompiled  # `_check` before its first use (None means: this schema has no fast check)
 
 
 def openai_function(tool: types.Tool, *, fallback_description: str = "") -> dict[str, Any]:

@@ -48,3 +48,35 @@ def test_the_standalone_server_leaves_the_chat_machinery_for_the_first_chat_requ
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     for module in ("agent", "metering", "providers", "relay", "tokens"):
         assert f"mcp_guard.chat.{module}'" not in loaded
+
+
+JSONSCHEMA_PROBE = """
+import sys, anyio
+from mcp_guard import Gateway, GatewayConfig, InProcessServer
+from mcp_guard.errors import BadRequest
+from mcp_guard.state import RequestState
+
+tools = InProcessServer("t")
+
+@tools.tool
+def echo(text: str) -> str:
+    return text
+
+async def main():
+    gateway = Gateway(GatewayConfig(), inprocess=[tools])
+    async with gateway.lifespan():
+        await gateway.call(RequestState(), "t__echo", {"text": "hi"}, entry_point="rest")
+        print("after a valid call:", "jsonschema" in sys.modules)
+        try:
+            await gateway.call(RequestState(), "t__echo", {"text": 1}, entry_point="rest")
+        except BadRequest as exc:
+            print("after an invalid call:", "jsonschema" in sys.modules, exc.message)
+
+anyio.run(main)
+"""
+
+
+def test_jsonschema_is_loaded_only_to_word_an_invalid_call() -> None:
+    out = subprocess.run([sys.executable, "-c", JSONSCHEMA_PROBE], capture_output=True, text=True, check=True).stdout
+    assert "after a valid call: False" in out
+    assert "after an invalid call: True" in out and "1 is not of type 'string'" in out
