@@ -17,7 +17,7 @@ Governance on = the standalone app with all five middlewares: a config key (SQLi
 filter sent on every call, a per-key request limit and a per-tool rule (memory), a priced call reserved and
 settled against a team budget (memory ledger), and an audit record per call (SQLite).
 
-    /work/venv/bin/python bench/gateways.py [--seconds 4] [--calls 2000] [--no-fastmcp] [--quick]
+    .venv/bin/python bench/gateways.py [--seconds 4] [--calls 2000] [--no-fastmcp] [--quick]
 """
 
 from __future__ import annotations

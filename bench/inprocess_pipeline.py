@@ -14,7 +14,7 @@ The middlewares' work is not timed (`middleware_overhead.py` measures it): the s
 prepared beforehand; only the `RequestState` object itself (≈ 1 µs, a fresh request id) is made inside the
 timed call. Target: governance on ≤ 60 µs above `tool` at p50.
 
-    /work/venv/bin/python bench/inprocess_pipeline.py [--calls 20000]
+    .venv/bin/python bench/inprocess_pipeline.py [--calls 20000]
 """
 
 from __future__ import annotations

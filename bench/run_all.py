@@ -1,8 +1,8 @@
 """Run the benchmarks one after another, then write `bench/results/summary.md` from their results.
 
-    /work/venv/bin/python bench/run_all.py            # the issue-8 set (about 15 minutes)
-    /work/venv/bin/python bench/run_all.py --quick    # a smoke run of the same set (a few minutes)
-    /work/venv/bin/python bench/run_all.py --all      # also latency, Code Mode and scale-out
+    .venv/bin/python bench/run_all.py            # the issue-8 set (about 15 minutes)
+    .venv/bin/python bench/run_all.py --quick    # a smoke run of the same set (a few minutes)
+    .venv/bin/python bench/run_all.py --all      # also latency, Code Mode and scale-out
 
 Each benchmark runs in its own process (as it would alone) and writes its JSON and Markdown under
 `bench/results/`; a failing benchmark is reported and the others still run.

@@ -6,7 +6,7 @@ Same set-up as `gateways.py`: servers on core 0, the `mcp.Client` load generator
 per path after 50 warm-up calls, all in one run. Gateway CPU per call is the gateway process's own (the
 stdio child's CPU is not in it; the HTTP upstream's is reported beside it).
 
-    /work/venv/bin/python bench/upstream_kinds.py [--calls 2000]
+    .venv/bin/python bench/upstream_kinds.py [--calls 2000]
 """
 
 from __future__ import annotations
