@@ -25,7 +25,7 @@ sys.path.insert(0, str(BENCH))
 from _common import RESULTS  # noqa: E402
 from _drive import drive  # noqa: E402
 from _procs import cores, free_port  # noqa: E402
-from gateways import FILTER_HEADERS, echo_upstream, gateway  # noqa: E402
+from startup import FILTER_HEADERS, echo_upstream, gateway  # noqa: E402
 
 from mcp_guard.auth.keys import generate_key  # noqa: E402
 

@@ -8,6 +8,7 @@ from mcp_guard.auth.admin import KeyAdmin, NewKey
 from mcp_guard.auth.keys import generate_key, hash_key
 from mcp_guard.auth.resolver import KeyResolver
 from mcp_guard.auth.store import MemoryKeyStore, SqliteKeyStore
+from mcp_guard.budget.config import BudgetConfig
 from mcp_guard.config import parse_config
 from mcp_guard.errors import ConfigError, NotAllowed, Unauthenticated
 from mcp_guard.middleware import KeyAuthMiddleware
@@ -167,3 +168,27 @@ async def test_middleware_attaches_principal_user_and_access(header):
     assert state.user == "alice"
     assert downstream.scope["user"].access_token.client_id == state.principal.key_id
     assert not state.may_see(ToolRef("database", "query"))
+
+
+async def test_the_sdk_user_is_shared_per_identity_and_follows_key_changes():
+    """KeyAuthMiddleware keeps one SDK user per identity: the same key gets the same user, another key
+    its own, a changed key (a new identity) a new user, and a deactivated key none at all."""
+    keys = Keys()
+    resolve = resolver(keys)
+    admin = KeyAdmin(resolve)
+    key, record = await admin.create(NewKey(name="ci-bot", roles=["engineering"], team="engineering"))
+    middleware = KeyAuthMiddleware(Downstream(), resolver=resolve)
+
+    async def user_of(presented: str) -> object:
+        recorder, downstream = await call(middleware, [("x-api-key", presented)])
+        return downstream.scope["user"] if recorder.status == 204 else recorder.status
+
+    first, again, other = await user_of(key), await user_of(key), await user_of(keys.finance)
+    assert first is again and other is not first
+    assert first.access_token.client_id == record.id and other.access_token.client_id == "finance-bot"
+    await admin.set_budget(record.id, BudgetConfig(limit=5, period="1d"))
+    changed = await user_of(key)
+    assert changed is not first and changed.access_token.client_id == record.id
+    await admin.deactivate(record.id)
+    assert await user_of(key) == 403  # at once, whatever the middleware remembers
+    assert await user_of(keys.finance) is other

@@ -65,6 +65,7 @@ class StubSession:
 
 
 CUT = b"<cut>"  # a reply starting with this is sent (without it), then the connection is closed
+SLOW = b"<slow>"  # a reply starting with this is sent in pieces, split here, one event-loop turn apart
 Reply = Callable[[dict[str, Any], int], bytes | None]  # (request, index on its connection) -> raw reply
 
 
@@ -88,8 +89,10 @@ async def scripted(reply: Reply) -> AsyncIterator[tuple[DirectHttpCaller, list[d
                 index += 1
                 if raw is None:
                     break
-                writer.write(raw.removeprefix(CUT))
-                await writer.drain()
+                for piece in raw.removeprefix(CUT).split(SLOW):
+                    writer.write(piece)
+                    await writer.drain()
+                    await asyncio.sleep(0.001 if raw.startswith(SLOW) else 0)
                 if raw.startswith(CUT):
                     break
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -154,6 +157,26 @@ async def test_event_stream_and_chunked_replies() -> None:
         assert (await caller.call("echo", {})).content[0].text == "hi"  # type: ignore[union-attr]
 
 
+async def test_a_body_delimited_by_the_connection_closing() -> None:
+    def until_close(message: dict[str, Any], _index: int) -> bytes:
+        body = json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": RESULT}).encode()
+        return CUT + b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n" + body
+
+    async with scripted(until_close) as (caller, seen):
+        assert (await caller.call("echo", {})).content[0].text == "hi"  # type: ignore[union-attr]
+        assert (await caller.call("echo", {})).content[0].text == "hi"  # type: ignore[union-attr]
+    assert len(seen) == 2  # that connection could not be reused: the second call opened another
+
+
+async def test_a_reply_arriving_in_pieces() -> None:
+    def in_pieces(message: dict[str, Any], _index: int) -> bytes:
+        reply = ok(message, 0)
+        return SLOW + b"".join(reply[start : start + 7] + SLOW for start in range(0, len(reply), 7))
+
+    async with scripted(in_pieces) as (caller, _seen):
+        assert (await caller.call("echo", {})).content[0].text == "hi"  # type: ignore[union-attr]
+
+
 def rpc_error(message: dict[str, Any], _index: int) -> bytes:
     error = {"code": INVALID_PARAMS, "message": "bad"}
     return http(json.dumps({"jsonrpc": "2.0", "id": message["id"], "error": error}).encode(), status=400)
@@ -165,6 +188,8 @@ def rpc_error(message: dict[str, Any], _index: int) -> bytes:
         (rpc_error, INVALID_PARAMS),
         (lambda m, i: http(b"oops", status=500, content_type="text/plain"), INTERNAL_ERROR),
         (lambda m, i: CUT + b"HTTP/1.1 200 OK\r\ncontent-length: 50\r\n\r\n{", CONNECTION_CLOSED),  # cut short
+        (lambda m, i: b"SSH-2.0-OpenSSH_9.6\r\n\r\n", INTERNAL_ERROR),  # not HTTP at all
+        (lambda m, i: http(b"{not json"), INTERNAL_ERROR),
     ],
 )  # fmt: skip
 async def test_failures_are_the_sdks_errors(reply: Reply, code: int) -> None:

@@ -140,3 +140,29 @@ async def test_plain_calls_never_reach_the_sdk(monkeypatch: pytest.MonkeyPatch) 
         status, _headers, body = await answer(gateway.mcp_app, request(call_body("calc__add", {"a": 2, "b": 2})))
     assert status == 200 and json.loads(body)["result"]["structuredContent"] == {"result": 4}
     assert reached == []
+
+
+async def test_verdicts_kept_per_header_set_and_per_meta_never_leak_between_requests() -> None:
+    """The fast path judges each distinct set of headers and each distinct `_meta` once: a refused
+    request between two accepted ones (and the other way round) still gets its own answer."""
+    good = call_body("calc__add", {"a": 1, "b": 2})
+    odd_meta = {**META, "io.modelcontextprotocol/clientInfo": {"name": "test", "version": 1}}  # not a string
+    sequence = [
+        request(good),
+        request(good, {"host": "evil.example:80"}),
+        request({**good, "params": {**good["params"], "_meta": odd_meta}}),
+        request(good),
+        request(good, {"accept": "text/html"}),
+        request(good),
+    ]
+    statuses = []
+    async with running_gateway() as gateway:
+        manager = gateway._session_manager
+        assert isinstance(manager, GatewaySessionManager)
+        for req in sequence:
+            fast = await answer(manager.handle_request, req)
+            sdk = await answer(lambda s, r, se: StreamableHTTPSessionManager.handle_request(manager, s, r, se), req)
+            assert fast == sdk
+            statuses.append(fast[0])
+    assert statuses[0] == statuses[3] == statuses[5] == 200
+    assert all(status >= 400 for status in statuses[1:3] + statuses[4:5])

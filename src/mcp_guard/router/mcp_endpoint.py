@@ -14,7 +14,8 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 
-from ..asgi import Scope
+from ..asgi import Scope, header
+from ..chat.confirmations import CONFIRM_HEADER
 from ..errors import GatewayError
 from ..listing import listing_for
 from ..results import error_result
@@ -30,9 +31,11 @@ SERVER_NAME = "mcp-guard"
 def tool_caller(gateway: Gateway) -> ToolCaller:
     """What a `tools/call` on the MCP endpoint does, whichever path parsed it (the SDK or the fast path)."""
 
-    async def call(state: RequestState, name: str, arguments: dict[str, Any] | None) -> types.CallToolResult:
+    async def call(
+        state: RequestState, name: str, arguments: dict[str, Any] | None, confirmation: str | None = None
+    ) -> types.CallToolResult:
         try:
-            return await gateway.call(state, name, arguments, entry_point="mcp")
+            return await gateway.call(state, name, arguments, entry_point="mcp", confirmation=confirmation)
         except GatewayError as exc:
             return error_result(exc)
 
@@ -48,7 +51,8 @@ def build_mcp_server(gateway: Gateway) -> Server[Any]:
         return types.ListToolsResult(tools=listing_for(gateway, _state(ctx)).mcp_tools())
 
     async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> types.CallToolResult:
-        return await answer(_state(ctx), params.name, params.arguments)
+        confirmation = header(ctx.request.scope, CONFIRM_HEADER) if ctx.request is not None else None
+        return await answer(_state(ctx), params.name, params.arguments, confirmation)
 
     def input_schema(name: str) -> Mapping[str, Any] | None:
         """Lets the SDK validate `Mcp-Param-*` headers without running `tools/list` per call."""
