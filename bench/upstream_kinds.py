@@ -26,7 +26,7 @@ sys.path.insert(0, str(BENCH))
 from _common import markdown_report, markdown_table, run_label, text_table, write_result  # noqa: E402
 from _drive import drive  # noqa: E402
 from _procs import Pinned, cores, free_port  # noqa: E402
-from gateways import FILTER_HEADERS, ROOT, echo_upstream, gateway_config  # noqa: E402
+from startup import FILTER_HEADERS, ROOT, echo_upstream, gateway_config  # noqa: E402
 
 from mcp_guard.auth.keys import generate_key  # noqa: E402
 
