@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from ..caches import IdentityCache
 from ..errors import BudgetExceeded, ServiceUnavailable
 from ..names import ToolRef
 from ..outage import Outage
-from ..principal_cache import PrincipalToolCache
 from ..storage_url import shown_url
 from .config import BudgetSettings, TierBudget
 from .ledger import Charge, LedgerError, LedgerStorage, TierExceeded, TierUsage, from_micros, to_micros
@@ -87,7 +87,7 @@ class BudgetGuard:
         self.pending = PendingSettlements()
         # Pricing the tool and building the tiers' charges cost ≈ 8 µs a call (pydantic private attributes,
         # three dataclasses per tier), 0.4 µs cached; both follow from the principal and the tool alone.
-        self._plans = PrincipalToolCache(self.plan)
+        self._plans = IdentityCache(self.plan)
 
     @classmethod
     def from_settings(

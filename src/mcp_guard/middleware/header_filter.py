@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..asgi import Scope
+from ..caches import BoundedMemo
 from ..filters import EXCLUDE_TOOLS, INCLUDE_CLIENTS, INCLUDE_TOOLS, HeaderFilter
 from ..state import RequestState
 
@@ -19,7 +20,7 @@ class HeaderFilterMiddleware:
         self.app = app
         # A client sends the same filter headers on every request: parse each distinct set once
         # (saves building the pattern sets per request, ~7 µs). Rules are immutable, so sharing is safe.
-        self._filters: dict[FilterKey, HeaderFilter | None] = {}
+        self._filters: BoundedMemo[FilterKey, HeaderFilter | None] = BoundedMemo(_CACHE_SIZE)
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
@@ -32,8 +33,5 @@ class HeaderFilterMiddleware:
         key = tuple((name, value) for name, value in scope.get("headers", ()) if name in _FILTER_HEADERS)
         if not key:
             return None
-        if key not in self._filters:
-            if len(self._filters) >= _CACHE_SIZE:  # header values are the client's choice: stay bounded
-                self._filters.clear()
-            self._filters[key] = HeaderFilter.from_scope(scope)
-        return self._filters[key]
+        rule = self._filters.lookup(key)
+        return rule if rule is not None else self._filters.remember(key, HeaderFilter.from_scope(scope))

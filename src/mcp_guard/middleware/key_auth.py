@@ -10,13 +10,12 @@ from mcp.server.auth.provider import AccessToken
 
 from ..asgi import Scope, send_problem
 from ..auth.resolver import Identity, KeyResolver, challenge_headers
+from ..caches import IdentityCache
 from ..errors import BadRequest, GatewayError, Unauthenticated
 from ..state import RequestState
 
 if TYPE_CHECKING:
     from ..gateway import Gateway
-
-_USERS = 4096  # SDK users kept, one per identity
 
 
 class KeyAuthMiddleware:
@@ -38,7 +37,10 @@ class KeyAuthMiddleware:
         self.resolver = resolver or gateway.governance.keys  # type: ignore[union-attr]
         self.user_header = self.resolver.user_header.encode("latin-1")
         self.exempt = tuple(exempt_paths)
-        self._users: dict[int, tuple[Identity, AuthenticatedUser]] = {}  # id(identity) → its SDK user
+        # One SDK user per identity, shared by its requests (the SDK only reads it): saves building a
+        # pydantic `AccessToken` per request (~2 µs). The resolver rebuilds the identity whenever the key's
+        # record changes, so a changed key gets a new user.
+        self._users: IdentityCache[Identity, None, AuthenticatedUser] = IdentityCache(_sdk_user)
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope.get("path", "") in self.exempt:
@@ -55,23 +57,15 @@ class KeyAuthMiddleware:
         state.principal = principal
         state.access.append(identity.access)
         state.user = user
-        scope["user"] = self._user(identity)
+        scope["user"] = self._users.get(identity, None)
         scope["auth"] = principal
         await self.app(scope, receive, send)
 
-    def _user(self, identity: Identity) -> AuthenticatedUser:
-        """One SDK user per identity, shared by its requests (the SDK only reads it): saves building a
-        pydantic `AccessToken` per request (~2 µs). Keyed by the identity object, which the resolver
-        rebuilds whenever the key's record changes, so a changed key gets a new user."""
-        entry = self._users.get(id(identity))
-        if entry is not None and entry[0] is identity:
-            return entry[1]
-        principal = identity.principal
-        token = AccessToken(token=principal.key_id, client_id=principal.key_id, scopes=list(principal.roles))
-        if len(self._users) >= _USERS:
-            del self._users[next(iter(self._users))]  # the oldest: identities of keys no longer used
-        user = self._users[id(identity)] = (identity, AuthenticatedUser(token))
-        return user[1]
+
+def _sdk_user(identity: Identity, _: None) -> AuthenticatedUser:
+    principal = identity.principal
+    token = AccessToken(token=principal.key_id, client_id=principal.key_id, scopes=list(principal.roles))
+    return AuthenticatedUser(token)
 
 
 def _credentials(scope: Scope, user_header: bytes) -> tuple[list[str], list[str], str | None]:

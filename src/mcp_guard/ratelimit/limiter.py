@@ -19,11 +19,11 @@ from limits.aio.strategies import MovingWindowRateLimiter, SlidingWindowCounterR
 from limits.aio.strategies import RateLimiter as Strategy
 
 from ..auth.principal import Principal
+from ..caches import IdentityCache
 from ..errors import ConfigError, RateLimited, ServiceUnavailable
 from ..names import ToolRef
 from ..outage import Outage
 from ..patterns import ToolPattern
-from ..principal_cache import PrincipalToolCache
 from ..storage_url import shown_url
 from .config import RateLimitRule, RateLimitSettings
 from .local import LocalSlidingWindow
@@ -76,7 +76,7 @@ class RateLimiter:
         self._request_item = parse(settings.requests_per_key) if settings.requests_per_key else None
         # Walking every rule for every call cost ≈ 1 µs with one rule, more with many (0.4 µs cached); the
         # rules that apply follow from the principal and the tool alone, so they are found once per pair.
-        self._counters = PrincipalToolCache(self.counters)
+        self._counters = IdentityCache(self.counters)
         # Logged once when the storage goes, with reminders and a recovery line: not one line per call.
         self.outage = Outage(logger, f"Rate limit storage {shown_url(settings.storage)!r}")
 

@@ -37,6 +37,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
 from ..asgi import Message, Scope
+from ..caches import BoundedMemo
 from ..chat.confirmations import CONFIRM_HEADER
 from ..state import RequestState
 from .wire_result import PLAIN_WIRE_VERSION, plain_wire
@@ -63,7 +64,8 @@ _RESPONSE_TYPE = (b"content-type", b"application/json")
 _compact_json = json.JSONEncoder(separators=(",", ":")).encode
 _CACHE_SIZE = 256
 _MAX_KEY = 2048  # bytes or characters of a cache key; longer ones are judged afresh every time
-_META_VERDICTS: dict[str, bool] = {}  # repr of a request's `_meta` → whether the SDK's surface accepts it
+# repr of a request's `_meta` → whether the SDK's surface accepts it
+_META_VERDICTS: BoundedMemo[str, bool] = BoundedMemo(_CACHE_SIZE)
 
 
 class FastToolCall:
@@ -76,7 +78,8 @@ class FastToolCall:
         self.security = security
         # Once per server: the SDK deep-copies this stamp per response; it is serialized at once here.
         self.server_info = server.server_info_stamp
-        self._verdicts: dict[tuple[bytes | None, ...], bool] = {}  # header values → `_judge`'s verdict
+        # header values → `_judge`'s verdict
+        self._verdicts: BoundedMemo[tuple[bytes | None, ...], bool] = BoundedMemo(_CACHE_SIZE)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, fallback: ASGIApp) -> None:
         headers = self._plain_headers(scope)
@@ -115,13 +118,11 @@ class FastToolCall:
         # A client sends the same four headers on every call: judge each distinct set once (this and the
         # `_meta` verdicts below: 3 % of the gateway's instructions per governed call).
         key = (headers.get(b"content-type"), headers.get(b"accept"), headers.get(b"host"), headers.get(b"origin"))
-        verdict = self._verdicts.get(key)
+        verdict = self._verdicts.lookup(key)
         if verdict is None:
             verdict = self._judge(*key)
-            if sum(len(value or b"") for value in key) <= _MAX_KEY:  # the client's choice: stay bounded
-                if len(self._verdicts) >= _CACHE_SIZE:
-                    self._verdicts.clear()
-                self._verdicts[key] = verdict
+            if sum(len(value or b"") for value in key) <= _MAX_KEY:  # the client's choice: small keys only
+                self._verdicts.remember(key, verdict)
         return verdict
 
     def _judge(
@@ -228,13 +229,11 @@ def _valid_meta(params: dict[str, Any]) -> bool:
         key = repr(params["_meta"])
     except RecursionError:
         return False  # the SDK answers this one
-    valid = _META_VERDICTS.get(key)
+    valid = _META_VERDICTS.lookup(key)
     if valid is None:
         valid = _surface_accepts(params)
-        if len(key) <= _MAX_KEY:  # the client's choice: bounded in number and in size
-            if len(_META_VERDICTS) >= _CACHE_SIZE:
-                _META_VERDICTS.clear()
-            _META_VERDICTS[key] = valid
+        if len(key) <= _MAX_KEY:  # the client's choice: small keys only (the memo bounds their number)
+            _META_VERDICTS.remember(key, valid)
     return valid
 
 

@@ -1,5 +1,5 @@
-"""What the rate limiter and the budget derive per (principal, tool) is cached per principal object,
-bounded, and never served to another principal, however alike."""
+"""The hot path's caches: bounded, oldest dropped first; what the rate limiter and the budget derive per
+(principal, tool) is cached per principal object and never served to another principal, however alike."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import pytest
 from mcp_guard.auth.principal import Principal
 from mcp_guard.budget import BudgetConfig, BudgetGuard, PricingConfig, TierBudget
 from mcp_guard.budget.storage.memory import MemoryLedger
+from mcp_guard.caches import BoundedMemo, IdentityCache
 from mcp_guard.catalog import CatalogEntry
 from mcp_guard.errors import RateLimited
 from mcp_guard.names import ToolRef
 from mcp_guard.pipeline import ToolCall
-from mcp_guard.principal_cache import PrincipalToolCache
 from mcp_guard.ratelimit import RateLimiter, RateLimitSettings
 from mcp_guard.state import RequestState
 
@@ -30,7 +30,7 @@ def test_derived_once_per_principal_and_tool() -> None:
         derived.append((principal, ref))
         return len(derived)
 
-    cache = PrincipalToolCache(derive)
+    cache = IdentityCache(derive)
     alice = Principal("k1", "alice", roles=("reader",))
     assert [cache.get(alice, SEARCH), cache.get(alice, SEARCH), cache.get(alice, FETCH)] == [1, 1, 2]
     again = Principal("k1", "alice", roles=("reader",))  # equal, but built again (a reloaded key)
@@ -47,7 +47,7 @@ def test_bounded_dropping_the_oldest() -> None:
         calls += 1
         return principal.key_id
 
-    cache = PrincipalToolCache(derive, size=2)
+    cache = IdentityCache(derive, size=2)
     first, second, third = (Principal(f"k{n}", f"key{n}") for n in range(3))
     for principal in (first, second, third):
         cache.get(principal, SEARCH)
@@ -57,7 +57,20 @@ def test_bounded_dropping_the_oldest() -> None:
     cache.get(first, SEARCH)
     assert calls == 4  # dropped, derived again
     with pytest.raises(ValueError, match="at least 1"):
-        PrincipalToolCache(derive, size=0)
+        IdentityCache(derive, size=0)
+
+
+def test_a_memo_remembers_at_most_its_size() -> None:
+    memo: BoundedMemo[str, bool] = BoundedMemo(size=2)
+    assert memo.lookup("a") is None
+    assert memo.remember("a", False) is False and memo.lookup("a") is False  # a falsy value is remembered too
+    memo.remember("b", True)
+    memo.remember("a", True)  # replacing a value drops nothing
+    assert len(memo) == 2 and memo.lookup("b") is True
+    memo.remember("c", True)
+    assert len(memo) == 2 and memo.lookup("a") is None  # the oldest went
+    with pytest.raises(ValueError, match="at least 1"):
+        BoundedMemo(size=0)
 
 
 def call_by(principal: Principal | None, ref: ToolRef = SEARCH) -> ToolCall:
