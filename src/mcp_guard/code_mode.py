@@ -11,18 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 
-from .codemode import (
-    EXECUTE_TOOL_CODE,
-    META_TOOL_NAMES,
-    MetaToolError,
-    ToolCallError,
-    ToolOutcome,
-    answer_file_tool,
-    code_argument,
-    execute,
-    format_for_model,
-    tool_files,
-)
+from . import codemode  # its engine (executor, declarations) loads when a program first needs it
+from .codemode import EXECUTE_TOOL_CODE, META_TOOL_NAMES, MetaToolError, answer_file_tool, code_argument
 from .errors import BadRequest, GatewayError, ToolNotFound
 from .listing import listing_for
 from .names import ToolRef
@@ -61,7 +51,7 @@ async def call_meta_tool(
         raise BadRequest(f"Arguments for {name!r} must be a JSON object")
     try:
         if name != EXECUTE_TOOL_CODE:
-            return _text(answer_file_tool(name, arguments, tool_files(listing.code)))
+            return _text(answer_file_tool(name, arguments, codemode.tool_files(listing.code)))
         code = code_argument(arguments)
     except MetaToolError as exc:
         raise BadRequest(str(exc)) from None
@@ -83,25 +73,26 @@ async def _execute(
     for entry in entries:
         servers.setdefault(entry.ref.server, []).append(entry.ref.tool)
 
-    async def call_tool(server: str, tool: str, arguments: dict[str, Any]) -> ToolOutcome:
+    async def call_tool(server: str, tool: str, arguments: dict[str, Any]) -> codemode.ToolOutcome:
         ref = ToolRef(server, tool)
         if auto_only is not None and not auto_only(ref):
-            raise ToolCallError("denied", f"Tool '{ref}' needs approval: it is not auto-executable", fatal=True)
+            needs_approval = f"Tool '{ref}' needs approval: it is not auto-executable"
+            raise codemode.ToolCallError("denied", needs_approval, fatal=True)
         try:
             outcome = await gateway.pipeline.call(
                 state, str(ref), arguments, entry_point="code", mode="code", parent_id=execution_id
             )
         except GatewayError as exc:
-            raise ToolCallError.from_gateway_error(exc) from None
-        return ToolOutcome.from_result(outcome.result)
+            raise codemode.ToolCallError.from_gateway_error(exc) from None
+        return codemode.ToolOutcome.from_result(outcome.result)
 
-    result = await execute(code, servers=servers, call_tool=call_tool, settings=gateway.config.code_mode)
+    result = await codemode.execute(code, servers=servers, call_tool=call_tool, settings=gateway.config.code_mode)
     error = None if result.ok or result.error is None else f"{result.error.kind}: {result.error.message}"
     await gateway.pipeline.record_execution(
         state, execution_id, {"code": code}, error=error, started=started, entry_point=entry_point, parent_id=parent_id
     )
     return types.CallToolResult(
-        content=[types.TextContent(type="text", text=format_for_model(result))],
+        content=[types.TextContent(type="text", text=codemode.format_for_model(result))],
         structured_content=result.to_dict(),
         is_error=not result.ok,
     )

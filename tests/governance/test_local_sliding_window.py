@@ -6,12 +6,12 @@ import random
 import types
 
 import pytest
-from limits import parse
 from limits.aio import strategies
 from limits.aio.storage import MemoryStorage, memory
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from mcp_guard.ratelimit.local import LocalSlidingWindow
+from mcp_guard.ratelimit.rate import parse_rate
 
 pytestmark = pytest.mark.anyio
 T0 = 1_700_000_000.0
@@ -38,17 +38,18 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 @pytest.mark.parametrize("seed", range(3))
 async def test_same_decisions_and_window_stats_as_limits(clock: Clock, limit: str, seed: int) -> None:
     rng = random.Random(seed)
-    item = parse(limit)
+    rate = parse_rate(limit)
+    item = rate.item()
     ours, theirs = LocalSlidingWindow(clock), SlidingWindowCounterRateLimiter(MemoryStorage())
     admitted = 0
     for _ in range(600):
         # bursts and gaps: several hits in one window, then jumps across one or more windows
         clock.now += rng.choice([0.0, 0.01, 0.3, 1.7]) * item.get_expiry() / rng.choice([1, 4, 40])
         who, cost = rng.choice(["a", "b"]), rng.choice([1, 1, 1, 2, 5])
-        decision = await ours.hit(item, "ns", who, cost=cost)
+        decision = await ours.hit(rate, "ns", who, cost=cost)
         assert decision == await theirs.hit(item, "ns", who, cost=cost), (clock.now - T0, who, cost)
         admitted += decision
-        stats = await ours.get_window_stats(item, "ns", who)
+        stats = await ours.get_window_stats(rate, "ns", who)
         expected = await theirs.get_window_stats(item, "ns", who)
         assert stats.remaining == expected.remaining
         assert stats.reset_time == pytest.approx(expected.reset_time)
@@ -56,17 +57,17 @@ async def test_same_decisions_and_window_stats_as_limits(clock: Clock, limit: st
 
 
 async def test_a_cost_above_the_limit_is_refused_outright() -> None:
-    assert not await LocalSlidingWindow().hit(parse("3/minute"), "x", cost=4)
+    assert not await LocalSlidingWindow().hit(parse_rate("3/minute"), "x", cost=4)
 
 
 async def test_idle_counters_are_dropped() -> None:
     clock = Clock()
     window = LocalSlidingWindow(clock, prune_at=10)
-    item = parse("5/second")
+    rate = parse_rate("5/second")
     for n in range(11):
-        assert await window.hit(item, f"key{n}")
+        assert await window.hit(rate, f"key{n}")
     assert len(window._counters) == 11  # all in the current window: kept
     clock.now += 5
     for n in range(11, 23):  # the 23rd counter is one more than twice those kept last time
-        assert await window.hit(item, f"key{n}")
+        assert await window.hit(rate, f"key{n}")
     assert set(window._counters) == {((f"key{n}",), 5, 1) for n in range(11, 23)}

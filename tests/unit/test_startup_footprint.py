@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import ssl
 import subprocess
 import sys
@@ -43,11 +44,33 @@ async def test_http_client_keeps_the_sdk_defaults() -> None:
         assert not client.follow_redirects  # the SDK's transports follow same-origin redirects themselves
 
 
-def test_the_standalone_server_leaves_the_chat_machinery_for_the_first_chat_request() -> None:
-    code = "import sys, mcp_guard.server; print(sorted(m for m in sys.modules if m.startswith('mcp_guard.chat')))"
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+def _loaded_by_the_standalone_server() -> set[str]:
+    code = "import sys, mcp_guard.server; print(' '.join(sys.modules))"
+    return set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split())
+
+
+def test_the_standalone_server_leaves_chat_and_the_code_mode_engine_for_first_use() -> None:
+    loaded = _loaded_by_the_standalone_server()
     for module in ("agent", "metering", "providers", "relay", "tokens"):
-        assert f"mcp_guard.chat.{module}'" not in loaded
+        assert f"mcp_guard.chat.{module}" not in loaded
+    for module in ("executor", "dts", "schema_ts", "sandbox", "typescript"):
+        assert f"mcp_guard.codemode.{module}" not in loaded
+    assert "difflib" not in loaded and "limits" not in loaded
+    assert {"mcp_guard.codemode.meta_tools", "mcp_guard.codemode.settings"} <= loaded  # listing needs them
+
+
+def test_the_code_mode_package_still_offers_every_public_name() -> None:
+    import mcp_guard.codemode as codemode
+
+    executor = importlib.import_module("mcp_guard.codemode.executor")
+    meta_tools = importlib.import_module("mcp_guard.codemode.meta_tools")
+
+    for name in codemode.__all__:
+        assert getattr(codemode, name) is not None, name
+    assert codemode.execute is executor.execute
+    assert codemode.meta_tools is meta_tools.meta_tools  # the function, not the submodule of that name
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        codemode.nothing  # noqa: B018
 
 
 JSONSCHEMA_PROBE = """
@@ -80,3 +103,33 @@ def test_jsonschema_is_loaded_only_to_word_an_invalid_call() -> None:
     out = subprocess.run([sys.executable, "-c", JSONSCHEMA_PROBE], capture_output=True, text=True, check=True).stdout
     assert "after a valid call: False" in out
     assert "after an invalid call: True" in out and "1 is not of type 'string'" in out
+
+
+LIMITS_PROBE = """
+import sys, anyio
+import mcp_guard.server
+from mcp_guard.auth.principal import Principal
+from mcp_guard.errors import RateLimited
+from mcp_guard.ratelimit import RateLimiter, RateLimitSettings
+
+async def main(strategy):
+    limiter = RateLimiter(RateLimitSettings(requests_per_key="2/minute", strategy=strategy))
+    principal = Principal(key_id="k1", key_name="ci")
+    await limiter.hit_request(principal)
+    await limiter.hit_request(principal)
+    try:
+        await limiter.hit_request(principal)
+    except RateLimited as exc:
+        print(strategy, "refused:", exc.headers["RateLimit-Limit"], "limits loaded:", "limits" in sys.modules)
+
+anyio.run(main, sys.argv[1])
+"""
+
+
+@pytest.mark.parametrize(("strategy", "loads_limits"), [("sliding-window", False), ("moving-window", True)])
+def test_the_limits_library_is_loaded_only_where_it_counts(strategy: str, loads_limits: bool) -> None:
+    """`memory://` with the sliding window (the default) counts in `LocalSlidingWindow`: 1.6 MB and ~14 ms
+    of start-up that a gateway does not pay for `limits`."""
+    argv = [sys.executable, "-c", LIMITS_PROBE, strategy]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == f"{strategy} refused: 2 limits loaded: {loads_limits}"

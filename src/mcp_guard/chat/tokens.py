@@ -1,6 +1,6 @@
 """Tokens: estimates before a model call, usage after it, and token rate limits per key and team.
 
-Limits use the `limits` library like the tool-call rate limits (`ratelimit/limiter.py`), with weighted hits
+Limits count like the tool-call rate limits (`ratelimit.limiter.open_counter`), with weighted hits
 whose cost is a number of tokens, on a sliding-window counter (O(1) whatever the weight; a moving window
 would store one entry per token). Before a call the estimated prompt is hit, so concurrent requests cannot
 all pass on the same room; after it the rest of the actual usage (completion, and prompt beyond the
@@ -17,13 +17,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from limits import RateLimitItem, parse
-from limits.aio.storage import Storage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
-
 from ..auth.principal import Principal
 from ..errors import RateLimited, ServiceUnavailable
-from ..ratelimit.limiter import open_storage
+from ..ratelimit.limiter import open_counter
+from ..ratelimit.rate import Rate, parse_rate
 from .config import TokenLimitRule, TokenLimitSettings
 
 logger = logging.getLogger(__name__)
@@ -73,7 +70,7 @@ class Usage:
 class _Rule:
     index: int
     config: TokenLimitRule
-    item: RateLimitItem
+    rate: Rate
 
     def bucket(self, principal: Principal) -> str | None:
         """Whose counter, or None when the rule does not apply to this caller."""
@@ -88,13 +85,10 @@ class _Rule:
 class TokenLimiter:
     """Token limits of the chat endpoint; a caller without a principal is not limited (no key, no bucket)."""
 
-    def __init__(self, settings: TokenLimitSettings, *, storage: Storage | None = None) -> None:
+    def __init__(self, settings: TokenLimitSettings) -> None:
         self.settings = settings
-        self._pool: Any = None
-        if storage is None:
-            storage, self._pool = open_storage(settings.storage)
-        self._strategy = SlidingWindowCounterRateLimiter(storage)
-        self._rules = [_Rule(i, rule, parse(rule.limit)) for i, rule in enumerate(settings.rules)]
+        self._strategy, self._pool = open_counter(settings.storage)
+        self._rules = [_Rule(i, rule, parse_rate(rule.limit)) for i, rule in enumerate(settings.rules)]
 
     async def admit(self, principal: Principal | None, tokens: int) -> None:
         """Count `tokens` against every rule that applies; 429 when one has no room for them."""
@@ -103,9 +97,9 @@ class TokenLimiter:
         for rule, bucket in self._applying(principal):
             ids = self._ids(rule, bucket)
             try:
-                if await self._strategy.hit(rule.item, *ids, cost=tokens):
+                if await self._strategy.hit(rule.rate, *ids, cost=tokens):
                     continue
-                reset = (await self._strategy.get_window_stats(rule.item, *ids))[0]
+                reset = (await self._strategy.get_window_stats(rule.rate, *ids))[0]
             except Exception:  # noqa: BLE001 - any storage failure refuses (fail closed)
                 logger.exception("token limit storage failed; refusing the model call")
                 raise ServiceUnavailable("Token limit storage is unavailable; the call was refused") from None
@@ -118,9 +112,9 @@ class TokenLimiter:
         for rule, bucket in self._applying(principal):
             ids = self._ids(rule, bucket)
             try:
-                room = (await self._strategy.get_window_stats(rule.item, *ids))[1]
+                room = (await self._strategy.get_window_stats(rule.rate, *ids))[1]
                 if room > 0:
-                    await self._strategy.hit(rule.item, *ids, cost=min(tokens, room))
+                    await self._strategy.hit(rule.rate, *ids, cost=min(tokens, room))
             except Exception:  # noqa: BLE001 - the call already ran: log, never replace its answer
                 logger.exception("token limit storage failed while counting %d used tokens", tokens)
 
@@ -146,7 +140,7 @@ def _limited(rule: _Rule, principal: Principal, tokens: int, reset: float) -> Ra
         f"Token limit of {who} exceeded ({limit} tokens); this call needs about {tokens}; retry in {retry_after} s",
         headers={
             "Retry-After": str(retry_after),
-            "RateLimit-Limit": str(rule.item.amount),
+            "RateLimit-Limit": str(rule.rate.amount),
             "RateLimit-Remaining": "0",
             "RateLimit-Reset": str(retry_after),
         },

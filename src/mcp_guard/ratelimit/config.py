@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from limits import parse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..patterns import ToolPattern
+from .rate import parse_rate
 
 
 def check_limit(value: str) -> str:
-    try:
-        parse(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a rate limit such as '100/minute'") from None
+    parse_rate(value)  # its ValueError names the problem; pydantic reports it against the field
     return value
 
 

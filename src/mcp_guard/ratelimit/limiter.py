@@ -11,31 +11,44 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
-
-from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
-from limits.aio.strategies import RateLimiter as Strategy
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..auth.principal import Principal
 from ..caches import IdentityCache
-from ..errors import ConfigError, RateLimited, ServiceUnavailable
+from ..errors import RateLimited, ServiceUnavailable
 from ..names import ToolRef
 from ..outage import Outage
 from ..patterns import ToolPattern
 from ..storage_url import shown_url
 from .config import RateLimitRule, RateLimitSettings
 from .local import LocalSlidingWindow
+from .rate import Rate, parse_rate
+
+if TYPE_CHECKING:
+    from .library import LibraryCounter
 
 logger = logging.getLogger(__name__)
+
+
+def open_counter(
+    storage: str, strategy: Literal["sliding-window", "moving-window"] = "sliding-window"
+) -> tuple[LocalSlidingWindow | LibraryCounter, Any]:
+    """Where hits are counted, and the connection pool to close later (None for memory). The default
+    (`memory://`, sliding window) counts in `LocalSlidingWindow`: the same decisions as `limits`, 1.2 µs a
+    hit instead of 7, and the library is never imported. Anything else counts with `limits`."""
+    if storage == "memory://" and strategy == "sliding-window":
+        return LocalSlidingWindow(), None
+    from .library import LibraryCounter, open_storage
+
+    store, pool = open_storage(storage)
+    return LibraryCounter(store, strategy), pool
 
 
 @dataclass(frozen=True, slots=True)
 class _Rule:
     index: int
     config: RateLimitRule
-    item: RateLimitItem
+    rate: Rate
     tools: ToolPattern
 
     def applies(self, principal: Principal | None, ref: ToolRef) -> bool:
@@ -60,20 +73,14 @@ class _Rule:
 class RateLimiter:
     """Implements the pipeline's `CallGuard` protocol."""
 
-    def __init__(self, settings: RateLimitSettings, *, storage: Storage | None = None) -> None:
+    def __init__(self, settings: RateLimitSettings) -> None:
         self.settings = settings
-        self._pool: Any = None
-        # The default (memory, sliding window) counts in `LocalSlidingWindow`: same decisions, 1.2 µs a hit, not 7.
-        local = storage is None and settings.storage == "memory://" and settings.strategy == "sliding-window"
-        if storage is None:
-            storage, self._pool = open_storage(settings.storage)
-        self.storage = storage
-        strategy = MovingWindowRateLimiter if settings.strategy == "moving-window" else SlidingWindowCounterRateLimiter
-        self._strategy: Strategy | LocalSlidingWindow = LocalSlidingWindow() if local else strategy(self.storage)
+        self._counter, self._pool = open_counter(settings.storage, settings.strategy)
+        rules = settings.rules
         self._rules = [
-            _Rule(i, rule, parse(rule.limit), ToolPattern.parse(rule.tools)) for i, rule in enumerate(settings.rules)
+            _Rule(i, rule, parse_rate(rule.limit), ToolPattern.parse(rule.tools)) for i, rule in enumerate(rules)
         ]
-        self._request_item = parse(settings.requests_per_key) if settings.requests_per_key else None
+        self._request_rate = parse_rate(settings.requests_per_key) if settings.requests_per_key else None
         # Walking every rule for every call cost ≈ 1 µs with one rule, more with many (0.4 µs cached); the
         # rules that apply follow from the principal and the tool alone, so they are found once per pair.
         self._counters = IdentityCache(self.counters)
@@ -83,7 +90,7 @@ class RateLimiter:
     async def admit(self, call: Any) -> None:
         ref = call.tool.ref
         for rule, ids in self._counters.get(call.state.principal, ref):
-            await self._hit(rule.item, ids, rule.config.cost, f"Tool '{ref}'", rule.config.limit)
+            await self._hit(rule.rate, ids, rule.config.cost, f"Tool '{ref}'", rule.config.limit)
 
     def counters(self, principal: Principal | None, ref: ToolRef) -> tuple[tuple[_Rule, tuple[str, str]], ...]:
         """The rules a call of `ref` by `principal` counts against, each with its counter's identifiers."""
@@ -104,15 +111,15 @@ class RateLimiter:
 
     async def hit_request(self, principal: Any) -> None:
         """The per-key limit on every HTTP request (any route); no-op when not configured."""
-        if self._request_item is not None and principal is not None:
+        if self._request_rate is not None and principal is not None:
             limit = self.settings.requests_per_key or ""
-            await self._hit(self._request_item, ("requests", principal.key_id), 1, f"Key '{principal.key_name}'", limit)
+            await self._hit(self._request_rate, ("requests", principal.key_id), 1, f"Key '{principal.key_name}'", limit)
 
-    async def _hit(self, item: RateLimitItem, ids: tuple[str, str], cost: int, subject: str, limit: str) -> None:
+    async def _hit(self, rate: Rate, ids: tuple[str, str], cost: int, subject: str, limit: str) -> None:
         try:
-            admitted = await self._strategy.hit(item, self.settings.namespace, *ids, cost=cost)
+            admitted = await self._counter.hit(rate, self.settings.namespace, *ids, cost=cost)
             if not admitted:
-                reset, _remaining = await self._strategy.get_window_stats(item, self.settings.namespace, *ids)
+                reset, _remaining = await self._counter.get_window_stats(rate, self.settings.namespace, *ids)
         except Exception as exc:  # noqa: BLE001 - any storage failure: the configured fail-open/closed decides
             self._storage_failed(exc)
             return
@@ -123,7 +130,7 @@ class RateLimiter:
         retry_after = max(1, math.ceil(reset - time.time()))
         raise RateLimited(
             f"{subject} limit exceeded ({limit}); retry in {retry_after} s",
-            headers=_headers(item, retry_after),
+            headers=_headers(rate, retry_after),
             extra={"retry_after": retry_after, "limit": limit},
         )
 
@@ -135,48 +142,10 @@ class RateLimiter:
         raise ServiceUnavailable("Rate limit storage is unavailable; the call was refused") from None
 
 
-def _headers(item: RateLimitItem, retry_after: int) -> dict[str, str]:
+def _headers(rate: Rate, retry_after: int) -> dict[str, str]:
     return {
         "Retry-After": str(retry_after),
-        "RateLimit-Limit": str(item.amount),
+        "RateLimit-Limit": str(rate.amount),
         "RateLimit-Remaining": "0",
         "RateLimit-Reset": str(retry_after),
     }
-
-
-def open_storage(uri: str) -> tuple[Storage, Any]:
-    """`memory://` or `redis://host:port[/db]` (also `rediss://`), and the connection pool to close later.
-    Only the chosen driver is imported."""
-    if uri == "memory://":
-        return MemoryStorage(), None
-    if uri.startswith(("redis://", "rediss://")):
-        try:
-            from redis.asyncio import BlockingConnectionPool
-            from redis.asyncio.retry import Retry
-            from redis.backoff import NoBackoff
-        except ImportError:
-            raise ConfigError(
-                "rate_limits.storage: redis:// needs the 'redis' extra: pip install 'mcp-guard[redis]'"
-            ) from None
-        # Blocking: past 50 connections a hit waits for a free one instead of failing (a plain pool raises
-        # "Too many connections", which fail-closed turns into 503s under load). One immediate retry: it
-        # reconnects a pooled connection Redis dropped while idle; more would delay the verdict when Redis
-        # is really gone (the client's default is ten, with backoff). A hit retried after a lost reply
-        # counts twice, which errs on the side of the limit.
-        pool = BlockingConnectionPool.from_url(
-            uri,
-            max_connections=50,
-            timeout=2.0,
-            socket_connect_timeout=1.0,
-            socket_timeout=1.0,
-            retry=Retry(NoBackoff(), 1),
-        )
-        # limits forwards `connection_pool` to redis-py; its annotation only lists scalar options
-        storage = RedisStorage(
-            f"async+{uri}",
-            implementation="redispy",
-            wrap_exceptions=True,
-            connection_pool=pool,  # type: ignore[arg-type]
-        )
-        return storage, pool
-    raise ConfigError(f"rate_limits.storage: unsupported storage {uri!r}; use 'memory://' or 'redis://host:port'")

@@ -16,11 +16,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from math import floor, inf
+from typing import NamedTuple
 
-from limits import RateLimitItem
-from limits.util import WindowStats
+from .rate import Rate
 
 _Key = tuple[tuple[str, ...], int, int]  # whose counter, the limit's amount, its window in seconds
+
+
+class WindowStats(NamedTuple):
+    """As `limits.util.WindowStats`: when the window next has room (epoch seconds), and what is left."""
+
+    reset_time: float
+    remaining: int
 
 
 class LocalSlidingWindow:
@@ -32,26 +39,26 @@ class LocalSlidingWindow:
         self._counters: dict[_Key, tuple[int, int, int]] = {}
         self._min_prune_at = self._prune_at = prune_at  # counters kept before the idle ones are dropped
 
-    async def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+    async def hit(self, rate: Rate, *identifiers: str, cost: int = 1) -> bool:
         """Count `cost` against the limit unless that would exceed it; True when counted."""
-        if cost > item.amount:
+        if cost > rate.amount:
             return False
-        key, expiry, now = _key(item, identifiers), item.get_expiry(), self._clock()
+        key, expiry, now = _key(rate, identifiers), rate.seconds, self._clock()
         index = int(now / expiry)
         current, previous = self._counts(key, index)
-        if floor(previous * _previous_share(now, expiry) + current) + cost > item.amount:
+        if floor(previous * _previous_share(now, expiry) + current) + cost > rate.amount:
             return False
         self._counters[key] = (index, current + cost, previous)
         if len(self._counters) > self._prune_at:
             self._prune(now)
         return True
 
-    async def get_window_stats(self, item: RateLimitItem, *identifiers: str) -> WindowStats:
+    async def get_window_stats(self, rate: Rate, *identifiers: str) -> WindowStats:
         """When the next unit frees up (epoch seconds) and how many remain, as `limits` computes them."""
-        expiry, now = item.get_expiry(), self._clock()
-        current, previous = self._counts(_key(item, identifiers), int(now / expiry))
+        expiry, now = rate.seconds, self._clock()
+        current, previous = self._counts(_key(rate, identifiers), int(now / expiry))
         previous_expires_in = _previous_share(now, expiry) * expiry if previous else 0.0
-        remaining = max(0, item.amount - floor(previous * previous_expires_in / expiry + current))
+        remaining = max(0, rate.amount - floor(previous * previous_expires_in / expiry + current))
         if not (previous or current):
             return WindowStats(now, remaining)
         current_expires_in = (1 - (now / expiry) % 1) * expiry + expiry
@@ -75,8 +82,8 @@ class LocalSlidingWindow:
         self._prune_at = max(self._min_prune_at, 2 * len(self._counters))
 
 
-def _key(item: RateLimitItem, identifiers: tuple[str, ...]) -> _Key:
-    return identifiers, item.amount, item.get_expiry()
+def _key(rate: Rate, identifiers: tuple[str, ...]) -> _Key:
+    return identifiers, rate.amount, rate.seconds
 
 
 def _previous_share(now: float, expiry: int) -> float:
