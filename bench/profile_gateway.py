@@ -5,7 +5,7 @@ while the `wire` client keeps `--sessions` sessions busy. Writes the folded stac
 `bench/results/profile-<governance>.folded` (for flamegraph tools) and prints the heaviest frames,
 inclusive and self, as shares of the gateway's samples.
 
-    /work/venv/bin/python bench/profile_gateway.py [--governance on|off] [--seconds 8] [--sessions 16]
+    .venv/bin/python bench/profile_gateway.py [--governance on|off] [--seconds 8] [--sessions 16]
 """
 
 from __future__ import annotations
@@ -70,8 +70,9 @@ def main(args: argparse.Namespace) -> None:
             url = f"http://127.0.0.1:{process.port}/mcp"
             base = {"url": url, "tool": "echo__echo", "headers": headers, "client": "wire"}
             drive(base | {"sessions": args.sessions, "seconds": 2.0}, {})  # warm-up
+            py_spy = str(Path(sys.executable).with_name("py-spy"))  # installed in the venv: pip install py-spy
             spy = subprocess.Popen(
-                ["py-spy", "record", "--gil", "-r", "400", "-f", "raw", "-o", str(folded), "-p", str(process.pid),
+                [py_spy, "record", "--gil", "-r", "400", "-f", "raw", "-o", str(folded), "-p", str(process.pid),
                  "-d", str(int(args.seconds) + 2)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip

@@ -24,6 +24,7 @@ from _common import RESULTS, run_label  # noqa: E402
 Benchmark = tuple[str, list[str], list[str]]  # name, full-run arguments, quick-run arguments
 ISSUE_8: list[Benchmark] = [
     ("gateways", [], ["--quick"]),
+    ("startup", [], ["--repeat", "1"]),
     ("upstream_kinds", [], ["--calls", "200"]),
     ("inprocess_pipeline", [], ["--calls", "2000"]),
     ("middleware_overhead", [], ["--requests", "2000"]),

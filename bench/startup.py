@@ -5,7 +5,10 @@ Per target (the upstream, `bench/echo_server.py`, and the gateway pinned to core
 
 - spawn → port listening, spawn → first successful `tools/call` (polled with the `wire` client);
 - RSS after start, one call and a short settle, with 1 upstream and with 10 upstreams connected (all ten
-  point at the one echo server).
+  point at the one echo server), and its file-backed part (see `_procs.rss_file_mb`).
+
+The floor is the echo server itself started the same way: uvicorn and the `mcp` SDK serving one tool, the
+least any Python MCP server here pays in start-up and memory. Each gateway is also given against it.
 
 Targets are started in turn, `--repeat` rounds of them interleaved (A B A B …), so a noisy moment hits every
 target alike; the table shows the median, the JSON keeps every sample. `--baseline TREE` adds the mcp-guard
@@ -40,7 +43,7 @@ from _common import markdown_report, markdown_table, run_label, text_table, writ
 from _drive import first_call  # noqa: E402
 from _fastmcp_env import fastmcp_python, fastmcp_version  # noqa: E402
 from _httptools import httptools_path  # noqa: E402
-from _procs import Pinned, cores, cpu_seconds, free_port, rss_mb  # noqa: E402
+from _procs import Pinned, cores, cpu_seconds, free_port, rss_file_mb, rss_mb  # noqa: E402
 
 from mcp_guard.auth.keys import generate_key, hash_key  # noqa: E402
 
@@ -49,6 +52,9 @@ IDLE_SETTLE_S = 2.0  # after the first call, before RSS is read: start-up's stra
 FILTER_HEADERS = {"x-mcp-include-tools": "echo*/*", "x-mcp-user": "bench"}
 
 Start = Callable[[int, int], Pinned]  # (port, upstream servers) -> the process, not yet started
+
+
+FLOOR = "mcp SDK server alone (floor)"
 
 
 @dataclass
@@ -176,6 +182,7 @@ def started(target: Target, servers: int = 1) -> Iterator[tuple[Pinned, str, dic
             "first_call_s": round(first, 3),
             "cpu_to_first_call_s": round(cpu, 3),
             "rss_idle_mb": round(rss_mb(process.pid), 1),
+            "rss_file_mb": round(rss_file_mb(process.pid), 1),
         }
         yield process, url, figures
 
@@ -187,7 +194,12 @@ def idle_figures(target: Target, servers: int) -> dict[str, Any]:
 
 # -- the start-up benchmark on its own -------------------------------------------------------------------
 
-FIGURES = ("listening_s", "first_call_s", "cpu_to_first_call_s", "rss_idle_mb")
+FIGURES = ("listening_s", "first_call_s", "cpu_to_first_call_s", "rss_idle_mb", "rss_file_mb")
+
+
+def floor_target() -> Target:
+    """The echo server started alone, as a target: what uvicorn and the SDK cost before any gateway."""
+    return Target(FLOOR, "echo", {}, lambda port, _servers: echo_upstream(port))
 
 
 def main(args: argparse.Namespace) -> dict[str, Any]:
@@ -197,7 +209,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="mcp-guard-startup-") as tmp, echo_upstream(free_port()) as upstream:
         upstream.wait_listening()
         url, key, workdir = f"http://127.0.0.1:{upstream.port}/mcp", generate_key(), Path(tmp)
-        chosen = mcp_guard_targets(url, key, workdir)
+        chosen = [floor_target(), *mcp_guard_targets(url, key, workdir)]
         if args.baseline:
             chosen += mcp_guard_targets(url, key, workdir, tree=Path(args.baseline).resolve())
         if args.fastmcp:
@@ -206,7 +218,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
             idle_figures(target, 1)
         for round_ in range(args.repeat):
             for target in chosen:
-                for servers in (1, MANY):
+                for servers in (1, MANY) if target.many_tool else (1,):
                     figures = idle_figures(target, servers)
                     samples.setdefault(target.name, {}).setdefault(str(servers), []).append(figures)
                     print(f"   round {round_ + 1} {target.name}, {servers} upstream(s): {_brief(figures)}", flush=True)
@@ -242,22 +254,51 @@ def table(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         "listening after",
         "first call after start",
         "CPU until then",
-        "idle RSS",
+        "idle RSS (file-backed)",
         f"first call, {MANY} upstreams",
         f"idle RSS, {MANY} upstreams",
     ]
     rows = []
     for name, by_servers in report["medians"].items():
-        one, many = by_servers["1"], by_servers[str(MANY)]
+        one, many = by_servers["1"], by_servers.get(str(MANY))
         rows.append(
             [
                 name,
                 _time(one, "listening_s"),
                 _time(one, "first_call_s"),
                 _time(one, "cpu_to_first_call_s"),
-                f"{one['rss_idle_mb']:.1f} MB",
-                _time(many, "first_call_s"),
-                f"{many['rss_idle_mb']:.1f} MB",
+                f"{one['rss_idle_mb']:.1f} MB ({one['rss_file_mb']:.1f})",
+                _time(many, "first_call_s") if many else "–",
+                f"{many['rss_idle_mb']:.1f} MB" if many else "–",
+            ]
+        )
+    return head, rows
+
+
+def against_floor(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Each target as a ratio (times) and a difference (memory) to the floor of the same rounds."""
+    head = [
+        "target",
+        "first call",
+        "CPU until then",
+        "idle RSS",
+        f"first call, {MANY} upstreams",
+        f"idle RSS, {MANY} upstreams",
+    ]
+    floor = report["medians"][FLOOR]["1"]
+    rows = []
+    for name, by_servers in report["medians"].items():
+        if name == FLOOR:
+            continue
+        one, many = by_servers["1"], by_servers.get(str(MANY))
+        rows.append(
+            [
+                name,
+                f"{one['first_call_s'] / floor['first_call_s']:.2f}×",
+                f"{one['cpu_to_first_call_s'] / floor['cpu_to_first_call_s']:.2f}×",
+                f"+{one['rss_idle_mb'] - floor['rss_idle_mb']:.1f} MB",
+                f"{many['first_call_s'] / floor['first_call_s']:.2f}×" if many else "–",
+                f"+{many['rss_idle_mb'] - floor['rss_idle_mb']:.1f} MB" if many else "–",
             ]
         )
     return head, rows
@@ -274,13 +315,22 @@ if __name__ == "__main__":
     parser.add_argument("--fastmcp", action="store_true", help="also FastMCP's proxy (makes its venv on first use)")
     result = main(parser.parse_args())
     head, rows = table(result)
+    floor_head, floor_rows = against_floor(result)
     notes = (
         f"Medians of {result['rounds']} interleaved rounds, with the best round's time in brackets (every sample "
         "in `startup.json`). Start-up is timed "
         "from the spawn of the process; CPU is the gateway's own (user + system) until its first call answered, "
         "steadier than wall time on a shared machine; idle RSS is read after the first call and "
-        f"{IDLE_SETTLE_S:g} s of rest. The {MANY} upstreams all point at the one echo server.\n"
+        f"{IDLE_SETTLE_S:g} s of rest, its file-backed part in brackets (it moves with the page cache: "
+        f"`_procs.rss_file_mb`). The {MANY} upstreams all point at the one echo server. The floor is the echo "
+        "server itself (uvicorn and the `mcp` SDK serving one tool), started the same way.\n"
     )
-    write_result("startup", result, markdown_report("startup", result, markdown_table(head, rows) + "\n" + notes))
+    floor_notes = "Against the floor of the same rounds: times as ratios, memory as the difference.\n"
+    body = (
+        markdown_table(head, rows) + "\n" + notes + "\n" + markdown_table(floor_head, floor_rows) + "\n" + floor_notes
+    )
+    write_result("startup", result, markdown_report("startup", result, body))
     print()
     print(text_table(head, rows))
+    print()
+    print(text_table(floor_head, floor_rows))
