@@ -2,10 +2,13 @@
 on, and through FastMCP's proxy (backend session reused); every figure also as a ratio to direct.
 
 Set-up (issue 8): the upstream (`bench/echo_server.py`, streamable HTTP, `echo` tool) and the system under
-test pinned to core 0, the load generator (`bench/_loadgen.py`) to core 1. Per target:
+test pinned to core 0, the load generator (`bench/_loadgen.py`) to core 1. All targets are started first
+and stay up for the whole run. Per target:
 
 - start-up: spawn → port listening, and spawn → first successful `tools/call`;
-- 2,000 sequential calls with `mcp.Client` (2026-07-28): p50 / p90 / p99;
+- 2,000 sequential calls with `mcp.Client` (2026-07-28): p50 / p90 / p99, as the medians of 4 rounds of
+  500 that visit the targets in turn (A B C … A B C …), so a noisy moment on the shared machine hits every
+  target alike rather than one of them;
 - closed loop with 1, 16 and 64 sessions, each for `--seconds`, with both load clients (`mcp.Client`, and
   `wire`: the same requests from a lean client, see `_loadgen.py`): calls/s, p50, errors, CPU per call of
   the gateway and of the upstream (`/proc/<pid>/stat` deltas), the load generator's own CPU;
@@ -24,10 +27,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +49,7 @@ from mcp_guard.auth.keys import generate_key  # noqa: E402
 
 CONCURRENCY = (1, 16, 64)
 CLIENTS = ("wire", "mcp")
+SEQUENTIAL_ROUNDS = 4
 
 
 @contextmanager
@@ -56,27 +62,51 @@ def running(target: Target, upstream: Pinned) -> Iterator[tuple[Pinned, str, dic
         yield running_target
 
 
-def measure(target: Target, upstream: Pinned, args: argparse.Namespace) -> dict[str, Any]:
-    print(f"== {target.name}", flush=True)
-    with running(target, upstream) as (process, url, row):
-        base = {"url": url, "tool": target.tool, "headers": target.headers}
-        watch = {"upstream": upstream.pid} | ({"gateway": process.pid} if process is not upstream else {})
-        row["sequential"] = drive(
-            base | {"client": "mcp", "sessions": 1, "calls_per_session": args.calls, "warmup": 50}, watch
-        )
-        print(f"   sequential p50 {row['sequential']['p50_ms']} ms", flush=True)
-        for client in args.clients:
-            for sessions in args.sessions:
-                spec = base | {"client": client, "sessions": sessions, "seconds": args.seconds}
-                result = drive(spec, watch, rss_pid=process.pid)
-                row[f"{client}_{sessions}"] = result
-                cpu = result.get("gateway_cpu_ms_per_call", result["upstream_cpu_ms_per_call"])
-                print(
-                    f"   {client:>4} x{sessions:<3} {result['calls_per_s']:>8} calls/s  p50 {result['p50_ms']} ms"
-                    f"  errors {result['errors']}  cpu/call {cpu} ms  loadgen cpu {result['loadgen_cpu_util']}",
-                    flush=True,
-                )
-    return row
+@dataclass
+class Running:
+    """A target up for the run: its process (the upstream itself for `direct`), URL and figures so far."""
+
+    target: Target
+    process: Pinned
+    url: str
+    row: dict[str, Any]
+
+    def spec(self, **options: Any) -> dict[str, Any]:
+        return {"url": self.url, "tool": self.target.tool, "headers": self.target.headers} | options
+
+    def watch(self, upstream: Pinned) -> dict[str, int]:
+        return {"upstream": upstream.pid} | ({"gateway": self.process.pid} if self.process is not upstream else {})
+
+
+def sequential(targets: list[Running], upstream: Pinned, calls: int) -> None:
+    """`calls` sequential calls per target with `mcp.Client`, in rounds that visit the targets in turn;
+    each target's p50 / p90 / p99 are the medians of its rounds."""
+    per_round = max(1, calls // SEQUENTIAL_ROUNDS)
+    rounds: dict[str, list[dict[str, Any]]] = {running.target.name: [] for running in targets}
+    for _ in range(SEQUENTIAL_ROUNDS):
+        for running in targets:
+            spec = running.spec(client="mcp", sessions=1, calls_per_session=per_round, warmup=50)
+            rounds[running.target.name].append(drive(spec, running.watch(upstream)))
+    for running in targets:
+        runs = rounds[running.target.name]
+        medians = {key: round(statistics.median(run[key] for run in runs), 3) for key in ("p50_ms", "p90_ms", "p99_ms")}
+        running.row["sequential"] = medians | {"calls": per_round * len(runs), "rounds": runs}
+        print(f"== {running.target.name}: sequential p50 {medians['p50_ms']} ms", flush=True)
+
+
+def under_load(running: Running, upstream: Pinned, args: argparse.Namespace) -> None:
+    print(f"== {running.target.name}", flush=True)
+    for client in args.clients:
+        for sessions in args.sessions:
+            spec = running.spec(client=client, sessions=sessions, seconds=args.seconds)
+            result = drive(spec, running.watch(upstream), rss_pid=running.process.pid)
+            running.row[f"{client}_{sessions}"] = result
+            cpu = result.get("gateway_cpu_ms_per_call", result["upstream_cpu_ms_per_call"])
+            print(
+                f"   {client:>4} x{sessions:<3} {result['calls_per_s']:>8} calls/s  p50 {result['p50_ms']} ms"
+                f"  errors {result['errors']}  cpu/call {cpu} ms  loadgen cpu {result['loadgen_cpu_util']}",
+                flush=True,
+            )
 
 
 def main(args: argparse.Namespace) -> dict[str, Any]:
@@ -89,10 +119,15 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         upstream.wait_listening()
         upstream_url = f"http://127.0.0.1:{upstream.port}/mcp"
         key = generate_key()
-        for target in targets(upstream_url, key, Path(tmp), args.fastmcp):
-            if args.only and target.name not in ("direct", *args.only):
-                continue
-            rows[target.name] = measure(target, upstream, args)
+        everything = targets(upstream_url, key, Path(tmp), args.fastmcp)
+        chosen = [t for t in everything if not args.only or t.name in ("direct", *args.only)]
+        with ExitStack() as stack:
+            up = [Running(target, *stack.enter_context(running(target, upstream))) for target in chosen]
+            sequential(up, upstream, args.calls)
+            for each in up:
+                under_load(each, upstream, args)
+                rows[each.target.name] = each.row
+        for target in chosen:
             if target.many_tool and not args.only:
                 rows[target.name]["ten_upstreams"] = idle_figures(target, MANY)
     return {
@@ -205,7 +240,8 @@ if __name__ == "__main__":
         sys.exit(0)  # a partial run: no tables, nothing recorded
     notes = (
         "calls/s at 16 and CPU/call use the `wire` load client (the `mcp` client saturates its core first); "
-        "p50 tools/call is 2,000 sequential calls with `mcp.Client`. Ratios are to `direct` in this run.\n"
+        "p50 tools/call is 2,000 sequential calls with `mcp.Client`, the median of 4 rounds that visit the targets "
+        "in turn. Ratios are to `direct` in this run.\n"
     )
     write_result("gateways", result, markdown_report("gateways", result, markdown(result) + "\n" + notes))
     print_tables(result)
