@@ -296,9 +296,9 @@ def against_floor(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
                 name,
                 f"{one['first_call_s'] / floor['first_call_s']:.2f}×",
                 f"{one['cpu_to_first_call_s'] / floor['cpu_to_first_call_s']:.2f}×",
-                f"+{one['rss_idle_mb'] - floor['rss_idle_mb']:.1f} MB",
+                f"{one['rss_idle_mb'] - floor['rss_idle_mb']:+.1f} MB",
                 f"{many['first_call_s'] / floor['first_call_s']:.2f}×" if many else "–",
-                f"+{many['rss_idle_mb'] - floor['rss_idle_mb']:.1f} MB" if many else "–",
+                f"{many['rss_idle_mb'] - floor['rss_idle_mb']:+.1f} MB" if many else "–",
             ]
         )
     return head, rows

@@ -13,13 +13,12 @@ from __future__ import annotations
 import json
 import logging
 import math
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from ..auth.principal import Principal
 from ..errors import RateLimited, ServiceUnavailable
-from ..ratelimit.limiter import open_counter
+from ..ratelimit.limiter import open_counter, refusal_headers, seconds_until
 from ..ratelimit.rate import Rate, parse_rate
 from .config import TokenLimitRule, TokenLimitSettings
 
@@ -133,16 +132,11 @@ class TokenLimiter:
 
 
 def _limited(rule: _Rule, principal: Principal, tokens: int, reset: float) -> RateLimited:
-    retry_after = max(1, math.ceil(reset - time.time()))
+    retry_after = seconds_until(reset)
     who = f"team {principal.team!r}" if rule.config.per == "team" else f"key {principal.key_name!r}"
     limit = rule.config.limit
     return RateLimited(
         f"Token limit of {who} exceeded ({limit} tokens); this call needs about {tokens}; retry in {retry_after} s",
-        headers={
-            "Retry-After": str(retry_after),
-            "RateLimit-Limit": str(rule.rate.amount),
-            "RateLimit-Remaining": "0",
-            "RateLimit-Reset": str(retry_after),
-        },
+        headers=refusal_headers(rule.rate, retry_after),
         extra={"retry_after": retry_after, "limit": limit, "tokens": tokens},
     )

@@ -127,10 +127,10 @@ class RateLimiter:
             self.outage.recovered()
         if admitted:
             return
-        retry_after = max(1, math.ceil(reset - time.time()))
+        retry_after = seconds_until(reset)
         raise RateLimited(
             f"{subject} limit exceeded ({limit}); retry in {retry_after} s",
-            headers=_headers(rate, retry_after),
+            headers=refusal_headers(rate, retry_after),
             extra={"retry_after": retry_after, "limit": limit},
         )
 
@@ -142,7 +142,13 @@ class RateLimiter:
         raise ServiceUnavailable("Rate limit storage is unavailable; the call was refused") from None
 
 
-def _headers(rate: Rate, retry_after: int) -> dict[str, str]:
+def seconds_until(reset: float) -> int:
+    """Whole seconds until `reset` (epoch seconds), at least 1: what `Retry-After` says."""
+    return max(1, math.ceil(reset - time.time()))
+
+
+def refusal_headers(rate: Rate, retry_after: int) -> dict[str, str]:
+    """The headers of a 429 for `rate` (the tool-call, request and token limits alike)."""
     return {
         "Retry-After": str(retry_after),
         "RateLimit-Limit": str(rate.amount),
