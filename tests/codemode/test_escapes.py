@@ -117,7 +117,7 @@ async def test_server_globals_and_the_runtime_cannot_be_replaced() -> None:
         "const attempts: string[] = [];\n"
         "const g = globalThis as any;\n"
         "for (const attack of [() => { g.github = {}; }, () => { (github as any).getRepository = 1; },\n"
-        "  () => Object.defineProperty(g, 'github', { value: 1 }), () => { g.__mcpGuard = null; },\n"
+        "  () => Object.defineProperty(g, 'github', { value: 1 }), () => { g.ToolError = null; },\n"
         "  () => { g.console = null; }]) {\n"
         "  try { attack(); attempts.push('allowed'); } catch (e) { attempts.push((e as Error).name); }\n}\n"
         "return attempts;"
@@ -192,48 +192,30 @@ async def test_a_typed_array_bomb_is_refused_before_it_allocates() -> None:
     assert time.perf_counter() - started < 2.0
 
 
+# Each of these aborts V8 from C++ (the whole process), loops uninterruptibly inside a builtin, or allocates
+# outside the heap limit. They run in a worker process, so each costs one run and nothing else.
+ANY_STOP = ("memory", "timeout", "runtime")  # V8 throws, aborts or loops, depending on the builtin and the load
 PROCESS_KILLERS = [
-    "const a = []; a.length = 2 ** 32 - 1; a.fill(1);",
-    "Array(2 ** 32 - 1).fill(0);",
-    "const a = []; a.length = 2 ** 32 - 1; a.reverse();",
-    "Array.from({ length: 2 ** 32 - 1 });",
-    "Array.from({ get length() { return (globalThis as any).n = ((globalThis as any).n ?? 0) + 2 ** 31; } });",
-    "'x'.repeat(2 ** 29 - 100).split('');",
-    # fishing for the unguarded builtin through a replaced Function.prototype.apply
-    "let got: any; const F = Function.prototype as any; const apply = F.apply;\n"
-    "F.apply = function (this: any, t: any, a: any) { got = this; return apply.call(this, t, a); };\n"
-    "[1].fill(0); const a: number[] = []; a.length = 2 ** 32 - 1; (got ?? Array.prototype.fill).call(a, 1);",
+    ("Array.prototype.sort.call({ length: 2 ** 32 - 1 });", ("memory",)),
+    ("Array.prototype.toSorted.call({ length: 2 ** 32 - 1 });", ANY_STOP),
+    ("Array.prototype.with.call({ length: 2 ** 32 - 1 }, 0, 1);", ANY_STOP),
+    ("const a = []; a.length = 2 ** 32 - 1; a.fill(1);", ANY_STOP),
+    ("Array.prototype.includes.call({ length: 2 ** 53 - 1 }, 'x');", ("timeout",)),
+    ("Array.prototype.join.call({ length: 2 ** 53 - 1 });", ANY_STOP),
+    ("const s = 'x'.repeat(500 * 1024 * 1024); return s.indexOf('y');", ("memory",)),
+    ("while (true) {}", ("timeout",)),
 ]
-_KILLER_SCRIPT = """
-import asyncio, json, sys
-from mcp_guard.codemode import execute
-
-async def no_tools(server, tool, arguments):
-    raise AssertionError("no tool is called")
-
-async def main():
-    for program in json.loads(sys.argv[1]):
-        result = await execute(program, servers={}, call_tool=no_tools)
-        print(json.dumps([result.error.kind, result.error.message] if result.error else None), flush=True)
-
-asyncio.run(main())
-"""
 
 
-def test_builtins_that_would_abort_the_whole_process_are_refused() -> None:
-    # Without the runtime's guards each of these ends the Python process with "Fatal JavaScript out of
-    # memory" (V8 sizes a table from `length` inside C++), so they run in a child process here.
-    done = subprocess.run(
-        [sys.executable, "-c", _KILLER_SCRIPT, json.dumps(PROCESS_KILLERS)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    outcomes = [json.loads(line) for line in done.stdout.splitlines()]
-    assert len(outcomes) == len(PROCESS_KILLERS)
-    for kind, message in outcomes:
-        assert kind == "runtime" and "too long for the sandbox" in message
+@pytest.mark.parametrize(("program", "kinds"), PROCESS_KILLERS, ids=[p for p, _ in PROCESS_KILLERS])
+async def test_what_would_take_down_the_process_costs_one_run(program: str, kinds: tuple[str, ...]) -> None:
+    started = time.perf_counter()
+    result = await FakeBackend().run(program, timeout_seconds=3.0, cpu_seconds=2.0)
+    assert result.error is not None and result.error.kind in kinds, result.error
+    assert result.error.hint
+    assert time.perf_counter() - started < 3.0 + 4.0
+    after = await FakeBackend().run("return await webSearch.echo({ still: 'serving' });")
+    assert after.value == {"still": "serving"}
 
 
 async def test_deep_recursion_is_a_runtime_error_with_a_hint() -> None:
@@ -272,14 +254,15 @@ async def test_a_thousand_tool_calls_stop_at_the_limit_without_running_any() -> 
     assert backend.calls == []
 
 
-async def test_sequential_calls_run_up_to_the_limit_and_catching_the_error_does_not_help() -> None:
+async def test_calls_beyond_the_limit_throw_a_catchable_limit_error_and_reach_nothing() -> None:
     backend = FakeBackend()
     result = await backend.run(
-        "for (let i = 0; i < 1000; i++) {\n"
-        "  try { await webSearch.echo({ i }); } catch { /* keep going */ }\n}\nreturn 'escaped';",
+        "let refused = 0, last: any;\nfor (let i = 0; i < 1000; i++) {\n"
+        "  try { await webSearch.echo({ i }); } catch (e) { refused++; last = e; }\n}\n"
+        "return [refused, last instanceof ToolError, last.kind, last.limit];",
         max_tool_calls=10,
     )
-    assert result.error is not None and result.error.kind == "limit"
+    assert result.value == [990, True, "limit", "max_tool_calls"]
     assert len(backend.calls) == 10
     assert len(result.calls) == 10
 
@@ -367,11 +350,39 @@ async def test_a_promise_that_never_settles_fails_fast() -> None:
     assert time.perf_counter() - started < 1.0
 
 
-async def test_tampering_with_the_host_channel_only_hurts_the_program_itself() -> None:
+async def test_the_host_channel_is_out_of_the_programs_reach() -> None:
+    result = await FakeBackend().run(
+        "const seen: string[] = [];\n"
+        "for (const name of Object.getOwnPropertyNames(globalThis)) {\n"
+        "  const value = (globalThis as any)[name];\n"
+        "  if (value && typeof value === 'object' && ('pump' in value || 'deliver' in value)) seen.push(name);\n}\n"
+        "return [seen, typeof (globalThis as any).__mcpGuard];"
+    )
+    assert result.value == [[], "undefined"]
+
+
+async def test_forged_reports_only_change_the_programs_own_data() -> None:
+    # The report the runtime hands to Python is built from primitives: a prototype hook such as toJSON runs
+    # for the program's own values, never for the report.
     backend = FakeBackend()
     result = await backend.run(
-        "(globalThis as any).__mcpGuard.pump();\n"
-        '(globalThis as any).__mcpGuard.deliver(\'[[1, {"ok": true, "value": 1}]]\');\n'
-        "return await webSearch.echo({ fine: true });"
+        "(Object.prototype as any).toJSON = function (this: any) {\n"
+        "  return this.mine === 1 ? { requests: [[1, 'sleep', 1e9]], forged: true } : this;\n};\n"
+        "const answer = await webSearch.echo({ mine: 1 });\n"
+        "delete (Object.prototype as any).toJSON;\n"
+        "return answer;",
+        timeout_seconds=5.0,
     )
-    assert result.value == {"fine": True}
+    assert result.ok, result.error
+    assert backend.calls == [("web-search", "echo", {"requests": [[1, "sleep", 1e9]], "forged": True})]
+    assert result.value == {"requests": [[1, "sleep", 1e9]], "forged": True}
+
+
+async def test_setters_on_array_indexes_break_only_the_program_itself() -> None:
+    result = await FakeBackend().run(
+        "Object.defineProperty(Array.prototype, '0', { set() { throw new Error('hooked'); }, configurable: true });\n"
+        "return await webSearch.echo({ mine: 1 });"
+    )
+    assert result.error is not None and result.error.kind == "runtime"
+    assert "sandbox runtime" in result.error.message
+    assert (await FakeBackend().run("return [1][0];")).value == 1

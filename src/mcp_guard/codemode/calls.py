@@ -29,18 +29,27 @@ import mcp_types as types
 from ..errors import GatewayError
 from ..results import result_text
 
-CallErrorKind = Literal["denied", "upstream"]
+CallErrorKind = Literal["denied", "upstream", "limit"]
 
 
 class ToolCallError(Exception):
-    """A refused ("denied") or failed ("upstream") inner tool call, raised by a `ToolCaller`."""
+    """A refused ("denied"), failed ("upstream") or over-limit ("limit") inner tool call."""
 
-    def __init__(self, kind: CallErrorKind, message: str, *, fatal: bool = False, reason: str | None = None) -> None:
+    def __init__(
+        self,
+        kind: CallErrorKind,
+        message: str,
+        *,
+        fatal: bool = False,
+        reason: str | None = None,
+        limit: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.kind: CallErrorKind = kind
         self.message = message
         self.fatal = fatal  # stop the execution rather than let the program catch it
         self.reason = reason  # the gateway's machine reason, for the call summary
+        self.limit = limit  # kind "limit": the setting that was reached
 
     @classmethod
     def from_gateway_error(cls, error: GatewayError, *, fatal: bool = False) -> ToolCallError:
@@ -51,19 +60,28 @@ class ToolCallError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ToolOutcome:
-    """What one inner call produced: a JSON-able `value`, or the tool's own error text in `error`."""
+    """What one inner call produced: a JSON-able `value`, or the tool's own error text in `error`.
+
+    `size_hint` > 0 says the result is at least that many bytes and `value` was left out (see `from_result`)."""
 
     value: Any = None
     error: str | None = None
+    size_hint: int = 0
 
     @classmethod
-    def from_result(cls, result: types.CallToolResult) -> ToolOutcome:
+    def from_result(cls, result: types.CallToolResult, max_bytes: int | None = None) -> ToolOutcome:
         """Structured content if any; else the text, parsed when it is a JSON object or array.
 
-        This is the rule the `.d.ts` files describe for tools without an output schema.
+        This is the rule the `.d.ts` files describe for tools without an output schema. With `max_bytes`, a
+        result whose text alone is longer is not converted at all (parsing megabytes only to refuse them
+        would hold up the event loop): the outcome carries only its `size_hint`.
         """
         if result.is_error:
             return cls(error=result_text(result) or "the tool reported an error without a message")
+        if max_bytes is not None:
+            size = sum(len(c.text) for c in result.content if isinstance(c, types.TextContent))
+            if size > max_bytes:
+                return cls(size_hint=size)
         if result.structured_content is not None:
             return cls(value=result.structured_content)
         return cls(value=_maybe_json(result_text(result)))

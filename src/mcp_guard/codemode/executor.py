@@ -1,50 +1,43 @@
-"""`execute`: one Code Mode program, from TypeScript text to an `ExecutionResult`.
+"""`execute`: one Code Mode program, run in a worker process, from TypeScript text to an `ExecutionResult`.
 
-strip types (typescript.py) → run in a fresh V8 context (sandbox.py), each inner call through the
-caller's `ToolCaller` (calls.py) → map whatever happened onto one result with an error kind, a
-position in the original TypeScript and a hint (positions.py, result.py).
+The gateway side of a run: take a worker from the pool, send it the program, answer its inner calls
+through the caller's `ToolCaller` (bridge.py), and turn its `done` frame into the result. V8 and the
+TypeScript parser never load in this process. The gateway decides when a run is over:
 
-The parser and V8 are imported on first use, so the rest of the package (settings, `.d.ts` files,
-meta-tools) works without the `codemode` extra installed.
+- the worker reports `done` (whatever the program did, the worker's own limits included);
+- the wall-clock deadline (`timeout_seconds` plus a grace for the worker to report) passes: the worker is
+  killed (SIGKILL) and the run ends with kind "timeout";
+- the worker dies (a V8 abort, the OS memory limit, the CPU limit): kind "memory", "timeout" or
+  "runtime" from its exit status and last words on stderr;
+- the worker breaks the protocol: it is killed, and the run ends with kind "runtime".
+
+A killed, crashed or broken worker is replaced; every case ends in one `ExecutionResult`, never an
+exception, and nothing waits on V8 in this process.
 """
 
 from __future__ import annotations
 
 import asyncio
-import difflib
 import importlib.util
-import json
 import logging
-import re
 import time
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .bindings import ServerGlobal, server_globals
-from .calls import CallRecord, ToolCaller, ToolCallError
-from .positions import Position, source_lines, stack_position, syntax_error
-from .result import ErrorKind, ExecutionError, ExecutionResult
-from .settings import CodeModeSettings
-
-if TYPE_CHECKING:
-    from .sandbox import SandboxRun
+from .bridge import CallBridge
+from .calls import ToolCaller
+from .frames import FrameError
+from .pool import PoolClosed, WorkerPool, default_pool
+from .result import CRASH_HINTS, ERROR_KINDS, ErrorKind, ExecutionError, ExecutionResult
+from .settings import MIB, CodeModeSettings
+from .worker_process import WorkerProcess, WorkerStartError
 
 logger = logging.getLogger(__name__)
 
 _DEFAULT_SETTINGS = CodeModeSettings()
 _ENGINE_MODULES = ("py_mini_racer", "tree_sitter", "tree_sitter_typescript")
-_NOT_DEFINED = re.compile(r"^(\S+) is not defined$")
-_UNKNOWN_TOOL = re.compile(r"^unknown tool '.*' on server '(.*)'; available")
-_HINTS: dict[str, str] = {
-    "syntax": "fix the code at that position; the program runs as the body of an async function",
-    "unsupported-typescript": "use erasable TypeScript only (types, interfaces, `as`, generics); "
-    "no enum, namespace, parameter properties, import or export",
-    "denied": "the gateway refused this call (permissions, rate limit or budget); retrying it will not help",
-    "upstream": "the tool or its server failed; check the arguments against the .d.ts types, "
-    "or catch the ToolError to carry on without this result",
-    "runtime": "fix the error at that position and run the program again",
-}
+_REPORT_GRACE_SECONDS = 2.0  # after timeout_seconds, for the worker's own timeout report to arrive
+_DEATH_WAIT_SECONDS = 5.0
 
 
 class CodeModeUnavailable(ImportError):
@@ -57,31 +50,30 @@ async def execute(
     servers: Mapping[str, Collection[str]],
     call_tool: ToolCaller,
     settings: CodeModeSettings | None = None,
+    pool: WorkerPool | None = None,
 ) -> ExecutionResult:
     """Run one TypeScript program that may call the tools in `servers` (server → visible tool names).
 
     Never raises for anything the program does; every failure is an `ExecutionResult` with `ok=False`.
-    Raises `CodeModeUnavailable` when the `codemode` extra is not installed.
+    Raises `CodeModeUnavailable` when the `codemode` extra is not installed. `pool` defaults to one
+    process-wide pool with the default pool settings.
     """
     _require_engine()
-    from .sandbox import run_program  # loaded on first use: see the module docstring
-
     settings = settings or _DEFAULT_SETTINGS
     started = time.perf_counter()
-    bridge = _Bridge(call_tool, servers, settings.max_tool_result_bytes)
-    value: Any = None
-    logs: tuple[str, ...] = ()
-    javascript = await _javascript(code, settings)
-    if isinstance(javascript, ExecutionError):
-        error: ExecutionError | None = javascript
-    else:
-        globals_ = server_globals(servers)
-        run = await run_program(javascript, servers=globals_, bridge=bridge, settings=settings)
-        error = _run_error(run, source_lines(javascript), globals_, settings)
-        value = _value(run, settings) if error is None else None
-        logs = _logs(run, settings)
+    bridge = CallBridge(call_tool, servers, settings)
+    if len(code.encode("utf-8", "surrogatepass")) > settings.max_code_bytes:
+        error = ExecutionError("limit", f"the program is longer than {settings.max_code_bytes} bytes")
+        return ExecutionResult(False, None, (), (), 0.0, error)
+    try:
+        async with asyncio.timeout(settings.timeout_seconds + _REPORT_GRACE_SECONDS):
+            done = await _run(pool or default_pool(), code, servers, bridge, settings)
+    except TimeoutError:
+        done = _failed("timeout", f"the program did not finish within {settings.timeout_seconds:g} s and was stopped")
     duration = (time.perf_counter() - started) * 1000.0
-    return ExecutionResult(error is None, value, logs, bridge.records(), duration, error)
+    error = _error(done.get("error"))
+    return ExecutionResult(error is None, done.get("value") if error is None else None,
+                           tuple(str(line) for line in done.get("logs") or ()), bridge.records(), duration, error)  # fmt: skip
 
 
 def _require_engine() -> None:
@@ -92,194 +84,117 @@ def _require_engine() -> None:
         )
 
 
-async def _javascript(code: str, settings: CodeModeSettings) -> str | ExecutionError:
-    """The program as JavaScript, or why not. For a syntax error V8's own message and position are
-    preferred: they are exact where the TypeScript parser's error recovery only points near the spot."""
-    from .typescript import TypeScriptError, strip_types
-
-    if len(code.encode("utf-8")) > settings.max_code_bytes:
-        return ExecutionError("limit", f"the program is longer than {settings.max_code_bytes} bytes")
+async def _run(
+    pool: WorkerPool, code: str, servers: Mapping[str, Collection[str]], bridge: CallBridge, settings: CodeModeSettings
+) -> dict[str, Any]:
     try:
-        return strip_types(code)
-    except TypeScriptError as exc:
-        error = ExecutionError(exc.kind, exc.message, exc.line, exc.column, _HINTS[exc.kind])
-        return (await _v8_syntax_error(code) or error) if exc.kind == "syntax" else error
-
-
-async def _v8_syntax_error(code: str) -> ExecutionError | None:
-    from .sandbox import COMPILE_LINE_OFFSET, compile_error
-    from .typescript import TypeScriptError, strip_types
-
+        worker = await pool.acquire()
+    except (WorkerStartError, PoolClosed) as exc:
+        logger.error("Code Mode could not get a worker: %s", exc)
+        return _failed("runtime", "the sandbox is unavailable right now (no worker process could be started)")
+    session = _Session(worker, bridge, settings)
     try:
-        javascript = strip_types(code, tolerant=True)
-    except TypeScriptError:
+        done = await session.run(code, servers)
+    except BaseException:
+        worker.killed_by_gateway = True
+        pool.discard(worker)  # a timeout or a cancelled request: the worker may still be running the program
+        await session.stop_calls()
+        raise
+    await session.stop_calls()
+    if done.get("recycle") or session.broken:
+        pool.discard(worker)
+    else:
+        pool.release(worker)
+    return done
+
+
+class _Session:
+    """One run's exchange with its worker."""
+
+    def __init__(self, worker: WorkerProcess, bridge: CallBridge, settings: CodeModeSettings) -> None:
+        self.worker = worker
+        self.bridge = bridge
+        self.settings = settings
+        self.calls: set[asyncio.Task[None]] = set()
+        self.broken = False
+        # The largest frame a well-behaved worker sends: a call's arguments, or the done frame's value and
+        # logs (JSON-escaped, up to 6 bytes a character), with room for the headers.
+        worker.reader.max_bytes = settings.max_tool_argument_bytes + 6 * (
+            settings.max_result_bytes + settings.max_log_bytes + 1024
+        ) + MIB
+
+    async def run(self, code: str, servers: Mapping[str, Collection[str]]) -> dict[str, Any]:
+        header = {"t": "run", "servers": {s: list(t) for s, t in servers.items()}, "settings": self.settings.model_dump()}
+        try:
+            await self.worker.writer.write(header, code.encode("utf-8", "surrogatepass"))
+            while (frame := await self.worker.reader.read()) is not None:
+                message, payload = frame
+                if message["t"] == "done":
+                    return message
+                if message["t"] != "call" or not self._start_call(message, payload):
+                    raise FrameError(f"unexpected message {message['t']!r}")
+        except (FrameError, OSError) as exc:
+            logger.warning("Code Mode worker %s broke the protocol: %s", self.worker.pid, exc)
+            self.broken = True
+            return _failed("runtime", "the sandbox's worker process misbehaved and was replaced")
+        self.broken = True
+        return await self._death()
+
+    def _start_call(self, message: dict[str, Any], payload: bytes) -> bool:
+        call_id, server, tool = message.get("id"), message.get("server"), message.get("tool")
+        if not isinstance(call_id, int) or not isinstance(server, str) or not isinstance(tool, str):
+            return False
+        if len(self.bridge.calls) >= self.settings.max_tool_calls:
+            return False  # the worker counts calls too: more than the limit means it is not the worker we started
+        task = asyncio.ensure_future(self._answer(call_id, server, tool, payload))
+        self.calls.add(task)
+        task.add_done_callback(self.calls.discard)
+        return True
+
+    async def _answer(self, call_id: int, server: str, tool: str, arguments: bytes) -> None:
+        answer = await self.bridge.answer(server, tool, arguments)
+        header: dict[str, Any] = {"t": "answer", "id": call_id}
+        if answer.fatal is not None:
+            header["fatal"] = answer.fatal
+        try:
+            await self.worker.writer.write(header, answer.payload)
+        except OSError:  # the worker is gone; the run loop notices
+            pass
+
+    async def _death(self) -> dict[str, Any]:
+        """The worker closed its end: it died. Why, from its exit status and stderr."""
+        self.worker.kill()
+        returncode = await asyncio.to_thread(self.worker.reap, _DEATH_WAIT_SECONDS)
+        kind, message = self.worker.death_cause(returncode)
+        logger.warning("Code Mode worker %s died (%s): %s", self.worker.pid, returncode, message)
+        return _failed(kind, message)
+
+    async def stop_calls(self) -> None:
+        """Cancel the inner calls still running: the program ended, or was stopped.
+
+        A call cancelled while its answer was being written could leave half a frame on the channel, so a
+        worker whose run ended with calls in flight is not reused."""
+        tasks = list(self.calls)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            self.broken = True
+            await asyncio.wait(tasks, timeout=5.0)
+
+
+def _failed(kind: str, message: str) -> dict[str, Any]:
+    return {"t": "done", "value": None, "logs": [], "error": {"kind": kind, "message": message}, "recycle": True}
+
+
+def _error(raw: Any) -> ExecutionError | None:
+    if not isinstance(raw, dict):
         return None
-    message = await compile_error(javascript)
-    if message is None:
-        return None
-    text, position = syntax_error(message, source_lines(javascript), COMPILE_LINE_OFFSET)
-    return _located("syntax", text, position, _HINTS["syntax"]) if position is not None else None
-
-
-@dataclass(slots=True)
-class _Call:
-    server: str
-    tool: str
-    started: float
-    ok: bool = False
-    finished: float | None = None
-    error: str | None = "cancelled: the execution ended before the call finished"
-
-
-class _Bridge:
-    """The sandbox's one callback: runs each inner call through `call_tool` and records it."""
-
-    def __init__(self, call_tool: ToolCaller, servers: Mapping[str, Collection[str]], max_result: int) -> None:
-        self.call_tool = call_tool
-        self.servers = servers
-        self.max_result = max_result  # bytes of a result's JSON handed to the program
-        self.calls: list[_Call] = []
-
-    async def __call__(self, server: str, tool: str, arguments_json: str) -> str:
-        call = _Call(server, tool, time.perf_counter())
-        self.calls.append(call)
-        try:
-            answer = await self._answer(call, arguments_json)
-        finally:
-            call.finished = time.perf_counter()
-        return answer
-
-    async def _answer(self, call: _Call, arguments_json: str) -> str:
-        from .sandbox import SandboxAbort
-
-        try:
-            arguments = json.loads(arguments_json)
-            if call.tool not in self.servers.get(call.server, ()):  # the sandbox only offers visible tools
-                raise ToolCallError("denied", f"unknown tool {call.server + '/' + call.tool!r}")
-            outcome = await self.call_tool(call.server, call.tool, arguments)
-        except ToolCallError as exc:
-            call.error = f"{exc.kind}: {exc.message}"
-            if exc.fatal:
-                raise SandboxAbort(exc.kind, f"{call.server}/{call.tool}: {exc.message}") from None
-            return _failure(exc.kind, exc.message)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("Code Mode call to %s/%s failed inside the gateway", call.server, call.tool)
-            call.error = "upstream: internal gateway error"
-            return _failure("upstream", "internal gateway error")
-        if outcome.error is not None:
-            call.error = f"upstream: {outcome.error}"
-            return _failure("upstream", outcome.error)
-        try:
-            value = json.dumps(outcome.value, ensure_ascii=False, allow_nan=False)
-        except (TypeError, ValueError):
-            call.error = "upstream: the tool's result is not JSON"
-            return _failure("upstream", "the tool's result could not be converted to JSON")
-        if len(value) > self.max_result:  # characters ≤ UTF-8 bytes: a cheap, safe first test
-            size = len(value.encode("utf-8"))
-            if size > self.max_result:
-                call.error = f"limit: result of {size} bytes"
-                return _failure("limit", _too_large(size, self.max_result))
-        call.ok, call.error = True, None
-        return f'{{"ok":true,"value":{value}}}'
-
-    def records(self) -> tuple[CallRecord, ...]:
-        now = time.perf_counter()
-        return tuple(
-            CallRecord(c.server, c.tool, c.ok, ((c.finished or now) - c.started) * 1000.0, c.error) for c in self.calls
-        )
-
-
-def _too_large(size: int, limit: int) -> str:
-    return (
-        f"the tool's result is {size} bytes of JSON, over the {limit}-byte limit for results handed to a program "
-        "(code_mode.max_tool_result_bytes): ask the tool for less (a filter, a page, fewer fields)"
+    kind: ErrorKind = raw["kind"] if raw.get("kind") in ERROR_KINDS else "runtime"
+    line, column = raw.get("line"), raw.get("column")
+    return ExecutionError(
+        kind,
+        str(raw.get("message", "")),
+        line if isinstance(line, int) else None,
+        column if isinstance(column, int) else None,
+        raw.get("hint") or CRASH_HINTS.get(kind),
     )
-
-
-def _failure(kind: str, message: str) -> str:
-    return json.dumps({"ok": False, "error": {"kind": kind, "message": message}}, ensure_ascii=False)
-
-
-def _run_error(
-    run: SandboxRun, lines: list[str], globals_: list[ServerGlobal], settings: CodeModeSettings
-) -> ExecutionError | None:
-    if run.abort is not None:
-        return _abort_error(run.abort.kind, run.abort.message, lines, settings)
-    thrown = run.thrown
-    if thrown is None:
-        return None
-    kind: ErrorKind = "denied" if thrown.kind == "denied" else "upstream" if thrown.kind == "upstream" else "runtime"
-    position = stack_position(thrown.stack, lines)
-    message = thrown.message if kind != "runtime" else f"{thrown.name}: {thrown.message}"
-    return _located(kind, message, position, _thrown_hint(kind, thrown.name, thrown.message, globals_))
-
-
-def _abort_error(kind: ErrorKind, message: str, lines: list[str], settings: CodeModeSettings) -> ExecutionError:
-    if kind == "syntax":
-        text, position = syntax_error(message, lines)
-        return _located("syntax", text, position, _HINTS["syntax"])
-    hints = {
-        "timeout": "look for an endless loop or await; run independent tool calls together with Promise.all",
-        "memory": f"the limit is {settings.memory_limit_bytes // (1024 * 1024)} MB: work on smaller pieces "
-        "and keep only what the result needs",
-        "limit": f"at most {settings.max_tool_calls} tool calls per execution: "
-        "ask the tools for more per call, or split the work over several executions",
-    }
-    return ExecutionError(kind, message, hint=hints.get(kind, _HINTS.get(kind)))
-
-
-def _located(kind: ErrorKind, message: str, position: Position | None, hint: str | None) -> ExecutionError:
-    line, column = position if position is not None else (None, None)
-    return ExecutionError(kind, message, line, column, hint)
-
-
-def _thrown_hint(kind: ErrorKind, name: str, message: str, globals_: list[ServerGlobal]) -> str | None:
-    if kind != "runtime":
-        return _HINTS[kind]
-    missing = _NOT_DEFINED.match(message) if name == "ReferenceError" else None
-    if missing is not None:
-        return _unknown_name_hint(missing.group(1), globals_)
-    unknown_tool = _UNKNOWN_TOOL.match(message)
-    if unknown_tool is not None:
-        return f"read servers/{unknown_tool.group(1)}.d.ts for the exact method names"
-    if name == "RangeError" and "call stack" in message:
-        return "the recursion is too deep: use a loop"
-    return _HINTS["runtime"]
-
-
-def _unknown_name_hint(name: str, globals_: list[ServerGlobal]) -> str:
-    bindings = [g.binding for g in globals_]
-    available = ", ".join(bindings) or "none"
-    close = difflib.get_close_matches(name, bindings + [g.server for g in globals_], n=1, cutoff=0.6)
-    if close:
-        binding = next((g.binding for g in globals_ if close[0] in (g.binding, g.server)), close[0])
-        return f"unknown server {name!r}; available: {available} (did you mean {binding!r}?)"
-    return f"{name!r} is not defined; servers are the globals {available}"
-
-
-def _value(run: SandboxRun, settings: CodeModeSettings) -> Any:
-    text = run.value_json or "null"
-    encoded = text.encode("utf-8")
-    if run.value_chars <= settings.max_result_bytes and len(encoded) <= settings.max_result_bytes:
-        return json.loads(text)
-    kept = encoded[: settings.max_result_bytes].decode("utf-8", "ignore")
-    return f"{kept}… [truncated: the return value's JSON exceeds the {settings.max_result_bytes}-byte limit]"
-
-
-def _logs(run: SandboxRun, settings: CodeModeSettings) -> tuple[str, ...]:
-    kept: list[str] = []
-    budget = settings.max_log_bytes
-    dropped = run.logs_dropped
-    for index, line in enumerate(run.logs):
-        size = len(line.encode("utf-8")) + 1
-        if size > budget:
-            kept.append(line.encode("utf-8")[: max(budget - 1, 0)].decode("utf-8", "ignore"))
-            dropped += len(run.logs) - index
-            break
-        kept.append(line)
-        budget -= size
-    if dropped:
-        kept.append(f"… [{dropped} console line(s) dropped or cut: the limit is {settings.max_log_bytes} bytes]")
-    return tuple(kept)

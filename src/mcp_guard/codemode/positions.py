@@ -1,7 +1,7 @@
 """Where the program sits in the script V8 runs, and V8's positions mapped back to the model's code.
 
-The program becomes the body of an async function: the wrapper's line 1 comes first, the program
-follows from line 2 (so top-level `await` and `return` work). Type stripping keeps every character where
+The program becomes the body of an async function expression: the wrapper's line 1 comes first, the
+program follows from line 2 (so top-level `await` and `return` work). Type stripping keeps every character where
 it was, so the only shifts are that one line and V8 counting columns in UTF-16 code units where the
 model's editor counts characters. Positions returned here are 1-based (line, column) in the original
 TypeScript.
@@ -13,8 +13,8 @@ import re
 
 PROGRAM_FILE = "program.ts"
 PROGRAM_LINE_OFFSET = 1
-_PROGRAM_HEAD = '__mcpGuard.start(async function () { "use strict";\n'
-_PROGRAM_TAIL = f"\n}});\n//# sourceURL={PROGRAM_FILE}\n"
+_PROGRAM_HEAD = '(async function () { "use strict";\n'
+_PROGRAM_TAIL = f"\n}})\n//# sourceURL={PROGRAM_FILE}\n"
 
 _FRAME = re.compile(rf"{re.escape(PROGRAM_FILE)}:(\d+):(\d+)")
 # "<anonymous>:2: SyntaxError: Unexpected token ';'\n<source line>\n<spaces>^" (V8's compile error text)

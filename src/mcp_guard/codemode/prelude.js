@@ -1,13 +1,18 @@
-// mcp-guard Code Mode runtime: evaluated in every fresh V8 context before the program.
+// mcp-guard Code Mode runtime: evaluated in every fresh V8 context (in a worker process) before the program.
 //
-// It (1) removes what could escape the heap limit or generate code from strings, (2) installs
-// console capture, timers and one global per server, and (3) defines the host channel the Python
-// driver uses. JavaScript never calls into Python: every tool call and timer is queued as a request
-// that the driver collects with `pump()` and answers with `deliver()`, both through cancellable evals,
-// so a busy program can never block the gateway's event loop.
+// It (1) removes what could escape the heap limit or generate code from strings, (2) installs console
+// capture, timers and one global per server, and (3) returns the host channel the worker's Python driver
+// uses: `start(program)`, `pump()` and `deliver(text)`. The channel is the value of this script, never a
+// global, so the program cannot reach it. JavaScript never calls into Python: every tool call and timer is
+// queued as a request that the driver collects with `pump()` and answers with `deliver()`.
+//
+// The report `pump()` returns is a string assembled from primitive strings and numbers only, with
+// functions captured before the program runs: no object the program can reach is serialised, and no
+// hook the program can install (`toJSON`, getters, patched prototypes, iterators) runs while it is built.
 //
 // `__CONFIG__` is replaced by the driver with a JSON object:
-//   {servers: {binding: {server, methods: {method: tool}}}, maxToolCalls, maxLogChars, maxResultChars, maxTimers}
+//   {servers: {binding: {server, methods: {method: tool}}}, maxToolCalls, maxArgumentChars, maxLogChars,
+//    maxResultChars, maxTimers}
 (function (config) {
   "use strict";
   const g = globalThis;
@@ -17,18 +22,23 @@
   const isArray = Array.isArray;
   const P = Promise;
   const then = P.prototype.then;
-  // Captured: a program may replace Function.prototype.call/apply, which would hand it whatever the
-  // runtime calls through them (such as the unguarded builtins below).
   const reflectApply = Reflect.apply;
   const Err = Error, TypeErr = TypeError, RangeErr = RangeError;
   const toStr = String;
+  const strSlice = String.prototype.slice;
+  const strIndexOf = String.prototype.indexOf;
+  const regexpTest = RegExp.prototype.test;
+  const setHas = Set.prototype.has;
+  const Proxy_ = Proxy;
+  // A JSON string literal for a primitive string: JSON.stringify looks up no `toJSON` on primitives.
+  const quote = (text) => stringify(toStr(text));
 
   // --- 1. removals --------------------------------------------------------------------------
-  // Buffers are allocated outside the V8 heap, so the hard memory limit does not see them. Matched by
-  // name (reading every global would instantiate the lazy ones, such as Intl and Temporal, for nothing).
+  // Buffers are allocated outside the V8 heap, so the heap limit does not see them. Matched by name
+  // (reading every global would instantiate the lazy ones, such as Intl and Temporal, for nothing).
   const removed = /^(?:(?:Big)?(?:Int|Uint|Float)\d+(?:Clamped)?Array|ArrayBuffer|SharedArrayBuffer|DataView|Atomics|WebAssembly|FinalizationRegistry)$/;
   for (const name of getOwnPropertyNames(g)) {
-    if (removed.test(name)) delete g[name];
+    if (reflectApply(regexpTest, removed, [name])) delete g[name];
   }
   // The engine's own timer helpers use SharedArrayBuffer: replace them (they are non-configurable vars).
   g.__timer_manager = undefined;
@@ -44,57 +54,23 @@
   defineProperty(refuseCodeGeneration, "prototype", { value: FunctionProto, writable: false, configurable: false });
   defineProperty(g, "Function", { value: refuseCodeGeneration, writable: false, configurable: false });
   defineProperty(g, "eval", { value: refuseCodeGeneration, writable: false, configurable: false });
-
-  // Some builtins size an internal table from an array's `length` before looping in C++, where
-  // neither the heap limit nor the timeout can interrupt them: on a sparse array with a huge length
-  // V8 then aborts the whole process. No array that fits under the heap limit is that long, so such
-  // calls are refused up front (Array.from and split build their results in JavaScript instead).
-  const maxLength = config.maxArrayLength;
-  function tooLong(what) {
-    return new RangeErr(`${what} is too long for the sandbox (more than ${maxLength} elements)`);
-  }
-  const ArrayProto = Array.prototype;
-  for (const name of getOwnPropertyNames(ArrayProto)) {
-    const original = ArrayProto[name];
-    if (typeof original !== "function" || name === "constructor") continue;
-    defineProperty(ArrayProto, name, {
-      value: { [name](...args) {
-        if (isArray(this) && this.length > maxLength) throw tooLong("the array");
-        return reflectApply(original, this, args);
-      } }[name],
-      writable: true, configurable: true, enumerable: false,
-    });
-  }
-  const arrayFrom = Array.from;
-  defineProperty(Array, "from", { writable: true, configurable: true, enumerable: false, value: function from(source, mapFn, thisArg) {
-    if (source != null && typeof source[Symbol.iterator] !== "function") {
-      const length = Math.min(Number(source.length) || 0, Number.MAX_SAFE_INTEGER);
-      if (length > maxLength) throw tooLong("the array-like");
-      const out = [];
-      for (let i = 0; i < length; i++) out[i] = mapFn === undefined ? source[i] : reflectApply(mapFn, thisArg, [source[i], i]);
-      return out;
-    }
-    return reflectApply(arrayFrom, this, [source, mapFn, thisArg]);
-  } });
-  const split = String.prototype.split;
-  defineProperty(String.prototype, "split", { writable: true, configurable: true, enumerable: false, value: function split_(...args) {
-    const text = toStr(this);
-    if (text.length > maxLength) throw tooLong("the string to split");
-    return reflectApply(split, text, args);
-  } });
+  // What a builtin may still do on absurd lengths (abort V8, loop uninterruptibly, allocate outside the
+  // heap) is contained by the worker process around this context, not guarded here.
 
   // --- 2. console ---------------------------------------------------------------------------
-  let logs = [];
-  let logChars = 0, logDropped = 0;
+  // Runtime state lives in objects without a prototype: a setter the program defines on
+  // Object.prototype or Array.prototype cannot intercept what the runtime stores.
+  const logs = create(null);
+  let logCount = 0, logChars = 0, logDropped = 0;
 
   function describeValue(value) {
     try {
       if (typeof value === "string") return value;
-      if (value instanceof Err) return `${value.name}: ${value.message}`;
-      if (typeof value === "function") return `[function ${value.name || "anonymous"}]`;
+      if (value instanceof Err) return `${toStr(value.name)}: ${toStr(value.message)}`;
+      if (typeof value === "function") return "[function]";
       if (typeof value === "bigint" || typeof value === "symbol" || value === undefined) return toStr(value);
       const text = stringify(value);
-      return text === undefined ? toStr(value) : text;
+      return text === undefined ? toStr(value) : toStr(text);
     } catch (error) {
       return "[unprintable value]";
     }
@@ -103,14 +79,14 @@
   function log(level, args) {
     let line = "";
     for (let i = 0; i < args.length; i++) line += (i ? " " : "") + describeValue(args[i]);
-    if (level !== "log") line = `[${level}] ${line}`;
+    if (level !== "log") line = "[" + level + "] " + line;
     if (logChars + line.length > config.maxLogChars) {
       const room = config.maxLogChars - logChars;
-      if (room > 0) { logs[logs.length] = line.slice(0, room); logChars += room; }
+      if (room > 0) { logs[logCount++] = reflectApply(strSlice, line, [0, room]); logChars += room; }
       logDropped += 1;
       return;
     }
-    logs[logs.length] = line;
+    logs[logCount++] = line;
     logChars += line.length;
   }
 
@@ -122,35 +98,36 @@
 
   // --- 3. host channel ------------------------------------------------------------------------
   let nextId = 1;
-  let queue = [];
+  const queue = create(null);  // id → the request, already serialised
+  let queueStart = 1;
   const pending = create(null);
   let toolCalls = 0, timers = 0;
-  let fatal = null;
-  let outcome = null;
+  let outcome = null;  // the program's end, already serialised
 
-  function request(payload, context) {
+  function request(text, context) {
     const id = nextId++;
-    queue[queue.length] = [id, ...payload];
+    queue[id] = "[" + id + "," + text + "]";
     return new P((resolve, reject) => { pending[id] = { resolve, reject, context }; });
   }
 
   class ToolError extends Err {
-    constructor(message, kind, server, tool) {
+    constructor(message, kind, server, tool, limit) {
       super(message);
       this.name = "ToolError";
       this.kind = kind;
       this.server = server;
       this.tool = tool;
+      if (limit !== undefined) this.limit = limit;
     }
   }
   defineProperty(g, "ToolError", { value: ToolError, writable: false, configurable: false });
 
-  function toolError(error, context) {
-    const message = `${context.server}/${context.tool}: ${toStr(error.message)}`;
-    const err = new ToolError(message, toStr(error.kind), context.server, context.tool);
-    const site = context.site.stack;  // captured when the program made the call: points at its line
-    const firstFrame = typeof site === "string" ? site.indexOf("\n") : -1;
-    err.stack = `ToolError: ${message}` + (firstFrame >= 0 ? site.slice(firstFrame) : "");
+  function toolError(server, tool, kind, message, site, limit) {
+    const text = server + "/" + tool + ": " + message;
+    const err = new ToolError(text, kind, server, tool, limit);
+    const stack = site.stack;  // captured when the program made the call: points at its line
+    const firstFrame = typeof stack === "string" ? reflectApply(strIndexOf, stack, ["\n"]) : -1;
+    err.stack = "ToolError: " + text + (firstFrame >= 0 ? reflectApply(strSlice, stack, [firstFrame]) : "");
     return err;
   }
 
@@ -162,18 +139,19 @@
       }
       let json;
       try {
-        json = stringify(args);
+        json = toStr(stringify(args));
       } catch (error) {
-        throw new TypeErr(`${label}(): the arguments are not JSON-serialisable (${error.message})`);
-      }
-      toolCalls += 1;
-      if (toolCalls > config.maxToolCalls) {
-        const message = `tool call limit reached: at most ${config.maxToolCalls} tool calls per execution`;
-        if (fatal === null) fatal = { kind: "limit", message };
-        throw new RangeErr(message);
+        throw new TypeErr(`${label}(): the arguments are not JSON-serialisable (${describeValue(error)})`);
       }
       const site = new Err();  // the stack is captured now, formatted only if the call fails
-      return request(["tool", server, tool, json], { server, tool, site });
+      if (toolCalls >= config.maxToolCalls) {
+        throw toolError(server, tool, "limit", `tool call limit reached: at most ${config.maxToolCalls} tool calls per execution (code_mode.max_tool_calls)`, site, "max_tool_calls");
+      }
+      if (json.length > config.maxArgumentChars) {
+        throw toolError(server, tool, "limit", `the arguments are ${json.length} characters of JSON, over the ${config.maxArgumentChars}-byte limit (code_mode.max_tool_argument_bytes)`, site, "max_tool_argument_bytes");
+      }
+      toolCalls += 1;
+      return request('"tool",' + quote(server) + "," + quote(tool) + "," + quote(json), { server, tool, site });
     };
   }
 
@@ -192,13 +170,14 @@
       const tool = methods[method];
       if (!hasOwn(target, tool)) aliases[tool] = target[method];  // the raw tool name works too
     }
+    const available = names.join(", ");
     freeze(target);
-    return new Proxy(target, {
+    return new Proxy_(target, {
       get(t, property) {
         if (hasOwn(t, property)) return t[property];
-        if (typeof property === "symbol" || passThrough.has(property)) return undefined;
+        if (typeof property === "symbol" || reflectApply(setHas, passThrough, [property])) return undefined;
         if (hasOwn(aliases, property)) return aliases[property];
-        throw new TypeErr(`unknown tool '${property}' on server '${server}'; available: ${names.join(", ")}`);
+        throw new TypeErr(`unknown tool '${toStr(property)}' on server '${server}'; available: ${available}`);
       },
     });
   }
@@ -208,62 +187,79 @@
     defineProperty(g, binding, { value: serverObject(binding, spec.server, spec.methods), writable: false, configurable: false, enumerable: true });
   }
 
+  const cancelled = create(null);
   function setTimeoutImpl(callback, delay, ...args) {
     if (typeof callback !== "function") throw new TypeErr("setTimeout needs a function");
     if (timers >= config.maxTimers) throw new RangeErr(`more than ${config.maxTimers} pending timers`);
     timers += 1;
     const id = nextId;
     const milliseconds = Number(delay) > 0 ? Number(delay) : 0;
-    reflectApply(then, request(["sleep", milliseconds], null), [() => {
+    reflectApply(then, request('"sleep",' + milliseconds, null), [() => {
       timers -= 1;
       if (cancelled[id]) { delete cancelled[id]; return; }
-      try { callback(...args); } catch (error) { log("error", ["Uncaught in a setTimeout callback:", error]); }
+      try { reflectApply(callback, undefined, args); } catch (error) { log("error", ["Uncaught in a setTimeout callback:", error]); }
     }]);
     return id;
   }
-  const cancelled = create(null);
-  defineProperty(g, "setTimeout", { value: setTimeoutImpl, writable: false });
-  defineProperty(g, "clearTimeout", { value: (id) => { cancelled[id] = true; }, writable: false });
+  defineProperty(g, "setTimeout", { value: setTimeoutImpl, writable: false, configurable: false });
+  defineProperty(g, "clearTimeout", { value: (id) => { cancelled[id] = true; }, writable: false, configurable: false });
+
+  function errorJson(name, message, stack, kind) {
+    return '{"name":' + quote(name) + ',"message":' + quote(message) + ',"stack":' + quote(stack) +
+      ',"kind":' + (kind === null ? "null" : quote(kind)) + "}";
+  }
 
   function describeError(error) {
     try {
       if (error instanceof Err) {
-        return {
-          name: toStr(error.name ?? "Error"),
-          message: toStr(error.message ?? ""),
-          stack: typeof error.stack === "string" ? error.stack : "",
-          kind: error instanceof ToolError ? error.kind : null,
-        };
+        const kind = error instanceof ToolError ? toStr(error.kind) : null;
+        const stack = error.stack;
+        return errorJson(toStr(error.name ?? "Error"), toStr(error.message ?? ""), typeof stack === "string" ? stack : "", kind);
       }
-      return { name: "Error", message: `a non-Error value was thrown: ${describeValue(error)}`, stack: "", kind: null };
+      return errorJson("Error", "a non-Error value was thrown: " + describeValue(error), "", null);
     } catch (inner) {
-      return { name: "Error", message: "an unprintable value was thrown", stack: "", kind: null };
+      return errorJson("Error", "an unprintable value was thrown", "", null);
     }
   }
 
   function finish(returned, value) {
-    if (!returned) { outcome = { state: "threw", error: describeError(value) }; return; }
+    if (outcome !== null) return;
+    if (!returned) { outcome = '{"state":"threw","error":' + describeError(value) + "}"; return; }
     let text;
     try {
       text = stringify(value);
+      text = text === undefined ? "null" : toStr(text);
     } catch (error) {
-      outcome = { state: "threw", error: { name: "TypeError", message: `the return value is not JSON-serialisable (${error.message})`, stack: "", kind: null } };
+      const message = "the return value is not JSON-serialisable (" + describeValue(error) + ")";
+      outcome = '{"state":"threw","error":' + errorJson("TypeError", message, "", null) + "}";
       return;
     }
-    if (text === undefined) text = "null";
-    outcome = { state: "returned", value: text.slice(0, config.maxResultChars + 1), chars: text.length };
+    const kept = reflectApply(strSlice, text, [0, config.maxResultChars + 1]);
+    outcome = '{"state":"returned","value":' + quote(kept) + ',"chars":' + text.length + "}";
   }
 
-  const host = freeze({
+  return freeze({
     start(program) {
-      reflectApply(then, program(), [(value) => finish(true, value), (error) => finish(false, error)]);
+      let promise;
+      try { promise = program(); } catch (error) { finish(false, error); return; }
+      reflectApply(then, promise, [(value) => finish(true, value), (error) => finish(false, error)]);
     },
     pump() {
-      const report = { requests: queue, logs, logDropped, fatal, outcome };
-      queue = [];
-      logs = [];
+      let requests = "";
+      for (; queueStart < nextId; queueStart++) {
+        requests += (requests ? "," : "") + queue[queueStart];
+        delete queue[queueStart];
+      }
+      let lines = "";
+      for (let i = 0; i < logCount; i++) {
+        lines += (i ? "," : "") + quote(logs[i]);
+        delete logs[i];
+      }
+      const report = '{"requests":[' + requests + '],"logs":[' + lines + '],"logDropped":' + logDropped +
+        ',"outcome":' + (outcome === null ? "null" : outcome) + "}";
+      logCount = 0;
       logDropped = 0;
-      return stringify(report);
+      return report;
     },
     deliver(text) {
       const batch = parse(text);
@@ -272,10 +268,12 @@
         const entry = pending[id];
         if (entry === undefined) continue;
         delete pending[id];
-        if (answer.ok) entry.resolve(answer.value);
-        else entry.reject(toolError(answer.error, entry.context));
+        if (answer.ok === true) entry.resolve(answer.value);
+        else {
+          const context = entry.context, error = answer.error;
+          entry.reject(toolError(context.server, context.tool, toStr(error.kind), toStr(error.message), context.site, error.limit));
+        }
       }
     },
   });
-  defineProperty(g, "__mcpGuard", { value: host, writable: false, configurable: false });
-})(__CONFIG__);
+})(__CONFIG__)

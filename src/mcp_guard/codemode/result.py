@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from .calls import CallRecord
 
 ErrorKind = Literal["syntax", "unsupported-typescript", "runtime", "timeout", "memory", "limit", "denied", "upstream"]
+ERROR_KINDS: frozenset[str] = frozenset(get_args(ErrorKind))
+
+TIMEOUT_HINT = "look for an endless loop or await; run independent tool calls together with Promise.all"
+CPU_HINT = "the program computes too much: look for an endless or very long loop, or work on less data"
+CRASH_HINTS: dict[str, str] = {
+    "timeout": TIMEOUT_HINT,
+    "memory": "work on smaller pieces and keep only what the result needs (code_mode.memory_limit_bytes, "
+    "code_mode.process_memory_bytes)",
+    "runtime": "the program made the sandbox's engine fail: avoid calling builtins on huge array-likes or strings",
+}
 
 
 @dataclass(frozen=True, slots=True)

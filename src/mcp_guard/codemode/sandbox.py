@@ -1,29 +1,24 @@
 """Run one JavaScript program in a fresh, hardened V8 context (mini-racer) and drive its tool calls.
 
+This module runs only inside a Code Mode worker process (`worker.py`), never in the gateway.
+
 How a run goes:
 
 1. a new `MiniRacer` context gets the hard heap limit and `prelude.js` (removals, console capture,
-   timers, one global per server, the host channel);
-2. the program is evaluated as the body of an async function: `__mcpGuard.start(async function () {`
-   on line 1, the program from line 2 on, so top-level `await` and `return` work and every position
-   is the program's own, one line down;
-3. the driver loops: `pump()` collects what the program queued (tool calls, timers, console lines,
-   its final outcome), every tool call is started as a task calling the one `ToolBridge`, and each
-   batch of finished calls goes back with `deliver()`; calls the program made together (`Promise.all`)
-   therefore run concurrently.
+   timers, one global per server), whose value is the host channel: three functions the program cannot
+   reach, since they are never stored in a global;
+2. the program is evaluated as an async function expression, `(async function () {` on line 1 and the
+   program from line 2 on (so top-level `await` and `return` work and every position is the program's
+   own, one line down), and handed to the channel's `start`;
+3. the driver loops: `pump()` returns what the program queued (tool calls, timers, console lines, its
+   final outcome) as a string the runtime assembled from primitives, every tool call goes to the one
+   `ToolBridge` (in the worker: a frame to the gateway) and every timer to `asyncio.sleep`, and each
+   batch of answers goes back with `deliver()`; calls the program made together therefore run
+   concurrently.
 
-What the runtime removes or guards before the program runs (see `prelude.js`): ArrayBuffer,
-SharedArrayBuffer, every typed array, DataView, Atomics, WebAssembly (their memory is outside the heap
-limit), FinalizationRegistry; eval, Function and the constructors reachable from any function (code from
-strings); the engine's own SharedArrayBuffer-based timers (replaced by host timers); and array builtins
-on sparse arrays longer than the heap could hold, which would otherwise abort the whole process from
-inside V8. Everything it keeps for itself is captured before the program can patch a prototype.
-
-JavaScript never calls into Python directly. mini-racer's `wrap_py_function` resolves its promises with
-a *blocking* call into V8, so a program spinning in a loop when a tool call finishes would freeze the
-gateway's event loop (measured: it hangs for good). Here Python only ever enters V8 through
-`eval_cancelable`, which awaits without blocking and is cancelled by the timeout, and the context is
-closed afterwards, which stops whatever still runs in it.
+Python only ever enters V8 through cancellable calls, which await without blocking and are cancelled by
+the timeout. What V8 cannot interrupt (a builtin looping in C++ over a huge array-like, a process-wide
+abort) is contained by the worker process, which the gateway kills from outside.
 """
 
 from __future__ import annotations
@@ -51,7 +46,7 @@ ToolBridge = Callable[[str, str, str], Awaitable[str]]
 
 The answer is `{"ok": true, "value": <JSON>}` or `{"ok": false, "error": {"kind": ..., "message": ...}}`;
 the sandbox resolves the program's promise with `value` or rejects it with a `ToolError`. Raise
-`SandboxAbort` to stop the whole program instead (a limit, a refusal that must not be caught).
+`SandboxAbort` to stop the whole program instead (a refusal that must not be caught).
 """
 
 _RUNTIME_FILE = "mcp-guard-runtime.js"
@@ -78,7 +73,7 @@ class Thrown:
     name: str
     message: str
     stack: str
-    kind: str | None  # "denied" / "upstream" for a ToolError, else None
+    kind: str | None  # "denied" / "upstream" / "limit" for a ToolError, else None
 
 
 @dataclass(slots=True)
@@ -123,9 +118,8 @@ async def run_program(
         driver.result.abort = exc
     finally:
         await driver.cancel_inflight()
-        # Closing terminates anything still running in the context. It takes ~0.4 ms, so it runs just
-        # after the result is handed back rather than before; nothing can reach the context any more.
-        asyncio.get_running_loop().call_soon(racer.close)
+    if driver.result.abort is None or driver.result.abort.kind not in ("timeout", "memory"):
+        racer.close()  # after a timeout or a memory stop the worker exits instead: closing may wait on V8
     return driver.result
 
 
@@ -155,10 +149,10 @@ def _prelude(servers: Iterable[ServerGlobal], settings: CodeModeSettings) -> str
     config = {
         "servers": {s.binding: {"server": s.server, "methods": dict(s.methods)} for s in servers},
         "maxToolCalls": settings.max_tool_calls,
+        "maxArgumentChars": settings.max_tool_argument_bytes,
         "maxLogChars": settings.max_log_bytes,
         "maxResultChars": settings.max_result_bytes,
         "maxTimers": settings.max_timers,
-        "maxArrayLength": settings.memory_limit_bytes // 8,  # longer needs more heap than the limit allows
     }
     source = _prelude_source().replace("__CONFIG__", json.dumps(config))
     return f"{source}\n//# sourceURL={_RUNTIME_FILE}\n"
@@ -183,11 +177,15 @@ class _Driver:
         self.result = SandboxRun()
         self.inflight: dict[asyncio.Task[str], int] = {}
         self.tool_calls = 0
+        self._pump: Any = None
+        self._deliver: Any = None
 
     async def run(self, prelude: str, program: str) -> None:
-        await self.racer.eval_cancelable(prelude)
-        await self.racer.eval_cancelable(program)
-        while not await self._pump():
+        host: Any = await self.racer.eval_cancelable(prelude)
+        self._pump, self._deliver = host["pump"].cancelable(), host["deliver"].cancelable()
+        function = await self.racer.eval_cancelable(program)
+        await host["start"].cancelable()(function)
+        while not await self._pump_once():
             if not self.inflight:
                 raise SandboxAbort(
                     "runtime",
@@ -195,28 +193,18 @@ class _Driver:
                     "(no tool call or timer is pending)",
                 )
             done, _ = await asyncio.wait(self.inflight, return_when=asyncio.FIRST_COMPLETED)
-            await self._deliver(done)
+            await self._deliver_answers(done)
 
-    async def _pump(self) -> bool:
+    async def _pump_once(self) -> bool:
         """Collect the program's requests and output; return whether it has finished."""
-        report = _parse_report(await self.racer.eval_cancelable("__mcpGuard.pump()"))
-        self._collect_logs(report)
-        fatal = report.get("fatal")  # before the outcome: the program may have caught the limit's error
-        if isinstance(fatal, dict):
-            raise SandboxAbort("limit", str(fatal.get("message", "limit reached")))
-        outcome = report.get("outcome")
-        if isinstance(outcome, dict):
-            self._record_outcome(outcome)
+        report = _parse_report(await self._pump())
+        self.result.logs.extend(report.logs)
+        self.result.logs_dropped += report.log_dropped
+        if report.outcome is not None:
+            self._record_outcome(report.outcome)
             return True
-        self._dispatch(report.get("requests"))
+        self._dispatch(report.requests)
         return False
-
-    def _collect_logs(self, report: Mapping[str, Any]) -> None:
-        logs = report.get("logs")
-        if isinstance(logs, list):
-            self.result.logs.extend(str(line) for line in logs)
-        dropped = report.get("logDropped")
-        self.result.logs_dropped += dropped if isinstance(dropped, int) else 0
 
     def _record_outcome(self, outcome: Mapping[str, Any]) -> None:
         if outcome.get("state") == "returned":
@@ -231,20 +219,15 @@ class _Driver:
             name=str(error.get("name", "Error")),
             message=str(error.get("message", "")),
             stack=str(error.get("stack", "")),
-            kind=str(kind) if isinstance(kind, str) else None,
+            kind=kind if isinstance(kind, str) else None,
         )
 
-    def _dispatch(self, requests: Any) -> None:
-        if not isinstance(requests, list):
+    def _dispatch(self, requests: list[tuple[int, str, tuple[str, ...]]]) -> None:
+        tool_requests = sum(1 for r in requests if r[1] == "tool")
+        if self.tool_calls + tool_requests > self.settings.max_tool_calls:  # the runtime counts too: a backstop
             raise _protocol_error()
-        batch = [_parse_request(r) for r in requests]
-        tool_requests = sum(1 for r in batch if r[1] == "tool")
-        if self.tool_calls + tool_requests > self.settings.max_tool_calls:
-            raise SandboxAbort(
-                "limit", f"tool call limit reached: at most {self.settings.max_tool_calls} tool calls per execution"
-            )
         self.tool_calls += tool_requests
-        for request_id, op, args in batch:
+        for request_id, op, args in requests:
             coroutine = self._call(*args) if op == "tool" else self._sleep(float(args[0]))
             self.inflight[asyncio.ensure_future(coroutine)] = request_id
 
@@ -261,12 +244,12 @@ class _Driver:
         await asyncio.sleep(min(milliseconds / 1000.0, self.settings.timeout_seconds))
         return _SLEEP_ANSWER
 
-    async def _deliver(self, done: Iterable[asyncio.Task[str]]) -> None:
+    async def _deliver_answers(self, done: Iterable[asyncio.Task[str]]) -> None:
         answers = []
         for task in done:
             request_id = self.inflight.pop(task)
             answers.append(f"[{request_id},{task.result()}]")  # SandboxAbort from the bridge propagates here
-        await self.racer.eval_cancelable(f"__mcpGuard.deliver({json.dumps('[' + ','.join(answers) + ']')})")
+        await self._deliver("[" + ",".join(answers) + "]")
 
     async def cancel_inflight(self) -> None:
         """Stop the calls still running (the program ended or was stopped) and wait a little for them."""
@@ -282,14 +265,29 @@ class _Driver:
                         task.exception()  # retrieved, so asyncio does not log it as lost
 
 
-def _parse_report(text: Any) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class _Report:
+    requests: list[tuple[int, str, tuple[str, ...]]]
+    logs: list[str]
+    log_dropped: int
+    outcome: dict[str, Any] | None
+
+
+def _parse_report(text: Any) -> _Report:
+    """The runtime's report, checked field by field (it is built by the runtime alone, so a mismatch means
+    the context is broken: the run stops)."""
     try:
         report = json.loads(text) if isinstance(text, str) else None
     except ValueError:
         report = None
     if not isinstance(report, dict):
         raise _protocol_error()
-    return report
+    requests, logs, dropped, outcome = (report.get(k) for k in ("requests", "logs", "logDropped", "outcome"))
+    if not isinstance(requests, list) or not isinstance(logs, list) or not isinstance(dropped, int):
+        raise _protocol_error()
+    if outcome is not None and not isinstance(outcome, dict):
+        raise _protocol_error()
+    return _Report([_parse_request(r) for r in requests], [str(line) for line in logs], dropped, outcome)
 
 
 def _parse_request(raw: Any) -> tuple[int, str, tuple[str, ...]]:
