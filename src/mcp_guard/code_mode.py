@@ -1,18 +1,35 @@
-"""Code Mode as the gateway offers it: the three meta-tools answered over the caller's visible tools, and
-every call a program makes sent through the one pipeline at the moment it is made (visibility, roles,
-filters, rate limits, budget, audit with the execution as parent). The engine is `codemode/`."""
+"""Code Mode as the gateway offers it: the meta-tools answered over the caller's visible tools, and every call a
+program makes sent through the one pipeline at the moment it is made (visibility, roles, filters, rate limits,
+budget, audit with the execution as parent). The engine is `codemode/`; programs run in its worker processes.
+
+`CodeModeService` (one per gateway, `gateway.code_mode_service`) owns what outlives a request: the worker pool
+(started on the first execution, closed with the gateway's lifespan) and the discovery index (built once per
+catalog change, in a worker thread).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 
-from . import codemode  # its engine (executor, declarations) loads when a program first needs it
-from .codemode import EXECUTE_TOOL_CODE, META_TOOL_NAMES, MetaToolError, answer_file_tool, code_argument
+from .codemode import (
+    CLASSIC_SEARCH_TOOL,
+    EXECUTE_TOOL_CODE,
+    LIST_TOOL_FILES,
+    META_TOOL_NAMES,
+    READ_TOOL_FILE,
+    CodeModeSettings,
+    MetaToolError,
+    code_argument,
+    read_request,
+    search_request,
+)
 from .errors import BadRequest, GatewayError, ToolNotFound
 from .listing import listing_for
 from .names import ToolRef
@@ -20,13 +37,73 @@ from .state import RequestState
 
 if TYPE_CHECKING:
     from .catalog import CatalogEntry
+    from .codemode import ToolOutcome
+    from .codemode.discovery import ToolIndex
+    from .codemode.pool import WorkerPool
     from .gateway import Gateway
 
 AutoRule = Callable[[ToolRef], bool]
 
 
 def is_meta_tool(name: str) -> bool:
-    return name in META_TOOL_NAMES
+    return name in META_TOOL_NAMES or name == CLASSIC_SEARCH_TOOL
+
+
+class CodeModeService:
+    """The worker pool and the discovery index of one gateway."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self._pool: WorkerPool | None = None
+        self._index: tuple[int, ToolIndex] | None = None
+        self._index_lock = threading.Lock()
+        self._settings: dict[tuple[tuple[str, float], ...], CodeModeSettings] = {}
+        gateway.catalog.on_change(self._catalog_changed)
+
+    @property
+    def pool(self) -> WorkerPool:
+        if self._pool is None:
+            from .codemode.pool import WorkerPool
+
+            self._pool = WorkerPool.from_settings(self.gateway.config.code_mode)
+        return self._pool
+
+    def settings_for(self, state: RequestState) -> CodeModeSettings:
+        """The gateway's limits with the caller's role, team and key overrides applied."""
+        overrides = state.principal.code_mode_limits if state.principal is not None else ()
+        settings = self._settings.get(overrides)
+        if settings is None:
+            settings = self._settings[overrides] = self.gateway.config.code_mode.limits_for(overrides)
+        return settings
+
+    async def index(self) -> ToolIndex:
+        """The discovery index of the current catalog, built off the event loop when the catalog changed."""
+        current = self._index
+        if current is not None and current[0] == self.gateway.catalog.version:
+            return current[1]
+        return await asyncio.to_thread(self._build_index)
+
+    def _build_index(self) -> ToolIndex:
+        from .codemode.discovery import ToolIndex
+
+        with self._index_lock:  # one build per catalog version, whoever asks first
+            version = self.gateway.catalog.version
+            if self._index is not None and self._index[0] == version:
+                return self._index[1]
+            index = ToolIndex(self.gateway.catalog.entries())
+            self._index = (version, index)
+            return index
+
+    def _catalog_changed(self) -> None:
+        """Once discovery has been used, rebuild its index as soon as the catalog changes, in the background."""
+        if self._index is not None:
+            threading.Thread(target=self._build_index, name="mcp-guard-code-mode-index", daemon=True).start()
+
+    def close(self) -> None:
+        """Kill the workers (a later lifespan starts new ones on first use)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
 
 
 async def call_meta_tool(
@@ -39,23 +116,44 @@ async def call_meta_tool(
     auto_only: AutoRule | None = None,
     parent_id: str | None = None,
 ) -> types.CallToolResult:
-    """Answer `listToolFiles`, `readToolFile` or `executeToolCode` for this caller.
+    """Answer a Code Mode meta-tool or the classic `search_tools` for this caller.
 
     `auto_only` (agent mode): an execution may only call tools it accepts; any other call fails the whole
     execution with "needs approval", decided when the call is made. `parent_id` links the execution's audit
     record to what asked for it (an agent-mode model turn)."""
     listing = listing_for(gateway, state)
-    if not listing.code:
-        raise ToolNotFound(f"Unknown tool {name!r}: Code Mode is not on for this request", extra={"tool": name})
+    offered = listing.search if name == CLASSIC_SEARCH_TOOL else bool(listing.code)
+    if not offered:
+        raise ToolNotFound(f"Unknown tool {name!r}: it is not offered to this request", extra={"tool": name})
     if not isinstance(arguments, dict | None):
         raise BadRequest(f"Arguments for {name!r} must be a JSON object")
+    service = gateway.code_mode_service
     try:
-        if name != EXECUTE_TOOL_CODE:
-            return _text(answer_file_tool(name, arguments, codemode.tool_files(listing.code)))
-        code = code_argument(arguments)
+        if name == EXECUTE_TOOL_CODE:
+            code = code_argument(arguments)
+        else:
+            index = await service.index()
+            # Rendering a server's declarations takes milliseconds: never on the event loop.
+            return _text(await asyncio.to_thread(_discover, index, name, arguments, listing.code, listing.searchable))
     except MetaToolError as exc:
         raise BadRequest(str(exc)) from None
     return await _execute(gateway, state, code, listing.code, entry_point, auto_only, parent_id)
+
+
+def _discover(
+    index: ToolIndex,
+    name: str,
+    arguments: Any,
+    code: Sequence[CatalogEntry],
+    searchable: Sequence[CatalogEntry],
+) -> str:
+    if name == LIST_TOOL_FILES:
+        return index.list_files(code)
+    if name == READ_TOOL_FILE:
+        return index.read_file(code, read_request(arguments))
+    if name == CLASSIC_SEARCH_TOOL:
+        return index.search_classic(searchable, search_request(arguments, CLASSIC_SEARCH_TOOL))
+    return index.search(code, search_request(arguments))
 
 
 async def _execute(
@@ -67,13 +165,17 @@ async def _execute(
     auto_only: AutoRule | None,
     parent_id: str | None,
 ) -> types.CallToolResult:
+    from . import codemode  # the gateway side of the engine: pool, frames, bridge (V8 runs in the workers)
+
+    service = gateway.code_mode_service
+    settings = service.settings_for(state)
     execution_id = uuid.uuid4().hex
     started = time.perf_counter()
     servers: dict[str, list[str]] = {}
     for entry in entries:
         servers.setdefault(entry.ref.server, []).append(entry.ref.tool)
 
-    async def call_tool(server: str, tool: str, arguments: dict[str, Any]) -> codemode.ToolOutcome:
+    async def call_tool(server: str, tool: str, arguments: dict[str, Any]) -> ToolOutcome:
         ref = ToolRef(server, tool)
         if auto_only is not None and not auto_only(ref):
             needs_approval = f"Tool '{ref}' needs approval: it is not auto-executable"
@@ -84,9 +186,9 @@ async def _execute(
             )
         except GatewayError as exc:
             raise codemode.ToolCallError.from_gateway_error(exc) from None
-        return codemode.ToolOutcome.from_result(outcome.result)
+        return codemode.ToolOutcome.from_result(outcome.result, settings.max_tool_result_bytes)
 
-    result = await codemode.execute(code, servers=servers, call_tool=call_tool, settings=gateway.config.code_mode)
+    result = await codemode.execute(code, servers=servers, call_tool=call_tool, settings=settings, pool=service.pool)
     error = None if result.ok or result.error is None else f"{result.error.kind}: {result.error.message}"
     await gateway.pipeline.record_execution(
         state, execution_id, {"code": code}, error=error, started=started, entry_point=entry_point, parent_id=parent_id

@@ -15,7 +15,7 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from .asgi import Scope, run_lifespan
 from .catalog import Catalog
 from .chat.confirmations import ConfirmationGate
-from .code_mode import AutoRule, call_meta_tool, is_meta_tool
+from .code_mode import AutoRule, CodeModeService, call_meta_tool, is_meta_tool
 from .config import GatewayConfig, ServerConfig, load_config
 from .errors import ConfigError
 from .governance import Governance
@@ -54,6 +54,7 @@ class Gateway:
             self.catalog, self.upstreams, code_only=self.code_only_servers, confirmations=self.confirmations
         )
         self.governance = Governance(config)
+        self.code_mode_service = CodeModeService(self)  # its worker pool starts on the first program
         self.router = GatewayRouter(self)
         self._session_manager: StreamableHTTPSessionManager | None = None
 
@@ -83,6 +84,7 @@ class Gateway:
                     if chat is not None:
                         await chat.aclose()
                     await self.confirmations.aclose()
+                    self.code_mode_service.close()
             tg.cancel_scope.cancel()
 
     @cached_property

@@ -1,9 +1,12 @@
 """What one caller is shown: the tools it may see, split into those listed directly and those reached
-through Code Mode (then the three meta-tools are listed in their place).
+through Code Mode (then Code Mode's meta-tools are listed in their place).
 
 Code Mode applies to a tool when its server has `code_mode: true` in the configuration, or to every tool
 when the caller's key or team has `code_mode: true`, or when the request asks for it
 (`x-mcp-code-mode: true`, recorded on the RequestState).
+
+Tool search for classic clients (`x-mcp-tool-search: true`, or `code_mode.classic_search: true` for every
+caller) lists the `search_tools` tool instead of the directly callable tools; they stay callable by name.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import mcp_types as types
 
 from .catalog import CatalogEntry, openai_function
-from .codemode import CodeModeSettings, meta_tools
+from .codemode import CodeModeSettings, classic_search_tool, meta_tools
 from .state import RequestState
 
 if TYPE_CHECKING:
@@ -24,16 +27,23 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Listing:
-    direct: tuple[CatalogEntry, ...]
-    code: tuple[CatalogEntry, ...]
+    direct: tuple[CatalogEntry, ...]  # listed as themselves
+    code: tuple[CatalogEntry, ...]  # reached through Code Mode's meta-tools
     settings: CodeModeSettings
+    searchable: tuple[CatalogEntry, ...] = ()  # callable directly, found through `search_tools`
+
+    @property
+    def search(self) -> bool:
+        return bool(self.searchable)
 
     def mcp_tools(self) -> list[types.Tool]:
-        return [e.exposed for e in self.direct] + (list(_meta_tools(self.settings)) if self.code else [])
+        return [e.exposed for e in self.direct] + list(self._extra_tools())
 
     def openai_tools(self) -> list[dict[str, Any]]:
-        meta = [openai_function(t) for t in _meta_tools(self.settings)] if self.code else []
-        return [e.openai for e in self.direct] + meta
+        return [e.openai for e in self.direct] + [openai_function(t) for t in self._extra_tools()]
+
+    def _extra_tools(self) -> tuple[types.Tool, ...]:
+        return (_search_tool() if self.search else ()) + (_meta_tools(self.settings) if self.code else ())
 
 
 @cache
@@ -41,12 +51,20 @@ def _meta_tools(settings: CodeModeSettings) -> tuple[types.Tool, ...]:
     return tuple(meta_tools(settings))
 
 
+@cache
+def _search_tool() -> tuple[types.Tool, ...]:
+    return (classic_search_tool(),)
+
+
 def listing_for(gateway: Gateway, state: RequestState) -> Listing:
     visible = [e for e in gateway.catalog.entries() if state.may_see(e.ref)]
     code_only = gateway.code_only_servers
+    settings = gateway.config.code_mode
     if state.code_mode or (state.principal is not None and state.principal.code_mode):
         direct, code = [], visible
     else:
         direct = [e for e in visible if e.ref.server not in code_only]
         code = [e for e in visible if e.ref.server in code_only]
-    return Listing(tuple(direct), tuple(code), gateway.config.code_mode)
+    if direct and (state.tool_search or settings.classic_search):
+        return Listing((), tuple(code), settings, tuple(direct))
+    return Listing(tuple(direct), tuple(code), settings)

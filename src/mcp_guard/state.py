@@ -63,6 +63,7 @@ class RequestState:
     budget: CallGuard | None = None
     audit: AuditSink | None = None
     code_mode: bool = False  # `x-mcp-code-mode: true`: every visible tool is reached through Code Mode
+    tool_search: bool = False  # `x-mcp-tool-search: true`: classic tools are found with `search_tools`
 
     @classmethod
     def from_scope(cls, scope: MutableMapping[str, Any]) -> RequestState:

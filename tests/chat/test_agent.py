@@ -77,7 +77,9 @@ async def test_code_mode_one_execution_does_several_calls(llm):
     assert step["name"] == "executeToolCode" and not step["is_error"], step["content"]
     assert step["content"].startswith("Execution succeeded") and "3 tool calls" in step["content"]
     first = (await received(llm.base_url, run))[0]["body"]
-    assert sorted(t["function"]["name"] for t in first["tools"]) == ["executeToolCode", "listToolFiles", "readToolFile"]
+    assert sorted(t["function"]["name"] for t in first["tools"]) == [
+        "executeToolCode", "listToolFiles", "readToolFile", "searchTools"
+    ]
     inner = [r for r in records if r["entry"] == "code"]
     assert sorted(r["tool"] for r in inner) == ["list_notes", "query", "query"]
     assert len({r["parent_id"] for r in inner}) == 1

@@ -58,4 +58,4 @@ async def test_code_mode_injects_the_meta_tools_instead(llm):
     keys = Keys()
     async with chat_gateway(chat_document(keys, llm.url)) as (gateway, app):
         names = await sent_tools(llm, app, keys.marketing, **{"x-mcp-code-mode": "true"})
-    assert names == ["listToolFiles", "readToolFile", "executeToolCode", "my_lookup"]
+    assert names == ["listToolFiles", "searchTools", "readToolFile", "executeToolCode", "my_lookup"]

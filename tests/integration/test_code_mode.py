@@ -16,7 +16,7 @@ from .gateway_fixtures import make_tools, mcp_client
 
 pytestmark = pytest.mark.anyio
 
-META = {"listToolFiles", "readToolFile", "executeToolCode"}
+META = {"listToolFiles", "searchTools", "readToolFile", "executeToolCode"}
 
 
 def notes_in_code_mode() -> Gateway:

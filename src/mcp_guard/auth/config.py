@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..budget.config import BudgetConfig
+from ..codemode.settings import check_limit_overrides
 from ..patterns import ToolPattern
 from .keys import HASH_PATTERN
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_LIMITS_DESCRIPTION = (
+    "Code Mode per-run limits for these callers, by the names of `code_mode:` (timeout_seconds, cpu_seconds, "
+    "memory_limit_bytes, process_memory_bytes, max_tool_calls, ...); see docs/code-mode.md for how roles, "
+    "team and key combine."
+)
+
+
+def _code_mode_limits() -> Any:
+    return Field(None, description=_LIMITS_DESCRIPTION)
 
 
 def _check_patterns(value: list[str]) -> list[str]:
@@ -26,8 +39,10 @@ class RoleConfig(_Model):
 
     tools: list[str] = Field(default_factory=list, description="Tool patterns the role grants (`server/*`, `*`).")
     admin: bool = Field(False, description="Holders may use the admin endpoints (keys, audit, analytics).")
+    code_mode_limits: dict[str, float] | None = _code_mode_limits()
 
     _patterns = field_validator("tools")(_check_patterns)
+    _limits = field_validator("code_mode_limits")(check_limit_overrides)
 
 
 class CustomerConfig(_Model):
@@ -49,6 +64,9 @@ class TeamConfig(_ToolGrants):
     customer: str | None = Field(None, description="The customer the team belongs to.")
     budget: BudgetConfig | None = Field(None, description="Spend limit shared by the team's keys.")
     code_mode: bool = Field(False, description="The team's keys see every tool through Code Mode.")
+    code_mode_limits: dict[str, float] | None = _code_mode_limits()
+
+    _limits = field_validator("code_mode_limits")(check_limit_overrides)
 
 
 class KeyConfig(_ToolGrants):
@@ -64,6 +82,9 @@ class KeyConfig(_ToolGrants):
     expires_at: datetime | None = Field(None, description="After this instant (ISO 8601) the key is refused.")
     budget: BudgetConfig | None = Field(None, description="Spend limit of this key alone.")
     code_mode: bool = Field(False, description="This key's callers see every tool through Code Mode.")
+    code_mode_limits: dict[str, float] | None = _code_mode_limits()
+
+    _limits = field_validator("code_mode_limits")(check_limit_overrides)
 
     @field_validator("hash")
     @classmethod

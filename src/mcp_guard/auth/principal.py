@@ -20,3 +20,4 @@ class Principal:
     is_admin: bool = False
     budgets: tuple[TierBudget, ...] = ()  # customer → team → key, the tiers every call is charged to
     code_mode: bool = False  # set on the key or its team: every tool is shown through Code Mode
+    code_mode_limits: tuple[tuple[str, float], ...] = ()  # per-run limits of its roles, team and key, merged

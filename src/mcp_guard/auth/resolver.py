@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ..budget.config import BudgetConfig, Tier, TierBudget
+from ..codemode.settings import merge_limit_overrides
 from ..errors import NotAllowed, Unauthenticated
 from ..patterns import PatternSet
 from .access import PrincipalAccess
@@ -43,6 +44,7 @@ class KeyResolver:
         self._config = config
         self.store = store
         self._clock = clock
+        self._key_limits = {k.name: k.code_mode_limits for k in config.keys if k.code_mode_limits}
         self._config_keys = {k.hash: self.identity(record_from_config(k)) for k in config.keys}
         self._cache: dict[str, tuple[float, Identity | None]] = {}
         self._identities: dict[str, Identity] = {}  # replicated stores: key hash → identity of its record
@@ -104,6 +106,11 @@ class KeyResolver:
             is_admin=any(roles[r].admin for r in record.roles if r in roles),
             budgets=self._budgets(record, customer),
             code_mode=record.code_mode or bool(team and team.code_mode),
+            code_mode_limits=merge_limit_overrides(
+                (roles[r].code_mode_limits for r in record.roles if r in roles),
+                team.code_mode_limits if team else None,
+                self._key_limits.get(record.name) if record.source == "config" else None,
+            ),
         )
         return Identity(
             record, principal, PrincipalAccess(record.name, record.roles, PatternSet(allow), PatternSet(deny))

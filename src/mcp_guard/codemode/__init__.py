@@ -60,24 +60,31 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from .meta_tools import (
+    CLASSIC_SEARCH_TOOL,
     EXECUTE_TOOL_CODE,
     LIST_TOOL_FILES,
     META_TOOL_NAMES,
     READ_TOOL_FILE,
+    SEARCH_TOOLS,
     MetaToolError,
-    answer_file_tool,
+    ReadRequest,
+    SearchRequest,
+    classic_search_tool,
     code_argument,
-    list_tool_files,
     meta_tools,
+    read_request,
     read_tool_file,
+    search_request,
 )
 from .settings import CodeModeSettings
 
 if TYPE_CHECKING:
     from .bindings import binding_names
     from .calls import CallRecord, ToolCaller, ToolCallError, ToolOutcome
+    from .discovery import ToolIndex
     from .dts import file_name, tool_files
     from .executor import CodeModeUnavailable, execute
+    from .pool import WorkerPool
     from .result import ErrorKind, ExecutionError, ExecutionResult, format_for_model
 
 # The rest is loaded when one of its names is first used: a gateway that never runs a program does not
@@ -90,6 +97,8 @@ _HOME = {
     "ToolCaller": "calls",
     "ToolCallError": "calls",
     "ToolOutcome": "calls",
+    "ToolIndex": "discovery",
+    "WorkerPool": "pool",
     "file_name": "dts",
     "tool_files": "dts",
     "CodeModeUnavailable": "executor",
@@ -111,10 +120,12 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "CLASSIC_SEARCH_TOOL",
     "EXECUTE_TOOL_CODE",
     "LIST_TOOL_FILES",
     "META_TOOL_NAMES",
     "READ_TOOL_FILE",
+    "SEARCH_TOOLS",
     "CallRecord",
     "CodeModeSettings",
     "CodeModeUnavailable",
@@ -122,17 +133,22 @@ __all__ = [
     "ExecutionError",
     "ExecutionResult",
     "MetaToolError",
+    "ReadRequest",
+    "SearchRequest",
     "ToolCallError",
     "ToolCaller",
+    "ToolIndex",
     "ToolOutcome",
-    "answer_file_tool",
+    "WorkerPool",
     "binding_names",
+    "classic_search_tool",
     "code_argument",
     "execute",
     "file_name",
     "format_for_model",
-    "list_tool_files",
     "meta_tools",
+    "read_request",
     "read_tool_file",
+    "search_request",
     "tool_files",
 ]

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .bindings import binding_names, pascal_case, type_namespace
+from .meta_tools import MetaToolError
 from .schema_ts import TypeWriter, doc_comment
 
 if TYPE_CHECKING:
@@ -43,15 +44,36 @@ def tool_files(entries: Iterable[CatalogEntry]) -> dict[str, str]:
     return {file_name(s): server_file(s, servers[s], by_server[s]) for s in sorted(by_server)}
 
 
-def server_file(server: str, binding: str, entries: Sequence[CatalogEntry]) -> str:
-    """The `.d.ts` text for one server whose global is `binding`."""
-    methods = binding_names((e.ref.tool for e in entries), kind="tool")
+def find_file(files: Mapping[str, object], file_name: str) -> str:
+    """The file `file_name` names: exact first; `github`, `github.d.ts` and `servers/github` are accepted too."""
+    stem = file_name.strip().removeprefix(FILE_PREFIX).removesuffix(FILE_SUFFIX)
+    for candidate in (file_name, f"{FILE_PREFIX}{stem}{FILE_SUFFIX}"):
+        if candidate in files:
+            return candidate
+    available = ", ".join(sorted(files)) or "none"
+    raise MetaToolError(f"unknown file {file_name!r}; available: {available}")
+
+
+def server_file(
+    server: str,
+    binding: str,
+    entries: Sequence[CatalogEntry],
+    methods: Mapping[str, str] | None = None,
+    *,
+    total: int | None = None,
+) -> str:
+    """The `.d.ts` text for one server whose global is `binding`.
+
+    To declare only some of the tools a caller sees, pass those as `entries`, the method names of all the
+    visible tools as `methods` (a name can depend on the others: `binding_names`) and their number as `total`.
+    """
+    methods = methods if methods is not None else binding_names((e.ref.tool for e in entries), kind="tool")
     ordered = sorted(entries, key=lambda e: methods[e.ref.tool])
     namespace = type_namespace(binding)
     writer = TypeWriter()
     signatures = [_method(entry, methods[entry.ref.tool], namespace, writer) for entry in ordered]
     parts = [
-        _header(server, binding, [(methods[e.ref.tool], f"{e.ref.server}/{e.ref.tool}") for e in ordered]),
+        _header(server, binding, [(methods[e.ref.tool], f"{e.ref.server}/{e.ref.tool}") for e in ordered], total),
         f"declare const {binding}: {{\n" + "\n".join(signatures) + "\n};\n",
     ]
     if writer.declarations:
@@ -60,12 +82,14 @@ def server_file(server: str, binding: str, entries: Sequence[CatalogEntry]) -> s
     return "\n".join(parts)
 
 
-def _header(server: str, binding: str, mapping: list[tuple[str, str]]) -> str:
+def _header(server: str, binding: str, mapping: list[tuple[str, str]], total: int | None) -> str:
     names = ", ".join(method for method, _ in mapping)
     width = max((len(method) for method, _ in mapping), default=0)
     table = "".join(f"//   {method.ljust(width)}  →  {ref}\n" for method, ref in mapping)
     example = mapping[0][0] if mapping else "method"
     count = f"{len(mapping)} tool{'' if len(mapping) == 1 else 's'}"
+    if total is not None and total != len(mapping):
+        count = f"{len(mapping)} of {total} tools"
     return (
         f"// MCP server {json.dumps(server)}: {count}, methods of the global `{binding}`: {names}\n"
         f"// Call: `const r = await {binding}.{example}({{ ... }});` A refused or failed call throws a ToolError\n"

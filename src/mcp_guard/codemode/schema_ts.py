@@ -90,9 +90,9 @@ class TypeWriter:
         if "$ref" in schema:
             return self._ref(str(schema["$ref"]), doc, depth)
         if "const" in schema:
-            return _literal(schema["const"])
+            return literal_type(schema["const"])
         if isinstance(schema.get("enum"), list):
-            return _union([_literal(v) for v in schema["enum"]]) or "never"
+            return _union([literal_type(v) for v in schema["enum"]]) or "never"
         combined = self._combinators(schema, hint, doc, depth)
         own = self._typed(schema, hint, doc, depth) if _has_own_shape(schema) else None
         if own is not None and combined is not None:
@@ -151,7 +151,7 @@ class TypeWriter:
     def _member(self, key: str, schema: Any, required: bool, parent: str, doc: _Document, depth: int) -> str:
         rendered = self._type(schema, parent + pascal_case(key), doc, depth + 1)
         comment = doc_comment(schema if isinstance(schema, Mapping) else {}, indent="  ")
-        return f"{comment}  {_property_name(key)}{'' if required else '?'}: {rendered};"
+        return f"{comment}  {property_name(key)}{'' if required else '?'}: {rendered};"
 
     def _ref(self, ref: str, doc: _Document, depth: int) -> str:
         if ref in doc.names:
@@ -239,7 +239,7 @@ def _variant_name(hint: str, schema: Any, index: int) -> str:
     return hint + (pascal_case(str(title)) if title else f"Option{index + 1}")
 
 
-def _literal(value: Any) -> str:
+def literal_type(value: Any) -> str:
     if value is None or isinstance(value, (str, bool, int, float)):
         return json.dumps(value, ensure_ascii=False)
     return "unknown"
@@ -263,7 +263,7 @@ def _wrap(type_text: str) -> str:
     return f"({type_text})" if " | " in type_text or " & " in type_text else type_text
 
 
-def _property_name(key: str) -> str:
+def property_name(key: str) -> str:
     if key and key[0] in _IDENTIFIER_START and all(c in _IDENTIFIER_CHARS for c in key):
         return key
     return json.dumps(key, ensure_ascii=False)

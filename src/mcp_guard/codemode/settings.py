@@ -78,6 +78,11 @@ class CodeModeSettings(CodeModeLimits):
     runs_per_worker: int = Field(
         100, ge=1, le=100_000, description="A worker is replaced after this many runs (and after any failure)."
     )
+    classic_search: bool = Field(
+        False,
+        description="Every classic caller is listed the `search_tools` tool instead of its tools (which stay "
+        "callable by name); per request: `x-mcp-tool-search: true`.",
+    )
     worker_nice: int = Field(
         10, ge=0, le=19, description="Scheduling niceness of the workers: busy programs yield the CPU to the gateway."
     )

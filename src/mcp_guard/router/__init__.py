@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 Handler = Callable[..., Awaitable[None]]
 
 CODE_MODE_HEADER = b"x-mcp-code-mode"  # `true`: every visible tool is shown through Code Mode's meta-tools
+TOOL_SEARCH_HEADER = b"x-mcp-tool-search"  # `true`: `search_tools` is listed instead of the tools
 _TRUE = {"1", "true", "yes", "on"}
 
 # (method, path template, handler, access): "any" = whoever passed the middlewares; "operator" = an admin
@@ -53,6 +54,8 @@ class GatewayRouter:
         path = route_path(scope)
         if (header(scope, CODE_MODE_HEADER) or "").strip().lower() in _TRUE:
             RequestState.from_scope(scope).code_mode = True  # presentation only: permissions are unchanged
+        if (header(scope, TOOL_SEARCH_HEADER) or "").strip().lower() in _TRUE:
+            RequestState.from_scope(scope).tool_search = True  # presentation only, too
         if path == "/":
             await self.gateway.mcp_app(scope, receive, send)
             return
