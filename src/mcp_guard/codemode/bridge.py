@@ -86,7 +86,9 @@ class CallBridge:
         limit = self.settings.max_tool_argument_bytes
         if len(arguments) > limit:
             message = f"the arguments are {len(arguments)} bytes of JSON, over the {limit}-byte limit"
-            raise ToolCallError("limit", f"{message} (code_mode.max_tool_argument_bytes)", limit="max_tool_argument_bytes")
+            raise ToolCallError(
+                "limit", f"{message} (code_mode.max_tool_argument_bytes)", limit="max_tool_argument_bytes"
+            )
         if call.tool not in self.servers.get(call.server, ()):  # the sandbox only offers visible tools
             raise ToolCallError("denied", f"unknown tool {call.server + '/' + call.tool!r}")
         try:

@@ -18,6 +18,7 @@ import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from importlib import resources
 from typing import TYPE_CHECKING
 
 from .bindings import binding_names
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from ..catalog import CatalogEntry
     from ..names import ToolRef
 
+GLOBALS_FILE = "globals.d.ts"
 _FILE_CACHE_SIZE = 2048
 _SUMMARY_TOPICS = 5
 _VERBS = frozenset(
@@ -55,7 +57,8 @@ class ToolIndex:
         bindings = binding_names(servers, kind="server")
         lines = [
             f"{len(servers)} server{'' if len(servers) == 1 else 's'}, {len(visible)} tools. Find tools with "
-            f"{SEARCH_TOOLS}(query), or read a server's file with {READ_TOOL_FILE} (detail: names, signatures, full):"
+            f"{SEARCH_TOOLS}(query), or read a server's file with {READ_TOOL_FILE} (detail: names, signatures, full). "
+            f"{GLOBALS_FILE} declares ToolError, console and setTimeout."
         ]
         for server in sorted(servers):
             group = servers[server]
@@ -65,6 +68,10 @@ class ToolIndex:
 
     # --- readToolFile -------------------------------------------------------------------------
     def read_file(self, visible: Sequence[CatalogEntry], request: ReadRequest) -> str:
+        if request.file_name.strip().removeprefix("./") in (GLOBALS_FILE, "globals"):
+            return read_tool_file(
+                {GLOBALS_FILE: globals_declarations()}, GLOBALS_FILE, request.start_line, request.end_line
+            )
         servers = _by_server(visible)
         files = {file_name(s): s for s in servers}
         name = find_file(files, request.file_name)
@@ -79,7 +86,9 @@ class ToolIndex:
         lines = [f"// {name} ({request.detail}): {len(chosen)} of {len(group)} methods of `{binding}`"]
         for entry in sorted(chosen, key=lambda e: methods[e.ref.tool]):
             lines.append(_line(entry, binding, methods[entry.ref.tool], request.detail))
-        lines.append(f'// for types and docs: {READ_TOOL_FILE}({{ fileName: "{name}", detail: "full", methods: [...] }})')
+        lines.append(
+            f'// for types and docs: {READ_TOOL_FILE}({{ fileName: "{name}", detail: "full", methods: [...] }})'
+        )
         return "\n".join(lines)
 
     # --- searchTools / search_tools ---------------------------------------------------------
@@ -90,8 +99,12 @@ class ToolIndex:
             return f"No tool matches {request.query!r}. Try other words, or {READ_TOOL_FILE} a server's names."
         servers = _by_server(visible)
         bindings = binding_names(servers, kind="server")
-        methods = {s: binding_names((e.ref.tool for e in servers[s]), kind="tool") for s in {h.ref.server for h in hits}}
-        head = f"{len(hits)} best match{'' if len(hits) == 1 else 'es'} for {request.query!r} (of {len(visible)} tools):"
+        methods = {
+            s: binding_names((e.ref.tool for e in servers[s]), kind="tool") for s in {h.ref.server for h in hits}
+        }
+        head = (
+            f"{len(hits)} best match{'' if len(hits) == 1 else 'es'} for {request.query!r} (of {len(visible)} tools):"
+        )
         if request.detail == "full":
             parts = [head]
             for server in dict.fromkeys(h.ref.server for h in hits):
@@ -150,6 +163,12 @@ class ToolIndex:
         return text
 
 
+@lru_cache(maxsize=1)
+def globals_declarations() -> str:
+    """`globals.d.ts`: the sandbox's own globals (ToolError, console, setTimeout), for the model and `tsc`."""
+    return resources.files(__package__).joinpath(GLOBALS_FILE).read_text(encoding="utf-8")
+
+
 def _document(entry: CatalogEntry) -> Document:
     schema = entry.tool.input_schema or {}
     properties = schema.get("properties") if isinstance(schema, Mapping) else None
@@ -169,7 +188,9 @@ def _by_server(entries: Sequence[CatalogEntry]) -> dict[str, list[CatalogEntry]]
     return servers
 
 
-def _chosen(group: Sequence[CatalogEntry], methods: Mapping[str, str], wanted: Sequence[str] | None) -> list[CatalogEntry]:
+def _chosen(
+    group: Sequence[CatalogEntry], methods: Mapping[str, str], wanted: Sequence[str] | None
+) -> list[CatalogEntry]:
     if not wanted:
         return list(group)
     names = set(wanted)
@@ -193,7 +214,13 @@ def _line(entry: CatalogEntry, binding: str, method: str, detail: str) -> str:
 def _topic(tool: str) -> str:
     parts = [w.lower() for w in name_parts(tool) if not w.isdigit()]
     parts = parts[1:] if len(parts) > 1 and parts[0] in _VERBS else parts
-    return " ".join(parts[-2:]).removesuffix("s") if parts else tool
+    return _singular(" ".join(parts[-2:])) if parts else tool
+
+
+def _singular(text: str) -> str:
+    if text.endswith("ies"):
+        return text[:-3] + "y"
+    return text[:-1] if text.endswith("s") and not text.endswith("ss") else text
 
 
 def _topics(group: Sequence[CatalogEntry]) -> str:
@@ -201,4 +228,3 @@ def _topics(group: Sequence[CatalogEntry]) -> str:
     counts = Counter(_topic(e.ref.tool) for e in group)
     top = [topic for topic, _ in counts.most_common(_SUMMARY_TOPICS)]
     return ", ".join(top) + (", ..." if len(counts) > _SUMMARY_TOPICS else "")
-

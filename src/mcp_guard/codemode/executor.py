@@ -63,8 +63,8 @@ async def execute(
     started = time.perf_counter()
     bridge = CallBridge(call_tool, servers, settings)
     if len(code.encode("utf-8", "surrogatepass")) > settings.max_code_bytes:
-        error = ExecutionError("limit", f"the program is longer than {settings.max_code_bytes} bytes")
-        return ExecutionResult(False, None, (), (), 0.0, error)
+        too_long = ExecutionError("limit", f"the program is longer than {settings.max_code_bytes} bytes")
+        return ExecutionResult(False, None, (), (), 0.0, too_long)
     try:
         async with asyncio.timeout(settings.timeout_seconds + _REPORT_GRACE_SECONDS):
             done = await _run(pool or default_pool(), code, servers, bridge, settings)
@@ -72,8 +72,9 @@ async def execute(
         done = _failed("timeout", f"the program did not finish within {settings.timeout_seconds:g} s and was stopped")
     duration = (time.perf_counter() - started) * 1000.0
     error = _error(done.get("error"))
-    return ExecutionResult(error is None, done.get("value") if error is None else None,
-                           tuple(str(line) for line in done.get("logs") or ()), bridge.records(), duration, error)  # fmt: skip
+    value = done.get("value") if error is None else None
+    logs = tuple(str(line) for line in done.get("logs") or ())
+    return ExecutionResult(error is None, value, logs, bridge.records(), duration, error)
 
 
 def _require_engine() -> None:
@@ -119,12 +120,16 @@ class _Session:
         self.broken = False
         # The largest frame a well-behaved worker sends: a call's arguments, or the done frame's value and
         # logs (JSON-escaped, up to 6 bytes a character), with room for the headers.
-        worker.reader.max_bytes = settings.max_tool_argument_bytes + 6 * (
-            settings.max_result_bytes + settings.max_log_bytes + 1024
-        ) + MIB
+        worker.reader.max_bytes = (
+            settings.max_tool_argument_bytes + 6 * (settings.max_result_bytes + settings.max_log_bytes + 1024) + MIB
+        )
 
     async def run(self, code: str, servers: Mapping[str, Collection[str]]) -> dict[str, Any]:
-        header = {"t": "run", "servers": {s: list(t) for s, t in servers.items()}, "settings": self.settings.model_dump()}
+        header = {
+            "t": "run",
+            "servers": {s: list(t) for s, t in servers.items()},
+            "settings": self.settings.model_dump(),
+        }
         try:
             await self.worker.writer.write(header, code.encode("utf-8", "surrogatepass"))
             while (frame := await self.worker.reader.read()) is not None:

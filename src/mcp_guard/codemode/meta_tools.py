@@ -118,7 +118,12 @@ def classic_search_tool() -> types.Tool:
 
 
 def _tool(
-    name: str, description: str, properties: dict[str, Any], *, required: list[str] | None = None, read_only: bool = True
+    name: str,
+    description: str,
+    properties: dict[str, Any],
+    *,
+    required: list[str] | None = None,
+    read_only: bool = True,
 ) -> types.Tool:
     schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
     if required:
@@ -181,7 +186,9 @@ def code_argument(arguments: Mapping[str, Any] | None) -> str:
     return code
 
 
-def read_tool_file(files: Mapping[str, str], name: str, start_line: int | None = None, end_line: int | None = None) -> str:
+def read_tool_file(
+    files: Mapping[str, str], name: str, start_line: int | None = None, end_line: int | None = None
+) -> str:
     """The file `name` (or lines `start_line`..`end_line`, 1-based, inclusive) under a one-line header."""
     lines = files[name].splitlines()
     first = 1 if start_line is None else start_line

@@ -202,10 +202,14 @@ class WorkerPool:
 
 
 def _resolve_soon(waiter: asyncio.Future[WorkerProcess], exception: BaseException) -> None:
+    def fail() -> None:
+        if not waiter.done():
+            waiter.set_exception(exception)
+
     loop = waiter.get_loop()
     if not loop.is_closed():
         try:
-            loop.call_soon_threadsafe(lambda: waiter.done() or waiter.set_exception(exception))
+            loop.call_soon_threadsafe(fail)
         except RuntimeError:  # the loop closed meanwhile
             pass
 

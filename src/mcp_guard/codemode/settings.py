@@ -102,7 +102,9 @@ def check_limit_overrides(value: Mapping[str, Any] | None) -> dict[str, Any] | N
         return None
     unknown = sorted(set(value) - LIMIT_NAMES)
     if unknown:
-        raise ValueError(f"unknown Code Mode limit(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(LIMIT_NAMES))}")
+        raise ValueError(
+            f"unknown Code Mode limit(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(LIMIT_NAMES))}"
+        )
     checked = CodeModeLimits.model_validate(value)
     return {name: getattr(checked, name) for name in value}
 

@@ -112,7 +112,8 @@ class _Gateway:
         from .sandbox import SandboxAbort
 
         call_id, self.next_id = self.next_id, self.next_id + 1
-        future = self.waiting[call_id] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[tuple[dict[str, Any], bytes]] = asyncio.get_running_loop().create_future()
+        self.waiting[call_id] = future
         await self.writer.write({"t": "call", "id": call_id, "server": server, "tool": tool}, _bytes(arguments))
         try:
             header, payload = await future
@@ -163,8 +164,6 @@ async def _supervised(
         error = outcome.error.to_dict() if outcome.error is not None else None
         return _done(outcome.value, outcome.logs, error, recycle=outcome.recycle)
     return _done(None, (), {"kind": "runtime", "message": "the run was cancelled"}, recycle=True)
-
-
 
 
 async def _stop(task: asyncio.Task[Any], message: str, hint: str) -> dict[str, Any]:
