@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from .calls import CallRecord
+if TYPE_CHECKING:
+    from .calls import CallRecord
 
 ErrorKind = Literal["syntax", "unsupported-typescript", "runtime", "timeout", "memory", "limit", "denied", "upstream"]
 ERROR_KINDS: frozenset[str] = frozenset(get_args(ErrorKind))

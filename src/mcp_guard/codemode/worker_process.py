@@ -23,6 +23,18 @@ _STDERR_TAIL = 8192
 _MEMORY_MARKERS = ("out of memory", "invalid array length", "invalid string length", "MemoryError", "Cannot allocate")
 
 
+# `python -m mcp_guard.codemode.worker` would run the packages' __init__ modules first, which import the
+# whole gateway and the mcp SDK (1.5 s of start-up for nothing): the worker registers the two packages
+# without running them, then imports only its own modules.
+_BOOTSTRAP = """
+import importlib.util, sys
+for name in ("mcp_guard", "mcp_guard.codemode"):
+    sys.modules[name] = importlib.util.module_from_spec(importlib.util.find_spec(name))
+from mcp_guard.codemode.worker import main
+main(sys.argv[1:])
+"""
+
+
 class WorkerStartError(RuntimeError):
     """A worker did not start (the `codemode` extra missing, or the machine out of processes or memory)."""
 
@@ -48,7 +60,7 @@ class WorkerProcess:
         """Start a worker and wait (blocking) until it is ready."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         stderr = tempfile.TemporaryFile()
-        argv = [sys.executable, "-m", "mcp_guard.codemode.worker", str(theirs.fileno()), str(os.getpid()), str(nice)]
+        argv = [sys.executable, "-c", _BOOTSTRAP, str(theirs.fileno()), str(os.getpid()), str(nice)]
         try:
             process = subprocess.Popen(
                 argv,
