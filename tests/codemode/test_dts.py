@@ -249,3 +249,62 @@ def test_generated_files_type_check_with_tsc(files: dict[str, str], tmp_path: Pa
         ["node", tsc, "--noEmit", "--strict", "--lib", "es2022", *sources], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+SAMPLE_PROGRAMS = {
+    "errors_and_console.ts": """
+        try {
+          await github.createIssue({ title: "x" });
+        } catch (e) {
+          if (e instanceof ToolError && e.kind === "limit") console.warn("over", e.limit ?? "?", e.server, e.tool);
+          else if (e instanceof ToolError) console.error(e.kind, e.message);
+          else throw e;
+        }
+        return null;
+    """,
+    "timers.ts": """
+        const ticks: number[] = [];
+        await new Promise<void>((resolve) => setTimeout(() => { ticks.push(1); resolve(); }, 10));
+        const id = setTimeout((n: number) => ticks.push(n), 5, 2);
+        clearTimeout(id);
+        console.log(ticks.length);
+        return ticks.toSorted((a, b) => a - b);
+    """,
+}
+WRONG_PROGRAMS = {
+    "wrong_kind.ts": 'try { await github.getMe(); } catch (e) { if (e instanceof ToolError && e.kind === "denyed") {} }',
+    "wrong_console.ts": "console.print('x');",
+    "wrong_timer.ts": "setTimeout('globalThis.x = 1', 10);",
+    "wrong_limit_type.ts": "const e = new ToolError('x'); const n: number = e.limit;",
+    "wrong_server.ts": "await githb.getMe();",
+}
+
+
+def test_sandbox_globals_and_sample_programs_type_check_and_wrong_ones_do_not(
+    files: dict[str, str], tmp_path: Path
+) -> None:
+    from mcp_guard.codemode.discovery import globals_declarations
+
+    ensure_node_modules()
+    tsc = next(c for c in TSC_CANDIDATES if c and Path(c).exists())
+    declarations = [tmp_path / "globals.d.ts"]
+    declarations[0].write_text(globals_declarations())
+    for name, text in files.items():
+        declarations.append(tmp_path / Path(name).name)
+        declarations[-1].write_text(text)
+
+    def check(programs: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        for name, body in programs.items():  # a program is the body of an async function
+            (tmp_path / name).write_text(
+                f"export {{}};\nasync function program() {{\n{body}\n}}\nvoid program;\n"
+            )
+        sources = [str(p) for p in declarations] + [str(tmp_path / name) for name in programs]
+        argv = ["node", tsc, "--noEmit", "--strict", "--lib", "es2023", *sources]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=120)
+
+    good = check(SAMPLE_PROGRAMS)
+    assert good.returncode == 0, good.stdout + good.stderr
+    bad = check(WRONG_PROGRAMS)
+    assert bad.returncode != 0
+    for name in WRONG_PROGRAMS:
+        assert f"{name}(3," in bad.stdout, (name, bad.stdout)  # line 3: the program's own line

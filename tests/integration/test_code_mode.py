@@ -203,3 +203,50 @@ async def test_a_tool_result_over_the_limit_throws_a_catchable_limit_error():
     assert "max_tool_result_bytes" in value["message"] and value["small"]  # the small result came through
     (big,) = [call for call in outcome["calls"] if not call["ok"]]
     assert big["tool"] == "echo" and big["error"].startswith("limit: result of ")
+
+
+async def test_limits_per_role_team_and_key_apply_to_each_callers_runs():
+    keys = Keys()
+    document = walkthrough_document(keys)
+    document["roles"]["engineering"]["code_mode_limits"] = {"max_tool_calls": 2, "timeout_seconds": 20}
+    document["roles"]["marketing"]["code_mode_limits"] = {"max_tool_calls": 1}
+    document["teams"]["marketing"]["code_mode_limits"] = {"max_tool_calls": 3}  # the team's value wins over roles
+    program = """
+        let done = 0;
+        try { for (let i = 0; i < 5; i++) { await CALL; done++; } }
+        catch (e: any) { return { done, kind: e.kind, limit: e.limit }; }
+        return { done };
+    """
+    async with governed_gateway(document) as (gateway, app):
+        async with mcp_session(app, keys.engineering, **{"x-mcp-code-mode": "true"}) as engineer:
+            eng = await run(engineer, program.replace("CALL", "database.query({ sql: 'select 1' })"))
+        async with mcp_session(app, keys.marketing, **{"x-mcp-code-mode": "true"}) as marketer:
+            mkt = await run(marketer, program.replace("CALL", "webSearch.webSearch({ q: 'mcp' })"))
+        engineer_settings = gateway.code_mode_service.settings_for(_state_of(gateway, keys.engineering))
+    assert eng["value"] == {"done": 2, "kind": "limit", "limit": "max_tool_calls"}
+    assert mkt["value"] == {"done": 3, "kind": "limit", "limit": "max_tool_calls"}
+    assert engineer_settings.timeout_seconds == 20 and engineer_settings.max_tool_calls == 2
+    assert engineer_settings.memory_limit_bytes == gateway.config.code_mode.memory_limit_bytes  # the rest unchanged
+
+
+def _state_of(gateway, key):
+    return RequestState(principal=gateway.governance.keys.authenticate(key).principal)
+
+
+async def test_classic_clients_find_tools_with_search_tools_and_call_them_directly():
+    keys = Keys()
+    async with governed_gateway(walkthrough_document(keys)) as (gateway, app):
+        async with mcp_session(app, keys.engineering, **{"x-mcp-tool-search": "true"}) as session:
+            listed = {t.name for t in (await session.list_tools()).tools}
+            assert listed == {"search_tools"}
+            found = await session.call_tool("search_tools", {"query": "run a SQL query on the database", "limit": 3})
+            tools = json.loads(found.content[0].text)["tools"]
+            assert tools[0]["name"] == "database__query" and "inputSchema" in tools[0]
+            assert all(not t["name"].startswith("web-search") for t in tools)  # engineering may not see web search
+            called = await session.call_tool(tools[0]["name"], {"sql": "select 1"})
+            assert not called.is_error
+        async with mcp_session(app, keys.engineering) as plain:
+            names = {t.name for t in (await plain.list_tools()).tools}
+            assert "search_tools" not in names and "database__query" in names
+            refused = await plain.call_tool("search_tools", {"query": "sql"})
+            assert refused.is_error and "not offered" in refused.content[0].text
