@@ -1,11 +1,18 @@
-"""Tokens of the tool definitions a model is sent: the classic catalog vs. Code Mode's three meta-tools.
+"""Tokens and retrieval of Code Mode discovery at 100, 1,000 and 5,000 tools (20 tools per server).
 
-Classic: the OpenAI function definition of every tool, exactly as the gateway builds it
-(`CatalogEntry.openai`, exposed names from `names.py`). Code Mode: the three meta-tools in the same
-format. Both are serialised as JSON and counted with tiktoken `o200k_base`, for the first 1, 5 and 10
-servers of `codemode_fixtures.SERVERS` (realistic catalogs of published servers, about 20 tools each).
-What a Code Mode session then reads on demand (the `listToolFiles` answer, one `.d.ts` file) is
-reported too, for honesty: it is paid per task, only for the servers used, and not on every turn.
+For each catalog size (`codemode_catalog.catalog`: the realistic servers of `codemode_fixtures`, then
+distractor servers) it counts, with tiktoken `o200k_base`:
+
+- the tool definitions sent with every request: the classic catalog (`CatalogEntry.openai` of every tool)
+  against Code Mode's four meta-tools, both as OpenAI function JSON;
+- `listToolFiles`'s answer and one full `.d.ts` file (what reading everything would cost);
+- a scripted task per query of `codemode_catalog.QUERIES`: the meta-tool definitions, one `searchTools`
+  answer (detail "signatures", 5 results) and, when the right tool is among them, one `readToolFile` of
+  that method at detail "full": the definitions plus discovery reads a model pays for the task.
+
+Retrieval: the share of queries whose tool is in the top 5 (and first). Declaration generation: the time to
+build the discovery index (done once per catalog change, in a thread), the longest stall of the event loop
+while it is built in the background, and the slowest `searchTools` / `readToolFile` answer.
 
     .venv/bin/python bench/codemode_tokens.py
 
@@ -17,6 +24,7 @@ using it, so the counts are those of the real encoding.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -25,6 +33,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,15 +44,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import run_label, write_result  # noqa: E402
-from codemode_fixtures import SERVERS  # noqa: E402
+from codemode_catalog import SIZES, catalog, queries_for  # noqa: E402
 
-from mcp_guard.catalog import CatalogEntry  # noqa: E402
-from mcp_guard.codemode import list_tool_files, meta_tools, tool_files  # noqa: E402
+from mcp_guard.catalog import CatalogEntry, openai_function  # noqa: E402
+from mcp_guard.codemode import ReadRequest, SearchRequest, ToolIndex, meta_tools, tool_files  # noqa: E402
 from mcp_guard.names import NameTable, ToolRef  # noqa: E402
 
 O200K_URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
 NPM_PACKAGE = "tiktoken@1.0.22"
-SIZES = (1, 5, 10)
 
 
 def o200k() -> tiktoken.Encoding:
@@ -81,7 +89,7 @@ def _ranks_from_npm() -> str:
     return "".join(f"{base64.b64encode(k).decode()} {v}\n" for k, v in sorted(ranks.items(), key=lambda kv: kv[1]))
 
 
-def catalog(servers: list[tuple[str, list[dict[str, Any]]]]) -> list[CatalogEntry]:
+def catalog_entries(servers: list[tuple[str, list[dict[str, Any]]]]) -> list[CatalogEntry]:
     tools = {
         ToolRef(server, spec["name"]): types.Tool.model_validate(spec) for server, specs in servers for spec in specs
     }
@@ -89,62 +97,84 @@ def catalog(servers: list[tuple[str, list[dict[str, Any]]]]) -> list[CatalogEntr
     return [CatalogEntry(ref, names.name_of(ref), tool) for ref, tool in sorted(tools.items())]
 
 
-def openai_definitions(tools: list[types.Tool]) -> list[dict[str, Any]]:
-    return [
-        {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.input_schema}}
-        for t in tools
-    ]
+def count(encoding: tiktoken.Encoding, text: str) -> int:
+    return len(encoding.encode(text, disallowed_special=()))
 
 
-def measure(encoding: tiktoken.Encoding) -> list[dict[str, Any]]:
-    code_mode = len(encoding.encode(json.dumps(openai_definitions(meta_tools()))))
-    rows = []
-    for count in SIZES:
-        entries = catalog(SERVERS[:count])
-        classic = len(encoding.encode(json.dumps([e.openai for e in entries])))
-        files = tool_files(entries)
-        file_tokens = [len(encoding.encode(text)) for text in files.values()]
-        rows.append(
-            {
-                "servers": count,
-                "tools": len(entries),
-                "classic_tokens": classic,
-                "code_mode_tokens": code_mode,
-                "reduction_percent": round(100.0 * (1 - code_mode / classic), 1),
-                "list_tool_files_tokens": len(encoding.encode(list_tool_files(files))),
-                "dts_tokens_total": sum(file_tokens),
-                "dts_tokens_per_file_avg": round(sum(file_tokens) / len(file_tokens)),
-            }
-        )
-    return rows
+def measure_size(encoding: tiktoken.Encoding, size: int) -> dict[str, Any]:
+    servers = catalog(size)
+    entries = catalog_entries(servers)
+    started = time.perf_counter()
+    index = ToolIndex(entries)
+    build_ms = (time.perf_counter() - started) * 1000.0
+    meta = count(encoding, json.dumps([openai_function(t) for t in meta_tools()]))
+    tasks, hits, firsts, slowest = [], 0, 0, 0.0
+    for query, target in queries_for(servers):
+        t0 = time.perf_counter()
+        answer = index.search(entries, SearchRequest(query, 5, "signatures"))
+        ranked = [str(e.ref) for e in index.ranked(entries, query, 5)]
+        tokens = meta + count(encoding, answer)
+        if target in ranked:
+            hits += 1
+            firsts += ranked[0] == target
+            server, tool = target.split("/", 1)
+            read = index.read_file(entries, ReadRequest(server, "full", (tool,)))
+            tokens += count(encoding, read)
+        slowest = max(slowest, (time.perf_counter() - t0) * 1000.0)
+        tasks.append(tokens)
+    files = tool_files(entries[:40])  # one realistic server's file, as a full read costs
+    return {
+        "tools": len(entries),
+        "servers": len(servers),
+        "classic_tokens": count(encoding, json.dumps([e.openai for e in entries])),
+        "meta_tool_tokens": meta,
+        "list_tool_files_tokens": count(encoding, index.list_files(entries)),
+        "one_dts_tokens": count(encoding, next(iter(files.values()))),
+        "task_tokens_max": max(tasks),
+        "task_tokens_mean": round(sum(tasks) / len(tasks)),
+        "queries": len(tasks),
+        "top5_percent": round(100.0 * hits / len(tasks), 1),
+        "top1_percent": round(100.0 * firsts / len(tasks), 1),
+        "index_build_ms": round(build_ms, 1),
+        "slowest_discovery_ms": round(slowest, 2),
+        "event_loop_stall_ms": round(asyncio.run(_stall_while_building(entries)), 2),
+    }
+
+
+async def _stall_while_building(entries: list[CatalogEntry]) -> float:
+    """The longest a 1 ms timer on the event loop was late while the index was built in a thread."""
+    worst, stop = 0.0, False
+
+    async def tick() -> None:
+        nonlocal worst
+        while not stop:
+            before = time.perf_counter()
+            await asyncio.sleep(0.001)
+            worst = max(worst, (time.perf_counter() - before) * 1000.0 - 1.0)
+
+    ticker = asyncio.ensure_future(tick())
+    await asyncio.sleep(0.05)
+    await asyncio.to_thread(ToolIndex, entries)
+    stop = True
+    await ticker
+    return worst
 
 
 def main() -> None:
-    rows = measure(o200k())
-    columns = [
-        ("servers", 7),
-        ("tools", 5),
-        ("classic", 8),
-        ("code mode", 9),
-        ("fewer", 7),
-        ("list", 6),
-        ("1 .d.ts", 8),
-        ("all .d.ts", 9),
-    ]
-    print(" ".join(f"{name:>{width}}" for name, width in columns))
-    for r in rows:
-        print(
-            f"{r['servers']:>7} {r['tools']:>5} {r['classic_tokens']:>8} {r['code_mode_tokens']:>9} "
-            f"{r['reduction_percent']:>6}% {r['list_tool_files_tokens']:>6} {r['dts_tokens_per_file_avg']:>8} "
-            f"{r['dts_tokens_total']:>9}"
-        )
+    encoding = o200k()
+    rows = [measure_size(encoding, size) for size in SIZES]
+    columns = list(rows[0])
+    print(" | ".join(columns))
+    for row in rows:
+        print(" | ".join(str(row[c]) for c in columns))
     path = write_result(
         "codemode_tokens",
         {
             **run_label(),
             "encoding": "o200k_base",
-            "what": "tokens of the tool definitions sent with every request (OpenAI function JSON); 'list' and "
-            "'.d.ts' columns are what Code Mode reads on demand, per task",
+            "what": "per catalog size: definitions sent with every request (classic vs the meta-tools), what "
+            "discovery reads cost per scripted task (meta-tools + searchTools + one readToolFile), retrieval "
+            "of a fixed query set, and the cost of building the discovery index",
             "rows": rows,
         },
     )

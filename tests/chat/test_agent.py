@@ -78,7 +78,10 @@ async def test_code_mode_one_execution_does_several_calls(llm):
     assert step["content"].startswith("Execution succeeded") and "3 tool calls" in step["content"]
     first = (await received(llm.base_url, run))[0]["body"]
     assert sorted(t["function"]["name"] for t in first["tools"]) == [
-        "executeToolCode", "listToolFiles", "readToolFile", "searchTools"
+        "executeToolCode",
+        "listToolFiles",
+        "readToolFile",
+        "searchTools",
     ]
     inner = [r for r in records if r["entry"] == "code"]
     assert sorted(r["tool"] for r in inner) == ["list_notes", "query", "query"]

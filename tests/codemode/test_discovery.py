@@ -88,7 +88,7 @@ def test_names_and_signatures_are_one_line_per_method(index: ToolIndex) -> None:
     ]
     signatures = index.read_file(CATALOG, ReadRequest("slack", "signatures", ("postMessage",))).splitlines()
     assert signatures[1] == (
-        "slack.postMessage(args: { channel: string; text: string }): Promise<unknown> — Post a message to a Slack channel."
+        "slack.postMessage(args: { channel: string; text: string }) — Post a message to a Slack channel."
     )
     assert len(signatures) == 3 and 'detail: "full"' in signatures[2]
 
@@ -131,7 +131,7 @@ def test_search_never_finds_what_the_caller_may_not_see(index: ToolIndex) -> Non
 def test_search_answers_at_each_detail_level(index: ToolIndex) -> None:
     signatures = index.search(CATALOG, SearchRequest("post a slack message", 2)).splitlines()
     assert signatures[0] == "2 best matches for 'post a slack message' (of 12 tools):"
-    assert signatures[1].startswith("1. slack.postMessage(args: { channel: string; text: string }): Promise<unknown>")
+    assert signatures[1].startswith("1. slack.postMessage(args: { channel: string; text: string }) — ")
     names = index.search(CATALOG, SearchRequest("post a slack message", 1, "names"))
     assert names.splitlines()[1] == "1. slack.postMessage — Post a message to a Slack channel."
     full = index.search(CATALOG, SearchRequest("post a slack message", 1, "full"))

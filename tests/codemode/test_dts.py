@@ -272,7 +272,7 @@ SAMPLE_PROGRAMS = {
     """,
 }
 WRONG_PROGRAMS = {
-    "wrong_kind.ts": 'try { await github.getMe(); } catch (e) { if (e instanceof ToolError && e.kind === "denyed") {} }',
+    "wrong_kind.ts": 'try { await github.getMe(); } catch (e) { if (e instanceof ToolError && e.kind === "denyd") {} }',
     "wrong_console.ts": "console.print('x');",
     "wrong_timer.ts": "setTimeout('globalThis.x = 1', 10);",
     "wrong_limit_type.ts": "const e = new ToolError('x'); const n: number = e.limit;",
@@ -295,9 +295,7 @@ def test_sandbox_globals_and_sample_programs_type_check_and_wrong_ones_do_not(
 
     def check(programs: dict[str, str]) -> subprocess.CompletedProcess[str]:
         for name, body in programs.items():  # a program is the body of an async function
-            (tmp_path / name).write_text(
-                f"export {{}};\nasync function program() {{\n{body}\n}}\nvoid program;\n"
-            )
+            (tmp_path / name).write_text(f"export {{}};\nasync function program() {{\n{body}\n}}\nvoid program;\n")
         sources = [str(p) for p in declarations] + [str(tmp_path / name) for name in programs]
         argv = ["node", tsc, "--noEmit", "--strict", "--lib", "es2023", *sources]
         return subprocess.run(argv, capture_output=True, text=True, timeout=120)

@@ -52,10 +52,10 @@ HOSTILE = [
     ),
 ]
 # Oversized data: each breach is a catchable ToolError of kind "limit", caught and returned by the program.
+CATCH = "catch (e: any) { return [e.kind, e.limit]; }"
 LIMITS = [
-    ("try { await bulk.blob({ megabytes: 100 }); } catch (e: any) { return [e.kind, e.limit]; }",
-     ["limit", "max_tool_result_bytes"]),
-    ("try { await bulk.ping({ pad: 'x'.repeat(20 * 1024 * 1024) } as any); } catch (e: any) { return [e.kind, e.limit]; }",
+    (f"try {{ await bulk.blob({{ megabytes: 100 }}); }} {CATCH}", ["limit", "max_tool_result_bytes"]),
+    (f"try {{ await bulk.ping({{ pad: 'x'.repeat(20 * 1024 * 1024) }} as any); }} {CATCH}",
      ["limit", "max_tool_argument_bytes"]),
 ]  # fmt: skip
 

@@ -29,7 +29,6 @@ from .signatures import first_sentence, signature
 
 if TYPE_CHECKING:
     from ..catalog import CatalogEntry
-    from ..names import ToolRef
 
 GLOBALS_FILE = "globals.d.ts"
 _FILE_CACHE_SIZE = 2048
@@ -54,7 +53,7 @@ class ToolIndex:
         servers = _by_server(visible)
         if not servers:
             return "No tool files: no tools are available to your code."
-        bindings = binding_names(servers, kind="server")
+        bindings = server_bindings(tuple(servers))
         lines = [
             f"{len(servers)} server{'' if len(servers) == 1 else 's'}, {len(visible)} tools. Find tools with "
             f"{SEARCH_TOOLS}(query), or read a server's file with {READ_TOOL_FILE} (detail: names, signatures, full). "
@@ -76,7 +75,7 @@ class ToolIndex:
         files = {file_name(s): s for s in servers}
         name = find_file(files, request.file_name)
         server = files[name]
-        binding = binding_names(servers, kind="server")[server]
+        binding = server_bindings(tuple(servers))[server]
         group = servers[server]
         methods = binding_names((e.ref.tool for e in group), kind="tool")
         chosen = _chosen(group, methods, request.methods)
@@ -98,7 +97,7 @@ class ToolIndex:
         if not hits:
             return f"No tool matches {request.query!r}. Try other words, or {READ_TOOL_FILE} a server's names."
         servers = _by_server(visible)
-        bindings = binding_names(servers, kind="server")
+        bindings = server_bindings(tuple(servers))
         methods = {
             s: binding_names((e.ref.tool for e in servers[s]), kind="tool") for s in {h.ref.server for h in hits}
         }
@@ -128,16 +127,15 @@ class ToolIndex:
         return json.dumps({"query": request.query, "tools": tools}, ensure_ascii=False, separators=(",", ":"))
 
     def ranked(self, visible: Sequence[CatalogEntry], query: str, limit: int) -> list[CatalogEntry]:
-        """The `limit` best visible matches for `query`."""
-        allowed: set[ToolRef] = {e.ref for e in visible}
-        hits: list[CatalogEntry] = []
-        for number in self._search.ranked(query):
-            entry = self.entries[number]
-            if entry.ref in allowed:
-                hits.append(entry)
-                if len(hits) >= limit:
-                    break
-        return hits
+        """The `limit` best visible matches for `query`. The best few dozen are asked first; all of them only
+        when too few of those are visible to the caller."""
+        allowed = {e.name for e in visible}  # exposed names: unique, and cheaper to hash than references
+        for window in (max(limit * 8, 50), None):
+            numbers = self._search.ranked(query, window)
+            hits = [self.entries[n] for n in numbers if self.entries[n].name in allowed][:limit]
+            if len(hits) >= limit or window is None or len(numbers) < window:
+                return hits
+        return []  # pragma: no cover - the loop always returns
 
     def close(self) -> None:
         self._search.close()
@@ -163,6 +161,12 @@ class ToolIndex:
         return text
 
 
+@lru_cache(maxsize=64)
+def server_bindings(servers: tuple[str, ...]) -> dict[str, str]:
+    """`binding_names` of a visible server set; the same sets come back request after request."""
+    return binding_names(servers, kind="server")
+
+
 @lru_cache(maxsize=1)
 def globals_declarations() -> str:
     """`globals.d.ts`: the sandbox's own globals (ToolError, console, setTimeout), for the model and `tsc`."""
@@ -172,11 +176,7 @@ def globals_declarations() -> str:
 def _document(entry: CatalogEntry) -> Document:
     schema = entry.tool.input_schema or {}
     properties = schema.get("properties") if isinstance(schema, Mapping) else None
-    parameters = []
-    for key, sub in (properties or {}).items():
-        parameters.append(" ".join(words(key)))
-        if isinstance(sub, Mapping) and sub.get("description"):
-            parameters.append(first_sentence(str(sub["description"]), 120))
+    parameters = [" ".join(words(key)) for key in properties or {}]  # their descriptions only add noise
     description = entry.tool.description or entry.tool.title or ""
     return Document(entry.ref.tool, entry.ref.server, description, " ".join(parameters))
 

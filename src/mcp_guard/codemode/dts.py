@@ -88,13 +88,14 @@ def _header(server: str, binding: str, mapping: list[tuple[str, str]], total: in
     table = "".join(f"//   {method.ljust(width)}  →  {ref}\n" for method, ref in mapping)
     example = mapping[0][0] if mapping else "method"
     count = f"{len(mapping)} tool{'' if len(mapping) == 1 else 's'}"
-    if total is not None and total != len(mapping):
-        count = f"{len(mapping)} of {total} tools"
+    if total is not None and total != len(mapping):  # a few methods, read after a search: the short form
+        refs = ", ".join(f"{method} → {ref}" for method, ref in mapping)
+        return f"// MCP server {json.dumps(server)}, global `{binding}`, {len(mapping)} of {total} tools: {refs}\n"
     return (
         f"// MCP server {json.dumps(server)}: {count}, methods of the global `{binding}`: {names}\n"
         f"// Call: `const r = await {binding}.{example}({{ ... }});` A refused or failed call throws a ToolError\n"
-        '// (`e.kind`: "denied" or "upstream"). `Promise<unknown>` results are the tool\'s structured content,\n'
-        "// else its text (parsed when it is a JSON object or array).\n"
+        '// (`e.kind`: "denied", "upstream" or "limit"). `Promise<unknown>` results are the tool\'s structured\n'
+        "// content, else its text (parsed when it is a JSON object or array).\n"
         "//\n"
         "// method → tool:\n"
         f"{table}"

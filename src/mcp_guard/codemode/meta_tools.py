@@ -58,39 +58,31 @@ class SearchRequest:
 
 
 _READ_ONLY = types.ToolAnnotations(read_only_hint=True, open_world_hint=False)
-_QUERY = {"type": "string", "description": "What the tool should do, in a few words, e.g. 'create an issue'."}
-_LIMIT = {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "description": f"Default {DEFAULT_LIMIT}."}
-
-
-def _detail(default: Detail) -> dict[str, Any]:
-    return {"type": "string", "enum": list(DETAILS), "description": f"Default {default!r}."}
+_QUERY = {"type": "string", "description": "What the tool should do, e.g. 'create an issue'"}
+_LIMIT = {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}
+_DETAIL = {"type": "string", "enum": list(DETAILS)}
 
 
 def meta_tools(settings: CodeModeSettings | None = None) -> list[types.Tool]:
     """The MCP definitions of Code Mode's four meta-tools; descriptions state the configured limits."""
     limits = settings or CodeModeSettings()
     return [
-        _tool(
-            LIST_TOOL_FILES,
-            "Code Mode: list the MCP servers your code can use, one line each: its declaration file, its "
-            "global name in code and what its tools are about.",
-            {},
-        ),
+        _tool(LIST_TOOL_FILES, "Code Mode: the servers your code can use, one line each.", {}),
         _tool(
             SEARCH_TOOLS,
-            "Code Mode, step 1: find the tools for a task, best match first, as methods of the server globals "
-            "with their argument types. detail: 'names', 'signatures' (default) or 'full' (declarations with docs).",
-            {"query": _QUERY, "limit": _LIMIT, "detail": _detail("signatures")},
+            "Code Mode, step 1: find tools for a task, best first, as methods of the server globals. "
+            "detail: names, signatures (default) or full.",
+            {"query": _QUERY, "limit": _LIMIT, "detail": _DETAIL},
             required=["query"],
         ),
         _tool(
             READ_TOOL_FILE,
-            "Code Mode, step 2 (when a signature is not enough): read a server's declarations. detail: 'names', "
-            "'signatures' or 'full' (default: types with docs); methods: only these; startLine/endLine: a range.",
+            "Code Mode, step 2: a server's declarations (detail: names, signatures or full, the default), "
+            "only some methods, or a line range.",
             {
                 "fileName": {"type": "string", "description": "e.g. servers/github.d.ts"},
-                "detail": _detail("full"),
-                "methods": {"type": "array", "items": {"type": "string"}, "description": "Method or tool names."},
+                "detail": _DETAIL,
+                "methods": {"type": "array", "items": {"type": "string"}},
                 "startLine": {"type": "integer", "minimum": 1},
                 "endLine": {"type": "integer", "minimum": 1},
             },
@@ -110,7 +102,7 @@ def classic_search_tool() -> types.Tool:
     """`search_tools`, for clients that call tools directly: its results are tools to call by name."""
     return _tool(
         CLASSIC_SEARCH_TOOL,
-        "Find tools for a task among all the tools you may use (only some are listed). Returns the best "
+        "Find tools for a task among all the tools you may use (they are not listed). Returns the best "
         "matches with their input schemas; call them by their name.",
         {"query": _QUERY, "limit": _LIMIT},
         required=["query"],
@@ -135,14 +127,12 @@ def _tool(
 
 def _execute_description(limits: CodeModeSettings) -> str:
     return (
-        "Code Mode, step 3: run ONE TypeScript program that does all the work and returns only what you need. "
-        "Each server is a global (e.g. `github`); call its tools as `await github.searchRepositories({...})`. "
-        "Run independent calls together with Promise.all, filter and aggregate in code, and `return` a small "
-        "JSON-able value: only it, console.log output and a call summary come back. The code is the body of an "
-        "async function (top-level await and return work). No network, files, modules (import/export) or "
-        f"Node APIs. Limits: {limits.timeout_seconds:g} s, {limits.memory_limit_bytes // (1024 * 1024)} MB, "
-        f'{limits.max_tool_calls} tool calls. A refused or failed call throws a ToolError (e.kind: "denied", '
-        '"upstream", or "limit" when a limit is reached); catch it to carry on. Errors give line:column in your code.'
+        "Code Mode, step 3: run ONE TypeScript program (the body of an async function) that does all the calls, "
+        "e.g. `await github.createIssue({...})`, runs independent ones with Promise.all, and returns a small "
+        "JSON-able value; it, console output and a call summary come back. No network, files or modules. "
+        f"Limits: {limits.timeout_seconds:g} s, {limits.memory_limit_bytes // (1024 * 1024)} MB, "
+        f"{limits.max_tool_calls} tool calls. A refused or failed call throws a ToolError "
+        "(e.kind: denied, upstream or limit)."
     )
 
 

@@ -7,7 +7,7 @@ numpy or scipy in (`bm25s`, `rank-bm25`, the latter unmaintained since 2022) or 
 (`tantivy`), for a corpus of a few thousand short documents.
 
 Each tool is one document with four columns, weighted in this order: its name, its server's name, its
-description and its parameters (names and descriptions). Names are split into words first (`create_issue`,
+description and its parameters' names. Names are split into words first (`create_issue`,
 `createIssue` → `create issue`) and everything is stemmed (Porter), so "creating issues" finds
 `create_issue`. A query is split the same way and its words are OR-ed: BM25 then ranks documents that
 match more (and rarer) words first.
@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-_WEIGHTS = (6.0, 3.0, 1.0, 1.5)  # name, server, description, parameters
+_WEIGHTS = (8.0, 4.0, 2.0, 1.0)  # name, server, description, parameter names: see bench/README.md
 _CHUNK = re.compile(r"[A-Za-z0-9]+")
 _CAMEL_PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _STOP_WORDS = frozenset(
@@ -82,17 +82,17 @@ class SearchIndex:
                 "INSERT INTO tools(rowid, name, server, description, parameters) VALUES (?, ?, ?, ?, ?)", rows
             )
 
-    def ranked(self, query: str) -> Iterator[int]:
-        """Document numbers, best match first; nothing for a query without searchable words."""
+    def ranked(self, query: str, limit: int | None = None) -> list[int]:
+        """Document numbers, best match first (the first `limit`, or all); none for a query without words."""
         terms = [w for w in dict.fromkeys(words(query)) if w not in _STOP_WORDS][:_MAX_QUERY_WORDS]
         if not terms:
-            return iter(())
+            return []
         expression = " OR ".join(f'"{term}"' for term in terms)  # words are [a-z0-9]: nothing to escape
         weights = ", ".join(str(w) for w in _WEIGHTS)
-        cursor = self._db.execute(
-            f"SELECT rowid FROM tools WHERE tools MATCH ? ORDER BY bm25(tools, {weights})", (expression,)
-        )
-        return (row[0] for row in cursor)
+        sql = f"SELECT rowid FROM tools WHERE tools MATCH ? ORDER BY bm25(tools, {weights})"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [row[0] for row in self._db.execute(sql, (expression,))]
 
     def close(self) -> None:
         self._db.close()

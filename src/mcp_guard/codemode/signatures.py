@@ -1,9 +1,11 @@
 """One-line TypeScript signatures of tools, for the cheap detail levels of `readToolFile` and `searchTools`.
 
-`github.createIssue(args: { owner: string; repo: string; title: string; labels?: string[] }): Promise<unknown>`
+`github.createIssue(args: { owner: string; repo: string; title: string; body?; labels? })`
 
-Types are inlined to a small depth (deeper objects become `{...}`, long unions are cut with `| ...`); the
-full declarations with their docs are `readToolFile`'s detail level "full". Names and rules are those of
+Required members show their types, inlined to a small depth (deeper objects become `{...}`, long unions
+are cut with `| ...`); optional members show only their names (`body?;` is valid TypeScript: any type),
+and the result type shows only when the tool declares one. The full declarations with their docs are
+`readToolFile`'s detail level "full". Names and rules are those of
 the `.d.ts` files (`bindings`, `schema_ts`).
 """
 
@@ -15,20 +17,20 @@ from typing import Any
 from .schema_ts import literal_type, property_name
 
 _MAX_DEPTH = 2
-_MAX_UNION = 6
+_MAX_UNION = 4
 _MAX_MEMBERS = 12
 _PRIMITIVES = {"string": "string", "number": "number", "integer": "number", "boolean": "boolean", "null": "null"}
 
 
 def signature(binding: str, method: str, input_schema: Any, output_schema: Any) -> str:
-    """`binding.method(args: {...}): Promise<...>`."""
+    """`binding.method(args: {...})`, with `: Promise<...>` when the tool declares its result."""
     schema = input_schema if isinstance(input_schema, Mapping) else {}
     optional = "" if schema.get("required") else "?"
-    output = compact_type(output_schema, 1) if output_schema else "unknown"
-    return f"{binding}.{method}(args{optional}: {compact_type(schema, 0)}): Promise<{output}>"
+    result = f": Promise<{compact_type(output_schema, 1)}>" if output_schema else ""
+    return f"{binding}.{method}(args{optional}: {compact_type(schema, 0)}){result}"
 
 
-def first_sentence(text: str | None, limit: int = 160) -> str:
+def first_sentence(text: str | None, limit: int = 120) -> str:
     """The description's first sentence (or line), cut at `limit` characters."""
     line = " ".join((text or "").split())
     for end in (". ", "! ", "? "):
@@ -70,7 +72,7 @@ def _object(schema: Mapping[str, Any], depth: int) -> str:
         return "{...}"
     required = set(schema.get("required") or ())
     members = [
-        f"{property_name(key)}{'' if key in required else '?'}: {compact_type(sub, depth + 1)}"
+        f"{property_name(key)}: {compact_type(sub, depth + 1)}" if key in required else f"{property_name(key)}?"
         for key, sub in list(properties.items())[:_MAX_MEMBERS]
     ]
     if len(properties) > _MAX_MEMBERS:
