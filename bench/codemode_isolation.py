@@ -63,15 +63,17 @@ def config(key: str) -> dict[str, Any]:
     }
 
 
-async def program_loop(url: str, key: str, programs: list[str], stop: asyncio.Event, kinds: list[str]) -> None:
-    """One client running `programs` in turn until `stop` (JSON-RPC over HTTP, 2026-07-28)."""
+async def program_loop(
+    url: str, key: str, programs: list[str], stop: asyncio.Event, kinds: list[str], first: int
+) -> None:
+    """One client running `programs` in turn, from the `first`, until `stop` (JSON-RPC over HTTP, 2026-07-28)."""
     headers = {"x-api-key": key, "x-mcp-code-mode": "true", "mcp-protocol-version": PROTOCOL,
                "accept": "application/json, text/event-stream", "mcp-method": "tools/call",
                "mcp-name": "executeToolCode"}  # fmt: skip
     meta = {"io.modelcontextprotocol/protocolVersion": PROTOCOL, "io.modelcontextprotocol/clientInfo": {
         "name": "bench", "version": "1"}, "io.modelcontextprotocol/clientCapabilities": {}}  # fmt: skip
     async with httpx2.AsyncClient(headers=headers, timeout=60) as http:
-        number = 0
+        number = first
         while not stop.is_set():
             code = programs[number % len(programs)]
             number += 1
@@ -110,7 +112,10 @@ async def probe(url: str, key: str, seconds: float) -> tuple[list[float], int]:
 
 async def phase(url: str, key: str, seconds: float, load: list[str], clients: int) -> dict[str, Any]:
     stop, kinds = asyncio.Event(), []
-    tasks = [asyncio.ensure_future(program_loop(url, key, load, stop, kinds)) for _ in range(clients if load else 0)]
+    tasks = [
+        asyncio.ensure_future(program_loop(url, key, load, stop, kinds, first=client * 2))
+        for client in range(clients if load else 0)
+    ]
     await asyncio.sleep(1.0 if load else 0.0)  # the programs are running before the probe starts
     latencies, errors = await probe(url, key, seconds)
     stop.set()

@@ -250,3 +250,19 @@ async def test_classic_clients_find_tools_with_search_tools_and_call_them_direct
             assert "search_tools" not in names and "database__query" in names
             refused = await plain.call_tool("search_tools", {"query": "sql"})
             assert refused.is_error and "not offered" in refused.content[0].text
+
+
+async def test_a_crashed_run_is_one_clear_error_and_one_audit_record():
+    keys = Keys()
+    async with governed_gateway(walkthrough_document(keys)) as (gateway, app):
+        async with mcp_session(app, keys.engineering, **{"x-mcp-code-mode": "true"}) as session:
+            crashed = await run(session, "return Array.prototype.sort.call({ length: 2 ** 32 - 1 });")
+            after = await run(session, "return await database.query({ sql: 'select 1' });")
+        records = await gateway.governance.audit.query(key_id="eng-bot", limit=50)
+    assert crashed["is_error"] and crashed["error"]["kind"] == "memory"
+    assert "worker process was stopped" in crashed["error"]["message"]
+    assert after["value"] == {"result": [{"sql": "select 1"}]}
+    executions = [r for r in records if r["tool"] == "executeToolCode"]
+    assert len(executions) == 2
+    failed = [r for r in executions if r["outcome"] == "tool_error"]
+    assert len(failed) == 1 and failed[0]["error"].startswith("memory: ")

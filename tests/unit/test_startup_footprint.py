@@ -53,7 +53,7 @@ def test_the_standalone_server_leaves_chat_and_the_code_mode_engine_for_first_us
     loaded = _loaded_by_the_standalone_server()
     for module in ("agent", "metering", "providers", "relay", "tokens"):
         assert f"mcp_guard.chat.{module}" not in loaded
-    for module in ("executor", "dts", "schema_ts", "sandbox", "typescript"):
+    for module in ("executor", "dts", "schema_ts", "sandbox", "typescript", "pool", "worker_process", "discovery"):
         assert f"mcp_guard.codemode.{module}" not in loaded
     assert "difflib" not in loaded and "limits" not in loaded
     assert {"mcp_guard.codemode.meta_tools", "mcp_guard.codemode.settings"} <= loaded  # listing needs them
