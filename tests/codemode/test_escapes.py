@@ -200,7 +200,7 @@ PROCESS_KILLERS = [
     ("const a = []; a.length = 2 ** 32 - 1; a.fill(1);", ANY_STOP),
     ("Array.prototype.includes.call({ length: 2 ** 53 - 1 }, 'x');", ("timeout",)),
     ("Array.prototype.join.call({ length: 2 ** 53 - 1 });", ANY_STOP),
-    ("const s = 'x'.repeat(500 * 1024 * 1024); return s.indexOf('y');", ("memory",)),
+    ("const s = 'x'.repeat(500 * 1024 * 1024); return s.indexOf('y');", ("memory", "timeout")),
     ("while (true) {}", ("timeout",)),
 ]
 

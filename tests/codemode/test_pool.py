@@ -48,14 +48,21 @@ def workers_of(parent: int) -> list[int]:
     return found
 
 
-async def test_v8_runs_in_worker_processes_only() -> None:
-    pool = WorkerPool(size=1)
-    try:
-        ok, value = await run(pool, "return 6 * 7;")
-        assert (ok, value) == (True, 42)
-        assert "py_mini_racer" not in sys.modules and "tree_sitter" not in sys.modules
-    finally:
-        pool.close()
+_ENGINE_PROBE = """
+import asyncio, sys
+from mcp_guard.codemode import ToolOutcome, execute
+
+async def echo(server, tool, arguments):
+    return ToolOutcome(value=arguments)
+
+result = asyncio.run(execute("return await t.echo({ n: 6 * 7 });", servers={"t": ["echo"]}, call_tool=echo))
+print(result.value, "py_mini_racer" in sys.modules, "tree_sitter" in sys.modules)
+"""
+
+
+def test_v8_and_the_parser_run_in_worker_processes_only() -> None:
+    done = subprocess.run([sys.executable, "-c", _ENGINE_PROBE], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["{'n':", "42}", "False", "False"], done.stderr[-2000:]
 
 
 async def test_a_worker_is_reused_then_replaced_after_its_runs() -> None:

@@ -1,20 +1,24 @@
 // mcp-guard Code Mode runtime: evaluated in every fresh V8 context (in a worker process) before the program.
 //
 // It (1) removes what could escape the heap limit or generate code from strings, (2) installs console
-// capture, timers and one global per server, and (3) returns the host channel the worker's Python driver
-// uses: `start(program)`, `pump()` and `deliver(text)`. The channel is the value of this script, never a
-// global, so the program cannot reach it. JavaScript never calls into Python: every tool call and timer is
-// queued as a request that the driver collects with `pump()` and answers with `deliver()`.
+// capture and timers, and (3) returns the host channel the worker's Python driver uses, one function
+// `channel(op, arg)`: "configure" (the run's servers and limits: one global per server), "start" (the
+// program; returns the first report), "pump" (returns a report) and "deliver" (answers). The channel is
+// the value of this script, never a global, so the program cannot reach it. The worker evaluates this
+// while it waits for a run, so a run starts with "configure". JavaScript never calls into Python: every
+// tool call and timer is queued as a request that the driver collects with "pump" and answers with
+// "deliver".
 //
 // The report `pump()` returns is a string assembled from primitive strings and numbers only, with
 // functions captured before the program runs: no object the program can reach is serialised, and no
 // hook the program can install (`toJSON`, getters, patched prototypes, iterators) runs while it is built.
 //
-// `__CONFIG__` is replaced by the driver with a JSON object:
+// "configure" takes a JSON object:
 //   {servers: {binding: {server, methods: {method: tool}}}, maxToolCalls, maxArgumentChars, maxLogChars,
 //    maxResultChars, maxTimers}
-(function (config) {
+(function () {
   "use strict";
+  let config = null;
   const g = globalThis;
   const { stringify, parse } = JSON;
   const { create, freeze, keys, defineProperty, getOwnPropertyNames, getPrototypeOf } = Object;
@@ -182,9 +186,12 @@
     });
   }
 
-  for (const binding of keys(config.servers)) {
-    const spec = config.servers[binding];
-    defineProperty(g, binding, { value: serverObject(binding, spec.server, spec.methods), writable: false, configurable: false, enumerable: true });
+  function configure(text) {
+    config = parse(text);
+    for (const binding of keys(config.servers)) {
+      const spec = config.servers[binding];
+      defineProperty(g, binding, { value: serverObject(binding, spec.server, spec.methods), writable: false, configurable: false, enumerable: true });
+    }
   }
 
   const cancelled = create(null);
@@ -238,12 +245,13 @@
     outcome = '{"state":"returned","value":' + quote(kept) + ',"chars":' + text.length + "}";
   }
 
-  return freeze({
-    start(program) {
-      let promise;
-      try { promise = program(); } catch (error) { finish(false, error); return; }
-      reflectApply(then, promise, [(value) => finish(true, value), (error) => finish(false, error)]);
-    },
+  function start(program) {
+    let promise;
+    try { promise = program(); } catch (error) { finish(false, error); return; }
+    reflectApply(then, promise, [(value) => finish(true, value), (error) => finish(false, error)]);
+  }
+
+  const host = {
     pump() {
       let requests = "";
       for (; queueStart < nextId; queueStart++) {
@@ -275,5 +283,14 @@
         }
       }
     },
+  };
+
+  // One function, so each step is one call from Python into V8.
+  return freeze(function channel(op, arg) {
+    if (op === "pump") return host.pump();
+    if (op === "deliver") { host.deliver(arg); return ""; }
+    if (op === "start") { start(arg); return ""; }
+    if (op === "configure") { configure(arg); return ""; }
+    throw new TypeErr("unknown channel operation");
   });
-})(__CONFIG__)
+})()

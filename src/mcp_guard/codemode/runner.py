@@ -19,7 +19,7 @@ from typing import Any
 from .bindings import ServerGlobal, server_globals
 from .positions import Position, source_lines, stack_position, syntax_error
 from .result import TIMEOUT_HINT, ErrorKind, ExecutionError
-from .sandbox import COMPILE_LINE_OFFSET, SandboxRun, ToolBridge, compile_error, run_program
+from .sandbox import COMPILE_LINE_OFFSET, Engine, SandboxRun, ToolBridge, compile_error, run_program
 from .settings import CodeModeSettings
 from .typescript import TypeScriptError, strip_types
 
@@ -49,14 +49,22 @@ class RunOutcome:
 
 
 async def run(
-    code: str, *, servers: Mapping[str, Collection[str]], bridge: ToolBridge, settings: CodeModeSettings
+    code: str,
+    *,
+    servers: Mapping[str, Collection[str]],
+    bridge: ToolBridge,
+    settings: CodeModeSettings,
+    engine: Engine | None = None,
 ) -> RunOutcome:
-    """Run one TypeScript program that may call the tools in `servers` (server → visible tool names)."""
+    """Run one TypeScript program that may call the tools in `servers` (server → visible tool names), in
+    `engine` when the worker prepared one (it is used up either way)."""
     javascript = await _javascript(code, settings)
     if isinstance(javascript, ExecutionError):
+        if engine is not None:
+            engine.racer.close()
         return RunOutcome(None, (), javascript, recycle=False)
     globals_ = server_globals(servers)
-    sandbox_run = await run_program(javascript, servers=globals_, bridge=bridge, settings=settings)
+    sandbox_run = await run_program(javascript, servers=globals_, bridge=bridge, settings=settings, engine=engine)
     error = _run_error(sandbox_run, source_lines(javascript), globals_, settings)
     value = _value(sandbox_run, settings) if error is None else None
     recycle = sandbox_run.abort is not None and sandbox_run.abort.kind in ("timeout", "memory", "runtime")

@@ -4,16 +4,17 @@ This module runs only inside a Code Mode worker process (`worker.py`), never in 
 
 How a run goes:
 
-1. a new `MiniRacer` context gets the hard heap limit and `prelude.js` (removals, console capture,
-   timers, one global per server), whose value is the host channel: three functions the program cannot
-   reach, since they are never stored in a global;
-2. the program is evaluated as an async function expression, `(async function () {` on line 1 and the
-   program from line 2 on (so top-level `await` and `return` work and every position is the program's
-   own, one line down), and handed to the channel's `start`;
-3. the driver loops: `pump()` returns what the program queued (tool calls, timers, console lines, its
+1. `prepare()` makes a fresh `MiniRacer` context and evaluates `prelude.js` in it (removals, console
+   capture, timers); its value is the host channel, one function the program cannot reach since it is
+   never stored in a global. The worker does this while it waits for a run, so it costs a run nothing;
+2. the run sets the heap limit and "configure"s the channel with its servers and limits (one global per
+   server), then evaluates the program as an async function expression, `(async function () {` on line 1
+   and the program from line 2 on (so top-level `await` and `return` work and every position is the
+   program's own, one line down), and hands it to "start";
+3. the driver loops: "pump" returns what the program queued (tool calls, timers, console lines, its
    final outcome) as a string the runtime assembled from primitives, every tool call goes to the one
    `ToolBridge` (in the worker: a frame to the gateway) and every timer to `asyncio.sleep`, and each
-   batch of answers goes back with `deliver()`; calls the program made together therefore run
+   batch of answers goes back with "deliver"; calls the program made together therefore run
    concurrently.
 
 Python only ever enters V8 through cancellable calls, which await without blocking and are cancelled by
@@ -90,7 +91,23 @@ class SandboxRun:
 
 @lru_cache(maxsize=1)
 def _prelude_source() -> str:
-    return files(__package__).joinpath("prelude.js").read_text(encoding="utf-8")
+    source = files(__package__).joinpath("prelude.js").read_text(encoding="utf-8")
+    return f"{source}\n//# sourceURL={_RUNTIME_FILE}\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Engine:
+    """A fresh context with the runtime installed, waiting for one program."""
+
+    racer: MiniRacer
+    channel: Any  # the runtime's `channel(op, arg)`, callable from Python only
+
+
+async def prepare() -> Engine:
+    """A fresh context with `prelude.js` evaluated in it (no program has run in it, none ever will but one)."""
+    racer = MiniRacer()
+    channel: Any = await racer.eval_cancelable(_prelude_source())
+    return Engine(racer, channel.cancelable())
 
 
 async def run_program(
@@ -99,15 +116,18 @@ async def run_program(
     servers: Iterable[ServerGlobal],
     bridge: ToolBridge,
     settings: CodeModeSettings,
+    engine: Engine | None = None,
 ) -> SandboxRun:
-    """Run `javascript` (already stripped of types) to completion, failure or a limit."""
-    racer = MiniRacer()
-    driver = _Driver(racer, bridge, settings)
+    """Run `javascript` (already stripped of types) to completion, failure or a limit, in `engine` (or a
+    context made now)."""
+    engine = engine or await prepare()
+    racer = engine.racer
+    driver = _Driver(engine, bridge, settings)
     try:
         racer.set_hard_memory_limit(settings.memory_limit_bytes)
         async with asyncio.timeout(settings.timeout_seconds):
             try:
-                await driver.run(_prelude(servers, settings), wrap_program(javascript))
+                await driver.run(_configuration(servers, settings), wrap_program(javascript))
             except JSEvalException as exc:
                 driver.result.abort = _engine_abort(exc, racer)
     except TimeoutError:
@@ -145,7 +165,7 @@ async def compile_error(javascript: str) -> str | None:
     return None
 
 
-def _prelude(servers: Iterable[ServerGlobal], settings: CodeModeSettings) -> str:
+def _configuration(servers: Iterable[ServerGlobal], settings: CodeModeSettings) -> str:
     config = {
         "servers": {s.binding: {"server": s.server, "methods": dict(s.methods)} for s in servers},
         "maxToolCalls": settings.max_tool_calls,
@@ -154,8 +174,7 @@ def _prelude(servers: Iterable[ServerGlobal], settings: CodeModeSettings) -> str
         "maxResultChars": settings.max_result_bytes,
         "maxTimers": settings.max_timers,
     }
-    source = _prelude_source().replace("__CONFIG__", json.dumps(config))
-    return f"{source}\n//# sourceURL={_RUNTIME_FILE}\n"
+    return json.dumps(config)
 
 
 def _engine_abort(exc: JSEvalException, racer: MiniRacer) -> SandboxAbort:
@@ -170,21 +189,19 @@ def _engine_abort(exc: JSEvalException, racer: MiniRacer) -> SandboxAbort:
 class _Driver:
     """The pump/deliver loop of one run."""
 
-    def __init__(self, racer: MiniRacer, bridge: ToolBridge, settings: CodeModeSettings) -> None:
-        self.racer = racer
+    def __init__(self, engine: Engine, bridge: ToolBridge, settings: CodeModeSettings) -> None:
+        self.racer = engine.racer
+        self.channel = engine.channel
         self.bridge = bridge
         self.settings = settings
         self.result = SandboxRun()
         self.inflight: dict[asyncio.Task[str], int] = {}
         self.tool_calls = 0
-        self._pump: Any = None
-        self._deliver: Any = None
 
-    async def run(self, prelude: str, program: str) -> None:
-        host: Any = await self.racer.eval_cancelable(prelude)
-        self._pump, self._deliver = host["pump"].cancelable(), host["deliver"].cancelable()
+    async def run(self, configuration: str, program: str) -> None:
+        await self.channel("configure", configuration)
         function = await self.racer.eval_cancelable(program)
-        await host["start"].cancelable()(function)
+        await self.channel("start", function)
         while not await self._pump_once():
             if not self.inflight:
                 raise SandboxAbort(
@@ -197,7 +214,7 @@ class _Driver:
 
     async def _pump_once(self) -> bool:
         """Collect the program's requests and output; return whether it has finished."""
-        report = _parse_report(await self._pump())
+        report = _parse_report(await self.channel("pump"))
         self.result.logs.extend(report.logs)
         self.result.logs_dropped += report.log_dropped
         if report.outcome is not None:
@@ -249,7 +266,7 @@ class _Driver:
         for task in done:
             request_id = self.inflight.pop(task)
             answers.append(f"[{request_id},{task.result()}]")  # SandboxAbort from the bridge propagates here
-        await self._deliver("[" + ",".join(answers) + "]")
+        await self.channel("deliver", "[" + ",".join(answers) + "]")
 
     async def cancel_inflight(self) -> None:
         """Stop the calls still running (the program ended or was stopped) and wait a little for them."""

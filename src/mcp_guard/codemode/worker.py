@@ -28,11 +28,14 @@ import signal
 import socket
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .frames import FrameReader, FrameWriter
 from .result import CPU_HINT, TIMEOUT_HINT
 from .settings import CodeModeSettings
+
+if TYPE_CHECKING:
+    from .sandbox import Engine
 
 _PR_SET_PDEATHSIG = 1
 _WATCH_INTERVAL = 0.02
@@ -126,28 +129,35 @@ class _Gateway:
 
 
 async def _serve(sock: socket.socket, idle_data: int) -> None:
+    from .sandbox import prepare
+
     gateway = _Gateway(sock)
     receiving = asyncio.create_task(gateway.receive())
+    engine: asyncio.Future[Engine] = asyncio.ensure_future(prepare())  # made while nobody waits for it
+    await engine
     await gateway.writer.write({"t": "ready", "pid": os.getpid()})
     while True:
         header, payload = await gateway.runs.get()
         settings = CodeModeSettings.model_validate(header["settings"])
         _set_limits(settings, idle_data)
         servers = {str(s): [str(t) for t in tools] for s, tools in header["servers"].items()}
-        done = await _supervised(payload.decode("utf-8", "surrogatepass"), servers, gateway, settings)
+        code = payload.decode("utf-8", "surrogatepass")
+        done = await _supervised(code, servers, gateway, settings, await engine)
         await gateway.writer.write(done)
         if done["recycle"]:
             os._exit(0)
+        engine = asyncio.ensure_future(prepare())
     receiving.cancel()  # pragma: no cover - the loop above only ends by exiting
 
 
 async def _supervised(
-    code: str, servers: dict[str, list[str]], gateway: _Gateway, settings: CodeModeSettings
+    code: str, servers: dict[str, list[str]], gateway: _Gateway, settings: CodeModeSettings, engine: Engine
 ) -> dict[str, Any]:
     """Run the program under a CPU-time watchdog; a stop the program's task cannot finish is still reported."""
     from . import runner
 
-    task = asyncio.create_task(runner.run(code, servers=servers, bridge=gateway.call_tool, settings=settings))
+    run = runner.run(code, servers=servers, bridge=gateway.call_tool, settings=settings, engine=engine)
+    task = asyncio.create_task(run)
     started, cpu_started = time.monotonic(), time.process_time()
     while not task.done():
         await asyncio.wait({task}, timeout=_WATCH_INTERVAL)
