@@ -10,7 +10,8 @@ the execution as parent). Every call the program makes goes through it at the mo
   never mistakes an error text for data.
 - A refusal or failure is raised as `ToolCallError` with kind "denied" (the caller may not make this
   call now: 4xx in `errors.py`) or "upstream" (the tool or its server failed: 5xx);
-  `ToolCallError.from_gateway_error` does that mapping. The program sees a `ToolError` with that kind
+  `ToolCallError.from_gateway_error` does that mapping; the gateway's own per-run limits raise kind
+  "limit" (with `limit` naming the setting). The program sees a `ToolError` with that kind
   and message and may catch it. With `fatal=True` the whole execution stops instead, uncatchably
   (agent mode's "needs approval" rule).
 - Any other exception is a bug in the caller: it is logged, and the program sees only
