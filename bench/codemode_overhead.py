@@ -24,7 +24,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import run_label, write_result  # noqa: E402
-
 from _procs import cpu_seconds  # noqa: E402
 
 from mcp_guard.codemode import ToolOutcome, WorkerPool, execute  # noqa: E402
