@@ -384,3 +384,13 @@ async def test_setters_on_array_indexes_break_only_the_program_itself() -> None:
     assert result.error is not None and result.error.kind == "runtime"
     assert "sandbox runtime" in result.error.message
     assert (await FakeBackend().run("return [1][0];")).value == 1
+
+
+async def test_lone_surrogates_come_back_as_replacement_characters() -> None:
+    # Legal in JavaScript strings, invalid in UTF-8 and JSON: a client could not parse the answer.
+    result = await FakeBackend().run("console.log('\\ud800');\nreturn { s: '\\udc00x', ok: '😀' };")
+    assert result.value == {"s": "\ufffdx", "ok": "😀"}
+    assert result.logs == ("\ufffd",)
+    thrown = await FakeBackend().run("throw new Error('bad \\ud800');")
+    assert thrown.error is not None and thrown.error.message == "Error: bad \ufffd"
+    json.dumps(result.to_dict(), ensure_ascii=False).encode("utf-8")  # no lone surrogate left anywhere

@@ -13,7 +13,7 @@ import difflib
 import json
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .bindings import ServerGlobal, server_globals
@@ -68,7 +68,25 @@ async def run(
     error = _run_error(sandbox_run, source_lines(javascript), globals_, settings)
     value = _value(sandbox_run, settings) if error is None else None
     recycle = sandbox_run.abort is not None and sandbox_run.abort.kind in ("timeout", "memory", "runtime")
-    return RunOutcome(value, _logs(sandbox_run, settings), error, recycle)
+    logs = tuple(_well_formed(line) for line in _logs(sandbox_run, settings))
+    if error is not None:
+        error = replace(error, message=_well_formed(error.message))
+    return RunOutcome(_well_formed_value(value), logs, error, recycle)
+
+
+def _well_formed(text: str) -> str:
+    """`text` with lone surrogates (legal in JavaScript strings, not in UTF-8 or JSON) replaced by U+FFFD."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
+def _well_formed_value(value: Any) -> Any:
+    text = json.dumps(value, ensure_ascii=False)
+    fixed = _well_formed(text)
+    return value if fixed is text else json.loads(fixed)
 
 
 async def _javascript(code: str, settings: CodeModeSettings) -> str | ExecutionError:
