@@ -129,9 +129,14 @@ class Catalog:
         return self._entries
 
     def resolve(self, name: str) -> CatalogEntry | None:
-        """Find a tool by exposed name (`server__tool`) or by reference (`server/tool`)."""
+        """Find a tool by exposed name (`server__tool`), by reference (`server/tool`), or by Bifrost's
+        `server-tool` / `server_tool` when only one tool reads that way (see `names.py`)."""
         ref = self._names.ref_of(name)
         return self._by_ref.get(ref) if ref is not None else None
+
+    def bifrost_readings(self, name: str) -> Sequence[ToolRef]:
+        """The tools a Bifrost-style name could mean (more than one: it is ambiguous)."""
+        return self._names.bifrost_readings(name)
 
     def get(self, ref: ToolRef) -> CatalogEntry | None:
         return self._by_ref.get(ref)

@@ -5,18 +5,21 @@
     x-mcp-exclude-tools:   */delete_*
 
 Absent header = no filter; present but empty = nothing. `*` and `server/*` wildcards. A tools entry without
-`/` is an exposed name (`server__tool`) or, failing that, a tool name on any server. Bifrost's
+`/` is an exposed name (`server__tool`); otherwise, for every configured server that starts it, Bifrost's
+`server-tool` / `server_tool` / `server-*` form; and a tool name on any server. Bifrost's
 `x-bf-mcp-include-clients` / `x-bf-mcp-include-tools` are accepted as aliases. Repeated header lines (and
 an alias next to the original) are combined into one list, as HTTP (RFC 9110 §5.3) says they mean.
+
+`HeaderFilter.unmatched` names the entries that match nothing configured; the middleware reports them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 
 from .asgi import Scope, header_values
 from .errors import GatewayError, NotAllowed
-from .names import SEPARATOR, ToolRef
+from .names import SEPARATOR, ToolRef, prefixed_readings
 from .patterns import PatternSet, ToolPattern
 
 INCLUDE_CLIENTS = (b"x-mcp-include-clients", b"x-bf-mcp-include-clients")
@@ -31,26 +34,56 @@ class FilteredOut(NotAllowed):
 class HeaderFilter:
     """The `ToolAccess` rule built from one request's filter headers."""
 
-    __slots__ = ("_clients", "_exclude", "_tools")
+    __slots__ = ("_clients", "_exclude", "_tools", "entries")
 
-    def __init__(self, clients: frozenset[str] | None, tools: PatternSet | None, exclude: PatternSet) -> None:
+    def __init__(
+        self,
+        clients: frozenset[str] | None,
+        tools: PatternSet | None,
+        exclude: PatternSet,
+        entries: Sequence[FilterEntry] = (),
+    ) -> None:
         self._clients = clients
         self._tools = tools
         self._exclude = exclude
+        self.entries = tuple(entries)  # every entry as written, with what it was read as
 
     @classmethod
-    def from_scope(cls, scope: Scope) -> HeaderFilter | None:
-        """None when the request carries no filter header at all."""
+    def from_scope(cls, scope: Scope, servers: Collection[str] = ()) -> HeaderFilter | None:
+        """None when the request carries no filter header at all. `servers` (the configured server names)
+        lets Bifrost's `server-tool` entries be read."""
         clients = _list(scope, INCLUDE_CLIENTS)
         tools = _list(scope, INCLUDE_TOOLS)
         exclude = _list(scope, EXCLUDE_TOOLS)
         if clients is None and tools is None and exclude is None:
             return None
+        included = [FilterEntry("x-mcp-include-tools", t, _tool_patterns(t, servers)) for t in tools or ()]
+        excluded = [FilterEntry("x-mcp-exclude-tools", t, _tool_patterns(t, servers)) for t in exclude or ()]
+        named_clients = [FilterEntry("x-mcp-include-clients", c, ()) for c in clients or () if c != "*"]
         return cls(
             None if clients is None or "*" in clients else frozenset(clients),
-            None if tools is None else PatternSet(_tool_pattern(t) for t in tools),
-            PatternSet(_tool_pattern(t) for t in exclude or ()),
+            None if tools is None else PatternSet(p for entry in included for p in entry.patterns),
+            PatternSet(p for entry in excluded for p in entry.patterns),
+            [*named_clients, *included, *excluded],
         )
+
+    def unmatched(self, servers: Collection[str], refs: Iterable[ToolRef]) -> list[FilterEntry]:
+        """The entries that match nothing configured: a client that is no configured server, or a tool
+        pattern that matches no configured server (or no tool of those whose tools are known)."""
+        known = list(refs)
+        listed = {ref.server for ref in known}
+        missing = []
+        for entry in self.entries:
+            if not entry.patterns:  # a client name
+                if entry.text not in servers:
+                    missing.append(entry)
+                continue
+            candidates = [s for s in servers if any(p.matches_server(s) for p in entry.patterns)]
+            if not candidates or (
+                all(s in listed for s in candidates) and not any(p.matches(r) for p in entry.patterns for r in known)
+            ):
+                missing.append(entry)
+        return missing
 
     def allows(self, ref: ToolRef) -> bool:
         return (
@@ -77,8 +110,25 @@ def _list(scope: Scope, names: Iterable[bytes]) -> list[str] | None:
     return [item.strip() for line in lines for item in line.split(",") if item.strip()]
 
 
-def _tool_pattern(text: str) -> ToolPattern:
+class FilterEntry:
+    """One entry of a filter header as the client wrote it, and the patterns it was read as (none for a
+    client name)."""
+
+    __slots__ = ("header", "patterns", "text")
+
+    def __init__(self, header: str, text: str, patterns: Sequence[ToolPattern]) -> None:
+        self.header = header
+        self.text = text
+        self.patterns = tuple(patterns)
+
+
+def _tool_patterns(text: str, servers: Collection[str]) -> list[ToolPattern]:
     if "/" in text or text == "*":
-        return ToolPattern.parse(text)
+        return [ToolPattern.parse(text)]
     server, sep, tool = text.partition(SEPARATOR)
-    return ToolPattern.parse(f"{server}/{tool}" if sep and server and tool else f"*/{text}")
+    if sep and server and tool:
+        return [ToolPattern.parse(f"{server}/{tool}")]
+    # Bifrost's `server-tool`, `server_tool`, `server-*` for each configured server that fits, and always the
+    # plain reading "a tool of that name on any server": an entry only ever narrows, so the union is safe.
+    readings = [f"{server}/{rest}" for server, rest in prefixed_readings(text, servers)]
+    return [ToolPattern.parse(reading) for reading in (*readings, f"*/{text}")]

@@ -14,13 +14,17 @@ Clients and models get a flat *exposed name* that must be valid for both SEP-986
 `NameTable` keeps the mapping both ways and resolves the rare remaining clash (two references whose
 plain names coincide, such as `a__b/c` and `a/b__c`) by giving every member of the clash the hashed
 form, so no name ever silently points at the wrong tool.
+
+On input the gateway also accepts Bifrost's forms, `server-tool` (current Bifrost) and `server_tool` (older
+versions), where exactly one configured server and one of its tools fit (`prefixed_readings`); a name
+two tools could be read as is refused as ambiguous rather than guessed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 SEPARATOR = "__"
@@ -29,6 +33,7 @@ _HASH_DIGITS = 8
 _ALLOWED = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _DISALLOWED_CHAR = re.compile(r"[^A-Za-z0-9_-]")
 SERVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$")
+BIFROST_SEPARATORS = "-_"  # `server-tool` (Bifrost today), `server_tool` (older Bifrost)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -62,6 +67,16 @@ def hashed_name(ref: ToolRef) -> str:
     return f"{prefix}_{digest}"
 
 
+def prefixed_readings(text: str, servers: Iterable[str]) -> list[tuple[str, str]]:
+    """Every `(server, rest)` that reads `text` as Bifrost's `<server>-<rest>` or `<server>_<rest>` for one of
+    `servers` (several when server names prefix each other, e.g. `web` and `web-search`)."""
+    return [
+        (server, text[len(server) + 1 :])
+        for server in servers
+        if len(text) > len(server) + 1 and text.startswith(server) and text[len(server)] in BIFROST_SEPARATORS
+    ]
+
+
 def exposed_name(ref: ToolRef) -> str:
     """The name shown for `ref` when nothing clashes with it."""
     raw = f"{ref.server}{SEPARATOR}{ref.tool}"
@@ -71,7 +86,7 @@ def exposed_name(ref: ToolRef) -> str:
 class NameTable:
     """Bidirectional map between references and exposed names for one set of tools."""
 
-    __slots__ = ("_by_name", "_by_ref")
+    __slots__ = ("_by_name", "_by_ref", "_servers")
 
     def __init__(self, refs: Iterable[ToolRef]) -> None:
         unique = sorted(set(refs))
@@ -83,17 +98,29 @@ class NameTable:
             for ref in owners:
                 self._by_ref[ref] = name if len(owners) == 1 else hashed_name(ref)
         self._by_name = {name: ref for ref, name in self._by_ref.items()}
+        self._servers = sorted({ref.server for ref in unique})
 
     def name_of(self, ref: ToolRef) -> str:
         return self._by_ref[ref]
 
     def ref_of(self, name: str) -> ToolRef | None:
-        """The reference behind an exposed name; also accepts the `server/tool` form itself."""
+        """The reference behind an exposed name; also accepts the `server/tool` form itself, and Bifrost's
+        `server-tool` / `server_tool` when exactly one tool reads that way."""
         ref = self._by_name.get(name)
-        if ref is None and "/" in name:
-            candidate = ToolRef.parse(name)
-            ref = candidate if candidate in self._by_ref else None
-        return ref
+        if ref is not None:
+            return ref
+        if "/" in name:
+            server, _, tool = name.partition("/")
+            candidate = ToolRef(server, tool)
+            return candidate if candidate in self._by_ref else None
+        readings = self.bifrost_readings(name)
+        return readings[0] if len(readings) == 1 else None
+
+    def bifrost_readings(self, name: str) -> Sequence[ToolRef]:
+        """The known tools `name` names in Bifrost's `server-tool` / `server_tool` form (more than one:
+        ambiguous)."""
+        refs = (ToolRef(server, tool) for server, tool in prefixed_readings(name, self._servers))
+        return [ref for ref in refs if ref in self._by_ref]
 
     def __len__(self) -> int:
         return len(self._by_ref)

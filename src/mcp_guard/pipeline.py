@@ -21,7 +21,7 @@ import mcp_types as types
 from .audit.record import AuditRecord, Outcome
 from .catalog import Catalog, CatalogEntry
 from .errors import BadRequest, GatewayError, NotAllowed, ServiceUnavailable, ToolNotFound, UpstreamError
-from .names import SEPARATOR
+from .names import SEPARATOR, prefixed_readings
 from .state import CallGuard, RequestState, new_id
 from .upstreams import Upstream
 
@@ -132,15 +132,20 @@ class Pipeline:
         return entry
 
     def _unresolved(self, name: str) -> GatewayError:
-        """Unknown tool, unless it names a server that has never been reachable: then say that."""
-        server = name.split("/", 1)[0] if "/" in name else name.split(SEPARATOR, 1)[0]
-        upstream = self.upstreams.get(server)
-        if upstream is not None and server not in self.catalog.servers():
-            status = upstream.status
-            return UpstreamError(
-                f"Upstream '{server}' is {status.state} ({status.last_error or 'no connection yet'}); "
-                f"its tools are unavailable"
-            )
+        """Unknown tool, unless the name is ambiguous or names a server that has never been reachable: then
+        say that."""
+        readings = self.catalog.bifrost_readings(name)
+        if len(readings) > 1:
+            meant = " or ".join(f"'{ref}'" for ref in readings)
+            return BadRequest(f"Tool name {name!r} is ambiguous: it could be {meant}; name it as server/tool")
+        connected = self.catalog.servers()
+        for server in _servers_named(name, self.upstreams):
+            if server not in connected:
+                status = self.upstreams[server].status
+                return UpstreamError(
+                    f"Upstream '{server}' is {status.state} ({status.last_error or 'no connection yet'}); "
+                    f"its tools are unavailable"
+                )
         return ToolNotFound(f"Unknown tool {name!r}", extra={"tool": name})
 
     async def record_execution(
@@ -193,6 +198,13 @@ async def _settle(guard: CallGuard, call: ToolCall, token: Any, succeeded: bool)
         await guard.settle(call, token, succeeded)
     except Exception:
         logger.exception("%s failed to settle call %s", type(guard).__name__, call.id)
+
+
+def _servers_named(name: str, upstreams: Mapping[str, Upstream]) -> list[str]:
+    """The configured servers a tool name can refer to, in any of the accepted forms."""
+    named = [name.split("/", 1)[0] if "/" in name else name.split(SEPARATOR, 1)[0]]
+    named += [server for server, _ in prefixed_readings(name, upstreams)]
+    return [server for server in named if server in upstreams]
 
 
 def _as_arguments(arguments: Any, entry: CatalogEntry) -> dict[str, Any]:

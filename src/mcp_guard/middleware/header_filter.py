@@ -1,37 +1,103 @@
-"""HeaderFilterMiddleware: narrows what one request may see and call (see `filters.py`)."""
+"""HeaderFilterMiddleware: narrows what one request may see and call (see `filters.py`).
+
+An entry that matches nothing configured (a misspelt server, a Bifrost-style name for a server that does not
+exist) would silently leave the request with nothing to see, so it is reported: a log line the first time
+the header is seen, and `x-mcp-guard-warning` on every response to a request carrying it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import TYPE_CHECKING, Any
 
 from ..asgi import Scope
 from ..caches import BoundedMemo
 from ..filters import EXCLUDE_TOOLS, INCLUDE_CLIENTS, INCLUDE_TOOLS, HeaderFilter
 from ..state import RequestState
+from .base import GoverningMiddleware, Paths
+from .paths import DEFAULT_PATHS
 
+if TYPE_CHECKING:
+    from ..gateway import Gateway
+
+logger = logging.getLogger(__name__)
+
+WARNING_HEADER = b"x-mcp-guard-warning"
 _FILTER_HEADERS = frozenset((*INCLUDE_CLIENTS, *INCLUDE_TOOLS, *EXCLUDE_TOOLS))
 _CACHE_SIZE = 1024
 
 FilterKey = tuple[tuple[bytes, bytes], ...]
 
 
-class HeaderFilterMiddleware:
-    def __init__(self, app: Any) -> None:
-        self.app = app
+class _Parsed:
+    """A filter and its warning, as of one catalog version."""
+
+    __slots__ = ("catalog_version", "rule", "warning")
+
+    def __init__(self, rule: HeaderFilter | None, warning: bytes | None, catalog_version: int) -> None:
+        self.rule = rule
+        self.warning = warning
+        self.catalog_version = catalog_version
+
+
+class HeaderFilterMiddleware(GoverningMiddleware):
+    """With `gateway`, entries are read against its configured servers (Bifrost's `server-tool` forms) and
+    entries that match nothing configured are reported; without it, neither."""
+
+    def __init__(self, app: Any, *, gateway: Gateway | None = None, paths: Paths = DEFAULT_PATHS) -> None:
+        super().__init__(app, paths)
+        self.gateway = gateway
+        self.servers = frozenset(s.name for s in gateway.config.servers) if gateway is not None else frozenset()
         # A client sends the same filter headers on every request: parse each distinct set once
         # (saves building the pattern sets per request, ~7 µs). Rules are immutable, so sharing is safe.
-        self._filters: BoundedMemo[FilterKey, HeaderFilter | None] = BoundedMemo(_CACHE_SIZE)
+        self._filters: BoundedMemo[FilterKey, _Parsed] = BoundedMemo(_CACHE_SIZE)
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            rule = self._filter(scope)
-            if rule is not None:
-                RequestState.from_scope(scope).access.append(rule)
-        await self.app(scope, receive, send)
+        if not self.paths.governs(scope):
+            await self.app(scope, receive, send)
+            return
+        parsed = self._attach(scope)
+        warning = parsed.warning if parsed is not None else None
+        await self.app(scope, receive, send if warning is None else _with_header(send, warning))
 
-    def _filter(self, scope: Scope) -> HeaderFilter | None:
+    async def apply(self, scope: Scope) -> None:
+        self._attach(scope)
+
+    def _attach(self, scope: Scope) -> _Parsed | None:
+        parsed = self._parsed(scope)
+        if parsed is not None and parsed.rule is not None:
+            RequestState.from_scope(scope).access.append(parsed.rule)
+        return parsed
+
+    def _parsed(self, scope: Scope) -> _Parsed | None:
         key = tuple((name, value) for name, value in scope.get("headers", ()) if name in _FILTER_HEADERS)
         if not key:
             return None
-        rule = self._filters.lookup(key)
-        return rule if rule is not None else self._filters.remember(key, HeaderFilter.from_scope(scope))
+        version = self.gateway.catalog.version if self.gateway is not None else 0
+        parsed = self._filters.lookup(key)
+        if parsed is None or parsed.catalog_version != version:
+            rule = HeaderFilter.from_scope(scope, self.servers)
+            parsed = self._filters.remember(key, _Parsed(rule, self._warning(rule), version))
+        return parsed
+
+    def _warning(self, rule: HeaderFilter | None) -> bytes | None:
+        if rule is None or self.gateway is None:
+            return None
+        refs = (entry.ref for entry in self.gateway.catalog.entries())
+        unmatched = rule.unmatched(self.servers, refs)
+        if not unmatched:
+            return None
+        listed = ", ".join(f"{entry.header}: {entry.text!r}" for entry in unmatched)
+        known = ", ".join(sorted(self.servers)) or "none"
+        logger.warning("Filter entries match nothing configured: %s (servers: %s)", listed, known)
+        text = f"filter entries match nothing configured: {listed}; servers: {known}"
+        return text.encode("ascii", "replace")[:1024]
+
+
+def _with_header(send: Any, value: bytes) -> Any:
+    async def sending(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), (WARNING_HEADER, value)]
+        await send(message)
+
+    return sending
