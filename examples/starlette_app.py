@@ -1,7 +1,7 @@
 """Starlette: an existing order service governed by mcp-guard, serving MCP tools under /mcp.
 
-Its own routes (`/health` public, `/orders` and `/orders/{id}/cancel` behind a key), the shop's
-in-process tools (`examples/shop.py`) and the upstream servers of `examples/gateway.yaml`. Run it from
+Its own routes (`/health` public as before; `/orders` and `/orders/{id}/cancel` opted in to the gateway's
+key), the shop's in-process tools (`examples/shop.py`) and the upstream servers of `examples/gateway.yaml`. Run it from
 the repository root (the key hash: see `examples/gateway.yaml`):
 
     MCPG_ADMIN_KEY_HASH=sha256:... uvicorn examples.starlette_app:app --port 8003
@@ -13,7 +13,7 @@ then `curl -H "x-api-key: $KEY" http://127.0.0.1:8003/orders`, or point an MCP c
 from __future__ import annotations
 
 from examples.shop import ORDERS, cancel_order, shop_gateway
-from mcp_guard_starlette import install, require_principal, require_tool_access
+from mcp_guard_starlette import governed_route, install, require_principal
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -23,20 +23,22 @@ from mcp_guard import ToolError
 
 
 async def health(request: Request) -> JSONResponse:
-    """Public: exempt from the key check."""
+    """Public: the gateway leaves the app's routes alone unless they opt in."""
     return JSONResponse({"status": "ok"})
 
 
+@governed_route()
 async def list_orders(request: Request) -> JSONResponse:
-    """Needs a key, like every route not exempted; the principal says whose."""
+    """Needs a key (the decorator opts the endpoint in); the principal says whose."""
     principal = require_principal(request)
     orders = [order.model_dump() for order in ORDERS.values()]
     return JSONResponse({"caller": principal.key_name, "orders": orders})
 
 
+@governed_route(tool="orders/cancel_order", rate="30/minute")
 async def cancel(request: Request) -> JSONResponse:
-    """Allowed to exactly the callers who may use the `orders/cancel_order` tool (403 otherwise)."""
-    require_tool_access(request, "orders/cancel_order")
+    """Allowed to exactly the callers who may use the `orders/cancel_order` tool (403 otherwise), 30 times a
+    minute per key (429 beyond); every attempt is audited as `app/cancel`."""
     try:
         order = cancel_order(request.path_params["order_id"])
     except ToolError as exc:
@@ -52,4 +54,4 @@ app = Starlette(
         Route("/orders/{order_id}/cancel", cancel, methods=["POST"]),
     ]
 )
-install(app, gateway, exempt_paths=["/health"])
+install(app, gateway)  # governs /mcp; the endpoints above opt in one by one

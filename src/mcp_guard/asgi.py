@@ -26,13 +26,17 @@ def header(scope: Scope, name: bytes) -> str | None:
     return values[0] if values else None
 
 
-def route_path(scope: Scope) -> str:
-    """The path below the mount point, whether the framework kept `path` whole or stripped it."""
+def app_path(scope: Scope) -> str:
+    """`path` below `root_path`: what an app's routes match (below a mount point, the path inside it),
+    whether the framework kept `path` whole or stripped it."""
     path: str = scope.get("path", "")
     root: str = scope.get("root_path", "")
-    if root and path.startswith(root):
-        path = path[len(root) :]
-    return path.rstrip("/") or "/"
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+def route_path(scope: Scope) -> str:
+    """The path below the mount point, without a trailing slash."""
+    return app_path(scope).rstrip("/") or "/"
 
 
 async def read_body(receive: Any, limit: int) -> bytes:

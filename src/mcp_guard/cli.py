@@ -16,7 +16,10 @@ from .auth.cli import add_keys_commands
 from .config import GatewayConfig, load_config
 from .errors import ConfigError
 from .gateway import Gateway
-from .server import MOUNT, serve
+from .middleware.paths import MOUNT
+from .server import serve
+
+logger = logging.getLogger("mcp_guard")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -43,7 +46,14 @@ def _parser() -> argparse.ArgumentParser:
     check_cmd.add_argument("--connect", action="store_true", help="also connect to every upstream and list tools")
     check_cmd.set_defaults(run=_check)
 
-    demo_cmd = commands.add_parser("demo", help="run the gateway on embedded defaults with demo tools")
+    demo_cmd = commands.add_parser(
+        "demo",
+        help="run the gateway on embedded defaults with demo tools",
+        description="Run the gateway on embedded defaults with demo tools. It prints an admin key last, "
+        "once it is listening.",
+        epilog="environment: MCP_GUARD_DEMO_KEY=<key> makes the admin key that key instead of a new random one "
+        "(any string; keep it secret if the port is reachable from elsewhere).",
+    )
     _add_listen_options(demo_cmd)
     demo_cmd.add_argument("--data-dir", default=".mcp-guard-demo", help="where the demo keeps its SQLite files")
     demo_cmd.set_defaults(run=_demo)
@@ -60,8 +70,9 @@ def _add_listen_options(parser: argparse.ArgumentParser) -> None:
 
 def _serve(args: argparse.Namespace) -> None:
     gateway = Gateway(load_config(args.config))
-    _announce(args.host, args.port)
-    serve(gateway, host=args.host, port=args.port)
+    if not gateway.config.keys:
+        warn_without_keys(gateway, args.config)
+    serve(gateway, host=args.host, port=args.port, on_ready=lambda: _announce(args.host, args.port))
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -71,17 +82,51 @@ def _demo(args: argparse.Namespace) -> None:
     data_dir = Path(args.data_dir).resolve()
     admin_key = os.environ.get("MCP_GUARD_DEMO_KEY") or generate_key()
     gateway = demo_gateway(data_dir, admin_key)
-    _announce(args.host, args.port)
-    print(f"           servers       {', '.join(gateway.upstreams)}", flush=True)
-    print(f"           admin key     {admin_key}   (send as: Authorization: Bearer <key>)", flush=True)
-    print(f"           data          {data_dir} (SQLite: keys, budgets, audit)", flush=True)
-    serve(gateway, host=args.host, port=args.port)
+
+    def ready() -> None:  # after uvicorn's start-up lines: the key is the last thing on the console
+        _announce(args.host, args.port)
+        print(f"           servers       {', '.join(gateway.upstreams)}", flush=True)
+        print(f"           data          {data_dir} (SQLite: keys, budgets, audit)", flush=True)
+        print(f"           admin key     {admin_key}   (send as: x-api-key: <key>)", flush=True)
+
+    serve(gateway, host=args.host, port=args.port, on_ready=ready)
 
 
 def _announce(host: str, port: int) -> None:
     shown = f"[{host}]" if ":" in host else host
     print(f"mcp-guard: MCP endpoint  http://{shown}:{port}{MOUNT}", flush=True)
     print(f"           REST tools    http://{shown}:{port}{MOUNT}/tools", flush=True)
+
+
+def warn_without_keys(gateway: Gateway, source: str) -> None:
+    """Say loudly that a gateway whose configuration defines no keys refuses everything, unless its key
+    store holds runtime keys."""
+    runtime = _runtime_key_count(gateway)
+    if runtime:
+        return
+    store = gateway.config.auth.store
+    held = f"the key store {store!r} holds none" if runtime == 0 else f"unless the key store {store!r} holds some"
+    logger.warning(
+        "%s defines no keys and %s: EVERY request to %s will be refused with 401. Create a key with "
+        "`mcp-guard keys create admin --roles admin` and put the entry it prints under `keys:`.",
+        source,
+        held,
+        MOUNT,
+    )
+
+
+def _runtime_key_count(gateway: Gateway) -> int | None:
+    """How many runtime keys the key store holds; None when it cannot be read now (a shared store is read
+    by its replica once the gateway runs)."""
+    from .auth.replica import ReplicatedKeyStore
+
+    store = gateway.governance.keys.store
+    if isinstance(store, ReplicatedKeyStore):
+        return None
+    try:
+        return len(anyio.run(store.list))
+    except Exception:  # noqa: BLE001 - only a warning depends on it
+        return None
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -88,6 +88,28 @@ class ServerConfig(_Model):
         return self
 
 
+_ORIGIN = re.compile(r"^https?://[^/\s*]+$")
+
+
+class CORSSettings(_Model):
+    """CORS for the gateway's own routes, so an MCP client in a browser page on another origin works."""
+
+    allow_origins: list[str] = Field(
+        description="Origins (`scheme://host[:port]`) whose pages may call the gateway. They are also accepted by "
+        "the MCP endpoint's Origin check (`allowed_origins`)."
+    )
+    allow_credentials: bool = Field(False, description="Let browsers send cookies and HTTP auth (rarely needed).")
+    max_age: int = Field(600, ge=0, description="Seconds a browser may cache a preflight's answer.")
+
+    @field_validator("allow_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if not _ORIGIN.match(origin):
+                raise ValueError(f"{origin!r} is not an origin like 'https://app.example.com' (no path, no '*')")
+        return value
+
+
 class GatewayConfig(_Model):
     """The whole gateway."""
 
@@ -111,6 +133,7 @@ class GatewayConfig(_Model):
         ],
         description="Origin headers the MCP endpoint accepts from browsers.",
     )
+    cors: CORSSettings | None = Field(None, description="CORS for the gateway's own routes; off when omitted.")
 
     roles: dict[str, RoleConfig] = Field(default_factory=dict, description="Role name → the tools it grants.")
     teams: dict[str, TeamConfig] = Field(default_factory=dict, description="Team name → policy and budget.")

@@ -27,6 +27,7 @@ from .upstreams import Upstream, build_upstream
 
 if TYPE_CHECKING:
     from .chat.service import ChatService
+    from .middleware.stack import GovernanceStack
 
 _CODE_TARGET = "<registered in code>"
 
@@ -86,6 +87,15 @@ class Gateway:
                     await self.confirmations.aclose()
                     self.code_mode_service.close()
             tg.cancel_scope.cancel()
+
+    @cached_property
+    def request_governance(self) -> GovernanceStack:
+        """The five middleware stages, to apply inline to a request no middleware governed (an app route
+        that opted in: `mcp_guard.routes`)."""
+        from .middleware.paths import EVERY_PATH
+        from .middleware.stack import GovernanceStack
+
+        return GovernanceStack(None, self, paths=EVERY_PATH)
 
     @cached_property
     def chat(self) -> ChatService:

@@ -1,24 +1,32 @@
-"""The standalone server: the gateway router under `/mcp`, for teams without an app of their own."""
+"""The standalone server: the gateway router under `/mcp`, and Bifrost's MCP REST paths at the root (see
+`router/bifrost.py`), for teams without an app of their own."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .asgi import Scope, send_json, send_problem
 from .errors import NotFound
 from .gateway import Gateway
 from .middleware import governed
+from .middleware.paths import EVERY_PATH, MOUNT
+from .router import OPENAPI_PATH, GatewayRouter
+from .router.bifrost import BIFROST_ROUTES
 
-MOUNT = "/mcp"
+_BIFROST_PREFIXES = ("/v1/", "/api/mcp/")
 
 
 def standalone_app(gateway: Gateway, *, mount: str = MOUNT) -> Any:
-    """`gateway.router` at `mount` (both `/mcp` and `/mcp/...`, without redirects), behind all five
-    governance middlewares; only the index page `/` answers without a key."""
-    return governed(_mounted(gateway, mount), gateway, exempt_paths=("/",))
+    """`gateway.router` at `mount` (both `/mcp` and `/mcp/...`, without redirects) and Bifrost's paths,
+    behind all five governance middlewares on every path; only the index page `/` and the OpenAPI
+    document answer without a key."""
+    return governed(_mounted(gateway, mount), gateway, paths=EVERY_PATH, exempt_paths=("/", mount + OPENAPI_PATH))
 
 
 def _mounted(gateway: Gateway, mount: str) -> Any:
+    bifrost = GatewayRouter(gateway, BIFROST_ROUTES, mcp_at_root=False)
+
     async def app(scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
             await gateway.serve_lifespan(scope, receive, send)
@@ -26,15 +34,37 @@ def _mounted(gateway: Gateway, mount: str) -> Any:
         path = scope.get("path", "")
         if path == mount or path.startswith(mount + "/"):
             await gateway.router({**scope, "root_path": scope.get("root_path", "") + mount}, receive, send)
-        elif scope["type"] == "http" and path == "/":
-            await send_json(send, 200, {"service": "mcp-guard", "mcp": mount, "tools": f"{mount}/tools"})
-        elif scope["type"] == "http":
+        elif scope["type"] != "http":
+            return  # a websocket: closing without accepting refuses it
+        elif path == "/":
+            index = {"service": "mcp-guard", "mcp": mount, "tools": f"{mount}/tools", "openapi": mount + OPENAPI_PATH}
+            await send_json(send, 200, index)
+        elif path.startswith(_BIFROST_PREFIXES) and bifrost.matches(path):
+            await bifrost(scope, receive, send)
+        else:
             await send_problem(send, NotFound(f"No route {path!r}; the gateway is mounted at {mount!r}"), scope)
 
     return app
 
 
-def serve(gateway: Gateway, *, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info") -> None:
+def serve(
+    gateway: Gateway,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    log_level: str = "info",
+    on_ready: Callable[[], None] | None = None,
+) -> None:
+    """Serve the standalone app with uvicorn; `on_ready` runs once the gateway is up and listening."""
     import uvicorn
 
-    uvicorn.run(standalone_app(gateway), host=host, port=port, log_level=log_level, lifespan="on")
+    class ReadyServer(uvicorn.Server):
+        """Calls `on_ready` after uvicorn's own start-up lines, so what it prints is last on the console."""
+
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if on_ready is not None and not self.should_exit:
+                on_ready()
+
+    config = uvicorn.Config(standalone_app(gateway), host=host, port=port, log_level=log_level, lifespan="on")
+    ReadyServer(config).run()

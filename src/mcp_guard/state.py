@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .auth.principal import Principal
-from .errors import GatewayError, Unauthenticated
+from .errors import GatewayError
 from .names import ToolRef
 
 SCOPE_KEY = "mcp_guard"
@@ -64,6 +64,9 @@ class RequestState:
     audit: AuditSink | None = None
     code_mode: bool = False  # `x-mcp-code-mode: true`: every visible tool is reached through Code Mode
     tool_search: bool = False  # `x-mcp-tool-search: true`: classic tools are found with `search_tools`
+    # The MCP SDK's `AuthenticatedUser` for the principal: the router puts it in `scope["user"]` right before
+    # the SDK sees the request, so sessions are bound to the key whatever the host app wrote there.
+    mcp_user: Any = None
 
     @classmethod
     def from_scope(cls, scope: MutableMapping[str, Any]) -> RequestState:
@@ -85,11 +88,9 @@ class RequestState:
         """The caller's principal; `Unauthenticated` (401) when there is none (no key, an exempt path, or no
         KeyAuthMiddleware in front). For the host app's own endpoints."""
         if self.principal is None:
-            from .auth.resolver import challenge_headers
+            from .auth.resolver import key_required
 
-            raise Unauthenticated(
-                "An API key is required (Authorization: Bearer <key> or x-api-key)", headers=challenge_headers()
-            )
+            raise key_required()
         return self.principal
 
     def require_tool(self, tool: ToolRef | str) -> Principal:

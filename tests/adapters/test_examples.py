@@ -42,13 +42,15 @@ async def test_the_host_apps_own_routes_still_work(shop: Served) -> None:
 async def test_requests_without_a_key_get_401_problem_json(shop: Served) -> None:
     async with shop.http() as anonymous:
         for response in (
-            await anonymous.get("/orders"),
-            await anonymous.get("/no/such/route"),  # before routing: an unknown path tells nothing
+            await anonymous.get("/orders"),  # opted in
             await anonymous.get("/mcp/tools"),
+            await anonymous.get("/mcp/no/such/route"),  # under the mount: before routing, tells nothing
             await anonymous.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
         ):
             assert_problem(response, 401, "unauthenticated")
             assert response.headers["www-authenticate"].startswith("Bearer")
+        unknown = await anonymous.get("/no/such/route")  # the app's own 404, as the framework writes it
+        assert unknown.status_code == 404 and unknown.headers["content-type"] != "application/problem+json"
     async with shop.http("mcpg_not-a-real-key") as stranger:
         assert_problem(await stranger.get("/orders"), 401, "unauthenticated")
 

@@ -1,6 +1,7 @@
 """Adapter wiring that the running examples do not show, checked in process (no sockets): Litestar fails
-closed without its lifespan and wraps the app once however often the lifespan runs; `install` does not
-start the gateway twice when the app composed its lifespan already."""
+closed on the governed paths without its lifespan (and leaves the app's own routes working) and wraps the
+app once however often the lifespan runs; `install` does not start the gateway twice when the app composed
+its lifespan already."""
 
 from __future__ import annotations
 
@@ -49,27 +50,35 @@ async def hello() -> str:
     return "hello"
 
 
+@get("/api/reports")
+async def reports() -> str:
+    return "reports"
+
+
 def litestar_app(plugin: MCPGuardPlugin) -> Litestar:
     # logging_config=None: Litestar's default would configure the root logger of the whole test run
-    return Litestar(route_handlers=[hello], plugins=[plugin], logging_config=None)
+    return Litestar(route_handlers=[hello, reports], plugins=[plugin], logging_config=None)
 
 
-async def test_litestar_refuses_with_503_when_its_lifespan_never_ran() -> None:
-    app = litestar_app(MCPGuardPlugin(gateway()))
+async def test_litestar_fails_closed_on_governed_paths_when_its_lifespan_never_ran() -> None:
+    app = litestar_app(MCPGuardPlugin(gateway(), govern=["/api/*"]))
     async with client(app) as http:
-        assert_problem(await http.get("/hello", headers={"x-api-key": KEY}), 503, "service_unavailable")
+        assert (await http.get("/hello")).text == "hello"  # the app's own route: not the gateway's business
+        for path in ("/mcp/tools", "/api/reports"):
+            assert_problem(await http.get(path, headers={"x-api-key": KEY}), 503, "service_unavailable")
 
 
-async def test_litestar_wraps_once_and_counts_unmatched_paths_against_the_key() -> None:
+async def test_litestar_wraps_once_and_counts_unmatched_governed_paths_against_the_key() -> None:
     limited_gateway = gateway(rate_limits={"requests_per_key": "2/minute"})
-    app = litestar_app(MCPGuardPlugin(limited_gateway))
+    app = litestar_app(MCPGuardPlugin(limited_gateway, govern=["/api/*"]))
     for _ in range(2):  # a second lifespan (a test client reused, a server restarted in process)
         async with app.lifespan():
             pass
     async with app.lifespan(), client(app) as http:
-        assert (await http.get("/hello", headers={"x-api-key": KEY})).text == "hello"
-        assert (await http.get("/unknown", headers={"x-api-key": KEY})).status_code == 404  # counted: before routing
-        limited = await http.get("/hello", headers={"x-api-key": KEY})
+        assert (await http.get("/hello")).text == "hello"  # not governed: not counted
+        assert (await http.get("/mcp/tools", headers={"x-api-key": KEY})).status_code == 200
+        assert (await http.get("/api/unknown", headers={"x-api-key": KEY})).status_code == 404  # counted
+        limited = await http.get("/mcp/tools", headers={"x-api-key": KEY})
     assert_problem(limited, 429, "rate_limited")
 
 

@@ -144,6 +144,9 @@ async def call(middleware, headers) -> tuple[Recorder, Downstream]:
         ([("authorization", "Bearer")], 401, "Authorization must be 'Bearer <key>'"),
         ([("authorization", "Bearer mcpg_nope")], 401, "Unknown API key"),
         ([("x-api-key", "a"), ("x-api-key", "b")], 400, "Send one key"),
+        ([("x-api-key", "a"), ("x-bf-vk", "a")], 400, "Send one key"),
+        ([("authorization", "Bearer a"), ("authorization", "Bearer b")], 400, "Send one key"),
+        ([("x-bf-vk", "mcpg_nope"), ("authorization", "Bearer app-token")], 401, "Unknown API key"),
     ],
 )
 async def test_middleware_refusals(headers, status, detail):
@@ -155,7 +158,7 @@ async def test_middleware_refusals(headers, status, detail):
     assert downstream.scope is None
 
 
-@pytest.mark.parametrize("header", ["authorization", "x-api-key"])
+@pytest.mark.parametrize("header", ["authorization", "x-api-key", "x-bf-vk"])
 async def test_middleware_attaches_principal_user_and_access(header):
     keys = Keys()
     value = f"Bearer {keys.finance}" if header == "authorization" else keys.finance
@@ -166,7 +169,8 @@ async def test_middleware_attaches_principal_user_and_access(header):
     assert state.principal.key_name == "finance-bot"
     assert state.principal.roles == ("finance",)  # a role header claims nothing
     assert state.user == "alice"
-    assert downstream.scope["user"].access_token.client_id == state.principal.key_id
+    assert state.mcp_user.access_token.client_id == state.principal.key_id
+    assert "user" not in downstream.scope  # scope["user"] is the host app's; the router sets it for the SDK
     assert not state.may_see(ToolRef("database", "query"))
 
 
@@ -181,7 +185,7 @@ async def test_the_sdk_user_is_shared_per_identity_and_follows_key_changes():
 
     async def user_of(presented: str) -> object:
         recorder, downstream = await call(middleware, [("x-api-key", presented)])
-        return downstream.scope["user"] if recorder.status == 204 else recorder.status
+        return RequestState.from_scope(downstream.scope).mcp_user if recorder.status == 204 else recorder.status
 
     first, again, other = await user_of(key), await user_of(key), await user_of(keys.finance)
     assert first is again and other is not first

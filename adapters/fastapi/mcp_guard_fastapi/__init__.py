@@ -1,18 +1,22 @@
-"""mcp-guard for FastAPI: `install` governs the app and mounts the gateway; dependencies give routes
-the caller's principal and guard them by a tool's access rule.
+"""mcp-guard for FastAPI: `install` mounts the gateway, governs its mount and adds its routes to the app's
+OpenAPI document; the app's own routes stay untouched unless they opt in with a dependency.
 
     app = FastAPI()
-    install(app, gateway, exempt_paths=["/health"])
+    install(app, gateway)
 
     @app.get("/me")
     async def me(principal: CurrentPrincipal) -> dict[str, str]: ...
+
+    @app.post("/reports", dependencies=[governed_route(tool="billing/invoice_total", rate="10/minute")])
+    async def report() -> dict[str, str]: ...
 """
 
-from mcp_guard_starlette import MOUNT, ProblemResponse, add_governance, gateway_lifespan, gateway_routes, install
+from mcp_guard_starlette import ProblemResponse, add_governance, gateway_lifespan, gateway_routes
 
 from mcp_guard.auth.principal import Principal
 
-from .dependencies import CurrentPrincipal, current_principal, requires_tool_access
+from .dependencies import CurrentPrincipal, current_principal, governed_route, requires_tool_access
+from .install import MOUNT, add_openapi, install
 
 __all__ = [
     "MOUNT",
@@ -20,9 +24,11 @@ __all__ = [
     "Principal",
     "ProblemResponse",
     "add_governance",
+    "add_openapi",
     "current_principal",
     "gateway_lifespan",
     "gateway_routes",
+    "governed_route",
     "install",
     "requires_tool_access",
 ]

@@ -1,4 +1,4 @@
-"""`MCPGuardPlugin`: a Litestar app governed by an mcp-guard gateway, in one line."""
+"""`MCPGuardPlugin`: an mcp-guard gateway in a Litestar app, in one line."""
 
 from __future__ import annotations
 
@@ -9,53 +9,67 @@ from litestar import Litestar, asgi
 from litestar.config.app import AppConfig
 from litestar.di import Provide
 from litestar.handlers import ASGIRouteHandler
+from litestar.middleware import DefineMiddleware
 from litestar.plugins import InitPlugin
 from litestar.types import Receive, Scope, Send
 
 from mcp_guard import Gateway, GatewayError
+from mcp_guard.asgi import send_problem
 from mcp_guard.auth.principal import Principal
+from mcp_guard.errors import ServiceUnavailable
+from mcp_guard.middleware import PathScope, mount_paths
+from mcp_guard.router import OPENAPI_PATH
+from mcp_guard.router.openapi import openapi_document
 
-from .access import provide_principal
+from .access import APP_STATE_KEY, provide_principal
+from .openapi import merge_openapi
 from .problems import problem_response
-from .wrapping import RequireGoverned, wrap_whole_app
+from .wrapping import PASSED, RequireGoverned, wrap_whole_app
 
 MOUNT = "/mcp"
 
 
 class MCPGuardPlugin(InitPlugin):
-    """Governs a Litestar app with `gateway`:
+    """Puts `gateway` into a Litestar app:
 
-    - the five middlewares (KeyAuth → HeaderFilter → RateLimit → Budget → Audit) around the whole
-      application, so every request, matched or not, needs a key (except `exempt_paths`);
-    - `gateway.router` mounted at `mount` (both `/mcp` and `/mcp/...`, no redirect);
+    - `gateway.router` mounted at `mount` (both `/mcp` and `/mcp/...`, no redirect), governed by the five
+      middlewares (KeyAuth → HeaderFilter → RateLimit → Budget → Audit, and the mount's CORS when `cors:`
+      is configured), which also govern the app paths `govern` names (globs such as `/api/*`);
+      every other request of the app passes through untouched;
     - `gateway.lifespan()` joined to the app's lifespan;
-    - the caller's `Principal` injected into handlers that ask for `principal: NamedDependency[Principal]`;
-    - `GatewayError` raised in handlers or guards rendered as RFC 9457 problem+json.
+    - the caller's `Principal` injected into handlers that ask for `principal: NamedDependency[Principal]`
+      (checked then, for a route no middleware governs), and the guard `governed_route(...)` for routes
+      that opt in;
+    - `GatewayError` raised in handlers or guards rendered as RFC 9457 problem+json;
+    - the gateway's REST routes in the app's OpenAPI document.
 
-        app = Litestar(route_handlers=[...], plugins=[MCPGuardPlugin(gateway, exempt_paths=["/health"])])
+        app = Litestar(route_handlers=[...], plugins=[MCPGuardPlugin(gateway)])
     """
 
-    __slots__ = ("dependency", "exempt_paths", "gateway", "mount")
+    __slots__ = ("dependency", "gateway", "mount", "paths")
 
     def __init__(
         self,
         gateway: Gateway,
         *,
         mount: str = MOUNT,
+        govern: Iterable[str] = (),
         exempt_paths: Iterable[str] = (),
         dependency: str = "principal",
     ) -> None:
         self.gateway = gateway
-        self.mount = mount
-        self.exempt_paths = tuple(exempt_paths)
+        self.mount = "/" + mount.strip("/")
+        exempt = (self.mount + OPENAPI_PATH, *exempt_paths)
+        self.paths = PathScope((*mount_paths(self.mount), *govern), exempt)
         self.dependency = dependency
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         app_config.route_handlers.append(self._mount_handler())
         app_config.lifespan.append(self._lifespan)
-        app_config.middleware.insert(0, RequireGoverned)  # type: ignore[arg-type]  # raw ASGI, typed loosely
-        app_config.dependencies[self.dependency] = Provide(provide_principal, sync_to_thread=False)
+        app_config.middleware.insert(0, DefineMiddleware(RequireGoverned, paths=self.paths))  # type: ignore[arg-type]
+        app_config.dependencies[self.dependency] = Provide(provide_principal)
         app_config.exception_handlers[GatewayError] = problem_response
+        app_config.state[APP_STATE_KEY] = self.gateway
         # handlers written with `from __future__ import annotations` name the type as a string
         app_config.signature_namespace["Principal"] = Principal
         return app_config
@@ -64,6 +78,10 @@ class MCPGuardPlugin(InitPlugin):
         router = self.gateway.router
 
         async def mcp_guard_gateway(scope: Scope, receive: Receive, send: Send) -> None:
+            if not scope.get(PASSED):  # the lifespan never ran: fail closed, never serve ungoverned
+                error = ServiceUnavailable("mcp-guard is not running: the application's lifespan was not started")
+                await send_problem(send, error, scope)  # type: ignore[arg-type]
+                return
             await router(scope, receive, send)  # type: ignore[arg-type]
 
         # copy_scope=False: the router only reads the scope; a copy per request would buy nothing
@@ -73,6 +91,8 @@ class MCPGuardPlugin(InitPlugin):
     async def _lifespan(self, app: Litestar) -> AsyncIterator[None]:
         # Wrap first: building the middlewares opens the governance components that the gateway's
         # lifespan then runs (the audit writer) and closes.
-        wrap_whole_app(app, self.gateway, self.exempt_paths)
+        wrap_whole_app(app, self.gateway, self.paths)
+        if app.openapi_config is not None:
+            merge_openapi(app, openapi_document(self.mount))
         async with self.gateway.lifespan():
             yield

@@ -1,4 +1,4 @@
-"""Put the gateway into a Starlette (or FastAPI) app: middlewares, the `/mcp` routes, the lifespan."""
+"""Put the gateway into a Starlette (or FastAPI) app: its middlewares, the `/mcp` routes, the lifespan."""
 
 from __future__ import annotations
 
@@ -11,14 +11,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Lifespan, Receive, Scope, Send
 
 from mcp_guard import Gateway, GatewayError
-from mcp_guard.middleware import (
-    AuditMiddleware,
-    BudgetMiddleware,
-    HeaderFilterMiddleware,
-    KeyAuthMiddleware,
-    RateLimitMiddleware,
-)
+from mcp_guard.middleware import GovernanceStack, mount_paths
+from mcp_guard.router import OPENAPI_PATH
 
+from .access import APP_STATE_KEY
 from .problems import gateway_error_handler
 
 MOUNT = "/mcp"
@@ -67,23 +63,38 @@ def _runs_gateway(lifespan: Any, gateway: Gateway) -> bool:
     return getattr(lifespan, "mcp_guard_gateway", None) is gateway
 
 
-def add_governance(app: Starlette, gateway: Gateway, *, exempt_paths: Iterable[str] = ()) -> None:
-    """The five middlewares, outermost first: KeyAuth → HeaderFilter → RateLimit → Budget → Audit.
-    `exempt_paths` (exact paths, e.g. `/health`) need no key."""
-    # The last one added runs first, so they are added innermost first.
-    app.add_middleware(AuditMiddleware, gateway=gateway)
-    app.add_middleware(BudgetMiddleware, gateway=gateway)
-    app.add_middleware(RateLimitMiddleware, gateway=gateway)
-    app.add_middleware(HeaderFilterMiddleware)
-    app.add_middleware(KeyAuthMiddleware, gateway=gateway, exempt_paths=tuple(exempt_paths))
+def add_governance(
+    app: Starlette,
+    gateway: Gateway,
+    *,
+    mount: str = MOUNT,
+    govern: Iterable[str] = (),
+    exempt_paths: Iterable[str] = (),
+) -> None:
+    """The five middlewares (KeyAuth → HeaderFilter → RateLimit → Budget → Audit, and the mount's CORS when
+    `cors:` is configured) for the gateway's mount and the app paths `govern` names (globs such as
+    `/api/*`), except `exempt_paths`. Every other request passes through untouched. Also leaves the gateway on
+    `app.state` for the app's opted-in routes (`governed_route`, `current_principal`)."""
+    paths = (*mount_paths(mount), *govern)
+    exempt = (mount.rstrip("/") + OPENAPI_PATH, *exempt_paths)
+    app.add_middleware(GovernanceStack, gateway=gateway, paths=paths, exempt_paths=exempt)
+    setattr(app.state, APP_STATE_KEY, gateway)
 
 
-def install(app: Starlette, gateway: Gateway, *, mount: str = MOUNT, exempt_paths: Iterable[str] = ()) -> None:
-    """Govern `app` with `gateway`: the five middlewares around every route, `gateway.router` at `mount`,
-    `gateway.lifespan()` joined to the app's lifespan, and `GatewayError` rendered as problem+json.
+def install(
+    app: Starlette,
+    gateway: Gateway,
+    *,
+    mount: str = MOUNT,
+    govern: Iterable[str] = (),
+    exempt_paths: Iterable[str] = (),
+) -> None:
+    """Govern the gateway's mount in `app`: the middlewares for `mount` (and `govern`), `gateway.router` at
+    `mount`, `gateway.lifespan()` joined to the app's lifespan, and `GatewayError` rendered as problem+json.
+    The app's own routes stay as they are unless `govern` names them or they opt in (`governed_route`).
 
     Call it once, before the app serves (middlewares cannot be added later). Works for FastAPI too."""
-    add_governance(app, gateway, exempt_paths=exempt_paths)
+    add_governance(app, gateway, mount=mount, govern=govern, exempt_paths=exempt_paths)
     # First, so that a catch-all route of the app (a `Mount("/")`) cannot shadow the gateway.
     app.router.routes[0:0] = gateway_routes(gateway, mount)
     if not _runs_gateway(app.router.lifespan_context, gateway):  # the app may have composed it already

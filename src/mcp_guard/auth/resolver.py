@@ -155,3 +155,10 @@ def challenge_headers(error: str | None = None) -> dict[str, str]:
     """`WWW-Authenticate` for a 401 (RFC 6750)."""
     value = 'Bearer realm="mcp-guard"' + (f', error="{error}"' if error else "")
     return {"WWW-Authenticate": value}
+
+
+def key_required() -> Unauthenticated:
+    """The 401 of a request that presented no key."""
+    return Unauthenticated(
+        "An API key is required (x-api-key: <key> or Authorization: Bearer <key>)", headers=challenge_headers()
+    )

@@ -6,19 +6,21 @@ from typing import TYPE_CHECKING, Any
 
 from ..asgi import Scope
 from ..state import AuditSink, RequestState
+from .base import GoverningMiddleware, Paths
+from .paths import DEFAULT_PATHS
 
 if TYPE_CHECKING:
     from ..gateway import Gateway
 
 
-class AuditMiddleware:
-    def __init__(self, app: Any, *, gateway: Gateway | None = None, log: AuditSink | None = None) -> None:
+class AuditMiddleware(GoverningMiddleware):
+    def __init__(
+        self, app: Any, *, gateway: Gateway | None = None, log: AuditSink | None = None, paths: Paths = DEFAULT_PATHS
+    ) -> None:
+        super().__init__(app, paths)
         if log is None and gateway is None:
             raise TypeError("AuditMiddleware needs gateway= or log=")
-        self.app = app
         self.log = log or gateway.governance.audit  # type: ignore[union-attr]
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            RequestState.from_scope(scope).audit = self.log
-        await self.app(scope, receive, send)
+    async def apply(self, scope: Scope) -> None:
+        RequestState.from_scope(scope).audit = self.log

@@ -6,19 +6,21 @@ from typing import TYPE_CHECKING, Any
 
 from ..asgi import Scope
 from ..state import CallGuard, RequestState
+from .base import GoverningMiddleware, Paths
+from .paths import DEFAULT_PATHS
 
 if TYPE_CHECKING:
     from ..gateway import Gateway
 
 
-class BudgetMiddleware:
-    def __init__(self, app: Any, *, gateway: Gateway | None = None, guard: CallGuard | None = None) -> None:
+class BudgetMiddleware(GoverningMiddleware):
+    def __init__(
+        self, app: Any, *, gateway: Gateway | None = None, guard: CallGuard | None = None, paths: Paths = DEFAULT_PATHS
+    ) -> None:
+        super().__init__(app, paths)
         if guard is None and gateway is None:
             raise TypeError("BudgetMiddleware needs gateway= or guard=")
-        self.app = app
         self.guard = guard or gateway.governance.budget  # type: ignore[union-attr]
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            RequestState.from_scope(scope).budget = self.guard
-        await self.app(scope, receive, send)
+    async def apply(self, scope: Scope) -> None:
+        RequestState.from_scope(scope).budget = self.guard

@@ -1,35 +1,35 @@
 """RateLimitMiddleware: attaches the rate limiter for tool calls and applies the per-key request limit to
-every HTTP request, so the host app's own routes are protected too."""
+every request it governs (the gateway's mount, and the app routes the app opted in)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..asgi import Scope, send_problem
-from ..errors import GatewayError
+from ..asgi import Scope
 from ..ratelimit import RateLimiter
 from ..state import RequestState
+from .base import GoverningMiddleware, Paths
+from .paths import DEFAULT_PATHS
 
 if TYPE_CHECKING:
     from ..gateway import Gateway
 
 
-class RateLimitMiddleware:
-    def __init__(self, app: Any, *, gateway: Gateway | None = None, limiter: RateLimiter | None = None) -> None:
+class RateLimitMiddleware(GoverningMiddleware):
+    def __init__(
+        self,
+        app: Any,
+        *,
+        gateway: Gateway | None = None,
+        limiter: RateLimiter | None = None,
+        paths: Paths = DEFAULT_PATHS,
+    ) -> None:
+        super().__init__(app, paths)
         if limiter is None and gateway is None:
             raise TypeError("RateLimitMiddleware needs gateway= or limiter=")
-        self.app = app
         self.limiter = limiter or gateway.governance.rate_limiter  # type: ignore[union-attr]
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def apply(self, scope: Scope) -> None:
         state = RequestState.from_scope(scope)
         state.rate_limiter = self.limiter
-        try:
-            await self.limiter.hit_request(state.principal)
-        except GatewayError as exc:
-            await send_problem(send, exc, scope)
-            return
-        await self.app(scope, receive, send)
+        await self.limiter.hit_request(state.principal)

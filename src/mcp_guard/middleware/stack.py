@@ -1,24 +1,63 @@
-"""All five middlewares around an app, in the order the design fixes (outermost first)."""
+"""All five middlewares around an app, in the order the design fixes (outermost first), for the paths the
+gateway governs; and the same five stages applied to one request inline, for an app route that opts in."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from ..asgi import Scope, app_path
 from .audit import AuditMiddleware
+from .base import GoverningMiddleware, Paths, path_scope
 from .budget import BudgetMiddleware
+from .cors import MountCORSMiddleware
 from .header_filter import HeaderFilterMiddleware
 from .key_auth import KeyAuthMiddleware
+from .paths import DEFAULT_PATHS, EVERY_PATH, PathScope
 from .rate_limit import RateLimitMiddleware
 
 if TYPE_CHECKING:
     from ..gateway import Gateway
 
+_SCOPE_TYPES = frozenset(("http", "websocket"))
 
-def governed(app: Any, gateway: Gateway, *, exempt_paths: Iterable[str] = ()) -> Any:
-    """KeyAuth → HeaderFilter → RateLimit → Budget → Audit → `app`."""
-    app = AuditMiddleware(app, gateway=gateway)
-    app = BudgetMiddleware(app, gateway=gateway)
-    app = RateLimitMiddleware(app, gateway=gateway)
-    app = HeaderFilterMiddleware(app)
-    return KeyAuthMiddleware(app, gateway=gateway, exempt_paths=exempt_paths)
+
+class GovernanceStack:
+    """KeyAuth → HeaderFilter → RateLimit → Budget → Audit → `app` for the requests `paths` cover (the
+    gateway's mount by default) except `exempt_paths`, with the mount's CORS in front when `cors:` is
+    configured; every other request (and the lifespan) goes straight to `app`, untouched. The path is
+    checked once here, not by each stage."""
+
+    def __init__(
+        self, app: Any, gateway: Gateway, *, paths: Paths = DEFAULT_PATHS, exempt_paths: Iterable[str] = ()
+    ) -> None:
+        self.app = app
+        self.paths = path_scope(paths, exempt_paths)
+        every = PathScope(EVERY_PATH)
+        audit = AuditMiddleware(app, gateway=gateway, paths=every)
+        budget = BudgetMiddleware(audit, gateway=gateway, paths=every)
+        rate_limit = RateLimitMiddleware(budget, gateway=gateway, paths=every)
+        header_filter = HeaderFilterMiddleware(rate_limit, gateway=gateway, paths=every)
+        key_auth = KeyAuthMiddleware(header_filter, gateway=gateway, paths=every)
+        self.stages: tuple[GoverningMiddleware, ...] = (key_auth, header_filter, rate_limit, budget, audit)
+        cors = gateway.config.cors
+        self.governed: Any = MountCORSMiddleware(key_auth, settings=cors, paths=every) if cors else key_auth
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] in _SCOPE_TYPES and self.paths.covers(app_path(scope)):
+            await self.governed(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def apply(self, scope: Scope) -> None:
+        """The five stages on one request, in order, without passing it on: a `GatewayError` refuses it."""
+        for stage in self.stages:
+            await stage.apply(scope)
+
+
+def governed(
+    app: Any, gateway: Gateway, *, paths: Paths = DEFAULT_PATHS, exempt_paths: Iterable[str] = ()
+) -> GovernanceStack:
+    """`app` behind the five middlewares for the paths `paths` cover (the gateway's mount `/mcp` by default;
+    `["*"]` for every path)."""
+    return GovernanceStack(app, gateway, paths=paths, exempt_paths=exempt_paths)

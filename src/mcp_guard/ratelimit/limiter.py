@@ -115,6 +115,10 @@ class RateLimiter:
             limit = self.settings.requests_per_key or ""
             await self._hit(self._request_rate, ("requests", principal.key_id), 1, f"Key '{principal.key_name}'", limit)
 
+    async def hit_route(self, principal: Principal, rate: Rate, route: str) -> None:
+        """A per-key limit on one host-app route (`routes.RouteRule.rate`), counted apart from the others."""
+        await self._hit(rate, (f"route:{route}", principal.key_id), 1, f"Route '{route}'", str(rate))
+
     async def _hit(self, rate: Rate, ids: tuple[str, str], cost: int, subject: str, limit: str) -> None:
         try:
             admitted = await self._counter.hit(rate, self.settings.namespace, *ids, cost=cost)

@@ -1,9 +1,17 @@
-"""The ASGI app mounted under `/mcp`: the MCP endpoint at its root and the REST endpoints beside it."""
+"""The ASGI app mounted under `/mcp`: the MCP endpoint at its root and the REST endpoints beside it.
+
+The REST routes are one table of `Endpoint`s; paths are matched by Starlette's path compiler, and the same
+table is what `openapi.py` documents, so the OpenAPI document cannot list a route that does not exist.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from re import Pattern
 from typing import TYPE_CHECKING, Any
+
+from starlette.routing import compile_path
 
 from ..asgi import Scope, header, route_path, send_problem
 from ..chat.endpoint import chat_completions
@@ -19,31 +27,62 @@ Handler = Callable[..., Awaitable[None]]
 CODE_MODE_HEADER = b"x-mcp-code-mode"  # `true`: every visible tool is shown through Code Mode's meta-tools
 TOOL_SEARCH_HEADER = b"x-mcp-tool-search"  # `true`: `search_tools` is listed instead of the tools
 _TRUE = {"1", "true", "yes", "on"}
+_NO_USER = object()
 
-# (method, path template, handler, access): "any" = whoever passed the middlewares; "operator" = an admin
-# key, or anyone when no KeyAuthMiddleware is installed (the gateway is then open anyway); "admin" = an
-# admin key, always.
-ROUTES: list[tuple[str, str, Handler, str]] = [
-    ("GET", "/tools", rest.list_tools, "any"),
-    ("POST", "/tool/execute", rest.execute_tool, "any"),
-    ("GET", "/servers", rest.list_servers, "any"),
-    ("POST", "/servers/{name}/reconnect", rest.reconnect_server, "operator"),
-    ("GET", "/keys", admin.list_keys, "admin"),
-    ("POST", "/keys", admin.create_key, "admin"),
-    ("POST", "/keys/{key_id}/deactivate", admin.deactivate_key, "admin"),
-    ("PUT", "/keys/{key_id}/budget", admin.set_key_budget, "admin"),
-    ("GET", "/audit", admin.audit_records, "admin"),
-    ("GET", "/analytics/costs", admin.cost_analytics, "admin"),
-    ("POST", "/v1/chat/completions", chat_completions, "any"),
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One REST route. `access`: "public" = anyone (the middlewares exempt it); "any" = whoever passed the
+    middlewares; "operator" = an admin key, or anyone when no KeyAuthMiddleware is installed (the gateway is
+    then open anyway); "admin" = an admin key, always."""
+
+    method: str
+    path: str
+    handler: Handler
+    access: str
+    summary: str
+    _regex: Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        regex, _format, _convertors = compile_path(self.path)
+        object.__setattr__(self, "_regex", regex)
+
+    def bind(self, path: str) -> dict[str, str] | None:
+        match = self._regex.match(path)
+        return match.groupdict() if match else None
+
+
+async def _openapi_document(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
+    from .openapi import send_openapi
+
+    await send_openapi(gateway, scope, send)
+
+
+OPENAPI_PATH = "/openapi.json"
+
+ROUTES: list[Endpoint] = [
+    Endpoint("GET", "/tools", rest.list_tools, "any", "The caller's visible tools"),
+    Endpoint("POST", "/tool/execute", rest.execute_tool, "any", "Execute one tool call (OpenAI format)"),
+    Endpoint("GET", "/servers", rest.list_servers, "any", "State of every upstream server"),
+    Endpoint("POST", "/servers/{name}/reconnect", rest.reconnect_server, "operator", "Reconnect one upstream"),
+    Endpoint("GET", "/keys", admin.list_keys, "admin", "Runtime keys"),
+    Endpoint("POST", "/keys", admin.create_key, "admin", "Create a runtime key"),
+    Endpoint("POST", "/keys/{key_id}/deactivate", admin.deactivate_key, "admin", "Deactivate a runtime key"),
+    Endpoint("PUT", "/keys/{key_id}/budget", admin.set_key_budget, "admin", "Set or clear a key's budget"),
+    Endpoint("GET", "/audit", admin.audit_records, "admin", "Audit records, newest first"),
+    Endpoint("GET", "/analytics/costs", admin.cost_analytics, "admin", "Spend, budget and usage by tool"),
+    Endpoint("POST", "/v1/chat/completions", chat_completions, "any", "OpenAI-compatible chat with tools"),
+    Endpoint("GET", OPENAPI_PATH, _openapi_document, "public", "This API's OpenAPI document"),
 ]
 
 
 class GatewayRouter:
     """Mount it anywhere (`/mcp` by convention). The MCP endpoint answers at the mount point itself."""
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: Gateway, routes: Sequence[Endpoint] = ROUTES, *, mcp_at_root: bool = True) -> None:
         self.gateway = gateway
-        self._routes = [(m, tuple(t.strip("/").split("/")), h, a) for m, t, h, a in ROUTES]
+        self.routes = tuple(routes)
+        self.mcp_at_root = mcp_at_root
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -56,41 +95,45 @@ class GatewayRouter:
             RequestState.from_scope(scope).code_mode = True  # presentation only: permissions are unchanged
         if (header(scope, TOOL_SEARCH_HEADER) or "").strip().lower() in _TRUE:
             RequestState.from_scope(scope).tool_search = True  # presentation only, too
-        if path == "/":
-            await self.gateway.mcp_app(scope, receive, send)
+        if path == "/" and self.mcp_at_root:
+            await self._mcp(scope, receive, send)
             return
         try:
-            handler, params, access = self._match(scope["method"], path)
-            _check_access(scope, access)
-            await handler(self.gateway, scope, receive, send, **params)
+            endpoint, params = self._match(scope["method"], path)
+            _check_access(scope, endpoint.access)
+            await endpoint.handler(self.gateway, scope, receive, send, **params)
         except GatewayError as exc:
             await send_problem(send, exc, scope)
 
-    def _match(self, method: str, path: str) -> tuple[Handler, dict[str, str], str]:
-        parts = path.strip("/").split("/")
+    async def _mcp(self, scope: Scope, receive: Any, send: Any) -> None:
+        """The MCP endpoint, with `scope["user"]` set to the gateway's user for the caller's key right before
+        the SDK reads it (it binds sessions by it), whatever the host app put there; restored afterwards."""
+        app_user = scope.get("user", _NO_USER)
+        scope["user"] = RequestState.from_scope(scope).mcp_user
+        try:
+            await self.gateway.mcp_app(scope, receive, send)
+        finally:
+            if app_user is _NO_USER:
+                scope.pop("user", None)
+            else:
+                scope["user"] = app_user
+
+    def matches(self, path: str) -> bool:
+        """Whether any route has this path (whatever its method)."""
+        return any(endpoint.bind(path) is not None for endpoint in self.routes)
+
+    def _match(self, method: str, path: str) -> tuple[Endpoint, dict[str, str]]:
         allowed: list[str] = []
-        for route_method, template, handler, access in self._routes:
-            params = _bind(template, parts)
+        for endpoint in self.routes:
+            params = endpoint.bind(path)
             if params is None:
                 continue
-            if route_method == method:
-                return handler, params, access
-            allowed.append(route_method)
+            if endpoint.method == method:
+                return endpoint, params
+            allowed.append(endpoint.method)
         if allowed:
             raise MethodNotAllowed(f"{method} is not allowed on {path}; use {', '.join(allowed)}")
         raise NotFound(f"No route {path!r} under the gateway mount point")
-
-
-def _bind(template: tuple[str, ...], parts: list[str]) -> dict[str, str] | None:
-    if len(template) != len(parts):
-        return None
-    params: dict[str, str] = {}
-    for expected, actual in zip(template, parts, strict=True):
-        if expected.startswith("{"):
-            params[expected[1:-1]] = actual
-        elif expected != actual:
-            return None
-    return params
 
 
 def _check_access(scope: Scope, access: str) -> None:

@@ -101,6 +101,11 @@ def _int(params: dict[str, str], name: str, default: int, *, maximum: int) -> in
 async def cost_analytics(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
     """`?team_id=&period=month|week|day`: spend of a team (or everyone) in the current calendar period,
     its budget and what remains, and usage by tool."""
+    await send_json(send, 200, await cost_report(gateway, scope))
+
+
+async def cost_report(gateway: Gateway, scope: Scope) -> dict[str, Any]:
+    """The body of `GET /analytics/costs` for this request's query."""
     params = query(scope)
     team = params.get("team_id")
     period = params.get("period", "month")
@@ -119,7 +124,7 @@ async def cost_analytics(gateway: Gateway, scope: Scope, receive: Any, send: Any
         "budget_window": budget["window"] if budget else None,
         "usage": usage["by_tool"],
     }
-    await send_json(send, 200, body)
+    return body
 
 
 async def _team_budget(gateway: Gateway, team: str | None) -> dict[str, Any] | None:

@@ -97,10 +97,11 @@ class GatewaySessionManager(StreamableHTTPSessionManager):
 def build_session_manager(gateway: Gateway) -> StreamableHTTPSessionManager:
     config = gateway.config
     protect = config.allowed_hosts != ["*"]
+    origins = [*config.allowed_origins, *(config.cors.allow_origins if config.cors else ())]
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=protect,
         allowed_hosts=config.allowed_hosts if protect else [],
-        allowed_origins=config.allowed_origins if protect else [],
+        allowed_origins=origins if protect else [],
     )
     return GatewaySessionManager(gateway, security)
 

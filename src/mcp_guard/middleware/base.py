@@ -1,0 +1,53 @@
+"""What the five middlewares share: the paths they govern, and one way to refuse a request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..asgi import Scope, send_problem
+from ..errors import GatewayError
+from .paths import DEFAULT_PATHS, PathScope
+
+Paths = PathScope | Iterable[str]
+
+
+def path_scope(paths: Paths, exempt_paths: Iterable[str] = ()) -> PathScope:
+    """`paths` (patterns, or a ready `PathScope`) minus `exempt_paths`."""
+    if isinstance(paths, PathScope):
+        if exempt_paths:
+            raise TypeError("pass exempt paths to the PathScope itself (exclude=...)")
+        return paths
+    return PathScope(paths, exempt_paths)
+
+
+class GoverningMiddleware:
+    """A pure-ASGI middleware that `apply`s its stage to the requests its `paths` govern (the gateway's mount
+    by default, see `paths.py`) and passes everything else on untouched. `apply` raises a `GatewayError` to
+    refuse; the refusal is rendered here, once for all five."""
+
+    def __init__(self, app: Any, paths: Paths = DEFAULT_PATHS, exempt_paths: Iterable[str] = ()) -> None:
+        self.app = app
+        self.paths = path_scope(paths, exempt_paths)
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if self.paths.governs(scope):
+            try:
+                await self.apply(scope)
+            except GatewayError as exc:
+                await refuse(scope, send, exc)
+                return
+        await self.app(scope, receive, send)
+
+    async def apply(self, scope: Scope) -> None:
+        """Put this stage's decision on the request's `RequestState`, or raise `GatewayError` to refuse."""
+        raise NotImplementedError
+
+
+async def refuse(scope: Scope, send: Any, error: GatewayError) -> None:
+    """problem+json for an HTTP request; a websocket handshake is closed with 1008 (policy violation), which
+    the server answers with 403 before the connection opens."""
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1008, "reason": error.message[:120]})
+        return
+    await send_problem(send, error, scope)
