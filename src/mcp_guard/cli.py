@@ -68,7 +68,15 @@ def _add_listen_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
 
 
+def _importable_cwd() -> None:
+    """In-process targets (`module:attribute`) are imported from the working directory, as uvicorn does:
+    a console script's own `sys.path` does not include it."""
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+
+
 def _serve(args: argparse.Namespace) -> None:
+    _importable_cwd()
     gateway = Gateway(load_config(args.config))
     if not gateway.config.keys:
         warn_without_keys(gateway, args.config)
@@ -130,6 +138,7 @@ def _runtime_key_count(gateway: Gateway) -> int | None:
 
 
 def _check(args: argparse.Namespace) -> int:
+    _importable_cwd()
     config = load_config(args.config)
     gateway = Gateway(config)  # also loads in-process targets, so a bad import path fails here
     _print_summary(config)

@@ -149,6 +149,10 @@ class ServerProcess:
         waited = f"{self.argv!r} did not listen on port {self.port} within {self.startup_timeout}s"
         raise ServerStartError(f"{waited}:\n{self._read_log()}")
 
+    def log(self) -> str:
+        """Combined stdout and stderr so far (while running) or of the last run."""
+        return self._read_log()
+
     def _read_log(self) -> str:
         if self._log is None:
             return self.output
