@@ -60,3 +60,49 @@ def test_denial_names_the_header():
     assert "server 'filesystem' is not in this request's x-mcp-include-clients" in error.message
     excluded = HeaderFilter.from_scope(make_scope(headers=[("x-mcp-exclude-tools", "database/*")])).denial(QUERY)
     assert "x-mcp-exclude-tools" in excluded.message
+
+
+SERVERS = ("filesystem", "database", "web-search", "web")
+
+
+def visible_with(servers, *headers):
+    rule = HeaderFilter.from_scope(make_scope(headers=list(headers)), servers)
+    return {ref for ref in ALL if rule.allows(ref)}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("filesystem-read_file", {READ}),  # Bifrost's `client-tool`
+        ("filesystem_read_file", {READ}),  # older Bifrost's `client_tool`
+        ("filesystem-*", {READ, WRITE}),  # a whole client
+        ("web-search-search, database/query", {SEARCH, QUERY}),  # `web-search` + `search` (no `web/search-search`)
+        ("secure-database/*", set()),  # a server that is not configured
+    ],
+)
+def test_bifrost_forms_are_read_against_the_configured_servers(value, expected):
+    assert visible_with(SERVERS, ("x-bf-mcp-include-tools", value)) == expected
+
+
+def test_entries_that_match_nothing_configured_are_named():
+    rule = HeaderFilter.from_scope(
+        make_scope(
+            headers=[
+                ("x-bf-mcp-include-clients", "filesystem, billing"),
+                ("x-bf-mcp-include-tools", "filesystem/read_*, audit-logger/log_access, database-nope, websearch-*"),
+            ]
+        ),
+        SERVERS,
+    )
+    known = [READ, WRITE, QUERY, SEARCH, ToolRef("web", "fetch")]
+    assert [(entry.header, entry.text) for entry in rule.unmatched(SERVERS, known)] == [
+        ("x-mcp-include-clients", "billing"),
+        ("x-mcp-include-tools", "audit-logger/log_access"),
+        ("x-mcp-include-tools", "database-nope"),  # database has no such tool, and no server a tool of that name
+        ("x-mcp-include-tools", "websearch-*"),  # the server is `web-search`
+    ]
+    # while a server's tools are unknown (not connected yet), a name that could be one of them is not reported
+    assert [entry.text for entry in rule.unmatched(SERVERS, [READ, WRITE, QUERY])] == [
+        "billing",
+        "audit-logger/log_access",
+    ]

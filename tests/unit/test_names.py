@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from mcp_guard.names import MAX_EXPOSED_LENGTH, NameTable, ToolRef, exposed_name
+from mcp_guard.names import MAX_EXPOSED_LENGTH, NameTable, ToolRef, exposed_name, prefixed_readings
 
 VALID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # OpenAI function names; also valid for SEP-986
 
@@ -47,3 +47,41 @@ def test_parse_reference():
     assert ToolRef.parse("github/repos/list") == ToolRef("github", "repos/list")
     with pytest.raises(ValueError, match="server/tool"):
         ToolRef.parse("no-slash")
+
+
+BIFROST = NameTable(
+    [
+        ToolRef("filesystem", "read_file"),
+        ToolRef("web", "search-news"),
+        ToolRef("web-search", "news"),
+        ToolRef("a", "b"),
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("filesystem-read_file", ToolRef("filesystem", "read_file")),  # Bifrost today
+        ("filesystem_read_file", ToolRef("filesystem", "read_file")),  # older Bifrost
+        ("web-search-news", None),  # web/search-news or web-search/news: ambiguous, never guessed
+        ("web_search-news", ToolRef("web", "search-news")),
+        ("a-b", ToolRef("a", "b")),
+        ("filesystem-write_file", None),  # no such tool
+        ("/x", None),  # malformed reference: not found, not a crash
+        ("x/", None),
+    ],
+)
+def test_bifrost_names_resolve_only_when_one_tool_reads_that_way(name, expected):
+    assert BIFROST.ref_of(name) == expected
+
+
+def test_an_ambiguous_bifrost_name_lists_its_readings():
+    assert set(BIFROST.bifrost_readings("web-search-news")) == {
+        ToolRef("web", "search-news"),
+        ToolRef("web-search", "news"),
+    }
+    assert prefixed_readings("web-search-*", ["web", "web-search", "webs"]) == [
+        ("web", "search-*"),
+        ("web-search", "*"),
+    ]
