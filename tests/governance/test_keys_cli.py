@@ -28,3 +28,24 @@ def test_keys_create_prints_key_and_pasteable_entry():
         }
     )
     assert KeyResolver(config, MemoryKeyStore()).authenticate(key).principal.key_name == "marketing-bot"
+
+
+def test_keys_create_exports_the_key_and_its_hash_for_a_shell():
+    argv = [
+        sys.executable,
+        "-m",
+        "mcp_guard.cli",
+        "keys",
+        "create",
+        "admin",
+        "--roles",
+        "admin",
+        "--export",
+        "MCPG_ADMIN",
+    ]
+    script = f'eval "$({" ".join(argv)})"; echo "$MCPG_ADMIN_KEY $MCPG_ADMIN_KEY_HASH"'
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    key, key_hash = done.stdout.split()
+    assert key.startswith("mcpg_") and key_hash == hash_key(key)
+    refused = subprocess.run([*argv[:-1], "NOT-A-NAME"], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "not an environment variable name" in refused.stderr

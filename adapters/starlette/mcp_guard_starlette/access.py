@@ -20,6 +20,8 @@ from starlette.websockets import WebSocket
 from mcp_guard import Gateway, GatewayError, Principal, RequestState, ToolRef
 from mcp_guard.routes import RouteRule, principal_of
 
+from .problems import ProblemResponse
+
 APP_STATE_KEY = "mcp_guard_gateway"  # where `install` / `add_governance` leave the gateway on `app.state`
 
 Endpoint = Callable[[Any], Any]
@@ -62,8 +64,8 @@ def governed_route(
 ) -> Callable[[Endpoint], Callable[[Any], Awaitable[Any]]]:
     """Opt an endpoint in (see `mcp_guard.routes`): a key is required, and optionally the right to use
     `tool`, a per-key `rate` on this endpoint, a `cost` charged to the caller's budgets. Refusals are
-    problem+json (a websocket is closed with 1008); every admission and refusal is audited as `app/<name>`
-    (default: the endpoint's name)."""
+    problem+json, rendered by the decorator itself (a websocket is closed with 1008); every admission and
+    refusal is audited as `app/<name>` (default: the endpoint's name)."""
     rule = RouteRule.of(tool=tool, rate=rate, cost=cost, name=name)
 
     def decorate(endpoint: Endpoint) -> Callable[[Any], Awaitable[Any]]:
@@ -74,11 +76,11 @@ def governed_route(
         async def governed(connection: Any) -> Any:
             try:
                 await rule.admit(gateway_of(connection, gateway), connection.scope, route)
-            except GatewayError as exc:
+            except GatewayError as exc:  # rendered here: the app need not register a handler for it
                 if isinstance(connection, WebSocket):
                     await connection.close(code=1008, reason=exc.message[:120])
                     return None
-                raise
+                return ProblemResponse(exc, connection.url.path)
             return await endpoint(connection) if is_async else await run_in_threadpool(endpoint, connection)
 
         return governed

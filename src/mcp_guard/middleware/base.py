@@ -29,9 +29,15 @@ class GoverningMiddleware:
     def __init__(self, app: Any, paths: Paths = DEFAULT_PATHS, exempt_paths: Iterable[str] = ()) -> None:
         self.app = app
         self.paths = path_scope(paths, exempt_paths)
+        # False inside a `GovernanceStack`, which checks the path once for all five: every request that reaches
+        # a stage there is governed.
+        self.gated = True
+
+    def governs(self, scope: Scope) -> bool:
+        return not self.gated or self.paths.governs(scope)
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if self.paths.governs(scope):
+        if self.governs(scope):
             try:
                 await self.apply(scope)
             except GatewayError as exc:

@@ -53,7 +53,7 @@ class HeaderFilterMiddleware(GoverningMiddleware):
         self._filters: BoundedMemo[FilterKey, _Parsed] = BoundedMemo(_CACHE_SIZE)
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if not self.paths.governs(scope):
+        if not self.governs(scope):
             await self.app(scope, receive, send)
             return
         parsed = self._attach(scope)

@@ -13,7 +13,7 @@ from .budget import BudgetMiddleware
 from .cors import MountCORSMiddleware
 from .header_filter import HeaderFilterMiddleware
 from .key_auth import KeyAuthMiddleware
-from .paths import DEFAULT_PATHS, EVERY_PATH, PathScope
+from .paths import DEFAULT_PATHS, EVERY_PATH, PathScope, is_preflight
 from .rate_limit import RateLimitMiddleware
 
 if TYPE_CHECKING:
@@ -40,14 +40,20 @@ class GovernanceStack:
         header_filter = HeaderFilterMiddleware(rate_limit, gateway=gateway, paths=every)
         key_auth = KeyAuthMiddleware(header_filter, gateway=gateway, paths=every)
         self.stages: tuple[GoverningMiddleware, ...] = (key_auth, header_filter, rate_limit, budget, audit)
+        for stage in self.stages:
+            stage.gated = False  # the path is checked here, once
         cors = gateway.config.cors
-        self.governed: Any = MountCORSMiddleware(key_auth, settings=cors, paths=every) if cors else key_auth
+        self.cors = MountCORSMiddleware(key_auth, settings=cors, paths=every) if cors else None
+        self.governed: Any = self.cors or key_auth
+        self.preflights: Any = self.cors or app  # the mount's CORS answers them, or the app's does
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] in _SCOPE_TYPES and self.paths.covers(app_path(scope)):
-            await self.governed(scope, receive, send)
-        else:
+        if scope["type"] not in _SCOPE_TYPES or not self.paths.covers(app_path(scope)):
             await self.app(scope, receive, send)
+        elif is_preflight(scope):
+            await self.preflights(scope, receive, send)
+        else:
+            await self.governed(scope, receive, send)
 
     async def apply(self, scope: Scope) -> None:
         """The five stages on one request, in order, without passing it on: a `GatewayError` refuses it."""

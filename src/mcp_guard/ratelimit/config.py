@@ -51,7 +51,8 @@ class RateLimitSettings(BaseModel):
         False, description="When the storage is unreachable: true admits calls, false refuses them (503)."
     )
     requests_per_key: str | None = Field(
-        None, description="Limit on every HTTP request of a key, on any route, including the host app's own."
+        None,
+        description="Limit on every request of a key to the gateway (its mount, and the host app routes it governs).",
     )
     rules: list[RateLimitRule] = Field(default_factory=list, description="Tool-call limits.")
     namespace: str = Field(

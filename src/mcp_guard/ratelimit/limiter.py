@@ -110,7 +110,7 @@ class RateLimiter:
         """Nothing to give back: a call that ran has used its share."""
 
     async def hit_request(self, principal: Any) -> None:
-        """The per-key limit on every HTTP request (any route); no-op when not configured."""
+        """The per-key limit on every request the middlewares govern; no-op when not configured."""
         if self._request_rate is not None and principal is not None:
             limit = self.settings.requests_per_key or ""
             await self._hit(self._request_rate, ("requests", principal.key_id), 1, f"Key '{principal.key_name}'", limit)
