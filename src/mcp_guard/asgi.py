@@ -88,6 +88,11 @@ def problem_body(error: GatewayError, instance: str | None = None) -> dict[str, 
     return body
 
 
+def close_reason(error: GatewayError) -> str:
+    """A websocket close reason for a refusal: its message, within the 123 bytes of UTF-8 a close frame allows."""
+    return error.message.encode()[:120].decode(errors="ignore")
+
+
 async def send_problem(send: Any, error: GatewayError, scope: Scope | None = None) -> None:
     """The one renderer for every HTTP refusal."""
     headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in error.headers.items()]

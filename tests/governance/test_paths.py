@@ -10,7 +10,7 @@ import pytest
 from mcp_guard import Gateway, RequestState
 from mcp_guard.auth.keys import generate_key, hash_key
 from mcp_guard.config import parse_config
-from mcp_guard.middleware import AuditMiddleware, KeyAuthMiddleware, PathScope, governed
+from mcp_guard.middleware import AuditMiddleware, HeaderFilterMiddleware, KeyAuthMiddleware, PathScope, governed
 from mcp_guard.routes import RouteRule
 
 from .asgi_helpers import Downstream, Recorder, make_scope, no_body
@@ -125,3 +125,13 @@ async def test_a_single_middleware_takes_paths_too() -> None:
 def test_a_route_rule_fails_when_the_app_starts_not_per_request(settings: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         RouteRule.of(**settings)
+
+
+async def test_a_hostile_filter_entry_is_reported_in_printable_ascii() -> None:
+    middleware = HeaderFilterMiddleware(Downstream(), gateway=gateway())
+    scope = make_scope("/mcp/tools")
+    scope["headers"].append((b"x-mcp-include-tools", "nöpe\x01, x".encode("latin-1") + b"\xff" * 3000))
+    recorder = await call(middleware, scope)
+    warning = recorder.headers["x-mcp-guard-warning"]
+    assert warning.isascii() and warning.isprintable() and len(warning) <= 1024
+    assert warning.startswith("filter entries match nothing configured: x-mcp-include-tools: 'n")

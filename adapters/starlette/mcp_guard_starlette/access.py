@@ -18,6 +18,7 @@ from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket
 
 from mcp_guard import Gateway, GatewayError, Principal, RequestState, ToolRef
+from mcp_guard.asgi import close_reason
 from mcp_guard.routes import RouteRule, principal_of
 
 from .problems import ProblemResponse
@@ -78,7 +79,7 @@ def governed_route(
                 await rule.admit(gateway_of(connection, gateway), connection.scope, route)
             except GatewayError as exc:  # rendered here: the app need not register a handler for it
                 if isinstance(connection, WebSocket):
-                    await connection.close(code=1008, reason=exc.message[:120])
+                    await connection.close(code=1008, reason=close_reason(exc))
                     return None
                 return ProblemResponse(exc, connection.url.path)
             return await endpoint(connection) if is_async else await run_in_threadpool(endpoint, connection)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..asgi import Scope, send_problem
+from ..asgi import Scope, close_reason, send_problem
 from ..errors import GatewayError
 from .paths import DEFAULT_PATHS, PathScope
 
@@ -54,6 +54,6 @@ async def refuse(scope: Scope, send: Any, error: GatewayError) -> None:
     """problem+json for an HTTP request; a websocket handshake is closed with 1008 (policy violation), which
     the server answers with 403 before the connection opens."""
     if scope["type"] == "websocket":
-        await send({"type": "websocket.close", "code": 1008, "reason": error.message[:120]})
+        await send({"type": "websocket.close", "code": 1008, "reason": close_reason(error)})
         return
     await send_problem(send, error, scope)

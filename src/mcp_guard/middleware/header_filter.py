@@ -8,6 +8,7 @@ the header is seen, and `x-mcp-guard-warning` on every response to a request car
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 from ..asgi import Scope
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 WARNING_HEADER = b"x-mcp-guard-warning"
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
 _FILTER_HEADERS = frozenset((*INCLUDE_CLIENTS, *INCLUDE_TOOLS, *EXCLUDE_TOOLS))
 _CACHE_SIZE = 1024
 
@@ -91,7 +93,8 @@ class HeaderFilterMiddleware(GoverningMiddleware):
         known = ", ".join(sorted(self.servers)) or "none"
         logger.warning("Filter entries match nothing configured: %s (servers: %s)", listed, known)
         text = f"filter entries match nothing configured: {listed}; servers: {known}"
-        return text.encode("ascii", "replace")[:1024]
+        # The entries come from the request: only printable ASCII goes back into a response header.
+        return _UNPRINTABLE.sub("?", text).encode("ascii")[:1024]
 
 
 def _with_header(send: Any, value: bytes) -> Any:
