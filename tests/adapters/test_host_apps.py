@@ -64,18 +64,20 @@ def host_gateway() -> Gateway:
 class Framework:
     name: str
     host: ModuleType
-    installed: Callable[[Gateway], Any]  # the host app with the README's install line
+    installed: Callable[..., Any]  # (gateway, **install options): the host app with the README's install line
 
 
 FRAMEWORKS = [
-    Framework("fastapi", fastapi_host, lambda g: _installed(fastapi_host.create_app(), install_fastapi, g)),
-    Framework("litestar", litestar_host, lambda g: litestar_host.create_app(plugins=[MCPGuardPlugin(g)])),
-    Framework("starlette", starlette_host, lambda g: _installed(starlette_host.create_app(), install_starlette, g)),
+    Framework("fastapi", fastapi_host, lambda g, **kw: _installed(fastapi_host.create_app(), install_fastapi, g, kw)),
+    Framework("litestar", litestar_host, lambda g, **kw: litestar_host.create_app(plugins=[MCPGuardPlugin(g, **kw)])),
+    Framework(
+        "starlette", starlette_host, lambda g, **kw: _installed(starlette_host.create_app(), install_starlette, g, kw)
+    ),
 ]
 
 
-def _installed(app: Any, install: Callable[[Any, Gateway], None], gateway: Gateway) -> Any:
-    install(app, gateway)
+def _installed(app: Any, install: Callable[..., None], gateway: Gateway, options: dict[str, Any]) -> Any:
+    install(app, gateway, **options)
     return app
 
 
@@ -135,6 +137,16 @@ def test_an_opted_in_route_is_allowed_refused_limited_charged_and_audited(
     assert records[0]["arguments"] == {"method": "GET", "path": "/reports/r-1"} and records[0]["entry"] == "route"
     costs = client.get("/mcp/analytics/costs", params={"team_id": "finance"}, headers={"x-api-key": ADMIN}).json()
     assert costs["usage"] == [{"tool": route, "calls": 2, "cost": 1.0}] and costs["remaining"] == 0.0
+
+
+def test_glob_patterns_govern_whole_prefixes_beside_the_apps_own_auth(framework: Framework) -> None:
+    app = framework.installed(host_gateway(), govern=["/items/*"], exempt_paths=["/items/2"])
+    with TestClient(app, base_url=BASE_URL) as http:
+        assert _problem(http.get("/items/1", headers=APP_AUTH), 401) == "unauthenticated"  # the gateway's key first
+        assert http.get("/items/1", headers={"x-api-key": SUPPORT, **APP_AUTH}).json()["owner"] == "alice"
+        assert http.get("/items/1", headers={"x-api-key": SUPPORT}).status_code == 401  # then the app's own auth
+        assert http.get("/items/2", headers=APP_AUTH).json()["owner"] == "alice"  # exempt
+        assert http.get("/").json() == {"service": "items"}  # outside the prefix: untouched
 
 
 def test_asking_for_the_principal_opts_a_route_in(client: TestClient) -> None:
