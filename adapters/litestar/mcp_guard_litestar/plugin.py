@@ -18,6 +18,7 @@ from mcp_guard.asgi import send_problem
 from mcp_guard.auth.principal import Principal
 from mcp_guard.errors import ServiceUnavailable
 from mcp_guard.middleware import PathScope, mount_paths
+from mcp_guard.middleware.paths import MOUNT as MOUNT  # re-exported: the default mount point
 from mcp_guard.router import OPENAPI_PATH
 from mcp_guard.router.openapi import openapi_document
 
@@ -25,8 +26,6 @@ from .access import APP_STATE_KEY, provide_principal
 from .openapi import merge_openapi
 from .problems import problem_response
 from .wrapping import PASSED, RequireGoverned, wrap_whole_app
-
-MOUNT = "/mcp"
 
 
 class MCPGuardPlugin(InitPlugin):

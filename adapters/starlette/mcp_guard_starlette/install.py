@@ -12,12 +12,11 @@ from starlette.types import ASGIApp, Lifespan, Receive, Scope, Send
 
 from mcp_guard import Gateway, GatewayError
 from mcp_guard.middleware import GovernanceStack, mount_paths
+from mcp_guard.middleware.paths import MOUNT as MOUNT  # re-exported: the default mount point
 from mcp_guard.router import OPENAPI_PATH
 
 from .access import APP_STATE_KEY
 from .problems import gateway_error_handler
-
-MOUNT = "/mcp"
 
 
 class _MountPoint:
