@@ -30,11 +30,13 @@ SECURITY_SCHEMES: dict[str, Any] = {
 }
 _SECURITY: list[dict[str, list[str]]] = [{name: []} for name in SECURITY_SCHEMES]
 
-_FILTER_HEADERS = [
+_REQUEST_HEADERS = [
     ("x-mcp-include-clients", "Only these servers (comma list)"),
     ("x-mcp-include-tools", "Only these tools: `server/tool`, `server/*`, `server__tool`, `server-tool`"),
     ("x-mcp-exclude-tools", "Never these tools"),
     ("x-mcp-user", "The end user, recorded in the audit log; never used to authorize"),
+    ("x-mcp-code-mode", "`true`: every visible tool is shown through Code Mode's meta-tools"),
+    ("x-mcp-tool-search", "`true`: tools are found with `search_tools` instead of listed"),
 ]
 
 # What each route takes and answers beyond its path parameters: (query parameters, body, answer).
@@ -131,7 +133,7 @@ def _parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
     if endpoint.access == "any":
         parameters += [
             {"name": name, "in": "header", "required": False, "schema": {"type": "string"}, "description": text}
-            for name, text in _FILTER_HEADERS
+            for name, text in _REQUEST_HEADERS
         ]
     return parameters
 
