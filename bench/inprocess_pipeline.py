@@ -48,10 +48,9 @@ async def echo(text: str) -> str:
     return text
 
 
-def gateway_for(workdir: Path, key: str) -> Gateway:
-    tools = InProcessServer("inproc")
-    tools.add(echo)
-    config = parse_config({
+def bench_document(workdir: Path, key: str) -> dict[str, Any]:
+    """The governed configuration both in-process benchmarks use: a key, a rule, a priced call, SQLite audit."""
+    return {
         "roles": {"bench": {"tools": ["inproc/*"]}},
         "teams": {"bench": {"budget": {"limit": 1_000_000_000, "period": "1d"}}},
         "keys": [{"name": "bench", "hash": hash_key(key), "roles": ["bench"], "team": "bench"}],
@@ -59,8 +58,13 @@ def gateway_for(workdir: Path, key: str) -> Gateway:
         "rate_limits": {"rules": [{"tools": "inproc/*", "limit": "1000000000/minute"}]},
         "pricing": {"default": 0.0001},
         "audit": {"sink": f"sqlite:///{workdir / 'audit.db'}"},
-    })  # fmt: skip
-    return Gateway(config, inprocess=[tools])
+    }
+
+
+def gateway_for(workdir: Path, key: str) -> Gateway:
+    tools = InProcessServer("inproc")
+    tools.add(echo)
+    return Gateway(parse_config(bench_document(workdir, key)), inprocess=[tools])
 
 
 def governed_state(gateway: Gateway, key: str) -> Callable[[], RequestState]:

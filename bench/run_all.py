@@ -34,6 +34,7 @@ OTHERS: list[Benchmark] = [
     ("codemode_overhead", [], []),
     ("codemode_tokens", [], []),
     ("scaleout", [], []),
+    ("observability_overhead", [], ["--calls", "2000"]),
 ]
 
 

@@ -3,8 +3,9 @@
     python bench/serve_gateway.py CONFIG.yaml --port 9200 [--governance on|off] [--http auto|h11] [--inprocess]
 
 `on` is exactly `mcp_guard.server.standalone_app` (all five middlewares); `off` mounts the same router at
-`/mcp` without them. Unlike `mcp-guard serve`, uvicorn writes no access log line per request (no peer
-below logs per request either) unless `--access-log` is given. `--inprocess` registers an in-process
+`/mcp` without them. Unlike `mcp-guard serve`, nothing is logged per call or request (no peer below logs
+per request either) unless `--access-log` is given: then, as `mcp-guard serve`, the gateway's own line
+per call at INFO. `--inprocess` registers an in-process
 server `inproc` with an `echo` tool. `--http h11` makes uvicorn parse HTTP with h11 instead of httptools
 (a dependency of mcp-guard, which uvicorn picks by itself), to show what the parser costs.
 """
@@ -12,7 +13,6 @@ server `inproc` with an `echo` tool. `--http h11` makes uvicorn parse HTTP with 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import uvicorn  # noqa: E402
 
 from mcp_guard import Gateway, InProcessServer  # noqa: E402
+from mcp_guard.observability.logformat import configure_logging  # noqa: E402
 from mcp_guard.server import MOUNT, standalone_app  # noqa: E402
 
 
@@ -59,8 +60,8 @@ def main() -> None:
     args = parser.parse_args()
     gateway = Gateway.from_yaml(args.config, inprocess=[inprocess_echo()] if args.inprocess else [])
     app = standalone_app(gateway) if args.governance == "on" else ungoverned(gateway)
-    if args.access_log:  # what `mcp-guard serve` configures
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.access_log:  # what `mcp-guard serve` configures: its own line per call, not uvicorn's access log
+        configure_logging("info", "text")
     level = "info" if args.access_log else "warning"
     uvicorn.run(
         app,
@@ -68,7 +69,8 @@ def main() -> None:
         port=args.port,
         http=args.http,
         log_level=level,
-        access_log=args.access_log,
+        log_config=None if args.access_log else uvicorn.config.LOGGING_CONFIG,
+        access_log=False,
         lifespan="on",
     )
 

@@ -8,6 +8,7 @@ from typing import Any
 import pydantic_core
 
 from .errors import BadRequest, BodyTooLarge, GatewayError
+from .state import RequestState
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -97,6 +98,8 @@ async def send_problem(send: Any, error: GatewayError, scope: Scope | None = Non
     """The one renderer for every HTTP refusal."""
     headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in error.headers.items()]
     instance = scope.get("path") if scope is not None else None
+    if scope is not None:  # for the request's log line and refusal metrics (`observability`)
+        RequestState.from_scope(scope).refusal = error
     await send_json(send, error.status, problem_body(error, instance), headers=headers, content_type=PROBLEM_JSON)
 
 

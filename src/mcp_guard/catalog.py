@@ -22,7 +22,7 @@ from .names import NameTable, ToolRef
 from .patterns import PatternSet, ToolPattern
 
 if TYPE_CHECKING:
-    from .config import GatewayConfig
+    from .config import GatewayConfig, ServerConfig
 
 
 class CatalogEntry:
@@ -92,21 +92,57 @@ class Catalog:
     """All tools of all upstreams, rebuilt whenever one upstream's tool list changes."""
 
     def __init__(self, config: GatewayConfig) -> None:
-        self._allowlists = {s.name: PatternSet(f"{s.name}/{t}" for t in s.tools) for s in config.servers if s.tools}
-        self._blocked = PatternSet(config.blocked_tools)
-        self._tools: dict[str, Sequence[types.Tool]] = {}
+        self._offered: dict[str, Sequence[types.Tool]] = {}  # each server's tools as it lists them
+        self._tools: dict[str, Sequence[types.Tool]] = {}  # ... of which these are statically visible
         self._entries: tuple[CatalogEntry, ...] = ()
         self._by_ref: dict[ToolRef, CatalogEntry] = {}
         self._names = NameTable(())
         self._listeners: list[Callable[[], None]] = []
         self._lock = threading.Lock()  # guards rebuilds only; readers use the immutable snapshots
         self.version = 0
+        self.configure(config.servers, config.blocked_tools)
+
+    def configure(self, servers: Iterable[ServerConfig], blocked_tools: Iterable[str]) -> None:
+        """(Re)read the servers' `tools` allowlists and `blocked_tools`, and apply them to the tools held."""
+        with self._lock:
+            self._allowlists = {s.name: PatternSet(f"{s.name}/{t}" for t in s.tools) for s in servers if s.tools}
+            self._blocked = PatternSet(blocked_tools)
+            changed = self._filter_all()
+        if changed:
+            self._changed()
 
     def update_server(self, server: str, tools: Iterable[types.Tool]) -> None:
         """Replace `server`'s tools (called by its supervisor after every discovery)."""
+        offered = list(tools)
         with self._lock:
-            self._tools[server] = [t for t in tools if self._statically_visible(ToolRef(server, t.name))]
+            if self._offered.get(server) == offered:
+                return  # a refresh that found the same tools changes nothing (and tells no client)
+            self._offered[server] = offered
+            self._tools[server] = self._visible(server)
             self._rebuild()
+        self._changed()
+
+    def remove_server(self, server: str) -> None:
+        """Drop a server's tools (it was removed or disabled); in one step, like every rebuild."""
+        with self._lock:
+            if self._offered.pop(server, None) is None:
+                return
+            self._tools.pop(server, None)
+            self._rebuild()
+        self._changed()
+
+    def _visible(self, server: str) -> list[types.Tool]:
+        return [t for t in self._offered[server] if self._statically_visible(ToolRef(server, t.name))]
+
+    def _filter_all(self) -> bool:
+        tools: dict[str, Sequence[types.Tool]] = {server: self._visible(server) for server in self._offered}
+        if tools == self._tools:
+            return False
+        self._tools = tools
+        self._rebuild()
+        return True
+
+    def _changed(self) -> None:
         for listener in self._listeners:
             listener()
 

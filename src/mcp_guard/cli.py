@@ -1,4 +1,4 @@
-"""The `mcp-guard` command: serve, check, demo."""
+"""The `mcp-guard` command: serve, check, demo, keys, servers, audit."""
 
 from __future__ import annotations
 
@@ -17,14 +17,16 @@ from .config import GatewayConfig, load_config
 from .errors import ConfigError
 from .gateway import Gateway
 from .middleware.paths import MOUNT
+from .observability.logformat import FORMATS, LEVELS, configure_logging
 from .server import serve
+from .servers.cli import add_servers_commands
 
 logger = logging.getLogger("mcp_guard")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args.log_level, args.log_format)
     try:
         return int(args.run(args) or 0)
     except ConfigError as exc:
@@ -33,10 +35,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mcp-guard", description="An enterprise MCP gateway.")
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    from . import __version__
 
-    serve_cmd = commands.add_parser("serve", help="run the gateway from a YAML configuration")
+    parser = argparse.ArgumentParser(prog="mcp-guard", description="An enterprise MCP gateway.")
+    parser.add_argument("--version", action="version", version=f"mcp-guard {__version__}")
+    _add_logging_options(parser, defaults=True)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    common = argparse.ArgumentParser(add_help=False)  # the logging options also after the command name
+    _add_logging_options(common, defaults=False)
+
+    serve_cmd = commands.add_parser("serve", help="run the gateway from a YAML configuration", parents=[common])
     serve_cmd.add_argument("config")
     _add_listen_options(serve_cmd)
     serve_cmd.set_defaults(run=_serve)
@@ -53,14 +61,30 @@ def _parser() -> argparse.ArgumentParser:
         "once it is listening.",
         epilog="environment: MCP_GUARD_DEMO_KEY=<key> makes the admin key that key instead of a new random one "
         "(any string; keep it secret if the port is reachable from elsewhere).",
+        parents=[common],
     )
     _add_listen_options(demo_cmd)
     demo_cmd.add_argument("--data-dir", default=".mcp-guard-demo", help="where the demo keeps its SQLite files")
     demo_cmd.set_defaults(run=_demo)
 
     add_keys_commands(commands)
+    add_servers_commands(commands)
     add_audit_commands(commands)
     return parser
+
+
+def _add_logging_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """`--log-level` and `--log-format`; given after the command, they override the ones before it."""
+    unset = argparse.SUPPRESS
+    parser.add_argument(
+        "--log-level", choices=LEVELS, default="info" if defaults else unset, help="least severe level logged (info)"
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=FORMATS,
+        default="text" if defaults else unset,
+        help="text (default), json or logfmt; every line, the per-call lines included",
+    )
 
 
 def _add_listen_options(parser: argparse.ArgumentParser) -> None:
@@ -77,10 +101,11 @@ def _importable_cwd() -> None:
 
 def _serve(args: argparse.Namespace) -> None:
     _importable_cwd()
-    gateway = Gateway(load_config(args.config))
+    gateway = Gateway.from_yaml(args.config)
     if not gateway.config.keys:
         warn_without_keys(gateway, args.config)
-    serve(gateway, host=args.host, port=args.port, on_ready=lambda: _announce(args.host, args.port))
+    on_ready = lambda: _announce(args.host, args.port)  # noqa: E731
+    serve(gateway, host=args.host, port=args.port, log_level=args.log_level, on_ready=on_ready)
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -97,7 +122,7 @@ def _demo(args: argparse.Namespace) -> None:
         print(f"           data          {data_dir} (SQLite: keys, budgets, audit)", flush=True)
         print(f"           admin key     {admin_key}   (send as: x-api-key: <key>)", flush=True)
 
-    serve(gateway, host=args.host, port=args.port, on_ready=ready)
+    serve(gateway, host=args.host, port=args.port, log_level=args.log_level, on_ready=ready)
 
 
 def _announce(host: str, port: int) -> None:

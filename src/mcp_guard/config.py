@@ -24,6 +24,7 @@ from .chat.config import AgentSettings, ConfirmationSettings, LLMSettings
 from .codemode.settings import CodeModeSettings
 from .errors import ConfigError
 from .names import SERVER_NAME
+from .observability.settings import ObservabilitySettings
 from .patterns import ToolPattern
 from .ratelimit.config import RateLimitSettings
 
@@ -110,6 +111,21 @@ class CORSSettings(_Model):
         return value
 
 
+ApiTransport = Literal["http", "sse", "stdio"]
+
+
+def _remote_transports() -> list[ApiTransport]:
+    return ["http", "sse"]
+
+
+class ServersApiSettings(_Model):
+    transports: list[ApiTransport] = Field(
+        default_factory=_remote_transports,
+        description="Transports `POST /mcp/servers` accepts. A stdio server runs a command on the gateway's "
+        "host: add `stdio` only if every admin key may do that. In-process servers come from the file or code.",
+    )
+
+
 class GatewayConfig(_Model):
     """The whole gateway."""
 
@@ -140,6 +156,14 @@ class GatewayConfig(_Model):
     customers: dict[str, CustomerConfig] = Field(default_factory=dict, description="Customer → budget.")
     keys: list[KeyConfig] = Field(default_factory=list, description="Virtual keys defined in this file.")
     auth: AuthSettings = Field(default_factory=AuthSettings, description="Key store and key lookup.")
+    servers_store: str | None = Field(
+        None,
+        description="Where servers added through the admin API are kept and shared with every gateway process "
+        "(memory://, sqlite:///path, postgresql://…); default: the key store, `auth.store`.",
+    )
+    servers_api: ServersApiSettings = Field(
+        default_factory=ServersApiSettings, description="What the admin API may add as upstream servers."
+    )
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings, description="Rate limit rules.")
     budgets: BudgetSettings = Field(default_factory=BudgetSettings, description="Where spend is counted.")
     pricing: PricingConfig = Field(default_factory=PricingConfig, description="What a tool call costs.")
@@ -149,6 +173,9 @@ class GatewayConfig(_Model):
     agent: AgentSettings = Field(default_factory=AgentSettings, description="Agent mode of the chat endpoint.")
     confirmations: ConfirmationSettings = Field(
         default_factory=ConfirmationSettings, description="Confirmation of destructive tools."
+    )
+    observability: ObservabilitySettings = Field(
+        default_factory=ObservabilitySettings, description="Health, metrics, traces and per-call logs."
     )
 
     @model_validator(mode="before")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,9 +19,15 @@ from .code_mode import AutoRule, CodeModeService, call_meta_tool, is_meta_tool
 from .config import GatewayConfig, ServerConfig, load_config
 from .errors import ConfigError
 from .governance import Governance
+from .observability.observer import Observer
+from .observability.operations import Operations
 from .pipeline import Pipeline
+from .reload import reload_gateway, reload_on_sighup
 from .router import GatewayRouter
+from .router.list_changed import ListChangedNotifier
 from .router.mcp_endpoint import build_session_manager
+from .servers.manager import UpstreamManager
+from .servers.store import ServerStore, open_server_store
 from .state import RequestState
 from .upstreams import Upstream, build_upstream
 
@@ -40,28 +46,47 @@ class Gateway:
 
     `inprocess` takes `InProcessServer`s (plain functions, called directly) and MCP server objects
     (`mcp.server.Server`, `MCPServer`: spoken to over the SDK's in-memory client), each under its `.name`.
+    `tracer_provider`: an OpenTelemetry tracer provider for the gateway's spans (default: the global one if
+    the app installed it, else one built from the `OTEL_*` variables, else no spans).
     """
 
-    def __init__(self, config: GatewayConfig | None = None, *, inprocess: Iterable[Any] = ()) -> None:
+    def __init__(
+        self, config: GatewayConfig | None = None, *, inprocess: Iterable[Any] = (), tracer_provider: Any = None
+    ) -> None:
         config = config or GatewayConfig()
         registered = {server.name: server for server in inprocess}
-        config = _with_code_servers(config, registered)
+        self.registered = registered
+        config = self.with_code_servers(config)
         self.config = config
+        self.config_path: Path | None = None  # the file `reload()` reads again (set by `from_yaml`)
         self.catalog = Catalog(config)
         self.upstreams: dict[str, Upstream] = {s.name: build_upstream(s, registered) for s in config.servers}
+        self.reload_on_sighup = False  # the standalone server sets it: SIGHUP then reloads `config_path`
         self.code_only_servers = frozenset(s.name for s in config.servers if s.code_mode)
         self.confirmations = ConfirmationGate(config)
+        self.observer = Observer(config.observability, tracer_provider=tracer_provider)
         self.pipeline = Pipeline(
-            self.catalog, self.upstreams, code_only=self.code_only_servers, confirmations=self.confirmations
+            self.catalog,
+            self.upstreams,
+            code_only=self.code_only_servers,
+            confirmations=self.confirmations,
+            observer=self.observer,
         )
         self.governance = Governance(config)
+        self.governance.metrics = self.observer.metrics
         self.code_mode_service = CodeModeService(self)  # its worker pool starts on the first program
         self.router = GatewayRouter(self)
+        self.operations = Operations(self)  # /healthz, /readyz, /metrics
+        self.upstream_manager = UpstreamManager(self, registered)
+        self.list_changed = ListChangedNotifier()  # MCP clients are told when the catalog changes
+        self.catalog.on_change(self.list_changed.changed)
         self._session_manager: StreamableHTTPSessionManager | None = None
 
     @classmethod
-    def from_yaml(cls, path: str | Path, *, inprocess: Iterable[Any] = ()) -> Gateway:
-        return cls(load_config(path), inprocess=inprocess)
+    def from_yaml(cls, path: str | Path, *, inprocess: Iterable[Any] = (), tracer_provider: Any = None) -> Gateway:
+        gateway = cls(load_config(path), inprocess=inprocess, tracer_provider=tracer_provider)
+        gateway.config_path = Path(path)
+        return gateway
 
     @asynccontextmanager
     async def lifespan(self, app: Any = None) -> AsyncIterator[None]:
@@ -70,15 +95,22 @@ class Gateway:
         Start-up waits until every upstream has made its first connection attempt (bounded by the
         longest `connect_timeout`), so the first call after start does not race the connections.
         """
+        self.observer.start_tracing()  # before the MCP server is built: its span middleware depends on it
         manager = build_session_manager(self)
-        async with anyio.create_task_group() as tg:
-            for upstream in self.upstreams.values():
-                tg.start_soon(upstream.run, self.catalog.update_server)
-            async with self.governance.running(), manager.run():
+        sighup = reload_on_sighup(self) if self.reload_on_sighup else nullcontext()
+        store = self.server_store if "keys" in self.governance.__dict__ else None  # see `server_store`
+        async with self.upstream_manager.running(store), sighup:
+            async with self.governance.running(), self.observer.running(self._live_sources), manager.run():
                 self._session_manager = manager
                 await self._wait_first_attempts()
                 try:
-                    yield
+                    async with anyio.create_task_group() as notices:
+                        notices.start_soon(self.list_changed.run)
+                        try:
+                            yield
+                        finally:
+                            notices.cancel_scope.cancel()
+                            self.list_changed.close()
                 finally:
                     self._session_manager = None
                     chat = self.__dict__.pop("chat", None)  # a later lifespan opens a fresh one
@@ -86,7 +118,29 @@ class Gateway:
                         await chat.aclose()
                     await self.confirmations.aclose()
                     self.code_mode_service.close()
-            tg.cancel_scope.cancel()
+
+    def server_store(self) -> ServerStore:
+        """Where runtime servers live (`servers_store`, default the key store `auth.store`). A gateway that
+        authenticates keys opens it at start and follows it; otherwise the admin API (which needs an admin
+        key) opens it on first use, so a gateway without keys never creates a key database."""
+        return open_server_store(self.config.servers_store or self.config.auth.store)
+
+    async def reload(self, path: str | Path | None = None) -> dict[str, Any]:
+        """Read the configuration file again and apply it (`reload.py`); `ConfigError` keeps the old one."""
+        return await reload_gateway(self, path)
+
+    def with_code_servers(self, config: GatewayConfig) -> GatewayConfig:
+        """`config` with a server entry for each in-process server registered in code that it lacks."""
+        return _with_code_servers(config, self.registered)
+
+    @property
+    def running(self) -> bool:
+        """Whether the lifespan has started (and not yet ended): the MCP endpoint answers."""
+        return self._session_manager is not None
+
+    def _live_sources(self) -> tuple[Iterable[Upstream], Any]:
+        """What live metrics read: the upstreams and the audit log, if one was opened."""
+        return self.upstreams.values(), self.governance.__dict__.get("audit")
 
     @cached_property
     def request_governance(self) -> GovernanceStack:
@@ -128,9 +182,10 @@ class Gateway:
         `confirmation` is the caller's `x-mcp-confirm` id; `auto_only` (agent mode) restricts what an
         `executeToolCode` program may call."""
         if is_meta_tool(name):
-            return await call_meta_tool(
-                self, state, name, arguments, entry_point=entry_point, auto_only=auto_only, parent_id=parent_id
-            )
+            with self.observer.meta_tool_span(name, state, entry_point):
+                return await call_meta_tool(
+                    self, state, name, arguments, entry_point=entry_point, auto_only=auto_only, parent_id=parent_id
+                )
         outcome = await self.pipeline.call(
             state, name, arguments, entry_point=entry_point, mode=mode, parent_id=parent_id, confirmation=confirmation
         )

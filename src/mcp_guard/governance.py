@@ -37,6 +37,7 @@ class Governance:
         self._background: list[Background] = []  # what each created component runs while the gateway runs
         self._group: TaskGroup | None = None  # set while running()
         self._stopping = anyio.Event()
+        self.metrics: Any = None  # the gateway's Prometheus metrics, when on (budget alerts count there)
 
     @cached_property
     def keys(self) -> KeyResolver:
@@ -57,7 +58,9 @@ class Governance:
         from .budget.guard import BudgetGuard
 
         guard = BudgetGuard.from_settings(self.config.budgets, self.config.pricing, clock=self.clock)
-        self._run_while_running(lambda: aclosing(guard))
+        if guard.alerts is not None:
+            guard.alerts.metrics = self.metrics
+        self._run_while_running(guard.running)
         return guard
 
     @cached_property
@@ -67,6 +70,18 @@ class Governance:
         log = AuditLog.from_settings(self.config.audit)
         self._run_while_running(log.running)
         return log
+
+    def reconfigure(self, config: GatewayConfig) -> None:
+        """A reloaded configuration: the components built so far take its keys, roles, rules and prices
+        (their storage stays the one opened at start-up)."""
+        self.config = config
+        built = self.__dict__
+        if "keys" in built:
+            built["keys"].reconfigure(config)
+        if "rate_limiter" in built:
+            built["rate_limiter"].reconfigure(config.rate_limits)
+        if "budget" in built:
+            built["budget"].reprice(config.pricing)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:

@@ -22,6 +22,7 @@ from .audit.record import AuditRecord, Outcome
 from .catalog import Catalog, CatalogEntry
 from .errors import BadRequest, GatewayError, NotAllowed, ServiceUnavailable, ToolNotFound, UpstreamError
 from .names import SEPARATOR, prefixed_readings
+from .observability.observer import Observer
 from .state import CallGuard, RequestState, new_id
 from .upstreams import Upstream
 
@@ -71,11 +72,14 @@ class Pipeline:
         *,
         code_only: frozenset[str] = frozenset(),
         confirmations: ConfirmationCheck | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.catalog = catalog
         self.upstreams = upstreams
         self.code_only = code_only  # servers whose tools only Code Mode programs may call
         self.confirmations = confirmations
+        self.observer = observer or Observer()  # log line, metrics and spans of every call
+        self.in_flight: dict[Upstream, int] = {}  # calls under way per upstream: a replaced one drains first
 
     async def call(
         self,
@@ -92,13 +96,22 @@ class Pipeline:
 
         `confirmation`: the `x-mcp-confirm` id the caller sent, for tools that need confirmation."""
         call = ToolCall(name, arguments, state, entry_point, mode, parent_id)
+        tracing = self.observer.tracing
+        if tracing is None:  # no span, not even a no-op one: a hook must cost nothing while tracing is off
+            result = await self._governed(call, confirmation)
+        else:
+            with tracing.call_span(call):
+                result = await self._governed(call, confirmation)
+        return CallOutcome(call, result, _elapsed_ms(call))
+
+    async def _governed(self, call: ToolCall, confirmation: str | None) -> types.CallToolResult:
         try:
             result = await self._run(call, confirmation)
         except GatewayError as exc:
-            await self._audit(call, None, exc)
+            await self._finish(call, None, exc)
             raise
-        await self._audit(call, result, None)
-        return CallOutcome(call, result, _elapsed_ms(call))
+        await self._finish(call, result, None)
+        return result
 
     async def _run(self, call: ToolCall, confirmation: str | None) -> types.CallToolResult:
         entry = call.tool = self._resolve(call)
@@ -112,13 +125,27 @@ class Pipeline:
         entry.validate_arguments(call.arguments)
         if self.confirmations is not None:  # before admission: a refused attempt spends no rate or budget
             await self.confirmations.check(call, confirmation)
-        guards = [g for g in (call.state.rate_limiter, call.state.budget) if g is not None]
+        guards: list[CallGuard] = [g for g in (call.state.rate_limiter, call.state.budget) if g is not None]
+        upstream = self.upstreams[entry.ref.server]
+        tracing = self.observer.tracing
+        if tracing is not None:  # the same stages, each in a span of its own
+            guards, callee = [tracing.traced_guard(g) for g in guards], tracing.traced_upstream(upstream)
+        else:
+            callee = upstream
         admitted: list[tuple[CallGuard, Any]] = []
         succeeded = False
         try:
             for guard in guards:
                 admitted.append((guard, await _admit(guard, call)))
-            result = await self.upstreams[entry.ref.server].call(entry.ref.tool, call.arguments)
+            in_flight = self.in_flight
+            in_flight[upstream] = in_flight.get(upstream, 0) + 1
+            try:
+                result = await callee.call(entry.ref.tool, call.arguments)
+            finally:
+                if in_flight[upstream] == 1:
+                    del in_flight[upstream]
+                else:
+                    in_flight[upstream] -= 1
             succeeded = not result.is_error
             return result
         finally:
@@ -164,6 +191,7 @@ class Pipeline:
             EXECUTION_TOOL, arguments, state, entry_point, "code", parent_id, id=execution_id, started=started
         )
         sink = state.audit
+        self.observer.execution_finished(error is None)
         if sink is not None:
             record = _audit_record(call, None, None)
             record.outcome = "tool_error" if error else "ok"
@@ -174,6 +202,16 @@ class Pipeline:
         """Audit a call made outside the stages, like any other: a chat endpoint's model turn (`call.name`
         `llm/<provider>/<model>`, its cost in `call.cost`), so cost analytics sum it with tool calls."""
         await self._audit(call, None, error)
+
+    async def _finish(self, call: ToolCall, result: types.CallToolResult | None, error: GatewayError | None) -> None:
+        """Audit the call, then report it (log line, metrics, span attributes)."""
+        tracing = self.observer.tracing
+        if tracing is None:
+            await self._audit(call, result, error)
+        else:
+            with tracing.stage("mcp_guard.audit"):
+                await self._audit(call, result, error)
+        self.observer.call_finished(call, outcome_of(result, error), error)
 
     async def _audit(self, call: ToolCall, result: types.CallToolResult | None, error: GatewayError | None) -> None:
         sink = call.state.audit
@@ -219,13 +257,18 @@ def _elapsed_ms(call: ToolCall) -> float:
     return (time.perf_counter() - call.started) * 1000.0
 
 
+def outcome_of(result: types.CallToolResult | None, error: GatewayError | None) -> Outcome:
+    """denied (a 4xx refusal), failed (5xx), tool_error (the tool said `isError`) or ok."""
+    if error is not None:
+        return "denied" if error.status < 500 else "failed"
+    return "tool_error" if result is not None and result.is_error else "ok"
+
+
 def _audit_record(call: ToolCall, result: types.CallToolResult | None, error: GatewayError | None) -> AuditRecord:
     state, principal = call.state, call.state.principal
     server, _, tool = (str(call.tool.ref) if call.tool else call.name).partition("/")
-    denied = error is not None and error.status < 500
-    outcome: Outcome = (
-        "denied" if denied else "failed" if error else "tool_error" if result and result.is_error else "ok"
-    )
+    outcome = outcome_of(result, error)
+    denied = outcome == "denied"
     return AuditRecord(
         time=time.time(),
         request_id=state.request_id,

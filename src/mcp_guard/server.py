@@ -19,8 +19,9 @@ _BIFROST_PREFIXES = ("/v1/", "/api/mcp/")
 
 def standalone_app(gateway: Gateway, *, mount: str = MOUNT) -> Any:
     """`gateway.router` at `mount` (both `/mcp` and `/mcp/...`, without redirects) and Bifrost's paths,
-    behind all five governance middlewares on every path; only the index page `/` and the OpenAPI
-    document answer without a key."""
+    behind all five governance middlewares on every path; only the index page `/`, the OpenAPI document and
+    the operations endpoints (`/healthz`, `/readyz`, `/metrics`, see `observability.paths`) answer without
+    a key."""
     return governed(_mounted(gateway, mount), gateway, paths=EVERY_PATH, exempt_paths=("/", mount + OPENAPI_PATH))
 
 
@@ -55,7 +56,9 @@ def serve(
     log_level: str = "info",
     on_ready: Callable[[], None] | None = None,
 ) -> None:
-    """Serve the standalone app with uvicorn; `on_ready` runs once the gateway is up and listening."""
+    """Serve the standalone app with uvicorn; `on_ready` runs once the gateway is up and listening. Logging
+    goes through the process's handlers (`configure_logging`): no access log, the gateway writes one line
+    per call or request itself. SIGHUP reloads the configuration file."""
     import uvicorn
 
     class ReadyServer(uvicorn.Server):
@@ -66,5 +69,9 @@ def serve(
             if on_ready is not None and not self.should_exit:
                 on_ready()
 
-    config = uvicorn.Config(standalone_app(gateway), host=host, port=port, log_level=log_level, lifespan="on")
+    gateway.reload_on_sighup = True
+    app = standalone_app(gateway)
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level=log_level, log_config=None, access_log=False, lifespan="on"
+    )
     ReadyServer(config).run()

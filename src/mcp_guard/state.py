@@ -67,6 +67,8 @@ class RequestState:
     # The MCP SDK's `AuthenticatedUser` for the principal: the router puts it in `scope["user"]` right before
     # the SDK sees the request, so sessions are bound to the key whatever the host app wrote there.
     mcp_user: Any = None
+    refusal: GatewayError | None = None  # what the request was refused with (set by `asgi.send_problem`)
+    calls: int = 0  # tool calls made for this request so far (observability: a request line only without)
 
     @classmethod
     def from_scope(cls, scope: MutableMapping[str, Any]) -> RequestState:

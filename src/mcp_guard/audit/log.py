@@ -68,6 +68,7 @@ class AuditLog:
         self.settings = settings or AuditSettings()
         self.name = name or type(store).__name__  # how logs name the store
         self.last_error: str | None = None  # the latest write failure, until a write succeeds
+        self.write_failures = 0  # failed attempts to write a batch since start (metrics)
         self._redact = Redactor(self.settings.redact)
         self._queue = BatchQueue(self.settings.queue_size)
         self._limiter = anyio.CapacityLimiter(1)  # one store call at a time: connections are not shared
@@ -267,6 +268,7 @@ class AuditLog:
     async def _retry_later(self, exc: Exception, count: int, failures: int) -> None:
         delay = self._backoff.delay(failures)
         self.last_error = f"{type(exc).__name__}: {exc}"
+        self.write_failures += 1
         logger.log(
             logging.ERROR if failures == 1 else logging.WARNING,
             "Audit store %r failed to write %d records (%s); they stay queued, attempt %d in %.1fs",

@@ -50,6 +50,13 @@ class KeyResolver:
         self._identities: dict[str, Identity] = {}  # replicated stores: key hash → identity of its record
         self.user_header = config.auth.user_header
 
+    def reconfigure(self, config: GatewayConfig) -> None:
+        """Take roles, teams, customers and the file's keys from `config` (a reloaded file); every identity
+        is rebuilt on its next use."""
+        self.config = self._config = config
+        self._config_keys = {k.hash: self.identity(record_from_config(k)) for k in config.keys}
+        self.invalidate()
+
     def authenticate(self, presented: str) -> Identity:
         """The identity of a presented key; `Unauthenticated` (401) or `NotAllowed` (403) otherwise."""
         key_hash = hash_key(presented)

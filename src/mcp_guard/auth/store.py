@@ -46,7 +46,7 @@ class KeyRecord:
             "id": self.id, "name": self.name, "roles": list(self.roles), "team": self.team,
             "customer": self.customer, "active": self.active, "expires_at": self.expires_at,
             "allow": list(self.allow), "deny": list(self.deny),
-            "budget": self.budget.model_dump() if self.budget else None, "code_mode": self.code_mode,
+            "budget": self.budget.model_dump(exclude_none=True) if self.budget else None, "code_mode": self.code_mode,
             "source": self.source, "created_at": self.created_at,
         }  # fmt: skip
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Period = Literal["1m", "1h", "1d", "1w", "1M"]
 Tier = Literal["customer", "team", "key", "provider"]
@@ -23,6 +23,9 @@ class BudgetConfig(BaseModel):
         description="Align periods to UTC calendar boundaries (minute, hour, midnight, Monday, 1st of the "
         "month) instead of rolling from the first spend of the period.",
     )
+    alert_at: list[float] | None = Field(
+        None, description="Percentages of the limit that send an alert, for this budget (default: budgets.alerts)."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +35,33 @@ class TierBudget:
     tier: Tier
     id: str
     budget: BudgetConfig
+
+
+class AlertSettings(BaseModel):
+    """Alerts when a customer's, team's or key's spend crosses a share of its budget: one log line (WARNING,
+    logger `mcp_guard.budget.alerts`) and, with `webhook`, one signed POST per threshold per budget period,
+    whichever gateway process sees it first."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    thresholds: list[float] = Field(
+        default_factory=list, description="Percentages of each budget, e.g. [50, 80, 100]; empty = no alerts."
+    )
+    webhook: str | None = Field(None, description="URL that receives each alert as a JSON POST.")
+    secret: str | None = Field(
+        None,
+        description="HMAC-SHA256 key: each POST carries `X-MCP-Guard-Signature: sha256=<hex>` over "
+        "`<X-MCP-Guard-Timestamp>.<body>` (use ${ENV} for the value).",
+    )
+    retries: int = Field(3, ge=0, le=10, description="Further attempts after a failed POST (backoff 1 s, doubling).")
+    check_interval: float = Field(5.0, gt=0, description="Seconds between checks of the budgets spent on meanwhile.")
+
+    @field_validator("thresholds")
+    @classmethod
+    def _percentages(cls, value: list[float]) -> list[float]:
+        if any(not 0 < t <= 1000 for t in value):
+            raise ValueError("each threshold is a percentage above 0 (100 = the whole budget)")
+        return sorted(set(value))
 
 
 class BudgetSettings(BaseModel):
@@ -51,6 +81,7 @@ class BudgetSettings(BaseModel):
         "admits them unbudgeted (their cost is still audited) and logs the outage.",
     )
     refund_failed: bool = Field(True, description="Refund the cost of calls that fail or return an error.")
+    alerts: AlertSettings = Field(default_factory=AlertSettings, description="Threshold alerts and their webhook.")
     reservation_ttl: float = Field(
         600.0,
         gt=0,

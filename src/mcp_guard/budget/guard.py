@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, aclosing, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ from ..errors import BudgetExceeded, ServiceUnavailable
 from ..names import ToolRef
 from ..outage import Outage
 from ..storage_url import shown_url
+from .alerts import BudgetAlerts
 from .config import BudgetSettings, TierBudget
 from .ledger import Charge, LedgerError, LedgerStorage, TierExceeded, TierUsage, from_micros, to_micros
 from .pending import PendingSettlements, Settlement
@@ -77,6 +78,7 @@ class BudgetGuard:
         fail_open: bool = False,
         name: str = "Budget storage",
         clock: Callable[[], float] = time.time,
+        alerts: BudgetAlerts | None = None,
     ) -> None:
         self.ledger = ledger
         self.pricing = pricing
@@ -84,6 +86,7 @@ class BudgetGuard:
         self.fail_open = fail_open
         self.clock = clock
         self.outage = Outage(logger, name)
+        self.alerts = alerts  # threshold alerts of the budgets this guard charges
         self.pending = PendingSettlements()
         # Pricing the tool and building the tiers' charges cost ≈ 8 µs a call (pydantic private attributes,
         # three dataclasses per tier), 0.4 µs cached; both follow from the principal and the tool alone.
@@ -102,7 +105,13 @@ class BudgetGuard:
             fail_open=settings.fail_open,
             name=f"Budget storage {shown_url(settings.storage)!r}",
             clock=clock,
+            alerts=BudgetAlerts(settings.alerts, clock=clock),
         )
+
+    def reprice(self, pricing: PricingConfig) -> None:
+        """New prices (a reloaded file); budgets come with the principals, rebuilt by the key resolver."""
+        self.pricing = pricing
+        self._plans = IdentityCache(self.plan)
 
     def plan(self, principal: object, ref: ToolRef) -> _Plan:
         """The price of `ref` and the tiers of `principal` it is reserved at."""
@@ -172,6 +181,18 @@ class BudgetGuard:
                 token.id,
                 call.id,
             )
+        elif not refund and self.alerts is not None:
+            self.alerts.touched(_budgets(call.state.principal))
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[BudgetGuard]:
+        """While the gateway runs: budget alerts checked; the ledger closed on exit."""
+        async with aclosing(self):
+            if self.alerts is None:
+                yield self
+                return
+            async with self.alerts.running(self.ledger):
+                yield self
 
     async def status(self, tier_budgets: Iterable[TierBudget]) -> list[dict[str, Any]]:
         """Spend, holds and what remains for each tier, in the current window (for `GET /analytics/costs`)."""

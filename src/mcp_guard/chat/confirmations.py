@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -24,7 +24,7 @@ from ..patterns import PatternSet
 
 if TYPE_CHECKING:
     from ..catalog import CatalogEntry
-    from ..config import GatewayConfig
+    from ..config import GatewayConfig, ServerConfig
     from ..pipeline import ToolCall
 
 CONFIRM_HEADER = b"x-mcp-confirm"
@@ -140,7 +140,11 @@ class ConfirmationGate:
         self.settings = config.confirmations
         self.store = store or open_confirmation_store(self.settings.storage, self.settings.ttl_seconds)
         self.clock = clock
-        self._configured = PatternSet(_confirm_patterns(config))
+        self._configured = PatternSet(_confirm_patterns(config.servers))
+
+    def configure(self, servers: Iterable[ServerConfig]) -> None:
+        """Take the servers' `confirm` settings again (servers changed at runtime, a reloaded file)."""
+        self._configured = PatternSet(_confirm_patterns(servers))
 
     async def aclose(self) -> None:
         """Close the store's connections, if it has any."""
@@ -184,9 +188,9 @@ class ConfirmationGate:
         return ConfirmationRefused(message, extra={**extra, "confirmation_problem": problem})
 
 
-def _confirm_patterns(config: GatewayConfig) -> list[str]:
+def _confirm_patterns(servers: Iterable[ServerConfig]) -> list[str]:
     patterns: list[str] = []
-    for server in config.servers:
+    for server in servers:
         if server.confirm is True:
             patterns.append(f"{server.name}/*")
         elif isinstance(server.confirm, list):

@@ -87,16 +87,17 @@ class Metering:
         """Admit a turn, let the caller run it, then settle and audit it whatever happened."""
         self.turns += 1
         meter = self._meter(body)
-        hold = await self._admit(meter)
-        error: GatewayError | None = None
-        try:
-            yield meter
-        except GatewayError as exc:
-            error = exc
-            raise
-        finally:
-            with anyio.CancelScope(shield=True):  # the tokens were used even if the client has gone
-                await self._settle(meter, hold, error)
+        with self.gateway.observer.model_span(self.route.provider, self.route.model):
+            hold = await self._admit(meter)
+            error: GatewayError | None = None
+            try:
+                yield meter
+            except GatewayError as exc:
+                error = exc
+                raise
+            finally:
+                with anyio.CancelScope(shield=True):  # the tokens were used even if the client has gone
+                    await self._settle(meter, hold, error)
 
     def _meter(self, body: dict[str, Any]) -> TurnMeter:
         prompt = estimate_tokens([body.get("messages"), body.get("tools")])
@@ -127,4 +128,10 @@ class Metering:
                 await self._tokens.settle(self.state.principal, used.total - meter.prompt_estimate)
         if self._spend is not None:
             await self._spend.settle(hold, cost if used is not None else None)
+        if used is not None:  # a model the configuration names is a label of its own; any other is `_other`
+            config, model = self.route.config, self.route.model
+            label = model if model in (config.models or ()) or model in config.pricing else "_other"
+            self.gateway.observer.model_turn(
+                meter.call, self.route.provider, label, used.prompt_tokens, used.completion_tokens
+            )
         await self.gateway.pipeline.record_call(meter.call, error or meter.failure)

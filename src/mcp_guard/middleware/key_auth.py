@@ -94,3 +94,9 @@ def _presented_key(authorization: list[str], gateway_keys: list[str]) -> str:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("Authorization must be 'Bearer <key>'", headers=challenge_headers("invalid_request"))
     return token.strip()
+
+
+def presented_key(scope: Scope, user_header: bytes = b"x-mcp-user") -> str:
+    """The one key a request presents (`Authorization: Bearer` or `x-api-key`); `GatewayError` otherwise."""
+    authorization, api_keys, _ = _credentials(scope, user_header)
+    return _presented_key(authorization, api_keys)

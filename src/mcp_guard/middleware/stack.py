@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..asgi import Scope, app_path
+from ..observability.asgi import ObservedApp
 from .audit import AuditMiddleware
 from .base import GoverningMiddleware, Paths, path_scope
 from .budget import BudgetMiddleware
@@ -25,8 +26,9 @@ _SCOPE_TYPES = frozenset(("http", "websocket"))
 class GovernanceStack:
     """KeyAuth → HeaderFilter → RateLimit → Budget → Audit → `app` for the requests `paths` cover (the
     gateway's mount by default) except `exempt_paths`, with the mount's CORS in front when `cors:` is
-    configured; every other request (and the lifespan) goes straight to `app`, untouched. The path is
-    checked once here, not by each stage."""
+    configured and `ObservedApp` (spans, log lines) outermost; the operations endpoints are answered without
+    a key; every other request (and the lifespan) goes straight to `app`, untouched. The path is checked
+    once here, not by each stage."""
 
     def __init__(
         self, app: Any, gateway: Gateway, *, paths: Paths = DEFAULT_PATHS, exempt_paths: Iterable[str] = ()
@@ -46,14 +48,22 @@ class GovernanceStack:
         self.cors = MountCORSMiddleware(key_auth, settings=cors, paths=every) if cors else None
         self.governed: Any = self.cors or key_auth
         self.preflights: Any = self.cors or app  # the mount's CORS answers them, or the app's does
+        # Outermost on governed requests: their span and log line; it also answers the operations endpoints
+        # (`/healthz`, `/readyz`, `/metrics`), which need no key and are served wherever the stack is.
+        self.observed = ObservedApp(self.governed, gateway=gateway)
+        self.operations = frozenset(self.observed.operations)
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] not in _SCOPE_TYPES or not self.paths.covers(app_path(scope)):
+        if scope["type"] not in _SCOPE_TYPES:
+            await self.app(scope, receive, send)
+        elif scope.get("path") in self.operations:
+            await self.observed(scope, receive, send)
+        elif not self.paths.covers(app_path(scope)):
             await self.app(scope, receive, send)
         elif is_preflight(scope):
             await self.preflights(scope, receive, send)
         else:
-            await self.governed(scope, receive, send)
+            await self.observed(scope, receive, send)
 
     async def apply(self, scope: Scope) -> None:
         """The five stages on one request, in order, without passing it on: a `GatewayError` refuses it."""

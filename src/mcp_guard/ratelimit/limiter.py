@@ -76,16 +76,26 @@ class RateLimiter:
     def __init__(self, settings: RateLimitSettings) -> None:
         self.settings = settings
         self._counter, self._pool = open_counter(settings.storage, settings.strategy)
-        rules = settings.rules
+        self._take_rules(settings)
+        # Logged once when the storage goes, with reminders and a recovery line: not one line per call.
+        self.outage = Outage(logger, f"Rate limit storage {shown_url(settings.storage)!r}")
+
+    def reconfigure(self, settings: RateLimitSettings) -> None:
+        """New rules and request limit (a reloaded file); the storage stays the one opened at start-up."""
+        self.settings = self.settings.model_copy(
+            update={"rules": settings.rules, "requests_per_key": settings.requests_per_key}
+        )
+        self._take_rules(self.settings)
+
+    def _take_rules(self, settings: RateLimitSettings) -> None:
         self._rules = [
-            _Rule(i, rule, parse_rate(rule.limit), ToolPattern.parse(rule.tools)) for i, rule in enumerate(rules)
+            _Rule(i, rule, parse_rate(rule.limit), ToolPattern.parse(rule.tools))
+            for i, rule in enumerate(settings.rules)
         ]
         self._request_rate = parse_rate(settings.requests_per_key) if settings.requests_per_key else None
         # Walking every rule for every call cost ≈ 1 µs with one rule, more with many (0.4 µs cached); the
         # rules that apply follow from the principal and the tool alone, so they are found once per pair.
         self._counters = IdentityCache(self.counters)
-        # Logged once when the storage goes, with reminders and a recovery line: not one line per call.
-        self.outage = Outage(logger, f"Rate limit storage {shown_url(settings.storage)!r}")
 
     async def admit(self, call: Any) -> None:
         ref = call.tool.ref

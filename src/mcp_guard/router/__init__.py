@@ -17,7 +17,7 @@ from ..asgi import Scope, header, route_path, send_problem
 from ..chat.endpoint import chat_completions
 from ..errors import GatewayError, MethodNotAllowed, NotFound
 from ..state import RequestState
-from . import admin, rest
+from . import admin, reports, rest, servers_admin
 
 if TYPE_CHECKING:
     from ..gateway import Gateway
@@ -65,12 +65,21 @@ ROUTES: list[Endpoint] = [
     Endpoint("POST", "/tool/execute", rest.execute_tool, "any", "Execute one tool call (OpenAI format)"),
     Endpoint("GET", "/servers", rest.list_servers, "any", "State of every upstream server"),
     Endpoint("POST", "/servers/{name}/reconnect", rest.reconnect_server, "operator", "Reconnect one upstream"),
+    Endpoint("POST", "/servers", servers_admin.add_server, "admin", "Add an upstream server at runtime"),
+    Endpoint("GET", "/servers/{name}", servers_admin.get_server, "admin", "One server's state and configuration"),
+    Endpoint("PUT", "/servers/{name}", servers_admin.replace_server, "admin", "Replace a runtime server"),
+    Endpoint("PATCH", "/servers/{name}", servers_admin.patch_server, "admin", "Change fields of a server"),
+    Endpoint("DELETE", "/servers/{name}", servers_admin.delete_server, "admin", "Remove a runtime server"),
+    Endpoint("POST", "/servers/{name}/disable", servers_admin.disable_server, "admin", "Switch a server off"),
+    Endpoint("POST", "/servers/{name}/enable", servers_admin.enable_server, "admin", "Switch a server on"),
+    Endpoint("POST", "/admin/reload", servers_admin.reload_config, "admin", "Read the configuration file again"),
     Endpoint("GET", "/keys", admin.list_keys, "admin", "Runtime keys"),
     Endpoint("POST", "/keys", admin.create_key, "admin", "Create a runtime key"),
     Endpoint("POST", "/keys/{key_id}/deactivate", admin.deactivate_key, "admin", "Deactivate a runtime key"),
     Endpoint("PUT", "/keys/{key_id}/budget", admin.set_key_budget, "admin", "Set or clear a key's budget"),
     Endpoint("GET", "/audit", admin.audit_records, "admin", "Audit records, newest first"),
     Endpoint("GET", "/analytics/costs", admin.cost_analytics, "admin", "Spend, budget and usage by tool"),
+    Endpoint("GET", "/analytics/usage", reports.usage, "admin", "Usage report by team, key, tool, period"),
     Endpoint("POST", "/v1/chat/completions", chat_completions, "any", "OpenAI-compatible chat with tools"),
     Endpoint("GET", OPENAPI_PATH, _openapi_document, "public", "This API's OpenAPI document"),
 ]

@@ -10,7 +10,7 @@ rules, and the answer is built with the SDK's own serializer, so the client read
 Only the plain case is taken. Anything else (another method or era, a duplicated routing header,
 `Mcp-Param-*` headers, a Host or Origin the SDK would refuse, a body over the limit, unusual JSON) goes to
 the SDK unchanged, with the body already read replayed; so every refusal and error keeps the SDK's answer.
-Not on this path: an OpenTelemetry span per call (the SDK's tracing middleware is skipped).
+With tracing on, each call gets the same MCP server span as on the SDK path (`observability.mcp_spans`).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from pydantic import ValidationError
 from ..asgi import Message, Scope
 from ..caches import BoundedMemo
 from ..chat.confirmations import CONFIRM_HEADER
+from ..observability.tracing import Tracing, mark_rpc_error, mark_tool_result
 from ..state import RequestState
 from .wire_result import PLAIN_WIRE_VERSION, plain_wire
 
@@ -72,8 +73,17 @@ class FastToolCall:
     """Answers plain 2026-07-28 `tools/call` POSTs with `call` (the same function the SDK's handler uses);
     hands everything else to `fallback` (the SDK)."""
 
-    def __init__(self, call: ToolCaller, server: Server[Any], security: TransportSecuritySettings, limit: int):
+    def __init__(
+        self,
+        call: ToolCaller,
+        server: Server[Any],
+        security: TransportSecuritySettings,
+        limit: int,
+        *,
+        tracing: Tracing | None = None,
+    ):
         self.call = call
+        self.tracing = tracing
         self.limit = limit
         self.security = security
         # Once per server: the SDK deep-copies this stamp per response; it is serialized at once here.
@@ -142,14 +152,33 @@ class FastToolCall:
         version = params["_meta"][PROTOCOL_VERSION_META_KEY]
         confirmation = headers.get(CONFIRM_HEADER)  # a destructive tool's second step (`chat/confirmations.py`)
         confirmation_id = confirmation.decode("latin-1") if confirmation is not None else None
-        try:
-            result = await self.call(state, params["name"], params.get("arguments"), confirmation_id)
-            message: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "result": self._wire(result, version)}
-        except Exception as exc:  # what the SDK turns into a JSON-RPC error (and logs)
-            error = modern_error_data(exc).model_dump(mode="json", by_alias=True, exclude_none=True)
-            message = {"jsonrpc": "2.0", "id": request_id, "error": error}
+        arguments = (state, params["name"], params.get("arguments"), confirmation_id)
+        if self.tracing is None:
+            message = await self._reply(request_id, version, arguments, None)
+        else:  # the MCP server span the SDK path would open for this message
+            name, meta = params["name"], params["_meta"]
+            with self.tracing.mcp_span(
+                METHOD, name, request_id=request_id, protocol_version=version, meta=meta
+            ) as span:
+                message = await self._reply(request_id, version, arguments, span)
         status = ERROR_CODE_HTTP_STATUS.get(message["error"]["code"], 200) if "error" in message else 200
         await _send_json(send, status, _compact_json(message).encode())
+
+    async def _reply(
+        self, request_id: int | str, version: str, arguments: tuple[Any, ...], span: Any
+    ) -> dict[str, Any]:
+        """The JSON-RPC answer to the call (`arguments` for `self.call`), noted on `span` if there is one."""
+        try:
+            result = await self.call(*arguments)
+            message = {"jsonrpc": "2.0", "id": request_id, "result": self._wire(result, version)}
+        except Exception as exc:  # what the SDK turns into a JSON-RPC error (and logs)
+            error = modern_error_data(exc).model_dump(mode="json", by_alias=True, exclude_none=True)
+            if span is not None:
+                mark_rpc_error(span, error["code"], error.get("message"))
+            return {"jsonrpc": "2.0", "id": request_id, "error": error}
+        if span is not None:
+            mark_tool_result(span, result.is_error)
+        return message
 
     def _wire(self, result: types.CallToolResult, version: str) -> dict[str, Any]:
         """The result as the SDK puts it on the wire: sieved by the version's surface, typed, stamped."""

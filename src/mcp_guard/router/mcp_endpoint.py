@@ -18,9 +18,11 @@ from ..asgi import Scope, header
 from ..chat.confirmations import CONFIRM_HEADER
 from ..errors import GatewayError
 from ..listing import listing_for
+from ..observability.mcp_spans import McpSpanMiddleware
 from ..results import error_result
 from ..state import RequestState
 from .fast_call import FastToolCall, ToolCaller
+from .list_changed import NotifyingServer
 
 if TYPE_CHECKING:
     from ..gateway import Gateway
@@ -48,6 +50,7 @@ def build_mcp_server(gateway: Gateway) -> Server[Any]:
     async def list_tools(
         ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
+        gateway.list_changed.remember(ctx)
         return types.ListToolsResult(tools=listing_for(gateway, _state(ctx)).mcp_tools())
 
     async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> types.CallToolResult:
@@ -61,14 +64,19 @@ def build_mcp_server(gateway: Gateway) -> Server[Any]:
 
     from .. import __version__
 
-    return Server(
+    server = NotifyingServer(
         SERVER_NAME,
         version=__version__,
         instructions="Tools from several MCP servers, governed by mcp-guard. Tool names are server__tool.",
         on_list_tools=list_tools,
         on_call_tool=call_tool,
+        on_subscriptions_listen=gateway.list_changed.listen,
         get_tool_input_schema=input_schema,
     )
+    # The gateway's own MCP span replaces the SDK's (or none at all while tracing is off: it costs ~µs)
+    tracing = gateway.observer.tracing
+    server.middleware = [McpSpanMiddleware(tracing)] if tracing is not None else []
+    return server
 
 
 def _state(ctx: ServerRequestContext[Any]) -> RequestState:
@@ -88,7 +96,9 @@ class GatewaySessionManager(StreamableHTTPSessionManager):
             security_settings=security,
             max_request_body_size=gateway.config.max_body_bytes,
         )
-        self._fast = FastToolCall(tool_caller(gateway), server, security, gateway.config.max_body_bytes)
+        self._fast = FastToolCall(
+            tool_caller(gateway), server, security, gateway.config.max_body_bytes, tracing=gateway.observer.tracing
+        )
 
     async def handle_request(self, scope: Scope, receive: Any, send: Any) -> None:
         await self._fast(scope, receive, send, super().handle_request)

@@ -94,7 +94,9 @@ async def execute_tool(gateway: Gateway, scope: Scope, receive: Any, send: Any) 
 
 
 async def list_servers(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
-    await send_json(send, 200, {"servers": [u.status.as_dict() for u in gateway.upstreams.values()]})
+    source = gateway.upstream_manager.source
+    servers = [{**u.status.as_dict(), "source": source(name)} for name, u in gateway.upstreams.items()]
+    await send_json(send, 200, {"servers": servers})
 
 
 async def reconnect_server(gateway: Gateway, scope: Scope, receive: Any, send: Any, *, name: str) -> None:

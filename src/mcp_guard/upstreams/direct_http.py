@@ -34,6 +34,7 @@ from mcp_types import CONNECTION_CLOSED, INTERNAL_ERROR, REQUEST_TIMEOUT
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from ..config import ServerConfig
+from ..observability.tracing import inject_context
 
 _PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")
 _MAX_IDLE = 64  # idle keep-alive connections kept per upstream
@@ -84,6 +85,7 @@ class DirectHttpCaller:
         data: dict[str, Any] = {"method": "tools/call", "params": {"name": tool, "arguments": arguments}}
         options: dict[str, Any] = {}
         self._stamp(data, options)  # `_meta` envelope, Mcp-Protocol-Version / -Method / -Name / -Param-*
+        inject_context(options.setdefault("headers", {}), data["params"])  # traceparent, when tracing is on
         self._next_id += 1
         request_id = self._next_id
         body = _compact_json({"jsonrpc": "2.0", "id": request_id, **data}).encode()

@@ -1,0 +1,100 @@
+"""Gateway CPU per HTTP tool call with observability off, with the defaults, and with the per-call log
+line, against another checkout's gateway (the tree before observability), in one run.
+
+Same harness as `gateways.py` (echo upstream and gateways pinned to one core, the `wire` load generator on
+the other, 16 sessions, CPU from `/proc/<pid>/stat`), governance on. Targets, started together and visited
+in turn for `--rounds` rounds of `--seconds` each (the table shows each target's median):
+
+- `baseline`: the other checkout's gateway (`--baseline TREE`, e.g. an export of `main`);
+- `off`: this tree with `observability: {call_log: false, metrics: {enabled: false}, tracing: off}`;
+- `defaults`: this tree as configured by nobody: metrics on, the log line below the log level, no tracing;
+- `log line`: the defaults with logging at INFO, as `mcp-guard serve` runs: one text line per call.
+
+    .venv/bin/python bench/observability_http.py --baseline /tmp/main-src [--rounds 5] [--seconds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import markdown_report, markdown_table, run_label, text_table, write_result  # noqa: E402
+from _drive import drive  # noqa: E402
+from _procs import Pinned, cores, free_port  # noqa: E402
+from startup import FILTER_HEADERS, byte_compiled, echo_upstream, gateway_config  # noqa: E402
+
+from mcp_guard.auth.keys import generate_key  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+OFF = {"call_log": False, "metrics": {"enabled": False}, "tracing": "off"}
+
+
+def start(tree: Path, config: Path, *, log: bool) -> Pinned:
+    argv = [sys.executable, str(tree / "bench" / "serve_gateway.py"), str(config), "--port", str(free_port())]
+    argv += ["--governance", "on"] + (["--access-log"] if log else [])
+    return Pinned(argv, core=cores()[0], port=int(argv[4]), env={"PYTHONPATH": byte_compiled(str(tree / "src"))})
+
+
+def configs(upstream: str, key: str, workdir: Path) -> tuple[Path, Path]:
+    """The governed benchmark configuration as it is, and with observability off."""
+    plain = gateway_config(upstream, key, workdir, servers=1, governed=True)
+    document = yaml.safe_load(plain.read_text())
+    off = workdir / "gateway-off.yaml"
+    off.write_text(yaml.safe_dump({**document, "observability": OFF}))
+    return plain, off
+
+
+def main(args: argparse.Namespace) -> dict[str, Any]:
+    os.sched_setaffinity(0, {cores()[1]})
+    key = generate_key()
+    headers = {"authorization": f"Bearer {key}", **FILTER_HEADERS}
+    cpu: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp, echo_upstream(free_port()) as upstream, ExitStack() as stack:
+        upstream.wait_listening()
+        plain, off = configs(f"http://127.0.0.1:{upstream.port}/mcp", key, Path(tmp))
+        targets = {
+            "baseline": start(args.baseline.resolve(), plain, log=False),
+            "off": start(ROOT, off, log=False),
+            "defaults": start(ROOT, plain, log=False),
+            "log line": start(ROOT, plain, log=True),
+        }
+        for process in targets.values():
+            stack.enter_context(process)
+            process.wait_listening()
+        for _ in range(args.rounds):
+            for name, process in targets.items():
+                spec = {"url": f"http://127.0.0.1:{process.port}/mcp", "tool": "echo__echo", "headers": headers}
+                spec |= {"client": "wire", "sessions": 16, "seconds": args.seconds}
+                result = drive(spec, {"gateway": process.pid, "upstream": upstream.pid})
+                if result["errors"]:
+                    raise RuntimeError(f"{name}: {result['errors']} failed calls")
+                cpu.setdefault(name, []).append(result["gateway_cpu_ms_per_call"])
+                print(f"{name:<9} {result['gateway_cpu_ms_per_call']:.3f} ms CPU/call", flush=True)
+    medians = {name: statistics.median(values) for name, values in cpu.items()}
+    return {"benchmark": "observability_http", **run_label(), "rounds": cpu, "median_cpu_ms_per_call": medians}
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--baseline", type=Path, required=True, help="another checkout (a tree with src/ and bench/)")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    report = main(parser.parse_args())
+    medians = report["median_cpu_ms_per_call"]
+    base = medians["baseline"]
+    head = ["target", "gateway CPU per call (median)", "vs baseline"]
+    rows = [[name, f"{value:.3f} ms", f"{value / base:.3f}×"] for name, value in medians.items()]
+    write_result(
+        "observability_http", report, markdown_report("observability_http", report, markdown_table(head, rows))
+    )
+    print(text_table(head, rows))

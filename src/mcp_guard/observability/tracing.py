@@ -1,0 +1,341 @@
+"""OpenTelemetry spans for every request and tool call, named and attributed per the OpenTelemetry MCP and
+GenAI semantic conventions, and W3C trace context in and out.
+
+Tracing is on when a real tracer provider exists: one the host app installed globally, one passed to
+`Gateway(tracer_provider=...)`, or one built here from the standard `OTEL_*` variables when the `otel`
+extra is installed (`OTEL_TRACES_EXPORTER=console` prints spans, `otlp` exports them). Otherwise every hook
+is a shared no-op context, so a gateway without tracing pays nothing measurable (bench/README.md).
+
+The tree of one tool call:
+
+    POST                            SERVER  the HTTP request (parent: the client's `traceparent` header)
+    └─ tools/call <name>            SERVER  the MCP message (parent: `_meta.traceparent` when sent, SEP-414)
+       └─ execute_tool <server/tool> INTERNAL the governed call, on every path (REST and Code Mode too)
+          ├─ mcp_guard.rate_limit.admit, mcp_guard.budget.admit   INTERNAL
+          ├─ tools/call <tool>       CLIENT  the upstream call (its request carries `traceparent`)
+          ├─ mcp_guard.budget.settle, mcp_guard.rate_limit.settle   INTERNAL
+          └─ mcp_guard.audit         INTERNAL
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Mapping, MutableMapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.trace import Link, Span, SpanKind, StatusCode
+
+if TYPE_CHECKING:
+    from ..errors import GatewayError
+    from ..pipeline import ToolCall
+    from ..state import CallGuard
+    from ..upstreams import Upstream
+
+logger = logging.getLogger(__name__)
+
+NULL: AbstractContextManager[Any] = nullcontext()
+_EXTRA_HINT = "pip install 'mcp-guard[otel]'"
+_propagating = False  # set once tracing is on: `inject_context` then writes `traceparent`
+
+
+def inject_context(headers: MutableMapping[str, Any], params: MutableMapping[str, Any]) -> None:
+    """Write the current W3C trace context (`traceparent`, `tracestate`) into an outgoing request's HTTP
+    headers and its `params._meta` (SEP-414, as the SDK's client does); nothing while tracing is off."""
+    if _propagating:
+        propagate.inject(headers)
+        propagate.inject(params.setdefault("_meta", {}))
+
+
+class Tracing:
+    """Spans of one gateway, from `tracer` (see the module docstring for the tree)."""
+
+    def __init__(self, provider: Any, *, owned: bool = False) -> None:
+        from .. import __version__
+
+        global _propagating
+        _propagating = True
+        self.provider = provider
+        self.owned = owned  # built here from OTEL_* variables: flushed and shut down with the gateway
+        self.tracer: trace.Tracer = provider.get_tracer("mcp_guard", __version__)
+
+    @classmethod
+    def resolve(cls, mode: str, provider: Any = None) -> Tracing | None:
+        """Tracing from `provider`, else the global provider if the app installed one, else from `OTEL_*`."""
+        if mode == "off":
+            return None
+        if provider is not None:
+            return cls(provider)
+        installed = trace.get_tracer_provider()
+        if not isinstance(installed, trace.ProxyTracerProvider | trace.NoOpTracerProvider):
+            return cls(installed)
+        built = provider_from_env()
+        return cls(built, owned=True) if built is not None else None
+
+    def shutdown(self) -> None:
+        if self.owned:
+            self.provider.force_flush()
+
+    # -- spans
+
+    def request_span(self, scope: Mapping[str, Any]) -> AbstractContextManager[Span]:
+        """The HTTP server span, child of the client's `traceparent` header."""
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ()) if k in _W3C}
+        method = scope.get("method", "HTTP")
+        attributes = {"http.request.method": method, "url.path": scope.get("path", ""), "url.scheme": "http"}
+        return self.tracer.start_as_current_span(
+            method, kind=SpanKind.SERVER, attributes=attributes, context=propagate.extract(headers)
+        )
+
+    @staticmethod
+    def finish_request(span: Span, status: int) -> None:
+        span.set_attribute("http.response.status_code", status)
+        if status >= 500:  # HTTP conventions: a 4xx is the client's error, not the server span's
+            span.set_attribute("error.type", str(status))
+            span.set_status(StatusCode.ERROR)
+
+    @contextmanager
+    def mcp_span(
+        self,
+        method: str,
+        target: str | None,
+        *,
+        request_id: Any,
+        protocol_version: str | None,
+        meta: Mapping[str, Any] | None,
+        session_id: str | None = None,
+    ) -> Iterator[Span]:
+        """The MCP server span of one message; parent `_meta`'s trace context when it has one (SEP-414), with
+        a link to the HTTP span it arrived in."""
+        attributes: dict[str, Any] = {
+            "mcp.method.name": method,
+            "network.transport": "tcp",
+            "network.protocol.name": "http",
+        }
+        if protocol_version:
+            attributes["mcp.protocol.version"] = protocol_version
+        if request_id is not None:
+            attributes["jsonrpc.request.id"] = str(request_id)
+        if session_id:
+            attributes["mcp.session.id"] = session_id
+        if method == "tools/call":
+            attributes["gen_ai.operation.name"] = "execute_tool"
+            if target:
+                attributes["gen_ai.tool.name"] = target
+        parent = _meta_context(meta)
+        ambient = trace.get_current_span().get_span_context()
+        links = [Link(ambient)] if parent is not None and ambient.is_valid else None
+        name = f"{method} {target}" if target else method
+        with self.tracer.start_as_current_span(
+            name, kind=SpanKind.SERVER, attributes=attributes, context=parent, links=links
+        ) as span:
+            yield span
+
+    def call_span(self, call: ToolCall) -> AbstractContextManager[Span]:
+        """The GenAI `execute_tool` span of one governed call, on whichever path it came."""
+        span = self.tool_span(call.name, call.entry_point, call.state.request_id)
+        attributes = {
+            "gen_ai.tool.call.id": call.id,
+            **({"mcp_guard.parent_id": call.parent_id} if call.parent_id else {}),
+        }
+        return _with_attributes(span, attributes)
+
+    def tool_span(self, name: str, entry_point: str, request_id: str) -> AbstractContextManager[Span]:
+        """An `execute_tool` span: a governed call, or a Code Mode meta-tool (whose inner calls nest in it)."""
+        attributes = {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": name,
+            "mcp_guard.entry_point": entry_point,
+            "mcp_guard.request_id": request_id,
+        }
+        return self.tracer.start_as_current_span(f"execute_tool {name}", attributes=attributes)
+
+    def stage(self, name: str) -> AbstractContextManager[Span]:
+        return self.tracer.start_as_current_span(name)
+
+    def traced_guard(self, guard: CallGuard) -> CallGuard:
+        """`guard` whose admit and settle each run in a span (`mcp_guard.rate_limit.admit`, ...)."""
+        return _TracedGuard(guard, self, _STAGES.get(type(guard).__name__, type(guard).__name__))
+
+    def traced_upstream(self, upstream: Upstream) -> Upstream:
+        """`upstream` whose calls run in an MCP client span."""
+        return _TracedUpstream(upstream, self)  # type: ignore[return-value]
+
+    def upstream_span(self, upstream: Upstream, tool: str) -> AbstractContextManager[Span]:
+        """The MCP client span of the upstream call."""
+        config = upstream.config
+        attributes: dict[str, Any] = {
+            "mcp.method.name": "tools/call",
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": tool,
+            "mcp_guard.server": config.name,
+            "network.transport": "pipe" if config.transport == "stdio" else "tcp",
+        }
+        version = getattr(upstream.status, "protocol_version", None)
+        if version:
+            attributes["mcp.protocol.version"] = version
+        if config.url:
+            from urllib.parse import urlsplit
+
+            parts = urlsplit(config.url)
+            attributes["server.address"] = parts.hostname or ""
+            attributes["server.port"] = parts.port or (443 if parts.scheme == "https" else 80)
+        return self.tracer.start_as_current_span(f"tools/call {tool}", kind=SpanKind.CLIENT, attributes=attributes)
+
+    def model_span(self, provider: str, model: str) -> AbstractContextManager[Span]:
+        attributes = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": provider, "gen_ai.request.model": model}
+        return self.tracer.start_as_current_span(f"chat {model}", kind=SpanKind.CLIENT, attributes=attributes)
+
+    @staticmethod
+    def model_usage(prompt: int, completion: int, cost: float) -> None:
+        trace.get_current_span().set_attributes(
+            {"gen_ai.usage.input_tokens": prompt, "gen_ai.usage.output_tokens": completion, "mcp_guard.cost": cost}
+        )
+
+    def finish_call(self, call: ToolCall, outcome: str, error: GatewayError | None) -> None:
+        """What the call came to, on its `execute_tool` span (the current one)."""
+        span = trace.get_current_span()
+        principal = call.state.principal
+        attributes: dict[str, Any] = {"mcp_guard.outcome": outcome, "mcp_guard.cost": call.cost}
+        if call.tool is not None:
+            attributes["mcp_guard.server"] = call.tool.ref.server
+            attributes["mcp_guard.tool"] = str(call.tool.ref)
+        if principal is not None:
+            attributes["mcp_guard.key"] = principal.key_name
+            if principal.team:
+                attributes["mcp_guard.team"] = principal.team
+        span.set_attributes(attributes)
+        if error is not None:
+            span.set_attribute("error.type", error.reason)
+            span.set_status(StatusCode.ERROR, error.message)
+        elif outcome == "tool_error":
+            span.set_attribute("error.type", "tool_error")
+            span.set_status(StatusCode.ERROR)
+
+    @staticmethod
+    def trace_id() -> str | None:
+        context = trace.get_current_span().get_span_context()
+        return format(context.trace_id, "032x") if context.is_valid else None
+
+
+_W3C = (b"traceparent", b"tracestate", b"baggage")
+_STAGES = {"RateLimiter": "rate_limit", "BudgetGuard": "budget"}
+
+
+class _TracedGuard:
+    """A pipeline guard whose steps are spans; the pipeline uses it only while tracing is on."""
+
+    def __init__(self, guard: CallGuard, tracing: Tracing, stage: str) -> None:
+        self.guard, self.tracing, self.stage = guard, tracing, stage
+
+    async def admit(self, call: Any) -> Any:
+        with self.tracing.stage(f"mcp_guard.{self.stage}.admit"):
+            return await self.guard.admit(call)
+
+    async def settle(self, call: Any, token: Any, succeeded: bool) -> None:
+        with self.tracing.stage(f"mcp_guard.{self.stage}.settle"):
+            await self.guard.settle(call, token, succeeded)
+
+
+class _TracedUpstream:
+    """An upstream whose calls are MCP client spans (the request then carries `traceparent`)."""
+
+    def __init__(self, upstream: Upstream, tracing: Tracing) -> None:
+        self.upstream, self.tracing = upstream, tracing
+
+    async def call(self, tool: str, arguments: dict[str, Any]) -> Any:
+        with self.tracing.upstream_span(self.upstream, tool):
+            return await self.upstream.call(tool, arguments)
+
+
+@contextmanager
+def _with_attributes(opened: AbstractContextManager[Span], attributes: dict[str, Any]) -> Iterator[Span]:
+    with opened as span:
+        span.set_attributes(attributes)
+        yield span
+
+
+def mark_tool_result(span: Span, is_error: bool) -> None:
+    """A tool result with `isError` is an error of the MCP span (`error.type` `tool_error`, per the spec)."""
+    if is_error:
+        span.set_attribute("error.type", "tool_error")
+        span.set_status(StatusCode.ERROR)
+
+
+def mark_rpc_error(span: Span, code: Any, message: str | None) -> None:
+    """A JSON-RPC error answer: `error.type` and `rpc.response.status_code` are its code."""
+    span.set_attributes({"error.type": str(code), "rpc.response.status_code": str(code)})
+    span.set_status(StatusCode.ERROR, message)
+
+
+def _meta_context(meta: Mapping[str, Any] | None) -> otel_context.Context | None:
+    """The trace context a request's `_meta` carries, or None (then the ambient HTTP span is the parent)."""
+    if not meta or "traceparent" not in meta:
+        return None
+    carrier = {k: v for k, v in meta.items() if k in ("traceparent", "tracestate", "baggage") and isinstance(v, str)}
+    try:
+        extracted = propagate.extract(carrier)
+    except (ValueError, TypeError):
+        return None
+    return extracted if trace.get_current_span(extracted).get_span_context().is_valid else None
+
+
+_from_env: Any = None
+
+
+def provider_from_env() -> Any:
+    """A global SDK tracer provider built from the standard `OTEL_*` variables, once per process; None when
+    they ask for no traces (or the `otel` extra is missing, which is logged)."""
+    global _from_env
+    if _from_env is not None:
+        return _from_env
+    names = _exporter_names()
+    if not names:
+        return None
+    try:
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
+    except ImportError:
+        logger.warning(
+            "OTEL_TRACES_EXPORTER=%s, but the OpenTelemetry SDK is missing: %s", ",".join(names), _EXTRA_HINT
+        )
+        return None
+    named = "OTEL_SERVICE_NAME" in os.environ or "service.name=" in os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "")
+    provider = TracerProvider(resource=Resource.create({} if named else {"service.name": "mcp-guard"}))
+    for name in names:
+        if name == "console":  # printed as each span ends, not batched: what someone trying it expects
+            provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
+        else:
+            provider.add_span_processor(BatchSpanProcessor(_exporter(name)))
+    trace.set_tracer_provider(provider)
+    _from_env = provider
+    return provider
+
+
+def _exporter_names() -> list[str]:
+    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return []
+    raw = os.environ.get("OTEL_TRACES_EXPORTER")
+    if raw is None:  # the spec's default is otlp, but only an operator who points it somewhere wants it
+        endpoint = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        return ["otlp"] if endpoint else []
+    return [name.strip().lower() for name in raw.split(",") if name.strip() and name.strip().lower() != "none"]
+
+
+def _exporter(name: str) -> Any:
+    """An exporter registered under `name` (entry point group `opentelemetry_traces_exporter`); `otlp` is
+    the HTTP/protobuf one unless `OTEL_EXPORTER_OTLP[_TRACES]_PROTOCOL` says grpc."""
+    if name == "otlp":
+        protocol = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or os.environ.get(
+            "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"
+        )
+        name = "otlp_proto_grpc" if protocol.strip() == "grpc" else "otlp_proto_http"
+    found = list(entry_points(group="opentelemetry_traces_exporter", name=name))
+    if not found:
+        raise RuntimeError(f"OTEL_TRACES_EXPORTER names {name!r}, which no installed package provides ({_EXTRA_HINT})")
+    return found[0].load()()

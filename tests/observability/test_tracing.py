@@ -1,0 +1,212 @@
+"""Spans collected with the OpenTelemetry SDK's in-memory exporter: the tree of one call on the fast path,
+the SDK path (handshake era), REST and Code Mode; W3C trace context taken from the client's header and
+`_meta`, and carried to HTTP upstreams on both the direct path and the SDK client."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+
+from mcp_guard import Gateway
+from mcp_guard.config import parse_config
+from mcp_guard.server import standalone_app
+from tests.integration.gateway_fixtures import http_client, make_tools
+from tests.support.processes import ServerProcess, free_port
+
+from .world import World, admin_tools
+
+pytestmark = pytest.mark.anyio
+
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
+
+
+@pytest.fixture
+def exporter() -> Iterator[InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    yield exporter
+    exporter.clear()
+
+
+@asynccontextmanager
+async def traced(exporter: InMemorySpanExporter, **config: Any) -> AsyncIterator[tuple[World, Any]]:
+    """A running standalone gateway whose spans go to `exporter`."""
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    world = World()
+    document = world.document(**config)
+    document["teams"]["red"] = {}
+    gateway = Gateway(parse_config(document), inprocess=[make_tools(), admin_tools()], tracer_provider=provider)
+    async with gateway.lifespan():
+        yield world, standalone_app(gateway)
+
+
+def tree(spans: tuple[ReadableSpan, ...]) -> list[str]:
+    """The span tree as indented `name (KIND)` lines, children in start order."""
+    by_parent: dict[int | None, list[ReadableSpan]] = {}
+    ids = {s.context.span_id for s in spans}
+    for span in sorted(spans, key=lambda s: s.start_time or 0):
+        parent = span.parent.span_id if span.parent is not None and span.parent.span_id in ids else None
+        by_parent.setdefault(parent, []).append(span)
+    lines: list[str] = []
+
+    def walk(parent: int | None, depth: int) -> None:
+        for span in by_parent.get(parent, []):
+            lines.append(f"{'  ' * depth}{span.name} ({span.kind.name})")
+            walk(span.context.span_id, depth + 1)
+
+    walk(None, 0)
+    return lines
+
+
+def named(spans: tuple[ReadableSpan, ...], name: str) -> ReadableSpan:
+    return next(span for span in spans if span.name == name)
+
+
+CALL_TREE = [
+    "  execute_tool calc__add (INTERNAL)",
+    "    mcp_guard.rate_limit.admit (INTERNAL)",
+    "    mcp_guard.budget.admit (INTERNAL)",
+    "    tools/call add (CLIENT)",
+    "    mcp_guard.budget.settle (INTERNAL)",
+    "    mcp_guard.rate_limit.settle (INTERNAL)",
+    "    mcp_guard.audit (INTERNAL)",
+]
+
+
+@asynccontextmanager
+async def mcp_client(app: Any, mode: str, headers: dict[str, str]) -> AsyncIterator[Client]:
+    """An `mcp.Client` on the standalone app's MCP endpoint (`/mcp`)."""
+    async with http_client(app, headers=headers) as http:
+        async with Client(streamable_http_client("http://127.0.0.1/mcp", http_client=http), mode=mode) as client:
+            yield client
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_mcp_endpoint_call_tree_on_the_fast_path_and_the_sdk_path(
+    exporter: InMemorySpanExporter, mode: str
+) -> None:
+    async with traced(exporter) as (world, app):
+        headers = {"authorization": f"Bearer {world.spender}"}
+        async with mcp_client(app, mode=mode, headers=headers) as client:
+            exporter.clear()
+            result = await client.call_tool("calc__add", {"a": 2, "b": 3})
+            assert not result.is_error
+    spans = exporter.get_finished_spans()
+    lines = tree(spans)
+    start = lines.index("  tools/call calc__add (SERVER)")
+    assert lines[start - 1 : start + 1 + len(CALL_TREE)] == ["POST (SERVER)", "  tools/call calc__add (SERVER)"] + [
+        "  " + line for line in CALL_TREE
+    ], lines
+    server_span = named(spans, "tools/call calc__add")
+    assert server_span.kind is SpanKind.SERVER
+    attributes = server_span.attributes or {}
+    assert attributes["mcp.method.name"] == "tools/call"
+    assert attributes["gen_ai.tool.name"] == "calc__add"
+    assert attributes["gen_ai.operation.name"] == "execute_tool"
+    assert attributes["mcp.protocol.version"] == ("2026-07-28" if mode == "auto" else "2025-11-25")
+    assert ("mcp.session.id" in attributes) is (mode == "legacy")  # the fast path serves 2026-07-28
+    call = named(spans, "execute_tool calc__add").attributes or {}
+    assert call["mcp_guard.outcome"] == "ok" and call["mcp_guard.key"] == "spender" and call["mcp_guard.cost"] == 0.1
+    assert call["mcp_guard.team"] == "blue" and call["mcp_guard.tool"] == "calc/add"
+
+
+async def test_refusal_and_tool_error_are_span_errors(exporter: InMemorySpanExporter) -> None:
+    async with traced(exporter) as (world, app):
+        async with mcp_client(app, "auto", {"authorization": f"Bearer {world.worker}"}) as client:
+            exporter.clear()
+            assert (await client.call_tool("ops__wipe", {"target": "x"})).is_error  # not visible to worker
+            assert (await client.call_tool("calc__refuse", {"reason": "no"})).is_error
+    spans = exporter.get_finished_spans()
+    refused = named(spans, "execute_tool ops__wipe")
+    assert refused.status.status_code is StatusCode.ERROR
+    assert (refused.attributes or {})["error.type"] == "not_allowed"
+    failed = named(spans, "execute_tool calc__refuse")
+    assert (failed.attributes or {})["error.type"] == "tool_error"
+    assert (named(spans, "tools/call calc__refuse").attributes or {})["error.type"] == "tool_error"
+
+
+async def test_rest_call_continues_the_clients_trace(exporter: InMemorySpanExporter) -> None:
+    async with traced(exporter) as (world, app), http_client(app) as http:
+        call = {"id": "1", "type": "function", "function": {"name": "calc__add", "arguments": {"a": 1, "b": 2}}}
+        headers = {"authorization": f"Bearer {world.worker}", "traceparent": TRACEPARENT}
+        assert (await http.post("/mcp/tool/execute", json=call, headers=headers)).status_code == 200
+    spans = exporter.get_finished_spans()
+    lines = tree(spans)
+    assert (
+        lines[:2] == ["POST (SERVER)", "  execute_tool calc__add (INTERNAL)"] and "    tools/call add (CLIENT)" in lines
+    )
+    request = named(spans, "POST")
+    assert format(request.context.trace_id, "032x") == TRACE_ID
+    assert request.parent is not None and request.parent.is_remote
+    assert (request.attributes or {})["http.response.status_code"] == 200
+    assert {format(s.context.trace_id, "032x") for s in spans} == {TRACE_ID}
+
+
+async def test_meta_traceparent_parents_the_mcp_span(exporter: InMemorySpanExporter) -> None:
+    """SEP-414: `_meta.traceparent` is the MCP server span's parent; the HTTP span is linked."""
+    from tests.integration.test_fast_call import META, answer, call_body, request
+
+    async with traced(exporter) as (world, app):
+        body = call_body("calc__add", {"a": 1, "b": 1})
+        body["params"]["_meta"] = {**META, "traceparent": TRACEPARENT}
+        req = request(body, {"authorization": f"Bearer {world.worker}"})
+        exporter.clear()
+        status, _, raw = await answer(app, {**req, "scope": {**req["scope"], "path": "/mcp"}})
+        assert status == 200, raw
+    spans = exporter.get_finished_spans()
+    mcp_span = named(spans, "tools/call calc__add")
+    assert format(mcp_span.context.trace_id, "032x") == TRACE_ID
+    http_span = named(spans, "POST")
+    assert [link.context.span_id for link in mcp_span.links] == [http_span.context.span_id]
+    assert named(spans, "execute_tool calc__add").parent.span_id == mcp_span.context.span_id  # type: ignore[union-attr]
+
+
+async def test_code_mode_inner_calls_nest_under_the_execution(exporter: InMemorySpanExporter) -> None:
+    async with traced(exporter) as (world, app), http_client(app) as http:
+        headers = {"authorization": f"Bearer {world.admin}", "x-mcp-code-mode": "true"}
+        program = "const a = await calc.add({a: 1, b: 2}); return await calc.upper({text: 'x' + a.result});"
+        call = {"id": "1", "type": "function", "function": {"name": "executeToolCode", "arguments": {"code": program}}}
+        response = await http.post("/mcp/tool/execute", json=call, headers=headers)
+        assert response.status_code == 200 and "X3" in response.json()["content"], response.text
+    lines = tree(exporter.get_finished_spans())
+    assert lines[:2] == ["POST (SERVER)", "  execute_tool executeToolCode (INTERNAL)"]
+    assert "    execute_tool calc/add (INTERNAL)" in lines and "    execute_tool calc/upper (INTERNAL)" in lines
+    assert "      tools/call upper (CLIENT)" in lines
+
+
+@pytest.mark.parametrize("protocol", ["auto", "legacy"])
+async def test_http_upstream_receives_the_trace_context(exporter: InMemorySpanExporter, protocol: str) -> None:
+    """The direct HTTP path (2026-07-28) sends `traceparent` as a header and in `_meta`; the SDK client
+    (handshake era) in `_meta`. Either way it names the gateway's upstream span."""
+    port = free_port()
+    upstream = ServerProcess(
+        [sys.executable, "-m", "tests.observability.trace_echo_server", "--port", str(port)], port=port
+    )
+    async with upstream:
+        server = {"transport": "http", "url": upstream.url, "protocol": protocol}
+        async with traced(exporter, servers={"echo": server}) as (world, app), http_client(app) as http:
+            call = {"id": "1", "type": "function", "function": {"name": "echo__seen", "arguments": {}}}
+            headers = {"authorization": f"Bearer {world.admin}", "traceparent": TRACEPARENT}
+            response = await http.post("/mcp/tool/execute", json=call, headers=headers)
+            assert response.status_code == 200, response.text
+    seen = json.loads(response.json()["content"])
+    upstream_span = named(exporter.get_finished_spans(), "tools/call seen")
+    assert upstream_span.kind is SpanKind.CLIENT
+    assert (upstream_span.attributes or {})["server.port"] == port
+    sent = seen["meta"]
+    assert sent is not None and sent.split("-")[1] == TRACE_ID
+    if protocol == "auto":  # the direct path also sets the HTTP header, naming the upstream span itself
+        assert seen["header"] == sent
+        assert sent.split("-")[2] == format(upstream_span.context.span_id, "016x")
