@@ -118,4 +118,5 @@ async def test_litestar_app_answers_health_without_a_key() -> None:
     async with app.lifespan(), http_client(app) as http:
         assert (await http.get("/healthz")).json() == {"status": "ok"}
         assert (await http.get("/readyz")).status_code == 200
-        assert (await http.get("/mine")).status_code == 401
+        assert (await http.get("/mine")).status_code == 200  # the app's own route: not the gateway's to govern
+        assert (await http.get("/mcp/tools")).status_code == 401

@@ -1,6 +1,6 @@
 """The operations endpoints: `/healthz`, `/readyz`, `/metrics`.
 
-`ObservedApp` (outermost in `governed()` and the adapters' `install`) answers them at the paths in
+The governance stack (`middleware/stack.py`, through `ObservedApp`) answers them at the paths in
 `observability.paths` before any governance middleware, so probes and scrapers need no key; the same
 endpoints are also one ASGI app, `gateway.operations`, to mount anywhere in a host app (it answers
 `/healthz`, `/readyz` and `/metrics` below its mount point).
