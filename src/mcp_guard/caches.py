@@ -1,8 +1,10 @@
-"""The two small caches of the hot path: both bounded, because their keys come from clients or keys.
+"""The small caches of the hot path: bounded in bytes, because their keys come from clients or keys.
 
 - `BoundedMemo`: a value computed once per distinct key, for the things a client sends the same on every
-  request (filter headers, the transport headers the fast path checks, its `_meta`). Past `size` keys the
-  oldest is dropped, so a client varying its headers cannot grow the gateway's memory.
+  request (filter headers, the transport headers the fast path checks, its `_meta`). Each entry is weighed
+  (`weigh(key, value)`, about the bytes it keeps alive) and past `max_bytes` the oldest entries are dropped,
+  so a client varying its headers, or sending large ones, cannot grow the gateway's memory past the budget.
+  Counting entries was not enough: one filter header of 60 KB kept 3 MB alive, and 1,024 of them fitted.
 - `IdentityCache`: what is derived from an immutable object (a principal, a key's identity) and, where it
   matters, a tool: the rate limiter's matching rules, the budget's price and tiers, the SDK user of a key.
   Keyed by the object's identity (hashing a principal costs ≈ 1.2 µs, `id` 0.2 µs); the entry keeps a
@@ -12,36 +14,63 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 O = TypeVar("O")  # noqa: E741 - the cached-on object
 V = TypeVar("V")
-DEFAULT_SIZE = 4096
+DEFAULT_BYTES = 1 << 20  # 1 MiB per cache
+_ENTRY_OVERHEAD = 100  # a dict slot and the tuple holding an entry's parts
+
+
+def footprint(value: Any) -> int:
+    """About the bytes `value` keeps alive: deep for str, bytes and (nested) tuples, shallow otherwise.
+    Good enough to budget by; exact accounting would cost more than the entries it guards."""
+    if isinstance(value, tuple):
+        return sys.getsizeof(value) + sum(footprint(item) for item in value)
+    return sys.getsizeof(value)
+
+
+def entry_footprint(key: Any, value: Any) -> int:
+    """The default weight of an entry: its key and its value, as `footprint` sees them."""
+    return _ENTRY_OVERHEAD + footprint(key) + footprint(value)
 
 
 class BoundedMemo(Generic[K, V]):
-    """At most `size` remembered values; remembering one more drops the oldest."""
+    """Entries weighing at most `max_bytes` together; remembering one more drops the oldest until it fits.
+    An entry heavier than the whole budget is not kept at all."""
 
-    __slots__ = ("_entries", "size")
+    __slots__ = ("_entries", "_weigh", "max_bytes", "used")
 
-    def __init__(self, size: int = DEFAULT_SIZE) -> None:
-        if size < 1:
-            raise ValueError(f"cache size must be at least 1, got {size!r}")
-        self._entries: dict[K, V] = {}
-        self.size = size
+    def __init__(self, max_bytes: int = DEFAULT_BYTES, weigh: Callable[[K, V], int] = entry_footprint) -> None:
+        if max_bytes < 1:
+            raise ValueError(f"cache budget must be at least 1 byte, got {max_bytes!r}")
+        self._entries: dict[K, tuple[V, int]] = {}
+        self._weigh = weigh
+        self.max_bytes = max_bytes
+        self.used = 0  # bytes, as weighed
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def lookup(self, key: K) -> V | None:
-        return self._entries.get(key)
+        entry = self._entries.get(key)
+        return entry[0] if entry is not None else None
 
     def remember(self, key: K, value: V) -> V:
-        if key not in self._entries and len(self._entries) >= self.size:
-            del self._entries[next(iter(self._entries))]  # the oldest: dicts keep insertion order
-        self._entries[key] = value
+        weight = self._weigh(key, value)
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self.used -= old[1]
+        if weight > self.max_bytes:
+            return value
+        while self._entries and self.used + weight > self.max_bytes:
+            oldest = next(iter(self._entries))  # dicts keep insertion order
+            self.used -= self._entries.pop(oldest)[1]
+        self._entries[key] = (value, weight)
+        self.used += weight
         return value
 
 
@@ -50,9 +79,9 @@ class IdentityCache(Generic[O, K, V]):
 
     __slots__ = ("_derive", "_memo")
 
-    def __init__(self, derive: Callable[[O, K], V], size: int = DEFAULT_SIZE) -> None:
+    def __init__(self, derive: Callable[[O, K], V], max_bytes: int = DEFAULT_BYTES) -> None:
         self._derive = derive
-        self._memo: BoundedMemo[tuple[int, K], tuple[O, V]] = BoundedMemo(size)
+        self._memo: BoundedMemo[tuple[int, K], tuple[O, V]] = BoundedMemo(max_bytes, _identity_entry)
 
     def __len__(self) -> int:
         return len(self._memo)
@@ -62,3 +91,8 @@ class IdentityCache(Generic[O, K, V]):
         if entry is not None and entry[0] is obj:
             return entry[1]
         return self._memo.remember((id(obj), key), (obj, self._derive(obj, key)))[1]
+
+
+def _identity_entry(key: tuple[int, Any], entry: tuple[Any, Any]) -> int:
+    # The object is kept alive by its owner anyway; what the cache adds is the key and the derived value.
+    return _ENTRY_OVERHEAD + footprint(key) + footprint(entry[1])

@@ -5,6 +5,7 @@ The tree is shallow on purpose; each refusal maps to exactly one HTTP status:
     ConfigError                    bad configuration (startup; never reaches a client)
     GatewayError                   a tool call or request was refused or failed
     ├── BadRequest          400    malformed body, arguments that violate the tool's schema
+    │   └── MalformedInput  400    not text every upstream can read: a lone surrogate, nesting too deep
     ├── Unauthenticated     401    key missing or unknown
     ├── BudgetExceeded      402    a budget tier would be overspent
     ├── NotAllowed          403    the principal may not use this tool, or the key is inactive
@@ -56,6 +57,12 @@ class GatewayError(Exception):
 
 class BadRequest(GatewayError):
     status, title, reason = 400, "Bad request", "bad_request"
+
+
+class MalformedInput(BadRequest):
+    """Input no upstream can be sent safely: invalid JSON, a lone surrogate, nesting too deep (`json_input`)."""
+
+    reason = "malformed_input"
 
 
 class Unauthenticated(GatewayError):

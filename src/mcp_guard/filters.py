@@ -11,6 +11,10 @@ Absent header = no filter; present but empty = nothing. `*` and `server/*` wildc
 an alias next to the original) are combined into one list, as HTTP (RFC 9110 §5.3) says they mean.
 
 `HeaderFilter.unmatched` names the entries that match nothing configured; the middleware reports them.
+
+Each distinct set of filter headers is parsed once and kept (`HeaderFilterMiddleware`), so what a client
+sends here is bounded: at most `MAX_FILTER_BYTES` over all filter headers and `MAX_PATTERNS` entries. A
+malformed entry (`a/`, `/b`, `/`) or headers past a bound are a 400 that names the problem, never a 500.
 """
 
 from __future__ import annotations
@@ -18,13 +22,17 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 
 from .asgi import Scope, header_values
-from .errors import GatewayError, NotAllowed
+from .errors import BadRequest, GatewayError, NotAllowed
 from .names import SEPARATOR, ToolRef, prefixed_readings
 from .patterns import PatternSet, ToolPattern
 
+INCLUDE, EXCLUDE = "x-mcp-include-tools", "x-mcp-exclude-tools"
 INCLUDE_CLIENTS = (b"x-mcp-include-clients", b"x-bf-mcp-include-clients")
 INCLUDE_TOOLS = (b"x-mcp-include-tools", b"x-bf-mcp-include-tools")
 EXCLUDE_TOOLS = (b"x-mcp-exclude-tools",)
+MAX_FILTER_BYTES = 8192  # all filter header values of one request together
+MAX_PATTERNS = 64  # entries over all filter headers; a glob among them costs ~50 µs to compile
+_ENTRY_BYTES = 600  # what one parsed entry keeps, measured (a compiled glob: ~1 KB, a plain name: ~0.3 KB)
 
 
 class FilteredOut(NotAllowed):
@@ -34,7 +42,7 @@ class FilteredOut(NotAllowed):
 class HeaderFilter:
     """The `ToolAccess` rule built from one request's filter headers."""
 
-    __slots__ = ("_clients", "_exclude", "_tools", "entries")
+    __slots__ = ("_clients", "_exclude", "_tools", "entries", "footprint")
 
     def __init__(
         self,
@@ -47,18 +55,22 @@ class HeaderFilter:
         self._tools = tools
         self._exclude = exclude
         self.entries = tuple(entries)  # every entry as written, with what it was read as
+        # about how many bytes this filter keeps in memory (for the middleware cache's budget)
+        self.footprint = sum(len(entry.text) + _ENTRY_BYTES * max(1, len(entry.patterns)) for entry in self.entries)
 
     @classmethod
     def from_scope(cls, scope: Scope, servers: Collection[str] = ()) -> HeaderFilter | None:
         """None when the request carries no filter header at all. `servers` (the configured server names)
-        lets Bifrost's `server-tool` entries be read."""
+        lets Bifrost's `server-tool` entries be read. `BadRequest` names a malformed or oversized entry."""
+        _check_size(scope)
         clients = _list(scope, INCLUDE_CLIENTS)
         tools = _list(scope, INCLUDE_TOOLS)
         exclude = _list(scope, EXCLUDE_TOOLS)
         if clients is None and tools is None and exclude is None:
             return None
-        included = [FilterEntry("x-mcp-include-tools", t, _tool_patterns(t, servers)) for t in tools or ()]
-        excluded = [FilterEntry("x-mcp-exclude-tools", t, _tool_patterns(t, servers)) for t in exclude or ()]
+        _check_entries([*(clients or ()), *(tools or ()), *(exclude or ())])
+        included = [FilterEntry(INCLUDE, t, _tool_patterns(t, servers, INCLUDE)) for t in tools or ()]
+        excluded = [FilterEntry(EXCLUDE, t, _tool_patterns(t, servers, EXCLUDE)) for t in exclude or ()]
         named_clients = [FilterEntry("x-mcp-include-clients", c, ()) for c in clients or () if c != "*"]
         return cls(
             None if clients is None or "*" in clients else frozenset(clients),
@@ -122,8 +134,26 @@ class FilterEntry:
         self.patterns = tuple(patterns)
 
 
-def _tool_patterns(text: str, servers: Collection[str]) -> list[ToolPattern]:
+def _check_size(scope: Scope) -> None:
+    size = sum(len(value) for name, value in scope.get("headers", ()) if name in _ALL_HEADERS)
+    if size > MAX_FILTER_BYTES:
+        raise BadRequest(f"The filter headers hold {size} bytes; the limit is {MAX_FILTER_BYTES}")
+
+
+def _check_entries(entries: list[str]) -> None:
+    if len(entries) > MAX_PATTERNS:
+        raise BadRequest(f"The filter headers list {len(entries)} entries; the limit is {MAX_PATTERNS}")
+
+
+def _tool_patterns(text: str, servers: Collection[str], header: str) -> list[ToolPattern]:
     if "/" in text or text == "*":
+        server, _, tool = text.partition("/")
+        if text != "*" and not (server and tool):
+            raise BadRequest(
+                f"{header}: entry {text!r} is not 'server/tool', 'server/*', '*', a tool name "
+                "or an exposed name (server__tool)",
+                extra={"header": header, "entry": text},
+            )
         return [ToolPattern.parse(text)]
     server, sep, tool = text.partition(SEPARATOR)
     if sep and server and tool:
@@ -132,3 +162,6 @@ def _tool_patterns(text: str, servers: Collection[str]) -> list[ToolPattern]:
     # plain reading "a tool of that name on any server": an entry only ever narrows, so the union is safe.
     readings = [f"{server}/{rest}" for server, rest in prefixed_readings(text, servers)]
     return [ToolPattern.parse(reading) for reading in (*readings, f"*/{text}")]
+
+
+_ALL_HEADERS = frozenset((*INCLUDE_CLIENTS, *INCLUDE_TOOLS, *EXCLUDE_TOOLS))

@@ -1,8 +1,8 @@
 """The one tool-call pipeline. Every entry point (MCP endpoint, REST, Code Mode, agent mode) calls
 `Pipeline.call`, and nothing else enforces anything:
 
-    resolve → visible? → arguments valid? → confirmed? → admit (rate limit, then budget reserve)
-            → upstream call → settle → audit
+    well-formed? → resolve → visible? → arguments valid? → confirmed? → admit (rate limit, then budget
+            reserve) → upstream call → settle → audit
 
 Each stage reads what the middlewares put on the `RequestState`; a stage whose field is empty is off. A
 refusal is a `GatewayError` and is audited like a success, so the log shows every attempt.
@@ -20,7 +20,16 @@ import mcp_types as types
 
 from .audit.record import AuditRecord, Outcome
 from .catalog import Catalog, CatalogEntry
-from .errors import BadRequest, GatewayError, NotAllowed, ServiceUnavailable, ToolNotFound, UpstreamError
+from .errors import (
+    BadRequest,
+    GatewayError,
+    MalformedInput,
+    NotAllowed,
+    ServiceUnavailable,
+    ToolNotFound,
+    UpstreamError,
+)
+from .json_input import check_call, printable
 from .names import SEPARATOR, prefixed_readings
 from .observability.observer import Observer
 from .state import CallGuard, RequestState, new_id
@@ -106,6 +115,7 @@ class Pipeline:
 
     async def _governed(self, call: ToolCall, confirmation: str | None) -> types.CallToolResult:
         try:
+            _check_well_formed(call)
             result = await self._run(call, confirmation)
         except GatewayError as exc:
             await self._finish(call, None, exc)
@@ -243,6 +253,17 @@ def _servers_named(name: str, upstreams: Mapping[str, Upstream]) -> list[str]:
     named = [name.split("/", 1)[0] if "/" in name else name.split(SEPARATOR, 1)[0]]
     named += [server for server, _ in prefixed_readings(name, upstreams)]
     return [server for server in named if server in upstreams]
+
+
+def _check_well_formed(call: ToolCall) -> None:
+    """Before anything else looks at them: a name and arguments every upstream (and the audit log) can take.
+    A refused call is audited with its name escaped and without its arguments, which may be what broke."""
+    try:
+        check_call(call.name, call.arguments)
+    except MalformedInput:
+        call.name = printable(call.name) if isinstance(call.name, str) else repr(call.name)
+        call.arguments = {}
+        raise
 
 
 def _as_arguments(arguments: Any, entry: CatalogEntry) -> dict[str, Any]:

@@ -47,30 +47,46 @@ def test_bounded_dropping_the_oldest() -> None:
         calls += 1
         return principal.key_id
 
-    cache = IdentityCache(derive, size=2)
     first, second, third = (Principal(f"k{n}", f"key{n}") for n in range(3))
+    probe: IdentityCache[Principal, ToolRef, str] = IdentityCache(derive)
+    probe.get(first, SEARCH)
+    one_entry = probe._memo.used
+    cache = IdentityCache(derive, max_bytes=2 * one_entry)  # room for two entries
     for principal in (first, second, third):
         cache.get(principal, SEARCH)
-    assert len(cache) == 2 and calls == 3
+    assert len(cache) == 2 and calls == 4
     cache.get(third, SEARCH)
-    assert calls == 3  # still cached
+    assert calls == 4  # still cached
     cache.get(first, SEARCH)
-    assert calls == 4  # dropped, derived again
-    with pytest.raises(ValueError, match="at least 1"):
-        IdentityCache(derive, size=0)
+    assert calls == 5  # dropped, derived again
+    with pytest.raises(ValueError, match="at least 1 byte"):
+        IdentityCache(derive, max_bytes=0)
 
 
-def test_a_memo_remembers_at_most_its_size() -> None:
-    memo: BoundedMemo[str, bool] = BoundedMemo(size=2)
+def test_a_memo_remembers_at_most_its_budget_in_bytes() -> None:
+    memo: BoundedMemo[str, bool] = BoundedMemo(max_bytes=100, weigh=lambda key, value: 40)
     assert memo.lookup("a") is None
     assert memo.remember("a", False) is False and memo.lookup("a") is False  # a falsy value is remembered too
     memo.remember("b", True)
     memo.remember("a", True)  # replacing a value drops nothing
-    assert len(memo) == 2 and memo.lookup("b") is True
+    assert len(memo) == 2 and memo.used == 80 and memo.lookup("b") is True
     memo.remember("c", True)
-    assert len(memo) == 2 and memo.lookup("a") is None  # the oldest went
-    with pytest.raises(ValueError, match="at least 1"):
-        BoundedMemo(size=0)
+    assert len(memo) == 2 and memo.used == 80 and memo.lookup("b") is None  # the oldest went
+    with pytest.raises(ValueError, match="at least 1 byte"):
+        BoundedMemo(max_bytes=0)
+
+
+def test_a_memo_weighs_entries_by_what_they_hold() -> None:
+    memo: BoundedMemo[bytes, str] = BoundedMemo(max_bytes=256 * 1024)
+    for n in range(1000):
+        memo.remember(b"%d" % n, "x")
+    small = len(memo)
+    assert small == 1000  # small entries: all of them fit
+    for n in range(100):
+        memo.remember(b"%d" % n + b"-" * 10_000, "x")  # ~10 KB keys: about 25 fit
+    assert 20 <= len(memo) <= 26 and memo.used <= 256 * 1024
+    memo.remember(b"-" * 300_000, "x")  # heavier than the whole budget: not kept, nothing dropped for it
+    assert memo.lookup(b"-" * 300_000) is None and 20 <= len(memo) <= 26
 
 
 def call_by(principal: Principal | None, ref: ToolRef = SEARCH) -> ToolCall:

@@ -12,10 +12,11 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ..asgi import Scope
-from ..caches import BoundedMemo
+from ..caches import BoundedMemo, entry_footprint
+from ..errors import BadRequest
 from ..filters import EXCLUDE_TOOLS, INCLUDE_CLIENTS, INCLUDE_TOOLS, HeaderFilter
 from ..state import RequestState
-from .base import GoverningMiddleware, Paths
+from .base import GoverningMiddleware, Paths, refuse
 from .paths import DEFAULT_PATHS
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ logger = logging.getLogger(__name__)
 WARNING_HEADER = b"x-mcp-guard-warning"
 _UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
 _FILTER_HEADERS = frozenset((*INCLUDE_CLIENTS, *INCLUDE_TOOLS, *EXCLUDE_TOOLS))
-_CACHE_SIZE = 1024
+_CACHE_BYTES = 2 * 1024 * 1024  # a few thousand ordinary filters, or ~40 of the largest allowed
 
 FilterKey = tuple[tuple[bytes, bytes], ...]
 
@@ -52,13 +53,17 @@ class HeaderFilterMiddleware(GoverningMiddleware):
         self.servers = frozenset(s.name for s in gateway.config.servers) if gateway is not None else frozenset()
         # A client sends the same filter headers on every request: parse each distinct set once
         # (saves building the pattern sets per request, ~7 µs). Rules are immutable, so sharing is safe.
-        self._filters: BoundedMemo[FilterKey, _Parsed] = BoundedMemo(_CACHE_SIZE)
+        self._filters: BoundedMemo[FilterKey, _Parsed] = BoundedMemo(_CACHE_BYTES, _weigh)
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if not self.governs(scope):
             await self.app(scope, receive, send)
             return
-        parsed = self._attach(scope)
+        try:
+            parsed = self._attach(scope)
+        except BadRequest as exc:  # a malformed or oversized filter header
+            await refuse(scope, send, exc)
+            return
         warning = parsed.warning if parsed is not None else None
         await self.app(scope, receive, send if warning is None else _with_header(send, warning))
 
@@ -104,3 +109,8 @@ def _with_header(send: Any, value: bytes) -> Any:
         await send(message)
 
     return sending
+
+
+def _weigh(key: FilterKey, parsed: _Parsed) -> int:
+    rule_bytes = parsed.rule.footprint if parsed.rule is not None else 0
+    return entry_footprint(key, parsed.warning) + rule_bytes

@@ -63,10 +63,10 @@ _JSON_TYPES = ("*/*", "application/json", "application/*")
 _RESPONSE_TYPE = (b"content-type", b"application/json")
 # What `json.dumps(value, separators=(",", ":"))` gives (the SDK's call), without building an encoder per call
 _compact_json = json.JSONEncoder(separators=(",", ":")).encode
-_CACHE_SIZE = 256
+_CACHE_BYTES = 512 * 1024
 _MAX_KEY = 2048  # bytes or characters of a cache key; longer ones are judged afresh every time
 # repr of a request's `_meta` → whether the SDK's surface accepts it
-_META_VERDICTS: BoundedMemo[str, bool] = BoundedMemo(_CACHE_SIZE)
+_META_VERDICTS: BoundedMemo[str, bool] = BoundedMemo(_CACHE_BYTES)
 
 
 class FastToolCall:
@@ -89,7 +89,7 @@ class FastToolCall:
         # Once per server: the SDK deep-copies this stamp per response; it is serialized at once here.
         self.server_info = server.server_info_stamp
         # header values → `_judge`'s verdict
-        self._verdicts: BoundedMemo[tuple[bytes | None, ...], bool] = BoundedMemo(_CACHE_SIZE)
+        self._verdicts: BoundedMemo[tuple[bytes | None, ...], bool] = BoundedMemo(_CACHE_BYTES)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, fallback: ASGIApp) -> None:
         headers = self._plain_headers(scope)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs
 
@@ -11,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from ..asgi import Scope, header, read_body, send_json
 from ..chat.confirmations import CONFIRM_HEADER
 from ..errors import BadRequest, NotFound, UnsupportedMediaType
+from ..json_input import parse_body
 from ..listing import listing_for
 from ..results import result_text
 from ..state import RequestState
@@ -111,11 +111,7 @@ async def read_json(scope: Scope, receive: Any, limit: int) -> Any:
     content_type = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise UnsupportedMediaType(f"Expected Content-Type 'application/json', got {content_type or 'none'!r}")
-    raw = await read_body(receive, limit)
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"Body is not valid JSON: {exc}") from None
+    return parse_body(await read_body(receive, limit))
 
 
 def _parse_arguments(raw: str | dict[str, Any] | None, name: str) -> Any:
@@ -123,10 +119,7 @@ def _parse_arguments(raw: str | dict[str, Any] | None, name: str) -> Any:
         return raw
     if not raw.strip():
         return {}
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise BadRequest(f"Arguments of the call to {name!r} are not valid JSON: {exc}") from None
+    return parse_body(raw, f"The arguments string of the call to {name!r}")
 
 
 def _expected(responses_format: bool) -> str:
