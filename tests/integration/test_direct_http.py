@@ -31,7 +31,7 @@ async def test_a_modern_http_upstream_is_called_directly_with_the_sdks_results()
         async with Client(server.url) as direct:
             expected = [await direct.call_tool(t, a) for t, a in (("echo", {"text": "é"}), ("add", {"a": 1, "b": 2}))]
         async with gateway_for(url_config("notes", server.url)) as gateway, mcp_client(gateway.router) as client:
-            assert gateway.upstreams["notes"]._direct is not None  # type: ignore[attr-defined]
+            assert gateway.upstreams["notes"]._link.direct is not None  # type: ignore[attr-defined]
             got = [
                 await client.call_tool(f"notes__{t}", a)
                 for t, a in (("echo", {"text": "é"}), ("add", {"a": 1, "b": 2}))

@@ -1,10 +1,21 @@
 """A supervised connection to an upstream MCP server over stdio, streamable HTTP or SSE.
 
 One supervisor task (`run`) owns the `mcp.Client`: it connects with a timeout, discovers every page of
-tools, refreshes them on `tools/list_changed`, checks health on an interval and reconnects with exponential
-backoff (1 s → 30 s). Holding the client in its own task matters: when an HTTP upstream dies the SDK raises
-out of `async with Client(...)` and cancels whatever task entered it. Callers in other tasks only ever see
-`UpstreamError` / `UpstreamTimeout`, within milliseconds of the connection dropping.
+tools, refreshes them on `tools/list_changed`, checks health on an interval and reconnects. Holding the
+client in its own task matters: when an HTTP upstream dies the SDK raises out of `async with Client(...)`
+and cancels whatever task entered it. Callers in other tasks only ever see `UpstreamError` /
+`UpstreamTimeout`, within milliseconds of the connection dropping.
+
+Recovering quickly (the windows measured are in `docs/deployment.md`):
+
+- The connection ends the moment it is known to be over, not at the next health check: a stdio child
+  that exited (`stdio.py` watches the process, not its pipes), an HTTP upstream that no longer knows our
+  session (it restarted), a connection the SDK reports closed.
+- A connection that had been up for `STABLE_UPTIME` is reopened at once; failing attempts back off
+  1 s → 30 s, and a call that arrives meanwhile brings the next attempt forward (at most one attempt per
+  `ON_DEMAND_SPACING`) and waits for it, so calls are served again as soon as the upstream is back.
+- A call the upstream provably never saw (refused for a lost session, or a connection that could not be
+  opened) is sent again, once, on the new connection. Any other failure is reported, never replayed.
 """
 
 from __future__ import annotations
@@ -13,6 +24,7 @@ import logging
 import math
 import time
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -24,19 +36,30 @@ from mcp_types import CONNECTION_CLOSED, INVALID_PARAMS, REQUEST_TIMEOUT
 from ..config import ServerConfig
 from ..errors import BadRequest, UpstreamError, UpstreamTimeout
 from .base import ToolsChanged, UpstreamState, UpstreamStatus
-from .direct_http import DirectHttpCaller
-from .transports import open_transport
+from .direct_http import DirectHttpCaller, Undelivered
+from .transports import TransportEvents, open_transport
 
 logger = logging.getLogger(__name__)
 
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 30.0
+STABLE_UPTIME = 1.0  # a connection that lasted this long is reopened at once when it drops
+ON_DEMAND_SPACING = 0.5  # a waiting call brings an attempt forward at most this often
 HEALTH_FAILURES_BEFORE_RECONNECT = 3
 _MAX_PAGES = 1000  # a paginator that never ends must not hang discovery
 
 
 class _ConnectionLost(Exception):
     """Raised inside the supervisor to leave the connected phase and reconnect."""
+
+
+@dataclass(slots=True)
+class _Link:
+    """One connection, as its calls see it."""
+
+    client: Client
+    direct: DirectHttpCaller | None  # the lean path for tool calls, where it applies
+    session_lost: bool = False  # the upstream refused our session id: nothing sent since reached a tool
 
 
 class ClientUpstream:
@@ -47,12 +70,14 @@ class ClientUpstream:
         self.config = config
         self.server = server
         self.status = UpstreamStatus(name=config.name, transport=config.transport)
-        self._client: Client | None = None
-        self._direct: DirectHttpCaller | None = None  # the lean path for tool calls, where it applies
+        self._link: _Link | None = None  # set while connected
         self._lost = anyio.Event()
         self._refresh = anyio.Event()
         self._first_attempt = anyio.Event()
         self._wake = anyio.Event()
+        self._asked = False  # a call is waiting: skip the backoff
+        self._attempt_end = anyio.Event()  # set when the running (or next) attempt succeeds or fails
+        self._last_attempt = -math.inf  # when the last attempt ended (monotonic)
 
     # -- supervisor -------------------------------------------------------------------------------
 
@@ -60,21 +85,25 @@ class ClientUpstream:
         backoff = BACKOFF_FIRST
         while True:
             self.status.record(UpstreamState.CONNECTING)
+            message = "connection lost"
             try:
                 await self._connected_phase(on_tools)
             except Exception as exc:  # noqa: BLE001 - any failure of one connection means: reconnect
                 message = _describe(exc)
-                logger.warning("upstream %s: %s; reconnecting in %.0f s", self.config.name, message, backoff)
-                self.status.record(UpstreamState.DISCONNECTED, message)
             finally:
-                self._client = None
-                self._close_direct()
-            if self.status.connected_since is not None:
-                backoff = BACKOFF_FIRST  # it had worked: start the backoff over
-                self.status.connected_since = None
+                self._drop_link()
+            since, self.status.connected_since = self.status.connected_since, None
+            if since is None:
+                self._attempt_ended()  # never connected: this attempt failed
+            if since is not None and time.time() - since >= STABLE_UPTIME:
+                delay, backoff = 0.0, BACKOFF_FIRST  # an established connection dropped: reopen it now
+            else:
+                delay, backoff = backoff, min(backoff * 2, BACKOFF_MAX)
+            when = "at once" if delay == 0 else f"in {delay:g} s, sooner if a call needs it"
+            logger.warning("upstream %s: %s; reconnecting %s", self.config.name, message, when)
+            self.status.record(UpstreamState.DISCONNECTED, message)
             self._first_attempt.set()
-            await self._sleep_or_wake(backoff)
-            backoff = min(backoff * 2, BACKOFF_MAX)
+            await self._sleep_or_wake(delay)
             self.status.reconnects += 1
 
     async def _connected_phase(self, on_tools: ToolsChanged) -> None:
@@ -83,17 +112,18 @@ class ClientUpstream:
         # (`fail_after` around `__aenter__` alone would leave the client's task groups open across it.)
         with anyio.CancelScope(deadline=anyio.current_time() + self.config.connect_timeout) as deadline:
             async with AsyncExitStack() as stack:
-                client = await open_transport(stack, self.config, self._on_message, self.server)
+                events = TransportEvents(self._child_exited, self._session_lost)
+                client = await open_transport(stack, self.config, self._on_message, events, self.server)
                 await self._discover(client, on_tools)
                 deadline.deadline = math.inf
-                self._client = client
                 # saves ~1 ms of CPU per call: one plain POST instead of the SDK transport and httpx2
-                self._direct = DirectHttpCaller.open(self.config, client)
+                self._link = _Link(client, DirectHttpCaller.open(self.config, client))
                 self.status.protocol_version = client.protocol_version
                 self.status.connected_since = time.time()
                 self.status.record(UpstreamState.CONNECTED)
                 logger.info("upstream %s connected (%s)", self.config.name, client.protocol_version)
                 self._first_attempt.set()
+                self._attempt_ended()
                 await self._watch(client, on_tools)
         if deadline.cancelled_caught:
             raise TimeoutError(f"no answer within {self.config.connect_timeout:g} s")
@@ -130,9 +160,10 @@ class ClientUpstream:
                     await _probe(client)
             except Exception as exc:  # noqa: BLE001 - a failed probe is data, not a crash
                 failures += 1
-                self.status.record(UpstreamState.DEGRADED, f"health check failed: {_describe(exc)}")
                 if failures >= HEALTH_FAILURES_BEFORE_RECONNECT or _is_closed(exc):
-                    self._lost.set()
+                    self._lose(f"health check failed: {_describe(exc)}")
+                else:
+                    self.status.record(UpstreamState.DEGRADED, f"health check failed: {_describe(exc)}")
             else:
                 failures = 0
                 self.status.record(UpstreamState.CONNECTED)
@@ -162,42 +193,103 @@ class ClientUpstream:
             self._refresh.set()
         await anyio.lowlevel.checkpoint()
 
-    def _close_direct(self) -> None:
-        direct, self._direct = self._direct, None
-        if direct is not None:
-            direct.close()
+    def _drop_link(self) -> None:
+        link, self._link = self._link, None
+        if link is not None and link.direct is not None:
+            link.direct.close()
+
+    def _lose(self, reason: str) -> None:
+        """End the current connection now (the supervisor reconnects); the state says so at once."""
+        if self._link is not None:
+            self.status.record(UpstreamState.DISCONNECTED, reason)
+        self.status.last_error = reason
+        self._lost.set()
+
+    def _child_exited(self, code: int) -> None:
+        self._lose(f"the server process exited with code {code}")
+
+    def _session_lost(self, reason: str) -> None:
+        if self._link is not None:
+            self._link.session_lost = True
+        self._lose(reason)
+
+    def _attempt_ended(self) -> None:
+        self._last_attempt = time.monotonic()
+        ended, self._attempt_end = self._attempt_end, anyio.Event()
+        ended.set()
 
     async def _sleep_or_wake(self, seconds: float) -> None:
         self._wake = anyio.Event()
+        if self._asked:
+            self._asked = False
+            return
         with anyio.move_on_after(seconds):
             await self._wake.wait()
+        self._asked = False
 
     # -- used by the gateway ----------------------------------------------------------------------
 
     def reconnect(self) -> None:
-        self.status.last_error = "reconnect requested"
-        self._lost.set()
-        self._wake.set()
+        self._lose("reconnect requested")
+        self._ask()
 
     async def wait_first_attempt(self) -> None:
         await self._first_attempt.wait()
 
     async def call(self, tool: str, arguments: dict[str, Any]) -> types.CallToolResult:
-        client = self._client
-        if client is None:
-            raise UpstreamError(
-                f"Upstream '{self.config.name}' is {self.status.state}: {self.status.last_error or 'not connected'}"
-            )
-        timeout = self.config.call_timeout
-        direct = self._direct
+        link = await self._connection()
         try:
-            if direct is not None:
-                return await direct.call(tool, arguments)
-            return await client.call_tool(tool, arguments, read_timeout_seconds=timeout)
+            return await self._call_on(link, tool, arguments)
+        except Undelivered as exc:  # the connection could not even be opened: the upstream went away
+            self._lose(f"connection failed during a call: {exc.message}")
+        except MCPError as exc:
+            if not link.session_lost:
+                raise self._call_error(tool, exc) from None
+        # The upstream never saw this call (see `_Link.session_lost`, `Undelivered`): send it again, once.
+        link = await self._connection()
+        try:
+            return await self._call_on(link, tool, arguments)
         except MCPError as exc:
             raise self._call_error(tool, exc) from None
+
+    async def _call_on(self, link: _Link, tool: str, arguments: dict[str, Any]) -> types.CallToolResult:
+        try:
+            if link.direct is not None:
+                return await link.direct.call(tool, arguments)
+            return await link.client.call_tool(tool, arguments, read_timeout_seconds=self.config.call_timeout)
+        except MCPError:
+            raise
         except Exception as exc:  # noqa: BLE001 - e.g. structured content that violates the output schema
             raise UpstreamError(f"Tool '{self.config.name}/{tool}' failed upstream: {_describe(exc)}") from None
+
+    async def _connection(self) -> _Link:
+        """The live connection; when there is none, the outcome of the next attempt, brought forward.
+
+        Waits at most for one attempt (bounded by `connect_timeout`, and by `call_timeout`); fails at once
+        when the last attempt ended less than `ON_DEMAND_SPACING` ago (it keeps failing: no storm)."""
+        link = self._link
+        if link is not None and not self._lost.is_set():
+            return link
+        with anyio.move_on_after(min(self.config.connect_timeout + 1.0, self.config.call_timeout)):
+            while (link := self._link) is None or self._lost.is_set():
+                ended = self._attempt_end
+                if self.status.state == UpstreamState.DISCONNECTED:
+                    if time.monotonic() - self._last_attempt < ON_DEMAND_SPACING:
+                        break
+                    self._ask()
+                await ended.wait()
+                if self._link is None and self.status.state == UpstreamState.DISCONNECTED:
+                    break  # the attempt this call waited for failed
+            else:
+                return link
+        raise UpstreamError(
+            f"Upstream '{self.config.name}' is {self.status.state}: {self.status.last_error or 'not connected'}"
+        )
+
+    def _ask(self) -> None:
+        """Have the supervisor attempt a connection now instead of finishing its backoff."""
+        self._asked = True
+        self._wake.set()
 
     def _call_error(self, tool: str, exc: MCPError) -> Exception:
         ref = f"{self.config.name}/{tool}"
@@ -206,8 +298,7 @@ class ClientUpstream:
         if exc.code == INVALID_PARAMS:
             return BadRequest(f"Upstream '{self.config.name}' rejected the call to '{ref}': {exc.message}")
         if exc.code == CONNECTION_CLOSED:
-            self.status.record(UpstreamState.DISCONNECTED, f"connection closed during a call to '{ref}'")
-            self._lost.set()
+            self._lose(f"connection closed during a call to '{ref}'")
             return UpstreamError(f"Upstream '{self.config.name}' closed the connection during the call to '{ref}'")
         return UpstreamError(f"Upstream '{self.config.name}' failed the call to '{ref}': {exc.message}")
 
@@ -216,8 +307,8 @@ async def _probe(client: Client) -> None:
     """A cheap round trip: `ping` where the era has it, else one page of tools."""
     if client.protocol_version.startswith("2026"):
         await client.list_tools(cache_mode="refresh")
-    else:
-        await client.send_ping()
+    else:  # the session's own ping: `Client.send_ping` warns that modern servers have none, on every check
+        await client.session.send_ping()
 
 
 def _supports_listen(client: Client) -> bool:

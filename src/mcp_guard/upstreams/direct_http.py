@@ -43,6 +43,10 @@ _LENGTH_HEADERS = (b"content-length", b"transfer-encoding")
 _compact_json = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per `json.dumps` call
 
 
+class Undelivered(MCPError):
+    """The call never left: no connection to the upstream could be opened. Safe to send again."""
+
+
 class Reply(NamedTuple):
     status: int
     content_type: str
@@ -158,7 +162,7 @@ class DirectHttpCaller:
         except TimeoutError:
             raise
         except OSError as exc:
-            raise MCPError(code=CONNECTION_CLOSED, message=f"Connection failed: {exc}") from None
+            raise Undelivered(code=CONNECTION_CLOSED, message=f"Connection failed: {exc}") from None
         return connection
 
     async def _result(self, tool: str, message: dict[str, Any]) -> types.CallToolResult:

@@ -4,30 +4,45 @@ from __future__ import annotations
 
 import functools
 import ssl
+from collections.abc import Callable
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx2
-from mcp import Client, StdioServerParameters
+from mcp import Client
 from mcp.client.session import MessageHandlerFnT
 from mcp.client.sse import sse_client
-from mcp.client.streamable_http import streamable_http_client
+from mcp.client.streamable_http import MCP_SESSION_ID, streamable_http_client
 from mcp.shared._httpx_utils import MCP_DEFAULT_SSE_READ_TIMEOUT, MCP_DEFAULT_TIMEOUT
 
 from ..config import ServerConfig
+from .stdio import stdio_transport
 
 # An SSE/streamable-HTTP response stream may stay open between events for a long time.
 _STREAM_READ_TIMEOUT = 300.0
 
 
+@dataclass(frozen=True, slots=True)
+class TransportEvents:
+    """What a transport tells its supervisor besides messages: both mean "this connection is over"."""
+
+    child_exited: Callable[[int], None]  # stdio: the server process exited (with this code)
+    session_lost: Callable[[str], None]  # http: the upstream no longer knows our session (it restarted)
+
+
 async def open_transport(
-    stack: AsyncExitStack, config: ServerConfig, on_message: MessageHandlerFnT, server: Any = None
+    stack: AsyncExitStack,
+    config: ServerConfig,
+    on_message: MessageHandlerFnT,
+    events: TransportEvents,
+    server: Any = None,
 ) -> Client:
     """Connect (and negotiate the protocol era) inside `stack`; the caller's scope bounds the time.
     `server` is an in-process MCP server object, for `inprocess` servers registered as such."""
     client = Client(
-        server if server is not None else await _target(stack, config),
+        server if server is not None else await _target(stack, config, events),
         mode=config.protocol,
         message_handler=on_message,
         read_timeout_seconds=config.call_timeout,
@@ -36,11 +51,9 @@ async def open_transport(
     return await stack.enter_async_context(client)
 
 
-async def _target(stack: AsyncExitStack, config: ServerConfig) -> Any:
+async def _target(stack: AsyncExitStack, config: ServerConfig, events: TransportEvents) -> Any:
     if config.transport == "stdio":
-        # The SDK starts the child in its own session and kills the whole process group on exit; its
-        # environment is the configured `env` over a fixed minimal base (PATH, HOME, USER, ...), never ours.
-        return StdioServerParameters(command=_require(config.command), args=config.args, env=config.env, cwd=config.cwd)
+        return stdio_transport(config, events.child_exited)
     url = _require(config.url)
     if config.transport == "sse":
         return sse_client(
@@ -53,7 +66,19 @@ async def _target(stack: AsyncExitStack, config: ServerConfig) -> Any:
     # http: the transport does not close a client it is given, so the stack does, after the session.
     timeout = httpx2.Timeout(config.connect_timeout, read=max(_STREAM_READ_TIMEOUT, config.call_timeout))
     http = await stack.enter_async_context(_http_client(url, headers=config.headers or None, timeout=timeout))
+    http.event_hooks["response"].append(functools.partial(_check_session, events.session_lost))
     return streamable_http_client(url, http_client=http)
+
+
+async def _check_session(session_lost: Callable[[str], None], response: httpx2.Response) -> None:
+    """A session-based upstream that restarted answers our old session id with 404 ("Session not found")
+    or, for some servers (the TypeScript SDK's), 400 "No valid session ID": the session is gone, and the
+    request was refused before any tool ran. Error bodies are small; reading one here is cheap."""
+    if response.status_code not in (400, 404) or MCP_SESSION_ID not in response.request.headers:
+        return
+    body = await response.aread()
+    if response.status_code == 404 or b"session" in body.lower():
+        session_lost(f"the upstream answered HTTP {response.status_code} to our session id: it lost the session")
 
 
 def _http_client(
