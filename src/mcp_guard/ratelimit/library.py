@@ -31,6 +31,11 @@ class LibraryCounter:
     async def get_window_stats(self, rate: Rate, *identifiers: str) -> WindowStats:
         return await self._strategy.get_window_stats(self._item(rate), *identifiers)
 
+    async def ping(self) -> None:
+        """One round trip to the storage; `ConnectionError` when it does not answer."""
+        if not await self._strategy.storage.check():
+            raise ConnectionError("the rate limit storage did not answer PING")
+
     def _item(self, rate: Rate) -> RateLimitItem:
         item = self._items.get(rate)
         if item is None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ..auth.principal import Principal
+from ..breaker import CircuitBreaker
 from ..caches import IdentityCache
 from ..errors import RateLimited, ServiceUnavailable
 from ..names import ToolRef
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from .library import LibraryCounter
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 def open_counter(
@@ -79,6 +82,11 @@ class RateLimiter:
         self._take_rules(settings)
         # Logged once when the storage goes, with reminders and a recovery line: not one line per call.
         self.outage = Outage(logger, f"Rate limit storage {shown_url(settings.storage)!r}")
+        # A shared storage that hangs is not waited for on every call (`breaker.py`); memory never fails.
+        counter = self._counter
+        self._breaker = (
+            None if isinstance(counter, LocalSlidingWindow) else CircuitBreaker(self.outage.service, counter.ping)
+        )
 
     def reconfigure(self, settings: RateLimitSettings) -> None:
         """New rules and request limit (a reloaded file); the storage stays the one opened at start-up."""
@@ -113,6 +121,8 @@ class RateLimiter:
 
     async def aclose(self) -> None:
         """Close the Redis connection pool this limiter opened (nothing to do for memory)."""
+        if self._breaker is not None:
+            await self._breaker.aclose()
         if self._pool is not None:
             await self._pool.aclose()
 
@@ -130,10 +140,14 @@ class RateLimiter:
         await self._hit(rate, (f"route:{route}", principal.key_id), 1, f"Route '{route}'", str(rate))
 
     async def _hit(self, rate: Rate, ids: tuple[str, str], cost: int, subject: str, limit: str) -> None:
+        namespace, counter, breaker = self.settings.namespace, self._counter, self._breaker
         try:
-            admitted = await self._counter.hit(rate, self.settings.namespace, *ids, cost=cost)
+            if breaker is None:
+                admitted = await counter.hit(rate, namespace, *ids, cost=cost)
+            else:
+                admitted = await breaker.call(lambda: counter.hit(rate, namespace, *ids, cost=cost))
             if not admitted:
-                reset, _remaining = await self._counter.get_window_stats(rate, self.settings.namespace, *ids)
+                reset, _remaining = await self._ask(lambda: counter.get_window_stats(rate, namespace, *ids))
         except Exception as exc:  # noqa: BLE001 - any storage failure: the configured fail-open/closed decides
             self._storage_failed(exc)
             return
@@ -147,6 +161,10 @@ class RateLimiter:
             headers=refusal_headers(rate, retry_after),
             extra={"retry_after": retry_after, "limit": limit},
         )
+
+    async def _ask(self, operation: Callable[[], Awaitable[_T]]) -> _T:
+        breaker = self._breaker
+        return await (operation() if breaker is None else breaker.call(operation))
 
     def _storage_failed(self, exc: Exception) -> None:
         if self.settings.fail_open:

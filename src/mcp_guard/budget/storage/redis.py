@@ -20,7 +20,7 @@ scheme, host, port and database appear in logs and errors, never a password.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar, get_args
 from urllib.parse import urlsplit
 
@@ -29,6 +29,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from ...breaker import CircuitBreaker, CircuitOpen
 from ...errors import ConfigError
 from ...storage_url import shown_url, split_options
 from ..config import Period
@@ -65,6 +66,8 @@ class RedisLedger(SharedLedger):
         self._commit = client.register_script(redis_scripts.COMMIT)
         self._release = client.register_script(redis_scripts.RELEASE)
         self._spent = client.register_script(redis_scripts.SPENT)
+        # A Redis that hangs costs the calls in flight one short wait, then none until it answers a PING.
+        self._breaker = CircuitBreaker(f"Budget storage {name!r}", client.ping)
 
     @classmethod
     def from_url(cls, url: str, *, reservation_ttl: float = DEFAULT_RESERVATION_TTL) -> RedisLedger:
@@ -90,7 +93,7 @@ class RedisLedger(SharedLedger):
         for charge in charges:
             window = charge.rule.fresh(now)
             args += [charge.key, str(charge.limit), *_rule_args(charge.rule), repr(window.start), repr(window.end)]
-        reply = await self._run(self._reserve(keys=self.keys, args=args))
+        reply = await self._run(lambda: self._reserve(keys=self.keys, args=args))
         if int(reply[0]) == 0:
             key = _text(reply[1])
             limit = next(charge.limit for charge in charges if charge.key == key)
@@ -103,27 +106,28 @@ class RedisLedger(SharedLedger):
         for rule in _RULES:  # the script picks the rule each tier is stored with
             window = rule.fresh(now)
             args += [*_rule_args(rule), repr(window.start), repr(window.end)]
-        reply = await self._run(self._commit(keys=self.keys, args=args))
+        reply = await self._run(lambda: self._commit(keys=self.keys, args=args))
         if int(reply[0]) == -1:
             check_commit(reservation, int(reply[1]), amount)
         return int(reply[0]) == 1
 
     async def release(self, reservation: str) -> bool:
         """Drop the reservation's holds without spending."""
-        return int(await self._run(self._release(keys=self.keys, args=[reservation]))) == 1
+        return int(await self._run(lambda: self._release(keys=self.keys, args=[reservation]))) == 1
 
     async def _stored(self, key: str, now: float) -> tuple[Counter | None, int]:
-        stored, reserved = await self._run(self._spent(keys=self.keys, args=[repr(now), key]))
+        stored, reserved = await self._run(lambda: self._spent(keys=self.keys, args=[repr(now), key]))
         return _counter(key, _text(stored)), int(reserved)
 
     async def aclose(self) -> None:
         """Close the client and its connection pool."""
+        await self._breaker.aclose()
         await self.client.aclose()
 
-    async def _run(self, call: Awaitable[_T]) -> _T:
+    async def _run(self, operation: Callable[[], Awaitable[_T]]) -> _T:
         try:
-            return await call
-        except RedisError as exc:
+            return await self._breaker.call(operation)
+        except (RedisError, CircuitOpen) as exc:
             raise self._failed(exc) from exc
 
 
