@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/run_all.py            # the issue-8 set (about 15 minutes)
     .venv/bin/python bench/run_all.py --quick    # a smoke run of the same set (a few minutes)
-    .venv/bin/python bench/run_all.py --all      # also latency, Code Mode and scale-out
+    .venv/bin/python bench/run_all.py --all      # also latency, Code Mode, scale-out, chaos and Redis hang
 
 Each benchmark runs in its own process (as it would alone) and writes its JSON and Markdown under
 `bench/results/`; a failing benchmark is reported and the others still run.
@@ -35,6 +35,8 @@ OTHERS: list[Benchmark] = [
     ("codemode_tokens", [], []),
     ("scaleout", [], []),
     ("observability_overhead", [], ["--calls", "2000"]),
+    ("chaos", [], ["--kills", "3", "--restarts", "1"]),
+    ("redis_hang", [], ["--hang", "4"]),
 ]
 
 

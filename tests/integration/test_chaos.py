@@ -24,7 +24,7 @@ import yaml
 from mcp import Client
 
 from mcp_guard.children import live_members
-from tests.support.chaos import ChaosRun, children_of, kill
+from tests.support.chaos import ChaosRun, children_of
 from tests.support.processes import ServerProcess, free_port
 from tests.support.servers import notes_stdio_params
 
@@ -65,11 +65,8 @@ def test_restarts_and_kills_under_load(tmp_path):
         # -- stdio servers killed, one with a helper grandchild, one launched through npx
         windows: dict[str, list[tuple[float, float]]] = {"helper": [], "npx": []}
         for _ in range(ROUNDS):
-            killed = {upstream: kill(run.leader(upstream)) for upstream in windows}  # both at once
-            for upstream, when in killed.items():
-                noticed = run.first_state_after(upstream, when, {"disconnected", "connecting"})
-                served = run.first_ok_after(upstream, when)
-                windows[upstream].append((noticed - when, served - when))
+            for upstream, window in run.kill_and_time(list(windows)).items():  # both at once
+                windows[upstream].append(window)
             time.sleep(0.3)  # each respawned server serves a little before the next kill
         assert run.failures("time") == [], "the untouched upstream failed while others were killed"
 

@@ -26,20 +26,12 @@ from mcp_guard.auth.keys import generate_key, hash_key
 from tests.support.processes import ServerProcess, free_port
 from tests.support.servers import notes_server, notes_stdio_params
 
+from .test_fast_call import HEADERS, META
+
 KEY = generate_key()
 AUTH = {"authorization": f"Bearer {KEY}"}
 TIMEOUT = 10.0  # seconds; an answer later than this is a hang
-META = {
-    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-    "io.modelcontextprotocol/clientInfo": {"name": "fuzz", "version": "1"},
-    "io.modelcontextprotocol/clientCapabilities": {},
-}
-MCP_HEADERS = {
-    "accept": "application/json, text/event-stream",
-    "content-type": "application/json",
-    "mcp-protocol-version": "2026-07-28",
-    "mcp-method": "tools/call",
-}
+MCP_HEADERS = {name: value for name, value in HEADERS.items() if name != "host"}  # a real client sends its own
 FUZZ = settings(
     max_examples=60,
     deadline=None,

@@ -170,14 +170,29 @@ class ChaosRun:
             except ProcessLookupError:
                 pass
 
-    def leader(self, upstream: str) -> int:
-        """The pid of the process leading `upstream`'s group (the gateway's child)."""
+    def leader(self, upstream: str, timeout: float = 30) -> int:
+        """The pid of the process leading `upstream`'s group (the gateway's child), once it is connected."""
         assert self.gateway is not None and self.gateway.pid is not None
         marks = {"helper": "notes_server.py", "npx": "npm exec", "time": "mcp-server-time"}
-        for pid, command in children_of(self.gateway.pid):
-            if marks[upstream] in command:
-                return pid
-        raise LookupError(f"no process of {upstream!r} among the gateway's children")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.server_states().get(upstream) == "connected":
+                for pid, command in children_of(self.gateway.pid):
+                    if marks[upstream] in command:
+                        return pid
+            time.sleep(0.05)
+        raise LookupError(f"no connected process of {upstream!r} among the gateway's children")
+
+    def kill_and_time(self, upstreams: list[str]) -> dict[str, tuple[float, float]]:
+        """SIGKILL each upstream's server at once; per upstream, (seconds until the gateway showed it not
+        connected, seconds until a call was served again). A call counts only if it started after the exit
+        was noticed: before that, npx's node (still alive when npm is killed) may answer."""
+        killed = {upstream: kill(self.leader(upstream)) for upstream in upstreams}
+        windows = {}
+        for upstream, when in killed.items():
+            noticed = self.first_state_after(upstream, when, {"disconnected", "connecting"})
+            windows[upstream] = (noticed - when, self.first_ok_after(upstream, noticed) - when)
+        return windows
 
     def left_behind(self) -> dict[int, list[int]]:
         """Every recorded group that still has a live process, with those processes."""
