@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 END_GRACE = 2.0  # seconds between SIGTERM and SIGKILL to a group
 _EXIT_POLL = 0.05  # how often `wait_exit` looks; also bounds how late an exit is noticed
 _GROUP_POLL = 0.02
+_RELEASE_WAIT = 1.0
 _PR_SET_PDEATHSIG = 1
 _KEEPER = Path(__file__).with_name("keeper.py")
 
@@ -93,6 +94,18 @@ async def end_group(process: asyncio.subprocess.Process, grace: float = END_GRAC
                 _signal_group(pgid, signal.SIGKILL)
     finally:
         _keeper.forget(pgid)
+    await _release(process)
+
+
+async def _release(process: asyncio.subprocess.Process) -> None:
+    """Once the group is gone its pipes close and asyncio closes the transport (and reaps the child). A
+    process that left the group (a daemon) may still hold a pipe: then the transport is closed here."""
+    try:
+        await asyncio.wait_for(process.wait(), _RELEASE_WAIT)
+    except TimeoutError:
+        transport = getattr(process, "_transport", None)  # not public: only this closes what a daemon holds
+        if transport is not None:
+            transport.close()
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> bool:

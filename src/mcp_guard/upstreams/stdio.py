@@ -133,5 +133,3 @@ async def _stop(process: Process) -> None:
         with anyio.move_on_after(EXIT_GRACE):
             await children.wait_exit(process)
     await children.end_group(process)
-    with anyio.move_on_after(1.0):  # reaped by asyncio's child watcher, normally at once
-        await children.wait_exit(process)
