@@ -8,7 +8,8 @@ answer the configured fail mode gives anyway. The breaker watches the store's op
   completes operations (200 concurrent calls queue for the 50 pooled connections, and each completion is
   progress), a hung one completes none, so this tells them apart without a per-operation timeout that a
   burst would trip. The breaker opens and the waiting operations fail at once.
-- **Failing**: `trip_after` operations in a row raised (connection refused, reset, ...): it opens.
+- **Failing**: `trip_after` operations in a row raised (connection refused, reset, ...) with no success
+  while they were under way: it opens.
 - **Open**: operations fail at once with `CircuitOpen`, without touching the store, and the caller applies
   its fail mode (admit, or refuse with 503). A probe (`PING`) runs every `probe_every` seconds; the first
   that answers closes the breaker, so the store is used again within about `probe_every` of answering.
@@ -68,6 +69,7 @@ class CircuitBreaker:
         self._failures = 0  # in a row
         self._waiting: set[anyio.CancelScope] = set()  # one per operation in flight
         self._progress = 0.0  # when an operation last completed, or the first of the waiting ones started
+        self._last_success = -float("inf")
         self._task: asyncio.Task[None] | None = None
         self._probed = -float("inf")  # when the last probe started
         self._trial = False  # no asyncio loop: the next call is let through as the probe
@@ -81,21 +83,22 @@ class CircuitBreaker:
         operation is abandoned and `CircuitOpen` raised)."""
         if self.opened is not None and not self._take_trial():
             raise CircuitOpen(f"{self.name} is not answering; not asked until a probe succeeds")
+        started = self._clock()
         if not self._waiting:
-            self._progress = self._clock()
+            self._progress = started
         self._tend()
         with anyio.CancelScope() as scope:
             self._waiting.add(scope)
             try:
                 result = await operation()
             except Exception:
-                self._completed(failed=True)
+                self._failed(started)
                 raise
             finally:
                 self._waiting.discard(scope)
         if scope.cancelled_caught:
             raise CircuitOpen(f"{self.name} stopped answering (no reply for {self.stall:g} s)")
-        self._completed(failed=False)
+        self._succeeded()
         return result
 
     async def aclose(self) -> None:
@@ -104,11 +107,16 @@ class CircuitBreaker:
         if task is not None:
             task.cancel()
 
-    def _completed(self, *, failed: bool) -> None:
+    def _succeeded(self) -> None:
+        self._progress = self._last_success = self._clock()
+        self._failures = 0
+        self._close()
+
+    def _failed(self, started: float) -> None:
+        """A failure counts only if nothing succeeded while it was under way: an overloaded store times out
+        some operations while it completes others, and that is load, not an outage."""
         self._progress = self._clock()
-        if not failed:
-            self._failures = 0
-            self._close()
+        if self._last_success >= started:
             return
         self._failures += 1
         if self._failures >= self.trip_after:

@@ -38,7 +38,7 @@ def _explain(message: str) -> str:
     if message.startswith("recursion limit exceeded"):
         return f"it is nested deeper than {MAX_BODY_DEPTH} levels ({message})"
     if "surrogate" in message or "hex escape" in message:
-        return f"a \\u escape is a lone surrogate, which is not a character ({message})"
+        return f"a \\u escape is invalid or a lone surrogate, which is not a character ({message})"
     return message
 
 
