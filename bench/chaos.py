@@ -6,7 +6,7 @@ measured in the same run.
   time from listening again to the first call served through the gateway.
 - `helper` (a stdio server with a helper grandchild) and `npx` (server-everything through npx) are killed
   `--kills` times each: time until the gateway shows them not connected, and until a call is served again,
-  next to the server's own start time (the notes server alone, timed directly in this run).
+  next to the server's own start time (server-everything over stdio alone, timed directly in this run).
 - Afterwards: failed calls per upstream (the untouched `time` upstream should have none), process groups
   left alive after the gateway's stop, and audit records against completed calls.
 
@@ -83,7 +83,7 @@ def report(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     rows: list[list[Any]] = [
         ["web: restart → listening (the server alone)", spread(result["web_restart_to_listening_s"]), ""],
         ["web: listening → first call served via gateway", spread(result["web_listening_to_served_s"]), "goal ≤ 1 s"],
-        ["notes server alone: start → answering", spread(result["server_start_s"]), "baseline"],
+        ["server-everything over stdio alone: start → answering", spread(result["server_start_s"]), "baseline"],
     ]
     for upstream, windows in result["stdio"].items():
         noticed = [w[0] for w in windows]

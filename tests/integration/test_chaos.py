@@ -26,7 +26,7 @@ from mcp import Client
 from mcp_guard.children import live_members
 from tests.support.chaos import ChaosRun, children_of
 from tests.support.processes import ServerProcess, free_port
-from tests.support.servers import notes_stdio_params
+from tests.support.servers import everything_stdio_params, notes_stdio_params
 
 pytestmark = pytest.mark.node
 
@@ -35,11 +35,12 @@ MARGIN = 1.0  # seconds added to every goal: the machine is shared with other te
 
 
 def server_start_time() -> float:
-    """How long the notes server takes to start and answer, alone (the part of a respawn not ours)."""
+    """How long server-everything takes to start and answer over stdio, alone (the part of a respawn that
+    is not the gateway's)."""
 
     async def measure() -> float:
         started = time.monotonic()
-        async with Client(notes_stdio_params(), mode="legacy") as client:
+        async with Client(everything_stdio_params(), mode="legacy") as client:
             await client.list_tools()
         return time.monotonic() - started
 

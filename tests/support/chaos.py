@@ -4,8 +4,8 @@ restarted and killed: what the chaos test asserts and `bench/chaos.py` measures 
 `ChaosRun` starts `mcp-guard serve` (audit in SQLite) with four upstreams:
 
 - `web`: npm server-everything over streamable HTTP (session-based, 2025-11-25), restarted on its port;
-- `helper`: the notes example over stdio behind `sh -c "sleep 600 & exec ..."`, a helper grandchild that
-  holds the server's pipes;
+- `helper`: npm server-everything over stdio behind `sh -c "sleep 600 & exec node ..."`, a helper
+  grandchild that holds the server's pipes;
 - `npx`: npm server-everything over stdio, launched through `npx` (npm exec → sh → node);
 - `time`: PyPI mcp-server-time over stdio, never touched: the control.
 
@@ -35,11 +35,11 @@ from mcp_guard.children import live_members
 
 from .node import NODE_DIR, ensure_node_modules
 from .processes import ServerProcess, free_port
-from .servers import everything_server, notes_stdio_params, time_stdio_params
+from .servers import everything_server, everything_stdio_params, time_stdio_params
 
 TOOLS = {  # upstream → (tool, arguments, text the answer contains)
     "web": ("web__echo", {"message": "ping"}, "ping"),
-    "helper": ("helper__echo", {"text": "ping"}, "ping"),
+    "helper": ("helper__echo", {"message": "ping"}, "ping"),
     "npx": ("npx__echo", {"message": "ping"}, "ping"),
     "time": ("time__get_current_time", {"timezone": "UTC"}, "UTC"),
 }
@@ -73,8 +73,8 @@ class ChaosRun:
         return self.directory / "audit.db"
 
     def config(self, web_url: str) -> dict[str, Any]:
-        notes, clock = notes_stdio_params(), time_stdio_params()
-        helper = f"sleep 600 & exec {notes.command} {' '.join(notes.args)}"
+        everything, clock = everything_stdio_params(), time_stdio_params()
+        helper = f"sleep 600 & exec {everything.command} {' '.join(everything.args)}"
         npx = {"transport": "stdio", "command": "npx", "args": ["--no-install", "mcp-server-everything", "stdio"]}
         return {
             "servers": {
@@ -173,7 +173,7 @@ class ChaosRun:
     def leader(self, upstream: str, timeout: float = 30) -> int:
         """The pid of the process leading `upstream`'s group (the gateway's child), once it is connected."""
         assert self.gateway is not None and self.gateway.pid is not None
-        marks = {"helper": "notes_server.py", "npx": "npm exec", "time": "mcp-server-time"}
+        marks = {"helper": "loopback.cjs", "npx": "npm exec", "time": "mcp-server-time"}
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.server_states().get(upstream) == "connected":
