@@ -21,6 +21,7 @@ Linux is the platform; elsewhere the same calls work without the death signal.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import ctypes
 import logging
 import os
@@ -191,6 +192,20 @@ class _Keeper:
             self._process, self._owner = process, os.getpid()
         return process
 
+    def close(self) -> None:
+        """At a clean exit: end-of-file tells the keeper to end what is still registered (normally nothing)
+        and exit; it is reaped here, so no process outlives this one by accident."""
+        process, self._process = self._process, None
+        if process is None or self._owner != os.getpid():
+            return
+        try:
+            if process.stdin is not None:
+                process.stdin.close()
+            process.wait(timeout=END_GRACE + 1.0)
+        except (OSError, subprocess.TimeoutExpired):
+            process.kill()
+            process.wait()
+
     @property
     def pid(self) -> int | None:
         """The keeper's pid while it runs (for tests and diagnostics)."""
@@ -199,6 +214,7 @@ class _Keeper:
 
 
 _keeper = _Keeper()
+atexit.register(_keeper.close)
 
 
 def keeper_pid() -> int | None:
