@@ -2,7 +2,9 @@
 
 When Redis or PostgreSQL is unreachable every call fails the same way; a traceback per call would bury
 the one line an operator needs. An `Outage` logs the first failure at ERROR with what the gateway does
-about it (refuses, admits, keeps records queued), a reminder at WARNING every `remind_every` seconds with
+about it (refuses, admits, keeps records queued), again at ERROR the first time the outage has another
+consequence (a budget store that first fails a settlement, then an admission: "keeping settlements" and
+later "refusing priced calls" are both news to the operator), a reminder at WARNING every `remind_every` seconds with
 how many calls it affected meanwhile, and one WARNING when the service answers again.
 """
 
@@ -35,6 +37,7 @@ class Outage:
         self.since: float | None = None  # when the current outage began; None while the service answers
         self._reminded = 0.0
         self._affected = 0
+        self._consequences: set[str] = set()  # those already logged in the current outage
 
     @property
     def down(self) -> bool:
@@ -47,6 +50,8 @@ class Outage:
         if self.since is None:
             self.since = self._reminded = now
             self._affected = 1
+        if consequence not in self._consequences:
+            self._consequences.add(consequence)
             self.logger.error("%s is unreachable (%s): %s", self.service, _describe(error), consequence)
         elif now - self._reminded >= self.remind_every:
             self._reminded = now
@@ -73,6 +78,7 @@ class Outage:
         )
         self.since = None
         self._affected = 0
+        self._consequences.clear()
 
 
 def _describe(error: BaseException) -> str:
