@@ -140,7 +140,7 @@ class Gateway:
 
     def _live_sources(self) -> tuple[Iterable[Upstream], Any]:
         """What live metrics read: the upstreams and the audit log, if one was opened."""
-        return self.upstreams.values(), self.governance.__dict__.get("audit")
+        return self.upstreams.values(), self.governance.audit_in_use()
 
     @cached_property
     def request_governance(self) -> GovernanceStack:

@@ -24,6 +24,7 @@ from .ratelimit import RateLimiter
 
 if TYPE_CHECKING:
     from .audit.log import AuditLog
+    from .audit.refusals import RefusalLog
     from .budget.guard import BudgetGuard
     from .config import GatewayConfig
 
@@ -70,6 +71,20 @@ class Governance:
         log = AuditLog.from_settings(self.config.audit)
         self._run_while_running(log.running)
         return log
+
+    @cached_property
+    def refusals(self) -> RefusalLog:
+        """Records the requests the middlewares refuse, in the audit log once one is in use: refusals are
+        recorded where calls are (no AuditMiddleware, no audit log: neither is)."""
+        from .audit.refusals import RefusalLog
+
+        log = RefusalLog(self.audit_in_use, self.config.audit.refusals)
+        self._run_while_running(log.running)
+        return log
+
+    def audit_in_use(self) -> AuditLog | None:
+        """The audit log if something created it, without creating it (which would open its store)."""
+        return self.__dict__.get("audit")
 
     def reconfigure(self, config: GatewayConfig) -> None:
         """A reloaded configuration: the components built so far take its keys, roles, rules and prices

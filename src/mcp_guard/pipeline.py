@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import mcp_types as types
 
-from .audit.record import AuditRecord, Outcome
+from .audit.record import AuditRecord, Outcome, outcome_of_refusal
 from .catalog import Catalog, CatalogEntry
 from .errors import (
     BadRequest,
@@ -281,7 +281,7 @@ def _elapsed_ms(call: ToolCall) -> float:
 def outcome_of(result: types.CallToolResult | None, error: GatewayError | None) -> Outcome:
     """denied (a 4xx refusal), failed (5xx), tool_error (the tool said `isError`) or ok."""
     if error is not None:
-        return "denied" if error.status < 500 else "failed"
+        return outcome_of_refusal(error)
     return "tool_error" if result is not None and result.is_error else "ok"
 
 

@@ -57,6 +57,9 @@ class RequestState:
 
     request_id: str = field(default_factory=new_id)
     principal: Principal | None = None
+    key_fingerprint: str | None = None  # of a key refused at the door (`auth.keys.fingerprint`), for its record
+    # A known key refused as inactive or expired: its refusal's audit record names it; nothing else reads it.
+    refused_key: Principal | None = None
     user: str | None = None  # `x-mcp-user`: recorded for attribution, never used to authorize
     access: list[ToolAccess] = field(default_factory=list)  # every rule must allow a tool
     rate_limiter: CallGuard | None = None

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .record import AuditRecord
+from .record import ADDED_FIELDS, AuditRecord
 
 GENESIS_HASH = "0" * 64
 RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(AuditRecord))
@@ -75,8 +75,12 @@ class SealedRecord:
 
 
 def canonical_json(record: AuditRecord, seq: int) -> str:
-    """Sorted keys, no whitespace, ASCII only: the same text for the same record on every machine."""
+    """Sorted keys, no whitespace, ASCII only: the same text for the same record on every machine. A field
+    added later (`ADDED_FIELDS`) is left out while it holds its default, so older records keep their hash."""
     data = record.as_dict()
+    for name, default in ADDED_FIELDS.items():
+        if data[name] == default:
+            del data[name]
     data["seq"] = seq
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 

@@ -5,9 +5,35 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import ConfigError
+from ..ratelimit.rate import parse_rate
 from .backends import open_store
 
 DEFAULT_REDACT = ("password", "token", "secret", "api_key", "apikey", "authorization")
+
+
+class RefusalSettings(BaseModel):
+    """How many records of requests refused at the door without a usable key are written (`refusals.py`);
+    the rest are counted, and the count is recorded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    per_source: str = Field(
+        "60/minute",
+        description="Records per client address: as many at once, refilled evenly over the period (per process).",
+    )
+    total: str = Field(
+        "3000/minute", description="Records from all sources together, the same way (per process)."
+    )
+    sources: int = Field(10_000, gt=0, description="Client addresses tracked at once; the least recent are forgotten.")
+    report_every: float = Field(
+        60.0, gt=0, description="Seconds between log lines reporting refusals not recorded (only when there were)."
+    )
+
+    @field_validator("per_source", "total")
+    @classmethod
+    def _valid_rate(cls, value: str) -> str:
+        parse_rate(value)  # ValueError naming the problem
+        return value
 
 
 class AuditSettings(BaseModel):
@@ -36,6 +62,10 @@ class AuditSettings(BaseModel):
     batch_size: int = Field(500, gt=0, description="Most records written in one transaction.")
     flush_interval: float = Field(
         0.2, ge=0, description="Seconds the writer waits to gather a batch before writing what it has."
+    )
+    refusals: RefusalSettings = Field(
+        default_factory=RefusalSettings,
+        description="The cap on records of requests refused without a usable key (unknown, missing, inactive).",
     )
     shutdown_timeout: float = Field(
         30.0,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from ..errors import GatewayError
 
 Decision = Literal["allowed", "denied"]
 Outcome = Literal["ok", "tool_error", "failed", "denied"]
@@ -33,7 +36,11 @@ class AuditRecord:
     cost: float = 0.0
     duration_ms: float = 0.0
     mode: str = "manual"
-    entry: str = "mcp"
+    entry: str = "mcp"  # mcp | rest | code | agent | route | request (refused at the door: `refusals.py`)
+    # Added later (see ADDED_FIELDS); set on the records of requests refused at the door (`refusals.py`):
+    client: str | None = None  # the client's address, as the ASGI server gives it
+    key_fingerprint: str | None = None  # first 8 hex digits of the presented key's SHA-256, never the key
+    suppressed: int = 0  # refusals from the same source not recorded since its previous record (the cap)
 
     def as_dict(self) -> dict[str, Any]:
         """Every field by name (values shared with the record: treat as read-only)."""
@@ -43,3 +50,14 @@ class AuditRecord:
 
 
 _FIELD_NAMES = tuple(f.name for f in fields(AuditRecord))
+
+# Fields added after chains were first stored. The hash covers each only when it differs from its default,
+# so a record written before the field existed hashes (and verifies) exactly as it did then.
+ADDED_FIELDS: dict[str, Any] = {
+    f.name: f.default for f in fields(AuditRecord) if f.name in ("client", "key_fingerprint", "suppressed")
+}
+
+
+def outcome_of_refusal(error: GatewayError) -> Outcome:
+    """denied (a 4xx refusal) or failed (5xx: a storage the gateway needs is down)."""
+    return "denied" if error.status < 500 else "failed"

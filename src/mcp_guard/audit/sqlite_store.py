@@ -20,7 +20,7 @@ from .chain import RECORD_FIELDS, CorruptRecord, Link, SealedRecord
 from .query import CostUsage, RecordFilter, cost_report, sql_where
 from .store import AuditStoreError, ConnectionHolder, check_continues, head_of, store_errors
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit_log (
     seq         INTEGER PRIMARY KEY,
@@ -46,7 +46,10 @@ CREATE TABLE IF NOT EXISTS audit_log (
     cost        REAL NOT NULL,
     duration_ms REAL NOT NULL,
     mode        TEXT NOT NULL,
-    entry       TEXT NOT NULL
+    entry       TEXT NOT NULL,
+    client      TEXT,
+    key_fingerprint TEXT,
+    suppressed  INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS audit_log_time ON audit_log (time);
 CREATE INDEX IF NOT EXISTS audit_log_key ON audit_log (key_id, time);
@@ -60,6 +63,12 @@ CREATE TABLE IF NOT EXISTS audit_anchor (
     hash TEXT NOT NULL
 );
 """
+# What brings a file of each older schema up to date, inside the transaction that marks it done.
+MIGRATIONS = {
+    1: "ALTER TABLE audit_log ADD COLUMN client TEXT;"
+    "ALTER TABLE audit_log ADD COLUMN key_fingerprint TEXT;"
+    "ALTER TABLE audit_log ADD COLUMN suppressed INTEGER NOT NULL DEFAULT 0;",
+}
 COLUMNS = ("seq", "prev_hash", "hash", *RECORD_FIELDS)
 _JSON_COLUMNS = ("roles", "arguments")
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM audit_log"
@@ -162,6 +171,8 @@ def _connect(path: Path, create: bool) -> sqlite3.Connection:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(f"{SCHEMA}PRAGMA user_version = {SCHEMA_VERSION};")
             version = SCHEMA_VERSION
+        if version in MIGRATIONS:
+            version = _migrate(db)
         if version != SCHEMA_VERSION:
             raise AuditStoreError(f"{str(path)!r} is not an mcp-guard audit database (schema {version!r})")
         db.execute("PRAGMA synchronous=FULL")
@@ -169,6 +180,25 @@ def _connect(path: Path, create: bool) -> sqlite3.Connection:
         db.close()
         raise
     return db
+
+
+def _migrate(db: sqlite3.Connection) -> int:
+    """Bring an older file up to `SCHEMA_VERSION` (columns are only added: its records and their hashes stay
+    as they are); under the write lock, so of several processes opening it at once one migrates."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        (version,) = db.execute("PRAGMA user_version").fetchone()
+        while version in MIGRATIONS:
+            for statement in MIGRATIONS[version].split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            version += 1
+        db.execute(f"PRAGMA user_version = {version}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.rollback()
+        raise
+    return int(version)
 
 
 def _last_link(db: sqlite3.Connection) -> Link:

@@ -25,6 +25,12 @@ def hash_key(key: str) -> str:
     return HASH_PREFIX + hashlib.sha256(key.encode()).hexdigest()
 
 
+def fingerprint(key: str) -> str:
+    """The first 8 hex digits of the key's SHA-256, which its stored hash (`sha256:<hex>`) starts with: names
+    a presented key in the audit log (a refused unknown key, too) without the key, and matches a stored one."""
+    return hashlib.sha256(key.encode()).hexdigest()[:8]
+
+
 def hashes_match(stored: str, presented: str) -> bool:
     """Constant-time comparison of two key hashes."""
     return hmac.compare_digest(stored.encode(), presented.encode())

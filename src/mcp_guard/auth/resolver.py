@@ -59,17 +59,26 @@ class KeyResolver:
 
     def authenticate(self, presented: str) -> Identity:
         """The identity of a presented key; `Unauthenticated` (401) or `NotAllowed` (403) otherwise."""
+        identity = self.identify(presented)
+        self.check_usable(identity)
+        return identity
+
+    def identify(self, presented: str) -> Identity:
+        """The identity of a presented key, usable or not; `Unauthenticated` (401) when it is unknown."""
         key_hash = hash_key(presented)
         identity = self._config_keys.get(key_hash) or self._runtime(key_hash)
         if identity is None or not hashes_match(identity.record.key_hash, key_hash):
             raise Unauthenticated("Unknown API key", headers=challenge_headers("invalid_token"))
+        return identity
+
+    def check_usable(self, identity: Identity) -> None:
+        """`NotAllowed` (403) when the key is inactive or expired."""
         record = identity.record
         if not record.active:
             raise NotAllowed(f"Key '{record.name}' is inactive", extra={"key": record.name})
         if record.expires_at is not None and self._clock() >= record.expires_at:
             when = datetime.fromtimestamp(record.expires_at, UTC).isoformat()
             raise NotAllowed(f"Key '{record.name}' expired at {when}", extra={"key": record.name})
-        return identity
 
     def _runtime(self, key_hash: str) -> Identity | None:
         if isinstance(self.store, ReplicatedKeyStore):

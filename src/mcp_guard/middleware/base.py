@@ -1,13 +1,18 @@
-"""What the five middlewares share: the paths they govern, and one way to refuse a request."""
+"""What the five middlewares share: the paths they govern, and one way to refuse a request (recorded in
+the audit log, then answered)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..asgi import Scope, close_reason, send_problem
 from ..errors import GatewayError
 from .paths import DEFAULT_PATHS, PathScope
+
+if TYPE_CHECKING:
+    from ..audit.refusals import RefusalLog
+    from ..gateway import Gateway
 
 Paths = PathScope | Iterable[str]
 
@@ -24,11 +29,21 @@ def path_scope(paths: Paths, exempt_paths: Iterable[str] = ()) -> PathScope:
 class GoverningMiddleware:
     """A pure-ASGI middleware that `apply`s its stage to the requests its `paths` govern (the gateway's mount
     by default, see `paths.py`) and passes everything else on untouched. `apply` raises a `GatewayError` to
-    refuse; the refusal is rendered here, once for all five."""
+    refuse; the refusal is recorded (`refusals`, the gateway's by default) and rendered here, once for all
+    five."""
 
-    def __init__(self, app: Any, paths: Paths = DEFAULT_PATHS, exempt_paths: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        app: Any,
+        paths: Paths = DEFAULT_PATHS,
+        exempt_paths: Iterable[str] = (),
+        *,
+        gateway: Gateway | None = None,
+        refusals: RefusalLog | None = None,
+    ) -> None:
         self.app = app
         self.paths = path_scope(paths, exempt_paths)
+        self.refusals = refusals if refusals is not None or gateway is None else gateway.governance.refusals
         # False inside a `GovernanceStack`, which checks the path once for all five: every request that reaches
         # a stage there is governed.
         self.gated = True
@@ -41,9 +56,15 @@ class GoverningMiddleware:
             try:
                 await self.apply(scope)
             except GatewayError as exc:
-                await refuse(scope, send, exc)
+                await self.refuse(scope, receive, send, exc)
                 return
         await self.app(scope, receive, send)
+
+    async def refuse(self, scope: Scope, receive: Any, send: Any, error: GatewayError) -> None:
+        """Record the refusal, then answer it."""
+        if self.refusals is not None:
+            await self.refusals.refused(scope, error, receive)
+        await refuse(scope, send, error)
 
     async def apply(self, scope: Scope) -> None:
         """Put this stage's decision on the request's `RequestState`, or raise `GatewayError` to refuse."""

@@ -16,10 +16,11 @@ from ..caches import BoundedMemo, entry_footprint
 from ..errors import BadRequest
 from ..filters import EXCLUDE_TOOLS, INCLUDE_CLIENTS, INCLUDE_TOOLS, HeaderFilter
 from ..state import RequestState
-from .base import GoverningMiddleware, Paths, refuse
+from .base import GoverningMiddleware, Paths
 from .paths import DEFAULT_PATHS
 
 if TYPE_CHECKING:
+    from ..audit.refusals import RefusalLog
     from ..gateway import Gateway
 
 logger = logging.getLogger(__name__)
@@ -47,8 +48,15 @@ class HeaderFilterMiddleware(GoverningMiddleware):
     """With `gateway`, entries are read against its configured servers (Bifrost's `server-tool` forms) and
     entries that match nothing configured are reported; without it, neither."""
 
-    def __init__(self, app: Any, *, gateway: Gateway | None = None, paths: Paths = DEFAULT_PATHS) -> None:
-        super().__init__(app, paths)
+    def __init__(
+        self,
+        app: Any,
+        *,
+        gateway: Gateway | None = None,
+        paths: Paths = DEFAULT_PATHS,
+        refusals: RefusalLog | None = None,
+    ) -> None:
+        super().__init__(app, paths, gateway=gateway, refusals=refusals)
         self.gateway = gateway
         self.servers = frozenset(s.name for s in gateway.config.servers) if gateway is not None else frozenset()
         # A client sends the same filter headers on every request: parse each distinct set once
@@ -62,7 +70,7 @@ class HeaderFilterMiddleware(GoverningMiddleware):
         try:
             parsed = self._attach(scope)
         except BadRequest as exc:  # a malformed or oversized filter header
-            await refuse(scope, send, exc)
+            await self.refuse(scope, receive, send, exc)
             return
         warning = parsed.warning if parsed is not None else None
         await self.app(scope, receive, send if warning is None else _with_header(send, warning))

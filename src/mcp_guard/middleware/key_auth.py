@@ -11,12 +11,14 @@ from mcp.server.auth.provider import AccessToken
 from ..asgi import Scope
 from ..auth.resolver import Identity, KeyResolver, challenge_headers, key_required
 from ..caches import IdentityCache
-from ..errors import BadRequest, Unauthenticated
+from ..auth.keys import fingerprint
+from ..errors import BadRequest, GatewayError, Unauthenticated
 from ..state import RequestState
 from .base import GoverningMiddleware, Paths
 from .paths import DEFAULT_PATHS
 
 if TYPE_CHECKING:
+    from ..audit.refusals import RefusalLog
     from ..gateway import Gateway
 
 # Headers that carry only the gateway's key. When one is present, `Authorization` is left to the host app
@@ -38,8 +40,9 @@ class KeyAuthMiddleware(GoverningMiddleware):
         resolver: KeyResolver | None = None,
         paths: Paths = DEFAULT_PATHS,
         exempt_paths: Iterable[str] = (),
+        refusals: RefusalLog | None = None,
     ) -> None:
-        super().__init__(app, paths, exempt_paths)
+        super().__init__(app, paths, exempt_paths, gateway=gateway, refusals=refusals)
         if resolver is None and gateway is None:
             raise TypeError("KeyAuthMiddleware needs gateway= or resolver=")
         self.resolver = resolver or gateway.governance.keys  # type: ignore[union-attr]
@@ -51,11 +54,19 @@ class KeyAuthMiddleware(GoverningMiddleware):
 
     async def apply(self, scope: Scope) -> None:
         authorization, gateway_keys, user = _credentials(scope, self.user_header)
-        identity = self.resolver.authenticate(_presented_key(authorization, gateway_keys))
         state = RequestState.from_scope(scope)
+        state.user = user  # attribution only, also of a refusal
+        presented = _presented_key(authorization, gateway_keys)
+        identity: Identity | None = None
+        try:
+            identity = self.resolver.identify(presented)
+            self.resolver.check_usable(identity)
+        except GatewayError:  # who tried, for the refusal's audit record: never the key itself
+            state.key_fingerprint = fingerprint(presented)
+            state.refused_key = identity.principal if identity is not None else None  # inactive or expired
+            raise
         state.principal = identity.principal
         state.access.append(identity.access)
-        state.user = user
         state.mcp_user = self._users.get(identity, None)
 
 

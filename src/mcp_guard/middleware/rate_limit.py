@@ -12,6 +12,7 @@ from .base import GoverningMiddleware, Paths
 from .paths import DEFAULT_PATHS
 
 if TYPE_CHECKING:
+    from ..audit.refusals import RefusalLog
     from ..gateway import Gateway
 
 
@@ -23,8 +24,9 @@ class RateLimitMiddleware(GoverningMiddleware):
         gateway: Gateway | None = None,
         limiter: RateLimiter | None = None,
         paths: Paths = DEFAULT_PATHS,
+        refusals: RefusalLog | None = None,
     ) -> None:
-        super().__init__(app, paths)
+        super().__init__(app, paths, gateway=gateway, refusals=refusals)
         if limiter is None and gateway is None:
             raise TypeError("RateLimitMiddleware needs gateway= or limiter=")
         self.limiter = limiter or gateway.governance.rate_limiter  # type: ignore[union-attr]

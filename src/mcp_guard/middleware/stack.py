@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..asgi import Scope, app_path
+from ..errors import GatewayError
 from ..observability.asgi import ObservedApp
 from .audit import AuditMiddleware
 from .base import GoverningMiddleware, Paths, path_scope
@@ -35,6 +36,7 @@ class GovernanceStack:
     ) -> None:
         self.app = app
         self.paths = path_scope(paths, exempt_paths)
+        self.refusals = gateway.governance.refusals
         every = PathScope(EVERY_PATH)
         audit = AuditMiddleware(app, gateway=gateway, paths=every)
         budget = BudgetMiddleware(audit, gateway=gateway, paths=every)
@@ -66,9 +68,14 @@ class GovernanceStack:
             await self.observed(scope, receive, send)
 
     async def apply(self, scope: Scope) -> None:
-        """The five stages on one request, in order, without passing it on: a `GatewayError` refuses it."""
-        for stage in self.stages:
-            await stage.apply(scope)
+        """The five stages on one request, in order, without passing it on: a `GatewayError` refuses it (and
+        is recorded as the middlewares record it; the caller answers it)."""
+        try:
+            for stage in self.stages:
+                await stage.apply(scope)
+        except GatewayError as exc:
+            await self.refusals.refused(scope, exc)
+            raise
 
 
 def governed(

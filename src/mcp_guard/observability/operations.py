@@ -73,7 +73,7 @@ class Operations:
             from ..middleware.key_auth import presented_key
 
             gateway.governance.keys.authenticate(presented_key(scope))
-        metrics.refresh(gateway.upstreams.values(), gateway.governance.__dict__.get("audit"))
+        metrics.refresh(gateway.upstreams.values(), gateway.governance.audit_in_use())
         body, content_type = metrics.exposition()
         headers = [(b"content-type", content_type.encode("latin-1")), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
