@@ -4,6 +4,8 @@ the rate limits in Redis; the chain still verifies."""
 
 from __future__ import annotations
 
+import logging
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,6 +30,7 @@ pytestmark = pytest.mark.anyio
 REDIS = "redis://127.0.0.1:6379"
 MODERN = "2026-07-28"
 REQUESTS_PER_KEY = 6  # per minute: only `chatty` gets near it
+LISTINGS = REQUESTS_PER_KEY
 
 
 class Keys(World):
@@ -66,14 +69,14 @@ def redis() -> str:
 
 
 @asynccontextmanager
-async def served(keys: Keys, sink: str, redis: str) -> AsyncIterator[tuple[Gateway, httpx2.AsyncClient]]:
+async def served(keys: Keys, sink: str, redis: str, **audit: Any) -> AsyncIterator[tuple[Gateway, httpx2.AsyncClient]]:
     rate_limits = {
         "storage": redis,
         "namespace": f"refusals-{uuid.uuid4().hex[:8]}",  # counters of this test only
         "requests_per_key": f"{REQUESTS_PER_KEY}/minute",
         "rules": [{"key": "worker", "tools": "calc/upper", "limit": "2/minute"}],
     }
-    document = keys.document(audit={"sink": sink}, rate_limits=rate_limits)
+    document = keys.document(audit={"sink": sink, **audit}, rate_limits=rate_limits)
     gateway = Gateway(parse_config(document), inprocess=[make_tools(), admin_tools()])
     async with gateway.lifespan(), http_client(standalone_app(gateway)) as http:
         yield gateway, http
@@ -103,7 +106,7 @@ async def test_every_refusal_leaves_one_record_with_its_reason(sink, redis):
             *[(await rest_call(http, keys.spender, "calc__add", a=1, b=n)).status_code for n in range(3)],  # budget
             *[(await rest_call(http, keys.worker, "calc__upper", text="y")).status_code for _ in range(3)],  # per call
             (await rest_call(http, keys.admin, "ops__wipe", target="x")).status_code,  # needs confirmation
-            *[(await http.get("/mcp/tools", headers=_bearer(keys.chatty))).status_code for _ in range(REQUESTS_PER_KEY)],
+            *[(await http.get("/mcp/tools", headers=_bearer(keys.chatty))).status_code for _ in range(LISTINGS)],
             (await rest_call(http, keys.chatty, "calc__add", a=1, b=2)).status_code,  # requests_per_key
         ]
         records = await stored(gateway)
@@ -177,7 +180,8 @@ async def test_an_mcp_client_over_its_request_limit_is_recorded(sink, redis, mod
             await session.list_tools()  # what the SDK would do before the first call
             for _ in range(REQUESTS_PER_KEY + 1):
                 try:
-                    answers.append("error" if (await session.call_tool("calc__add", {"a": 1, "b": 2})).is_error else "ok")
+                    result = await session.call_tool("calc__add", {"a": 1, "b": 2})
+                    answers.append("error" if result.is_error else "ok")
                 except MCPError:  # the HTTP 429 of the request, as the SDK reports it
                     answers.append("refused")
         records = await stored(gateway)
@@ -189,6 +193,22 @@ async def test_an_mcp_client_over_its_request_limit_is_recorded(sink, redis, mod
     assert {shape(r) for r in refused_calls} == {("chatty", "denied", "rate_limited", "request", "", "calc__add")}
     assert {(r["reason"], r["tool"]) for r in refused} <= {("rate_limited", "calc__add"), ("rate_limited", "")}
     assert report.ok
+
+
+async def test_a_flood_of_unknown_keys_is_capped_and_nothing_goes_unaccounted(sink, redis, caplog):
+    """Every refused attempt is either a record or counted in the log line the gateway writes when it stops
+    (and in the `suppressed` of the source's next record, if one came)."""
+    attempts = 30
+    with caplog.at_level(logging.WARNING, "mcp_guard.audit.refusals"):
+        async with served(Keys(), sink, redis, refusals={"per_source": "5/minute"}) as (gateway, http):
+            statuses = {(await rest_call(http, generate_key(), "calc__add")).status_code for _ in range(attempts)}
+            records = await stored(gateway)
+            report = await gateway.governance.audit.verify()
+    counted = re.search(r"(\d+) refused requests from 1 sources were counted", caplog.text)
+    assert statuses == {401} and counted is not None and report.ok
+    assert 5 <= len(records) < attempts  # a record every 12 s after the first five: a slow machine may add one
+    assert len(records) + int(counted[1]) == attempts
+    assert sum(r["suppressed"] for r in records) <= int(counted[1])
 
 
 def _bearer(key: str) -> dict[str, str]:

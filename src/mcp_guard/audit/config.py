@@ -21,9 +21,7 @@ class RefusalSettings(BaseModel):
         "60/minute",
         description="Records per client address: as many at once, refilled evenly over the period (per process).",
     )
-    total: str = Field(
-        "3000/minute", description="Records from all sources together, the same way (per process)."
-    )
+    total: str = Field("3000/minute", description="Records from all sources together, the same way (per process).")
     sources: int = Field(10_000, gt=0, description="Client addresses tracked at once; the least recent are forgotten.")
     report_every: float = Field(
         60.0, gt=0, description="Seconds between log lines reporting refusals not recorded (only when there were)."

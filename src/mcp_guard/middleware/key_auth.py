@@ -9,9 +9,9 @@ from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 
 from ..asgi import Scope
+from ..auth.keys import fingerprint
 from ..auth.resolver import Identity, KeyResolver, challenge_headers, key_required
 from ..caches import IdentityCache
-from ..auth.keys import fingerprint
 from ..errors import BadRequest, GatewayError, Unauthenticated
 from ..state import RequestState
 from .base import GoverningMiddleware, Paths
