@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import mcp_types as types
 
-from .audit.record import AuditRecord, Outcome, outcome_of_refusal
+from .audit.record import AuditRecord, Outcome, caller_fields, outcome_of_refusal
 from .catalog import Catalog, CatalogEntry
 from .errors import (
     BadRequest,
@@ -286,7 +286,7 @@ def outcome_of(result: types.CallToolResult | None, error: GatewayError | None) 
 
 
 def _audit_record(call: ToolCall, result: types.CallToolResult | None, error: GatewayError | None) -> AuditRecord:
-    state, principal = call.state, call.state.principal
+    state = call.state
     server, _, tool = (str(call.tool.ref) if call.tool else call.name).partition("/")
     outcome = outcome_of(result, error)
     denied = outcome == "denied"
@@ -299,12 +299,7 @@ def _audit_record(call: ToolCall, result: types.CallToolResult | None, error: Ga
         tool=tool or call.name,
         decision="denied" if denied else "allowed",
         outcome=outcome,
-        key_id=principal.key_id if principal else None,
-        key_name=principal.key_name if principal else None,
-        user=state.user,
-        roles=principal.roles if principal else (),
-        team=principal.team if principal else None,
-        customer=principal.customer if principal else None,
+        **caller_fields(state.principal, state.user),
         arguments=call.arguments if isinstance(call.arguments, dict) else {},
         reason=error.reason if error else None,
         error=error.message if error else None,

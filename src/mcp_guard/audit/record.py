@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from ..auth.principal import Principal
     from ..errors import GatewayError
 
 Decision = Literal["allowed", "denied"]
@@ -61,3 +62,17 @@ ADDED_FIELDS: dict[str, Any] = {
 def outcome_of_refusal(error: GatewayError) -> Outcome:
     """denied (a 4xx refusal) or failed (5xx: a storage the gateway needs is down)."""
     return "denied" if error.status < 500 else "failed"
+
+
+def caller_fields(principal: Principal | None, user: str | None) -> dict[str, Any]:
+    """The fields that say who called: the key's principal, when known, and the `x-mcp-user` header."""
+    if principal is None:
+        return {"user": user}
+    return {
+        "key_id": principal.key_id,
+        "key_name": principal.key_name,
+        "user": user,
+        "roles": principal.roles,
+        "team": principal.team,
+        "customer": principal.customer,
+    }

@@ -30,7 +30,7 @@ from ..json_input import MAX_NAME_LENGTH, parse_body, printable
 from ..ratelimit.rate import parse_rate
 from ..state import AuditSink, RequestState, new_id
 from .config import RefusalSettings
-from .record import AuditRecord, outcome_of_refusal
+from .record import AuditRecord, caller_fields, outcome_of_refusal
 from .source_cap import SourceCap
 
 logger = logging.getLogger(__name__)
@@ -111,7 +111,6 @@ def refusal_record(
 ) -> AuditRecord:
     """The audit record of a request refused with `error` at the door."""
     state = RequestState.from_scope(scope)
-    who = state.principal or state.refused_key
     server, _, name = (tool or "").partition("/")
     if not name:  # an exposed name (`calc__add`) or nothing: no server to split off
         server, name = "", tool or ""
@@ -124,12 +123,7 @@ def refusal_record(
         tool=name,
         decision="denied" if outcome == "denied" else "allowed",
         outcome=outcome,
-        key_id=who.key_id if who else None,
-        key_name=who.key_name if who else None,
-        user=state.user,
-        roles=who.roles if who else (),
-        team=who.team if who else None,
-        customer=who.customer if who else None,
+        **caller_fields(state.principal or state.refused_key, state.user),
         arguments=_request_of(scope),
         reason=error.reason,
         error=error.message,
