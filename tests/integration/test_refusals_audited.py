@@ -19,6 +19,8 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp_guard import Gateway
 from mcp_guard.auth.keys import fingerprint, generate_key, hash_key
 from mcp_guard.config import parse_config
+from mcp_guard.errors import Unauthenticated
+from mcp_guard.routes import principal_of
 from mcp_guard.server import standalone_app
 from tests.audit.helpers import POSTGRES_URL, drop_backend, open_backend, postgres_schema
 from tests.integration.gateway_fixtures import http_client, make_tools
@@ -158,6 +160,24 @@ async def test_bifrost_path_and_a_malformed_filter_are_recorded(sink, redis):
     assert bifrost_record["key_fingerprint"] == fingerprint(unknown)
     assert shape(filter_record)[1:4] == ("denied", filtered.json()["type"].rsplit(":", 1)[1], "request")
     assert filter_record["key_name"] == "worker"
+
+
+async def test_an_admin_route_and_a_governed_app_route_record_their_refusals(sink, redis):
+    keys = Keys()
+    unknown = generate_key()
+    app_request = {"type": "http", "method": "GET", "path": "/reports", "headers": [(b"x-api-key", unknown.encode())]}
+    async with served(keys, sink, redis) as (gateway, http):
+        not_admin = await http.get("/mcp/audit", headers=_bearer(keys.worker))
+        with pytest.raises(Unauthenticated):  # what the adapters' dependency or guard answers with 401
+            await principal_of(gateway, {**app_request, "client": ("10.1.1.1", 40000)})
+        records = await stored(gateway)
+    assert not_admin.status_code == 403
+    admin_record, app_record = records
+    assert shape(admin_record) == ("worker", "denied", "not_allowed", "request", "", "")
+    assert admin_record["arguments"] == {"method": "GET", "path": "/mcp/audit"}
+    assert shape(app_record) == (None, "denied", "unauthenticated", "request", "", "")
+    assert (app_record["client"], app_record["arguments"]["path"]) == ("10.1.1.1", "/reports")
+    assert app_record["key_fingerprint"] == fingerprint(unknown)
 
 
 async def test_an_mcp_client_with_an_unknown_key_is_recorded(sink, redis):

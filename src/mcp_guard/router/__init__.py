@@ -109,10 +109,18 @@ class GatewayRouter:
             return
         try:
             endpoint, params = self._match(scope["method"], path)
-            _check_access(scope, endpoint.access)
+            await self._check_access(scope, endpoint.access)
             await endpoint.handler(self.gateway, scope, receive, send, **params)
         except GatewayError as exc:
             await send_problem(send, exc, scope)
+
+    async def _check_access(self, scope: Scope, access: str) -> None:
+        """A key that may not use the route is refused, and the refusal recorded as the middlewares'."""
+        try:
+            _check_access(scope, access)
+        except GatewayError as exc:
+            await self.gateway.governance.refusals.refused(scope, exc)
+            raise
 
     async def _mcp(self, scope: Scope, receive: Any, send: Any) -> None:
         """The MCP endpoint, with `scope["user"]` set to the gateway's user for the caller's key right before
