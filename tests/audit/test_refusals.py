@@ -134,6 +134,17 @@ async def test_without_an_audit_log_in_use_nothing_is_recorded_or_opened(tmp_pat
     assert gateway.governance.audit_in_use() is None and not (tmp_path / "audit.db").exists()
 
 
+async def test_a_refusal_is_answered_even_when_it_cannot_be_recorded(caplog):
+    class Broken:
+        async def record(self, record: Any) -> None:
+            raise RuntimeError("disk on fire")
+
+    middleware = key_auth(RefusalLog(lambda: Broken()))
+    assert await knock(middleware, "10.0.0.1", generate_key()) == 401
+    assert "Could not record the refusal of '/mcp/tools' (unauthenticated)" in caplog.text
+    assert "disk on fire" in caplog.text
+
+
 def body_receive(body: bytes) -> Any:
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": body, "more_body": False}

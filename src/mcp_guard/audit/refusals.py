@@ -63,6 +63,12 @@ class RefusalLog:
         sink = self._audit()
         if sink is None:
             return
+        try:
+            await self._record(sink, scope, error, receive)
+        except Exception:  # the refusal is answered whatever happens here; the log says what went wrong
+            logger.exception("Could not record the refusal of %r (%s)", scope.get("path"), error.reason)
+
+    async def _record(self, sink: AuditSink, scope: Scope, error: GatewayError, receive: Any) -> None:
         state = RequestState.from_scope(scope)
         client = client_address(scope)
         suppressed = 0
