@@ -1,9 +1,10 @@
 """`RefusalLog`: one audit record for each request the middlewares refuse before any tool call is made.
 
 A request refused at the door (no key; an unknown, inactive or expired key; malformed credentials or filter
-headers; the per-key request limit, `requests_per_key`) leaves a record like a refused tool call's: decision
-`denied` (`failed` outcome when a storage the door needs is down), the response's reason code and message,
-entry `request`, and the method and path as its arguments. It names what is known of who tried: the key's
+headers; the per-key request limit, `requests_per_key`; a key that is not an admin key on an admin route)
+leaves a record like a refused tool call's: decision and outcome `denied` (`allowed` and `failed` for a 503,
+a storage the door needs being down, as for calls), the response's reason code and message, entry
+`request`, and the method and path as its arguments. It names what is known of who tried: the key's
 principal when the key is known, the presented key's fingerprint (`auth.keys.fingerprint`, never the key),
 the client address and, where it is cheap to know, the tool the request names (`named_tool`).
 
