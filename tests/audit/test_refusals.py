@@ -18,16 +18,21 @@ from mcp_guard import Gateway
 from mcp_guard.audit.chain import GENESIS, canonical_json, link_hash, seal
 from mcp_guard.audit.config import AuditSettings, RefusalSettings
 from mcp_guard.audit.log import AuditLog
+from mcp_guard.audit.memory_store import MemoryStore
 from mcp_guard.audit.refusals import RefusalLog, named_tool
 from mcp_guard.audit.source_cap import SourceCap
 from mcp_guard.audit.sqlite_store import SQLiteStore
 from mcp_guard.audit.verify import verify_store
 from mcp_guard.auth.keys import fingerprint, generate_key
+from mcp_guard.auth.principal import Principal
 from mcp_guard.auth.resolver import KeyResolver
 from mcp_guard.auth.store import MemoryKeyStore
 from mcp_guard.config import parse_config
-from mcp_guard.middleware import KeyAuthMiddleware
+from mcp_guard.middleware import KeyAuthMiddleware, RateLimitMiddleware
+from mcp_guard.ratelimit import RateLimiter
+from mcp_guard.ratelimit.config import RateLimitSettings
 from mcp_guard.ratelimit.rate import parse_rate
+from mcp_guard.state import RequestState
 from tests.governance.asgi_helpers import Downstream, Recorder, make_scope, no_body
 from tests.governance.seed import Keys, seed_document
 
@@ -132,6 +137,33 @@ async def test_without_an_audit_log_in_use_nothing_is_recorded_or_opened(tmp_pat
     async with gateway.lifespan():
         assert await knock(middleware, "10.0.0.1", generate_key()) == 401
     assert gateway.governance.audit_in_use() is None and not (tmp_path / "audit.db").exists()
+
+
+async def test_a_request_refused_because_the_limit_storage_is_down_is_recorded_as_failed(tmp_path):
+    """503 at the door (`requests_per_key` in an unreachable Redis, `fail_open: false`): one record, decision
+    `allowed` and outcome `failed` as for a tool call refused that way, not capped (the key is known)."""
+    settings = RateLimitSettings(storage="redis://127.0.0.1:1", requests_per_key="5/minute", fail_open=False)
+    limiter = RateLimiter(settings)
+    log = AuditLog(MemoryStore())
+    middleware = RateLimitMiddleware(
+        Downstream(), limiter=limiter, refusals=RefusalLog(lambda: log, RefusalSettings(per_source="1/hour"))
+    )
+    statuses = []
+    async with log.running():
+        for _ in range(3):
+            scope = make_scope("/mcp/tools")
+            RequestState.from_scope(scope).principal = Principal("key_1", "bot", roles=("worker",))
+            recorder = Recorder()
+            await middleware(scope, no_body, recorder)
+            statuses.append(recorder.status)
+        await log.flush()
+        records = await log.query()
+    await limiter.aclose()
+    assert statuses == [503] * 3
+    assert {(r["key_id"], r["decision"], r["outcome"], r["reason"], r["entry"]) for r in records} == {
+        ("key_1", "allowed", "failed", "service_unavailable", "request")
+    }
+    assert len(records) == 3
 
 
 async def test_a_refusal_is_answered_even_when_it_cannot_be_recorded(caplog):
