@@ -191,6 +191,41 @@ async def test_an_mcp_client_with_an_unknown_key_is_recorded(sink, redis):
     assert records[0]["key_fingerprint"] == fingerprint(unknown) and records[0]["arguments"]["path"] == "/mcp"
 
 
+async def test_tool_call_refusals_over_mcp_keep_one_record_each(sink, redis):
+    keys = Keys()
+    async with served(keys, sink, redis) as (gateway, http):
+        async with _mcp(http, keys.worker, MODERN) as worker, _mcp(http, keys.spender, MODERN) as spender:
+            results = [
+                await worker.call_tool("ops__wipe", {"target": "x"}),  # not allowed
+                *[await spender.call_tool("calc__add", {"a": 1, "b": n}) for n in range(3)],  # budget
+                *[await worker.call_tool("calc__upper", {"text": "y"}) for _ in range(3)],  # per-call limit
+            ]
+        async with _mcp(http, keys.admin, MODERN) as admin:
+            results.append(await admin.call_tool("ops__wipe", {"target": "x"}))  # needs confirmation
+        records = await stored(gateway)
+    reasons = [(result.meta or {}).get("mcp-guard/reason") for result in results]
+    assert reasons == [
+        "not_allowed",
+        None,
+        None,
+        "budget_exceeded",
+        None,
+        None,
+        "rate_limited",
+        "confirmation_required",
+    ]
+    assert [(r["key_name"], r["reason"], r["entry"]) for r in records] == [
+        ("worker", "not_allowed", "mcp"),
+        ("spender", None, "mcp"),
+        ("spender", None, "mcp"),
+        ("spender", "budget_exceeded", "mcp"),
+        ("worker", None, "mcp"),
+        ("worker", None, "mcp"),
+        ("worker", "rate_limited", "mcp"),
+        ("root", "confirmation_required", "mcp"),
+    ]
+
+
 @pytest.mark.parametrize("mode", [MODERN, "legacy"])
 async def test_an_mcp_client_over_its_request_limit_is_recorded(sink, redis, mode):
     """The tool is named by the `Mcp-Name` header (modern) or read from the small JSON-RPC body (legacy)."""
