@@ -25,6 +25,7 @@ from typing import Any
 
 import anyio
 from _common import markdown_report, markdown_table, run_label, write_result
+from middleware_overhead import receive, send, trivial_route  # the same trivial route, invoked the same way
 
 from mcp_guard import Gateway
 from mcp_guard.auth.keys import generate_key, hash_key
@@ -32,19 +33,6 @@ from mcp_guard.config import parse_config
 from mcp_guard.middleware import governed
 
 UNCAPPED = "100000000/minute"
-
-
-async def trivial_route(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
-    await send({"type": "http.response.body", "body": b"ok"})
-
-
-async def receive() -> dict[str, Any]:
-    return {"type": "http.request", "body": b"", "more_body": False}
-
-
-async def send(message: dict[str, Any]) -> None:
-    return None
 
 
 def gateway(directory: Path, name: str, key: str, per_source: str) -> Gateway:

@@ -20,6 +20,8 @@ import anyio
 import httpx2
 import yaml
 
+from mcp_guard.audit.postgres_store import PostgresStore
+from mcp_guard.audit.verify import VerifyReport, verify_store
 from mcp_guard.auth.keys import generate_key, hash_key
 from tests.support.processes import ServerProcess, free_port
 
@@ -162,6 +164,15 @@ async def call(http: httpx2.AsyncClient, process: ServerProcess, key: str, tool:
         f"{process.base_url}/mcp/tool/execute", json=body, headers={"authorization": f"Bearer {key}"}
     )
     return response.status_code
+
+
+async def verified(deployment: Deployment) -> VerifyReport:
+    """`mcp-guard audit verify` of the deployment's PostgreSQL chain, in a worker thread."""
+    store = PostgresStore.from_uri(deployment.postgres_sink, create=False)
+    try:
+        return await anyio.to_thread.run_sync(verify_store, store)
+    finally:
+        store.close()
 
 
 def admin_headers(deployment: Deployment) -> dict[str, str]:

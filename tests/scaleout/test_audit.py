@@ -10,10 +10,7 @@ import anyio
 import psycopg
 import pytest
 
-from mcp_guard.audit.postgres_store import PostgresStore
-from mcp_guard.audit.verify import verify_store
-
-from .cluster import Caller
+from .cluster import Caller, verified
 from .services import POSTGRES_URL, count_records
 
 pytestmark = pytest.mark.anyio
@@ -37,11 +34,7 @@ async def test_10000_calls_make_10000_records_and_the_chain_verifies(cluster):
         ).fetchone()
     assert distinct == (CALLS,)
 
-    store = PostgresStore.from_uri(deployment.postgres_sink, create=False)
-    try:
-        report = await anyio.to_thread.run_sync(verify_store, store)
-    finally:
-        store.close()
+    report = await verified(deployment)
     assert report.ok, report.problems[:5]
     assert report.checked >= CALLS and report.head.seq == report.checked
     print(f"\n{CALLS} calls through 4 processes, all recorded, in {elapsed:.1f} s")

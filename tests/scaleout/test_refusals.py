@@ -11,11 +11,9 @@ import httpx2
 import psycopg
 import pytest
 
-from mcp_guard.audit.postgres_store import PostgresStore
-from mcp_guard.audit.verify import verify_store
 from mcp_guard.auth.keys import fingerprint, generate_key
 
-from .cluster import admin_headers, call
+from .cluster import admin_headers, call, verified
 from .services import POSTGRES_URL, unique
 
 pytestmark = pytest.mark.anyio
@@ -82,9 +80,5 @@ async def test_refused_keys_leave_one_record_per_request_across_processes(cluste
         ("request", "unauthenticated", "work", "echo", "127.0.0.1")
     }
 
-    store = PostgresStore.from_uri(deployment.postgres_sink, create=False)
-    try:
-        report = await anyio.to_thread.run_sync(verify_store, store)
-    finally:
-        store.close()
+    report = await verified(deployment)
     assert report.ok, report.problems[:5]
