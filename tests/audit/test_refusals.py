@@ -128,6 +128,24 @@ async def test_a_flood_of_unknown_keys_from_one_source_is_capped_and_counted(tmp
     assert verify_store(SQLiteStore(tmp_path / "audit.db")).ok
 
 
+async def test_a_refused_websocket_handshake_is_recorded():
+    log = AuditLog(MemoryStore())
+    middleware = key_auth(RefusalLog(lambda: log))
+    scope = {**make_scope("/mcp/events"), "type": "websocket", "client": ("10.0.0.3", 1)}
+    del scope["method"]
+    recorder = Recorder()
+    async with log.running():
+        await middleware(scope, no_body, recorder)
+        await log.flush()
+        (record,) = await log.query()
+    assert recorder.messages[0]["type"] == "websocket.close" and recorder.messages[0]["code"] == 1008
+    assert (record["reason"], record["arguments"], record["client"]) == (
+        "unauthenticated",
+        {"method": "WEBSOCKET", "path": "/mcp/events"},
+        "10.0.0.3",
+    )
+
+
 async def test_without_an_audit_log_in_use_nothing_is_recorded_or_opened(tmp_path):
     """A host app with KeyAuthMiddleware but no AuditMiddleware: refusals are not recorded, as calls are not,
     and no audit store is created for them."""
