@@ -87,8 +87,8 @@ class Governance:
         return self.__dict__.get("audit")
 
     def reconfigure(self, config: GatewayConfig) -> None:
-        """A reloaded configuration: the components built so far take its keys, roles, rules and prices
-        (their storage stays the one opened at start-up)."""
+        """A reloaded configuration: the components built so far take its keys, roles, rules, prices and
+        refusal cap (their storage stays the one opened at start-up)."""
         self.config = config
         built = self.__dict__
         if "keys" in built:
@@ -97,6 +97,8 @@ class Governance:
             built["rate_limiter"].reconfigure(config.rate_limits)
         if "budget" in built:
             built["budget"].reprice(config.pricing)
+        if "refusals" in built:
+            built["refusals"].reconfigure(config.audit.refusals)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:

@@ -128,6 +128,15 @@ async def test_a_flood_of_unknown_keys_from_one_source_is_capped_and_counted(tmp
     assert verify_store(SQLiteStore(tmp_path / "audit.db")).ok
 
 
+def test_a_reloaded_configuration_changes_the_cap_and_reports_what_the_old_one_held(caplog):
+    refusals = RefusalLog(lambda: None, RefusalSettings(per_source="1/hour"), clock=Clock())
+    assert [refusals.cap.admit("10.0.0.1") for _ in range(3)] == [0, None, None]
+    with caplog.at_level(logging.WARNING, "mcp_guard.audit.refusals"):
+        refusals.reconfigure(RefusalSettings(per_source="5/hour"))
+    assert "2 refused requests from 1 sources" in caplog.text
+    assert [refusals.cap.admit("10.0.0.1") for _ in range(6)] == [0] * 5 + [None]
+
+
 async def test_a_refused_websocket_handshake_is_recorded():
     log = AuditLog(MemoryStore())
     middleware = key_auth(RefusalLog(lambda: log))

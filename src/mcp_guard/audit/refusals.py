@@ -52,11 +52,19 @@ class RefusalLog:
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.settings = settings = settings or RefusalSettings()
         self._audit = audit
-        self.cap = SourceCap(
-            parse_rate(settings.per_source), parse_rate(settings.total), max_sources=settings.sources, clock=clock
-        )
+        self._clock = clock
+        self.settings = settings or RefusalSettings()
+        self.cap = self._cap(self.settings)
+
+    def reconfigure(self, settings: RefusalSettings) -> None:
+        """Cap by `settings` from now on (a reloaded configuration); what the old cap held back is reported."""
+        self.report()
+        self.settings, self.cap = settings, self._cap(settings)
+
+    def _cap(self, settings: RefusalSettings) -> SourceCap:
+        per_source, total = parse_rate(settings.per_source), parse_rate(settings.total)
+        return SourceCap(per_source, total, max_sources=settings.sources, clock=self._clock)
 
     async def refused(self, scope: Scope, error: GatewayError, receive: Any = None) -> None:
         """Record the refusal of this request with `error` (before its response is sent). `receive` lets
