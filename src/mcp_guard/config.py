@@ -27,6 +27,7 @@ from .names import SERVER_NAME
 from .observability.settings import ObservabilitySettings
 from .patterns import ToolPattern
 from .ratelimit.config import RateLimitSettings
+from .ui.settings import UISettings
 
 Transport = Literal["stdio", "http", "sse", "inprocess"]
 
@@ -177,6 +178,7 @@ class GatewayConfig(_Model):
     observability: ObservabilitySettings = Field(
         default_factory=ObservabilitySettings, description="Health, metrics, traces and per-call logs."
     )
+    ui: UISettings = Field(default_factory=UISettings, description="The admin dashboard at `<mount>/ui/`.")
 
     @model_validator(mode="before")
     @classmethod

@@ -34,6 +34,7 @@ from .upstreams import Upstream, build_upstream
 if TYPE_CHECKING:
     from .chat.service import ChatService
     from .middleware.stack import GovernanceStack
+    from .ui.app import Dashboard
 
 _CODE_TARGET = "<registered in code>"
 
@@ -150,6 +151,13 @@ class Gateway:
         from .middleware.stack import GovernanceStack
 
         return GovernanceStack(None, self, paths=EVERY_PATH)
+
+    @cached_property
+    def dashboard(self) -> Dashboard:
+        """The admin dashboard (`mcp_guard.ui`), served by the router under `/ui`; built on first use."""
+        from .ui.app import Dashboard
+
+        return Dashboard(self)
 
     @cached_property
     def chat(self) -> ChatService:

@@ -11,7 +11,7 @@ from .errors import NotFound
 from .gateway import Gateway
 from .middleware import governed
 from .middleware.paths import EVERY_PATH, MOUNT
-from .router import OPENAPI_PATH, GatewayRouter
+from .router import OPENAPI_PATH, UI_PATH, GatewayRouter, public_paths
 from .router.bifrost import BIFROST_ROUTES
 
 _BIFROST_PREFIXES = ("/v1/", "/api/mcp/")
@@ -22,7 +22,8 @@ def standalone_app(gateway: Gateway, *, mount: str = MOUNT) -> Any:
     behind all five governance middlewares on every path; only the index page `/`, the OpenAPI document and
     the operations endpoints (`/healthz`, `/readyz`, `/metrics`, see `observability.paths`) answer without
     a key."""
-    return governed(_mounted(gateway, mount), gateway, paths=EVERY_PATH, exempt_paths=("/", mount + OPENAPI_PATH))
+    exempt = ("/", UI_PATH, UI_PATH + "/*", *public_paths(mount))
+    return governed(_mounted(gateway, mount), gateway, paths=EVERY_PATH, exempt_paths=exempt)
 
 
 def _mounted(gateway: Gateway, mount: str) -> Any:
@@ -37,8 +38,16 @@ def _mounted(gateway: Gateway, mount: str) -> Any:
             await gateway.router({**scope, "root_path": scope.get("root_path", "") + mount}, receive, send)
         elif scope["type"] != "http":
             return  # a websocket: closing without accepting refuses it
+        elif path == UI_PATH or path.startswith(UI_PATH + "/"):
+            await gateway.dashboard(scope, receive, send)  # also at the root: `/ui/` as well as `<mount>/ui/`
         elif path == "/":
-            index = {"service": "mcp-guard", "mcp": mount, "tools": f"{mount}/tools", "openapi": mount + OPENAPI_PATH}
+            index = {
+                "service": "mcp-guard",
+                "mcp": mount,
+                "tools": f"{mount}/tools",
+                "openapi": mount + OPENAPI_PATH,
+                "dashboard": UI_PATH + "/",
+            }
             await send_json(send, 200, index)
         elif path.startswith(_BIFROST_PREFIXES) and bifrost.matches(path):
             await bifrost(scope, receive, send)

@@ -19,7 +19,7 @@ from mcp_guard.auth.principal import Principal
 from mcp_guard.errors import ServiceUnavailable
 from mcp_guard.middleware import PathScope, mount_paths
 from mcp_guard.middleware.paths import MOUNT as MOUNT  # re-exported: the default mount point
-from mcp_guard.router import OPENAPI_PATH
+from mcp_guard.router import public_paths
 from mcp_guard.router.openapi import openapi_document
 
 from .access import APP_STATE_KEY, provide_principal
@@ -58,7 +58,7 @@ class MCPGuardPlugin(InitPlugin):
     ) -> None:
         self.gateway = gateway
         self.mount = "/" + mount.strip("/")
-        exempt = (self.mount + OPENAPI_PATH, *exempt_paths)
+        exempt = (*public_paths(self.mount), *exempt_paths)
         self.paths = PathScope((*mount_paths(self.mount), *govern), exempt)
         self.dependency = dependency
 

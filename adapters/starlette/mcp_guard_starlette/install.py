@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Lifespan, Receive, Scope, Send
 from mcp_guard import Gateway, GatewayError
 from mcp_guard.middleware import GovernanceStack, mount_paths
 from mcp_guard.middleware.paths import MOUNT as MOUNT  # re-exported: the default mount point
-from mcp_guard.router import OPENAPI_PATH
+from mcp_guard.router import public_paths
 
 from .access import APP_STATE_KEY
 from .problems import gateway_error_handler
@@ -75,7 +75,7 @@ def add_governance(
     `/api/*`), except `exempt_paths`. Every other request passes through untouched. Also leaves the gateway on
     `app.state` for the app's opted-in routes (`governed_route`, `current_principal`)."""
     paths = (*mount_paths(mount), *govern)
-    exempt = (mount.rstrip("/") + OPENAPI_PATH, *exempt_paths)
+    exempt = (*public_paths(mount), *exempt_paths)
     app.add_middleware(GovernanceStack, gateway=gateway, paths=paths, exempt_paths=exempt)
     setattr(app.state, APP_STATE_KEY, gateway)
 

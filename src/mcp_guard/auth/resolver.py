@@ -65,7 +65,11 @@ class KeyResolver:
 
     def identify(self, presented: str) -> Identity:
         """The identity of a presented key, usable or not; `Unauthenticated` (401) when it is unknown."""
-        key_hash = hash_key(presented)
+        return self.identify_hash(hash_key(presented))
+
+    def identify_hash(self, key_hash: str) -> Identity:
+        """`identify` for a key known only by its hash (the dashboard's session keeps the hash, never the
+        key); the record is read again each time, so a deactivated key is seen as such at once."""
         identity = self._config_keys.get(key_hash) or self._runtime(key_hash)
         if identity is None or not hashes_match(identity.record.key_hash, key_hash):
             raise Unauthenticated("Unknown API key", headers=challenge_headers("invalid_token"))

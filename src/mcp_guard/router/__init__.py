@@ -59,6 +59,14 @@ async def _openapi_document(gateway: Gateway, scope: Scope, receive: Any, send: 
 
 
 OPENAPI_PATH = "/openapi.json"
+UI_PATH = "/ui"  # the admin dashboard (`mcp_guard.ui`): its own login, so the key middlewares leave it alone
+
+
+def public_paths(mount: str) -> tuple[str, ...]:
+    """The paths under `mount` that the governance middlewares must exempt: the OpenAPI document (public)
+    and the dashboard, which authenticates its own requests (a session cookie from an admin key's login)."""
+    mount = mount.rstrip("/")
+    return (mount + OPENAPI_PATH, mount + UI_PATH, f"{mount}{UI_PATH}/*")
 
 ROUTES: list[Endpoint] = [
     Endpoint("GET", "/tools", rest.list_tools, "any", "The caller's visible tools"),
@@ -106,6 +114,9 @@ class GatewayRouter:
             RequestState.from_scope(scope).tool_search = True  # presentation only, too
         if path == "/" and self.mcp_at_root:
             await self._mcp(scope, receive, send)
+            return
+        if self.mcp_at_root and (path == UI_PATH or path.startswith(UI_PATH + "/")):
+            await self.gateway.dashboard(scope, receive, send)
             return
         try:
             endpoint, params = self._match(scope["method"], path)

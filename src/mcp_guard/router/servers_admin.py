@@ -89,17 +89,21 @@ async def delete_server(gateway: Gateway, scope: Scope, receive: Any, send: Any,
 
 
 async def disable_server(gateway: Gateway, scope: Scope, receive: Any, send: Any, *, name: str) -> None:
-    await _store(gateway)
-    _known(gateway, name)
-    await _set_enabled(gateway, name, False)
+    await switch_server(gateway, name, enabled=False)
     await send_json(send, 200, _described(gateway, name))
 
 
 async def enable_server(gateway: Gateway, scope: Scope, receive: Any, send: Any, *, name: str) -> None:
+    await switch_server(gateway, name, enabled=True)
+    await send_json(send, 200, _described(gateway, name))
+
+
+async def switch_server(gateway: Gateway, name: str, *, enabled: bool) -> None:
+    """Switch a known server on or off, in the shared store (every gateway process follows); `NotFound`
+    for an unknown name. The dashboard's buttons call this too."""
     await _store(gateway)
     _known(gateway, name)
-    await _set_enabled(gateway, name, True)
-    await send_json(send, 200, _described(gateway, name))
+    await _set_enabled(gateway, name, enabled)
 
 
 async def reload_config(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:

@@ -1,0 +1,164 @@
+"""`Dashboard`: the ASGI app under `/ui`. It routes a request to a page (`pages.py`), checks who is asking
+and renders the answer.
+
+Who may use it: a browser holding a session (`sessions.py`) opened by logging in with an admin key.
+Without one, a page redirects to the login form and a change is refused (401). A key that is no longer
+active or no longer admin ends its session at its next request. Every change (a POST) must carry the
+session's CSRF token in its form (403 without); the login form carries its own, from a short-lived cookie,
+so another site cannot log a browser in either. Logins and every change are audited (server `ui`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from ..asgi import Scope, app_path
+from ..errors import GatewayError, MethodNotAllowed, NotAllowed, NotFound, Unauthenticated
+from . import pages
+from .actions import record_action
+from .login import SESSION_COOKIE
+from .http import cookies, read_form, redirect, send_file, send_html, set_cookie
+from .request import Answer, Redirect, Request
+from .sessions import SessionStore
+from .views import filters
+
+if TYPE_CHECKING:
+    from ..gateway import Gateway
+
+_STATIC = {"style.css": b"text/css; charset=utf-8", "favicon.svg": b"image/svg+xml"}
+
+
+Handler = Callable[["Dashboard", Request], Awaitable[Answer]]
+
+
+class Dashboard:
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        settings = gateway.config.ui
+        self.sessions = SessionStore(
+            idle=settings.idle_minutes * 60, lifetime=settings.max_hours * 3600, capacity=settings.max_sessions
+        )
+        self.templates = Environment(
+            loader=PackageLoader("mcp_guard.ui", "templates"),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.templates.filters.update(filters())
+        self.routes: list[tuple[str, re.Pattern[str], Handler, bool]] = [
+            (method, re.compile(f"^{pattern}$"), handler, public) for method, pattern, handler, public in pages.ROUTES
+        ]
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        if not self.gateway.config.ui.enabled:
+            await self._error(send, NotFound("The dashboard is switched off (ui.enabled: false)"))
+            return
+        path = app_path(scope)
+        cut = path.index("/ui") + 3 if path.startswith("/ui") else 0
+        base = scope.get("root_path", "") + path[:cut]
+        sub = path[cut:] or "/"
+        if sub.startswith("/static/"):
+            await self._static(send, sub.removeprefix("/static/"))
+            return
+        request = Request(scope, base)
+        try:
+            handler, public = self._route(scope["method"], sub, request)
+            if not public and not await self._authenticate(request, send):
+                return
+            if scope["method"] == "POST":
+                request.form = await read_form(scope, receive)
+                if not public:
+                    await self._check_csrf(request)
+            answer = await handler(self, request)
+        except GatewayError as exc:
+            await self._error(send, exc, request)
+            return
+        await self._answer(send, request, answer)
+
+    def _route(self, method: str, sub: str, request: Request) -> tuple[Handler, bool]:
+        allowed = False
+        for route_method, pattern, handler, public in self.routes:
+            match = pattern.match(sub)
+            if match is None:
+                continue
+            if route_method == method:
+                request.params = match.groupdict()
+                return handler, public
+            allowed = True
+        if allowed:
+            raise MethodNotAllowed(f"{method} is not allowed on the dashboard page {sub}")
+        raise NotFound(f"No dashboard page {sub!r}")
+
+    async def _authenticate(self, request: Request, send: Any) -> bool:
+        """Find the session and its admin: a page without one redirects to the login form; a change is 401."""
+        token = cookies(request.scope).get(SESSION_COOKIE, "")
+        session = self.sessions.get(token) if token else None
+        if session is not None:
+            try:
+                keys = self.gateway.governance.keys
+                identity = keys.identify_hash(session.key_hash)
+                keys.check_usable(identity)
+                if not identity.principal.is_admin:
+                    raise NotAllowed(f"Key '{identity.principal.key_name}' is no longer an admin key")
+            except GatewayError:  # deactivated, expired, removed, no longer admin: the session ends
+                self.sessions.close(token)
+                session = None
+            else:
+                request.session, request.principal = session, identity.principal
+                return True
+        if request.scope["method"] == "GET":
+            await redirect(send, request.base + "/login", [self._clear(request, SESSION_COOKIE)])
+        else:
+            await self._error(send, Unauthenticated("Log in to the dashboard first"), request)
+        return False
+
+    async def _check_csrf(self, request: Request) -> None:
+        if request.session is None or not request.session.csrf_ok(request.field("csrf")):
+            await record_action(self.gateway, request, "csrf", {}, NotAllowed("CSRF token missing or wrong"))
+            raise NotAllowed("The form's CSRF token is missing or wrong: reload the page and try again")
+
+    async def _answer(self, send: Any, request: Request, answer: Answer) -> None:
+        if isinstance(answer, Redirect):
+            await redirect(send, request.base + answer.to, answer.headers)
+            return
+        html = self.render(request, answer.template, answer.context)
+        await send_html(send, answer.status, html, answer.headers)
+
+    def render(self, request: Request, template: str, context: dict[str, Any]) -> str:
+        session = request.session
+        notice, secret = session.take_notice() if session is not None else (None, None)
+        return self.templates.get_template(template).render(
+            base=request.base,
+            principal=request.principal,
+            csrf=session.csrf if session is not None else "",
+            notice=notice,
+            secret=secret,
+            path=app_path(request.scope),
+            **context,
+        )
+
+    async def _error(self, send: Any, error: GatewayError, request: Request | None = None) -> None:
+        base = request.base if request is not None else ""
+        context = {"error": error, "base": base, "principal": request.principal if request else None, "csrf": ""}
+        html = self.templates.get_template("error.html").render(**context)
+        await send_html(send, error.status, html, [(k.lower().encode(), v.encode()) for k, v in error.headers.items()])
+
+    async def _static(self, send: Any, name: str) -> None:
+        if name not in _STATIC:
+            await self._error(send, NotFound(f"No dashboard file {name!r}"))
+            return
+        body = resources.files("mcp_guard.ui").joinpath("static", name).read_bytes()
+        await send_file(send, body, _STATIC[name])
+
+    def _clear(self, request: Request, name: str) -> tuple[bytes, bytes]:
+        return set_cookie(request.scope, name, "", path=request.base or "/", max_age=0)
+
+    def cookie(self, request: Request, name: str, value: str, max_age: int | None = None) -> tuple[bytes, bytes]:
+        return set_cookie(request.scope, name, value, path=request.base or "/", max_age=max_age)

@@ -1,0 +1,64 @@
+"""Logging in with an admin key through a form, and out.
+
+The key travels once, in the login form's body; the browser then holds only an opaque session id in an
+HttpOnly, SameSite=Strict cookie. The login form has its own CSRF token (double submit: a cookie and the
+same value in a hidden field) so that another site cannot log a browser in under its own key.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import TYPE_CHECKING
+
+from ..auth.keys import hash_key
+from ..errors import GatewayError, NotAllowed
+from .actions import record_action
+from .http import cookies
+from .request import Answer, Page, Redirect, Request
+
+if TYPE_CHECKING:
+    from .app import Dashboard
+
+SESSION_COOKIE = "mcpg_session"
+LOGIN_COOKIE = "mcpg_login"
+_LOGIN_TOKEN_SECONDS = 3600
+
+
+async def login_form(ui: Dashboard, request: Request) -> Answer:
+    return _form(ui, request)
+
+
+async def login(ui: Dashboard, request: Request) -> Answer:
+    expected = cookies(request.scope).get(LOGIN_COOKIE, "")
+    presented = request.field("csrf")
+    if not expected or not hmac.compare_digest(expected.encode(), presented.encode()):
+        return _form(ui, request, "The login form expired or came from elsewhere: try again.", 403)
+    key = request.field("key")
+    if not key:
+        return _form(ui, request, "Enter an admin key.", 400)
+    try:
+        identity = ui.gateway.governance.keys.authenticate(key)
+        if not identity.principal.is_admin:
+            raise NotAllowed(f"Key '{identity.principal.key_name}' is not an admin key")
+    except GatewayError as exc:
+        await record_action(ui.gateway, request, "login", {}, exc)
+        return _form(ui, request, exc.message, exc.status)
+    token, session = ui.sessions.open(hash_key(key))
+    request.session, request.principal = session, identity.principal
+    await record_action(ui.gateway, request, "login", {})
+    headers = [ui.cookie(request, SESSION_COOKIE, token), ui.cookie(request, LOGIN_COOKIE, "", max_age=0)]
+    return Redirect("/servers", headers)
+
+
+async def logout(ui: Dashboard, request: Request) -> Answer:
+    ui.sessions.close(cookies(request.scope).get(SESSION_COOKIE, ""))
+    await record_action(ui.gateway, request, "logout", {})
+    return Redirect("/login", [ui.cookie(request, SESSION_COOKIE, "", max_age=0)])
+
+
+def _form(ui: Dashboard, request: Request, error: str | None = None, status: int = 200) -> Page:
+    """The login page with a fresh login token (its cookie set alongside)."""
+    token = secrets.token_urlsafe(32)
+    cookie = ui.cookie(request, LOGIN_COOKIE, token, max_age=_LOGIN_TOKEN_SECONDS)
+    return Page("login.html", {"login_token": token, "error": error}, status, [cookie])

@@ -1,0 +1,36 @@
+"""The dashboard's routes: (method, path below `/ui` as a regular expression, handler, public?). Public
+routes need no session: the login form itself. Every other page needs an admin's session, and every POST
+among them the session's CSRF token."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import audit, keys, login, servers, spend
+from .request import Answer, Redirect, Request
+
+if TYPE_CHECKING:
+    from .app import Dashboard, Handler
+
+
+async def home(ui: Dashboard, request: Request) -> Answer:
+    return Redirect("/servers")
+
+
+_NAME = r"(?P<name>[^/]+)"
+
+ROUTES: list[tuple[str, str, Handler, bool]] = [
+    ("GET", "/login", login.login_form, True),
+    ("POST", "/login", login.login, True),
+    ("POST", "/logout", login.logout, False),
+    ("GET", "/", home, False),
+    ("GET", "/servers", servers.servers_page, False),
+    ("POST", f"/servers/{_NAME}/(?P<action>reconnect|disable|enable)", servers.server_action, False),
+    ("GET", "/tools", servers.tools_page, False),
+    ("GET", "/keys", keys.keys_page, False),
+    ("POST", "/keys", keys.create_key, False),
+    ("POST", "/keys/(?P<key_id>[^/]+)/deactivate", keys.deactivate_key, False),
+    ("GET", "/audit", audit.audit_page, False),
+    ("POST", "/audit/verify", audit.verify_chain, False),
+    ("GET", "/spend", spend.spend_page, False),
+]

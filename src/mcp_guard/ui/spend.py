@@ -1,0 +1,95 @@
+"""The spend page: cost and calls over time for a period, one line per team, key or tool (the busiest
+few, the rest as "other"), drawn as SVG on the server, with the same numbers as a table. The numbers are
+the usage report's (`budget/reports.py`, also `GET /mcp/analytics/usage`)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from ..budget.reports import bucket, usage_rows
+from ..errors import BadRequest
+from .audit import settled
+from .chart import PALETTE, line_chart
+from .request import Answer, Page, Request
+
+if TYPE_CHECKING:
+    from .app import Dashboard
+
+# range → (its length, the bucket it is drawn in)
+RANGES = {"24h": (timedelta(hours=24), "hour"), "7d": (timedelta(days=7), "day"), "30d": (timedelta(days=30), "day")}
+GROUPS = ("team", "key", "tool")
+MAX_RECORDS = 200_000  # a wider range is refused with a message (the usage report's API has no such cap)
+OTHER = "other"
+
+
+async def spend_page(ui: Dashboard, request: Request) -> Answer:
+    span = request.query.get("range", "7d")
+    group = request.query.get("group", "tool")
+    if span not in RANGES:
+        raise BadRequest(f"range={span!r} must be one of: {', '.join(RANGES)}")
+    if group not in GROUPS:
+        raise BadRequest(f"group={group!r} must be one of: {', '.join(GROUPS)}")
+    length, period = RANGES[span]
+    until = time.time()
+    since = until - length.total_seconds()
+    await settled(ui)
+    records = await ui.gateway.governance.audit.query(since=since, until=until, limit=MAX_RECORDS + 1)
+    if len(records) > MAX_RECORDS:
+        raise BadRequest(f"The last {span} hold more than {MAX_RECORDS} records: use GET /mcp/analytics/usage")
+    rows = usage_rows(records, (group, "period"), period)
+    buckets = _buckets(since, until, period)
+    cost, calls = _series(rows, group, buckets)
+    context = {
+        "title": "Spend",
+        "range": span,
+        "group": group,
+        "ranges": list(RANGES),
+        "groups": GROUPS,
+        "cost_chart": line_chart(f"Cost per {period} by {group}", buckets, cost, money=True),
+        "calls_chart": line_chart(f"Calls per {period} by {group}", buckets, calls),
+        "totals": _totals(cost, calls),
+    }
+    return Page("spend.html", context)
+
+
+def _buckets(since: float, until: float, period: str) -> list[str]:
+    """Every bucket from the one holding `since` to the one holding `until` (empty ones are drawn as zero)."""
+    step = timedelta(hours=1) if period == "hour" else timedelta(days=1)
+    moment = datetime.fromisoformat(bucket(since, period))
+    found: list[str] = []
+    while moment.timestamp() <= until:
+        found.append(bucket(moment.timestamp(), period))
+        moment += step
+    return found
+
+
+def _series(
+    rows: list[dict[str, Any]], group: str, buckets: list[str]
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Cost and calls per bucket for the busiest groups (by cost, then calls), the rest summed as "other"."""
+    ranking: dict[str, tuple[float, int]] = {}
+    for row in rows:
+        name = _name(row[group])
+        cost, calls = ranking.get(name, (0.0, 0))
+        ranking[name] = (cost + row["cost"], calls + row["calls"])
+    shown = sorted(ranking, key=lambda n: (-ranking[n][0], -ranking[n][1], n))[: len(PALETTE) - 1]
+    index = {label: i for i, label in enumerate(buckets)}
+    cost: dict[str, list[float]] = {name: [0.0] * len(buckets) for name in shown}
+    calls: dict[str, list[float]] = {name: [0.0] * len(buckets) for name in shown}
+    for row in rows:
+        name = _name(row[group]) if _name(row[group]) in cost else OTHER
+        if row["period"] not in index:
+            continue
+        for series, value in ((cost, row["cost"]), (calls, row["calls"])):
+            series.setdefault(name, [0.0] * len(buckets))[index[row["period"]]] += value
+    return cost, calls
+
+
+def _totals(cost: dict[str, list[float]], calls: dict[str, list[float]]) -> list[dict[str, Any]]:
+    return [{"name": name, "cost": sum(cost[name]), "calls": int(sum(calls[name]))} for name in cost]
+
+
+def _name(value: Any) -> str:
+    return "(none)" if value is None else str(value)
