@@ -39,11 +39,13 @@ async def login(ui: Dashboard, request: Request) -> Answer:
         return _form(ui, request, "Enter an admin key.", 400)
     try:
         identity = ui.gateway.governance.keys.authenticate(key)
-        if not identity.principal.is_admin:
-            raise NotAllowed(f"Key '{identity.principal.key_name}' is not an admin key")
     except GatewayError as exc:
         await record_action(ui.gateway, request, "login", {}, exc)
         return _form(ui, request, exc.message, exc.status)
+    if not identity.principal.is_admin:
+        refusal = NotAllowed(f"Key '{identity.principal.key_name}' is not an admin key")
+        await record_action(ui.gateway, request, "login", {}, refusal, principal=identity.principal)
+        return _form(ui, request, refusal.message, refusal.status)
     token, session = ui.sessions.open(hash_key(key))
     request.session, request.principal = session, identity.principal
     await record_action(ui.gateway, request, "login", {})
