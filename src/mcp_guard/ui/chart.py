@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 64, 12, 12, 36  # room for the axis labels
+WIDTH, HEIGHT = 600, 240
+LEFT, RIGHT, TOP, BOTTOM = 64, 28, 12, 36  # room for the axis labels
 # Distinguishable for the common colour-vision deficiencies (Okabe–Ito), then grey for "other".
 PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#7f7f7f")
 MAX_X_LABELS = 8
@@ -56,7 +56,7 @@ class Chart:
 def line_chart(title: str, buckets: list[str], series: dict[str, list[float]], *, money: bool = False) -> Chart:
     """`series` maps a name to one value per bucket (same length as `buckets`), in legend order."""
     x0, y0, x1, y1 = LEFT, TOP, WIDTH - RIGHT, HEIGHT - BOTTOM
-    top = nice_ceiling(max((v for values in series.values() for v in values), default=0.0))
+    top = nice_ceiling(max((v for values in series.values() for v in values), default=0.0), whole=not money)
     step = (x1 - x0) / max(len(buckets) - 1, 1)
 
     def x(index: int) -> float:
@@ -76,20 +76,24 @@ def line_chart(title: str, buckets: list[str], series: dict[str, list[float]], *
     return Chart(title, lines, y_ticks, x_ticks)
 
 
-def nice_ceiling(value: float) -> float:
-    """The smallest of 1, 2, 2.5, 5 × 10^n at or above `value` (1 for nothing), so ticks are round."""
+def nice_ceiling(value: float, *, whole: bool = False) -> float:
+    """The top of a y axis with four round steps at or above `value`: each step is 1, 2, 2.5 or 5 × 10^n
+    (whole numbers only, for counts, when `whole`); 1 (or 4 for counts) for nothing."""
     if value <= 0:
-        return 1.0
-    power = 10 ** math.floor(math.log10(value))
-    for factor in (1, 2, 2.5, 5, 10):
-        if factor * power >= value * (1 - 1e-9):
-            return float(factor * power)
-    return float(10 * power)  # pragma: no cover - the loop ends at 10 × power, which is always enough
+        return 4.0 if whole else 1.0
+    raw = value / 4
+    power = 10 ** math.floor(math.log10(raw))
+    factors = (1, 2, 5, 10) if whole else (1, 2, 2.5, 5, 10)
+    step = next(f * power for f in factors if f * power >= raw * (1 - 1e-9))
+    if whole:
+        step = max(1.0, math.ceil(step))
+    return float(step * 4)
 
 
 def _format(value: float, money: bool) -> str:
-    if money:
-        return f"${value:,.4f}".rstrip("0").rstrip(".") if value < 1 else f"${value:,.2f}"
+    if money:  # at least cents, at most four decimals: $0.10, $0.025, $12.50
+        whole, _, cents = f"{value:,.4f}".rstrip("0").partition(".")
+        return f"${whole}.{cents.ljust(2, '0')}"
     return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
 
 

@@ -1,6 +1,7 @@
 """The spend page: cost and calls over time for a period, one line per team, key or tool (the busiest
 few, the rest as "other"), drawn as SVG on the server, with the same numbers as a table. The numbers are
-the usage report's (`budget/reports.py`, also `GET /mcp/analytics/usage`)."""
+the usage report's (`budget/reports.py`, also `GET /mcp/analytics/usage`) without the dashboard's own
+actions (server `ui`: logins and changes, audited but not tool usage)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..budget.reports import bucket, usage_rows
 from ..errors import BadRequest
+from .actions import UI_SERVER
 from .audit import settled
 from .chart import PALETTE, line_chart
 from .request import Answer, Page, Request
@@ -38,7 +40,8 @@ async def spend_page(ui: Dashboard, request: Request) -> Answer:
     records = await ui.gateway.governance.audit.query(since=since, until=until, limit=MAX_RECORDS + 1)
     if len(records) > MAX_RECORDS:
         raise BadRequest(f"The last {span} hold more than {MAX_RECORDS} records: use GET /mcp/analytics/usage")
-    rows = usage_rows(records, (group, "period"), period)
+    usage = [record for record in records if record.get("server") != UI_SERVER]  # admin actions are not usage
+    rows = usage_rows(usage, (group, "period"), period)
     buckets = _buckets(since, until, period)
     cost, calls = _series(rows, group, buckets)
     context = {
