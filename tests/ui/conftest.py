@@ -88,10 +88,23 @@ def _history(now: float) -> list[AuditRecord]:
             for call in range((day * (index + 2)) % 5 + 1):
                 when = now - day * 86_400 + index * 3600 + call * 60
                 records.append(
-                    AuditRecord(time=when, request_id=f"seed-{day}-{index}-{call}", call_id=f"c-{day}-{index}-{call}",
-                                server=server, tool=tool, decision="allowed", outcome="ok", key_id=key, key_name=key,
-                                team=team, customer="acme", arguments={"seeded": True}, cost=cost, duration_ms=3.0,
-                                entry="rest")  # fmt: skip
+                    AuditRecord(
+                        time=when,
+                        request_id=f"seed-{day}-{index}-{call}",
+                        call_id=f"c-{day}-{index}-{call}",
+                        server=server,
+                        tool=tool,
+                        decision="allowed",
+                        outcome="ok",
+                        key_id=key,
+                        key_name=key,
+                        team=team,
+                        customer="acme",
+                        arguments={"seeded": True},
+                        cost=cost,
+                        duration_ms=3.0,
+                        entry="rest",
+                    )  # fmt: skip
                 )
     return records
 

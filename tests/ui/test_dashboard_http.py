@@ -186,7 +186,7 @@ async def test_spend_page_draws_cost_and_calls_per_tool() -> None:
         assert page.status_code == 200
         cost = re.search(r'<svg id="cost-chart".*?</svg>', page.text, re.S)
         assert cost is not None and 'data-series="calc/add"' in cost.group(0)
-        assert re.search(r'calc/add · [^<]*: \$0\.2\b', cost.group(0)), "the hour's cost point of 2 × $0.10"
+        assert re.search(r"calc/add · [^<]*: \$0\.20\b", cost.group(0)), "the hour's cost point of 2 × $0.10"
         assert re.search(r'<th scope="row">calc/add</th><td class="num">2</td>', page.text)
         refused = await http.get(f"{UI}/spend", params={"range": "forever"})
         assert refused.status_code == 400 and "forever" in refused.text
@@ -221,10 +221,10 @@ async def test_also_at_the_root_of_the_standalone_server() -> None:
 
 async def test_under_the_mount_of_a_host_app() -> None:
     from fastapi import FastAPI
+    from mcp_guard_fastapi import install
 
     from mcp_guard import Gateway
     from mcp_guard.config import parse_config
-    from mcp_guard_fastapi import install
     from tests.integration.gateway_fixtures import http_client, make_tools
 
     world = World()
@@ -249,14 +249,16 @@ async def test_hostile_input_gets_a_4xx() -> None:
         escaped = await http.get(f"{UI}/spend", params={"group": "<script>"})
         assert escaped.status_code == 400 and "<script>" not in escaped.text and "&lt;script&gt;" in escaped.text
         cases = [
-            http.post(f"{UI}/keys", content=b"\xff\xfe=\xff", headers={"content-type": "application/x-www-form-urlencoded"}),
+            http.post(
+                f"{UI}/keys", content=b"\xff\xfe=\xff", headers={"content-type": "application/x-www-form-urlencoded"}
+            ),
             http.post(f"{UI}/keys", json={"name": "x", "csrf": csrf}),
             http.post(f"{UI}/keys", data={"csrf": csrf, "name": "x" * 70_000}),
             http.put(f"{UI}/keys", data={"csrf": csrf}),
             http.get(f"{UI}/nowhere"),
             http.get(f"{UI}/static/../../etc/passwd"),
             http.get(f"{UI}/spend", params={"group": "<script>"}),
-            http.get(f"{UI}/servers", headers={"cookie": "mcpg_session=\x7f\"; ;;="}),  # last: it ends the session
+            http.get(f"{UI}/servers", headers={"cookie": 'mcpg_session=\x7f"; ;;='}),  # last: it ends the session
         ]
         statuses = [(await case).status_code for case in cases]
         assert all(400 <= status < 500 or status == 303 for status in statuses), statuses

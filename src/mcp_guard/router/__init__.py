@@ -68,6 +68,7 @@ def public_paths(mount: str) -> tuple[str, ...]:
     mount = mount.rstrip("/")
     return (mount + OPENAPI_PATH, mount + UI_PATH, f"{mount}{UI_PATH}/*")
 
+
 ROUTES: list[Endpoint] = [
     Endpoint("GET", "/tools", rest.list_tools, "any", "The caller's visible tools"),
     Endpoint("POST", "/tool/execute", rest.execute_tool, "any", "Execute one tool call (OpenAI format)"),

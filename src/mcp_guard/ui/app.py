@@ -21,8 +21,8 @@ from ..asgi import Scope, app_path
 from ..errors import GatewayError, MethodNotAllowed, NotAllowed, NotFound, Unauthenticated
 from . import pages
 from .actions import record_action
-from .login import SESSION_COOKIE
 from .http import cookies, read_form, redirect, send_file, send_html, set_cookie
+from .login import SESSION_COOKIE
 from .request import Answer, Redirect, Request
 from .sessions import SessionStore
 from .views import filters

@@ -3,8 +3,8 @@ headers every answer carries (the core uses no web framework)."""
 
 from __future__ import annotations
 
-from http.cookies import CookieError, SimpleCookie
 from collections.abc import Iterable
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl
 

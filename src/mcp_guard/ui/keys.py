@@ -31,8 +31,10 @@ async def keys_page(ui: Dashboard, request: Request) -> Answer:
     context = {
         "title": "Keys and teams",
         "keys": [{**key, "spend": spend.get(("key", key["id"]))} for key in keys],
-        "teams": [{"name": name, "customer": team.customer, "spend": spend.get(("team", name))}
-                  for name, team in sorted(teams.items())],  # fmt: skip
+        "teams": [
+            {"name": name, "customer": team.customer, "spend": spend.get(("team", name))}
+            for name, team in sorted(teams.items())
+        ],  # fmt: skip
         "roles": sorted(gateway.config.roles),
         "periods": PERIODS,
     }

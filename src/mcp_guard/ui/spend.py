@@ -6,7 +6,7 @@ actions (server `ui`: logins and changes, audited but not tool usage)."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..budget.reports import bucket, usage_rows
@@ -75,8 +75,8 @@ def _series(
     ranking: dict[str, tuple[float, int]] = {}
     for row in rows:
         name = _name(row[group])
-        cost, calls = ranking.get(name, (0.0, 0))
-        ranking[name] = (cost + row["cost"], calls + row["calls"])
+        spent, count = ranking.get(name, (0.0, 0))
+        ranking[name] = (spent + row["cost"], count + row["calls"])
     shown = sorted(ranking, key=lambda n: (-ranking[n][0], -ranking[n][1], n))[: len(PALETTE) - 1]
     index = {label: i for i, label in enumerate(buckets)}
     cost: dict[str, list[float]] = {name: [0.0] * len(buckets) for name in shown}
