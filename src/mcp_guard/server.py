@@ -21,7 +21,7 @@ def standalone_app(gateway: Gateway, *, mount: str = MOUNT) -> Any:
     """`gateway.router` at `mount` (both `/mcp` and `/mcp/...`, without redirects) and Bifrost's paths,
     behind all five governance middlewares on every path; only the index page `/`, the OpenAPI document and
     the operations endpoints (`/healthz`, `/readyz`, `/metrics`, see `observability.paths`) answer without
-    a key."""
+    a key, and the dashboard (`/ui/`, also under the mount), which has its own login for admin keys."""
     exempt = ("/", UI_PATH, UI_PATH + "/*", *public_paths(mount))
     return governed(_mounted(gateway, mount), gateway, paths=EVERY_PATH, exempt_paths=exempt)
 

@@ -79,6 +79,7 @@ def test_the_wheel_holds_the_package_the_adapters_and_every_extra(installed: Ins
     for package in ("mcp_guard", "mcp_guard_fastapi", "mcp_guard_litestar", "mcp_guard_starlette"):
         assert f"{package}/__init__.py" in names and f"{package}/py.typed" in names
     assert "mcp_guard/codemode/prelude.js" in names  # a data file, not only modules
+    assert {"mcp_guard/ui/templates/base.html", "mcp_guard/ui/static/style.css"} <= names  # the dashboard's
     assert set(EXTRAS) <= extras
     imports = (
         "import mcp_guard, mcp_guard_fastapi, mcp_guard_litestar, mcp_guard_starlette, redis, psycopg, py_mini_racer"
@@ -117,6 +118,8 @@ def test_each_readme_snippet_runs_against_the_wheel(installed: Installed, name: 
         assert httpx2.get(f"{server.base_url}/me").status_code == 401
         assert httpx2.get(f"{server.base_url}/me", headers={"x-api-key": key}).json() == {"key": "admin"}
         tools = httpx2.get(f"{server.url}/tools", headers={"x-api-key": key}).json()["tools"]
+        login = httpx2.get(f"{server.url}/ui/login")  # the dashboard's templates, from the installed wheel
+        assert login.status_code == 200 and 'name="key"' in login.text
     assert {"demo__word_count", "time__get_current_time"} <= {tool["name"] for tool in tools}
 
 
@@ -143,6 +146,8 @@ def test_the_container_command_serves_as_a_non_root_user(installed: Installed) -
     env = installed.env(MCPG_ADMIN_KEY_HASH=hash_key(key), HOME=str(work))
     with ServerProcess(argv, port=port, env=env, cwd=work) as server:
         tools = httpx2.get(f"{server.url}/tools", headers={"x-api-key": key}).json()["tools"]
+        login = httpx2.get(f"{server.url}/ui/login")  # the dashboard's templates, from the installed wheel
+        assert login.status_code == 200 and 'name="key"' in login.text
         uid = _uid_of(server.pid)
     assert {tool["name"] for tool in tools} == {"demo__convert_currency", "demo__word_count"}
     assert uid != 0, "mcp-guard serve ran as root"

@@ -272,3 +272,27 @@ async def test_login_page_answers_without_a_key(path: str) -> None:
         page = await http.get(path)
         assert page.status_code == 200 and '<input id="key" name="key" type="password"' in page.text
         assert isinstance(page, httpx2.Response)
+
+
+async def test_under_the_mount_of_a_litestar_app() -> None:
+    from litestar import Litestar
+    from litestar.testing import AsyncTestClient
+    from mcp_guard_litestar import MCPGuardPlugin
+
+    from mcp_guard import Gateway
+    from mcp_guard.config import parse_config
+
+    world = World()
+    document = world.document()
+    document["teams"]["red"] = {}
+    app = Litestar(plugins=[MCPGuardPlugin(Gateway(parse_config(document)))])
+    async with AsyncTestClient(app, base_url="http://127.0.0.1") as http:
+        assert (await http.get("/mcp/tools")).status_code == 401
+        page = await http.get(f"{UI}/login")
+        assert page.status_code == 200 and f'href="{UI}/static/style.css"' in page.text
+        form = {"key": world.admin, "csrf": csrf_of(page.text)}
+        answer = await http.post(f"{UI}/login", data=form, follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"] == f"{UI}/servers"
+        servers = await http.get(f"{UI}/servers")
+        assert servers.status_code == 200 and 'aria-current="page"' in servers.text
+        assert f'action="{UI}/logout"' in servers.text

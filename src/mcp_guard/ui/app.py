@@ -30,6 +30,8 @@ from .views import filters
 if TYPE_CHECKING:
     from ..gateway import Gateway
 
+UI = "/ui"
+
 _STATIC = {"style.css": b"text/css; charset=utf-8", "favicon.svg": b"image/svg+xml"}
 
 
@@ -60,10 +62,7 @@ class Dashboard:
         if not self.gateway.config.ui.enabled:
             await self._error(send, NotFound("The dashboard is switched off (ui.enabled: false)"))
             return
-        path = app_path(scope)
-        cut = path.index("/ui") + 3 if path.startswith("/ui") else 0
-        base = scope.get("root_path", "") + path[:cut]
-        sub = path[cut:] or "/"
+        base, sub = where(scope)
         if sub.startswith("/static/"):
             await self._static(send, sub.removeprefix("/static/"))
             return
@@ -140,7 +139,7 @@ class Dashboard:
             csrf=session.csrf if session is not None else "",
             notice=notice,
             secret=secret,
-            path=app_path(request.scope),
+            page=where(request.scope)[1],
             **context,
         )
 
@@ -162,3 +161,19 @@ class Dashboard:
 
     def cookie(self, request: Request, name: str, value: str, max_age: int | None = None) -> tuple[bytes, bytes]:
         return set_cookie(request.scope, name, value, path=request.base or "/", max_age=max_age)
+
+
+def where(scope: Scope) -> tuple[str, str]:
+    """(the dashboard's base URL path, the page path below it). With a `root_path` (Starlette's mounts, a
+    proxy's prefix) the base is that plus `/ui`; without one it is read off the path the client sent
+    (`raw_path`): Litestar's mount leaves `root_path` empty and gives `path` without the mount (and with a
+    trailing slash)."""
+    path = app_path(scope).rstrip("/")
+    sub = path.removeprefix(UI) or "/"
+    root = scope.get("root_path", "")
+    if root:
+        return root + path.removesuffix(sub if sub != "/" else ""), sub
+    raw = scope.get("raw_path")
+    sent = (raw.decode("latin-1") if raw else path).rstrip("/")
+    segments = 0 if sub == "/" else sub.count("/")
+    return (sent.rsplit("/", segments)[0] if segments else sent), sub
