@@ -75,6 +75,12 @@ def _config(tmp: Path, admin: str, worker: str, dead_port: int) -> dict[str, obj
     }
 
 
+def allowed(key: str, team: str, cost: float) -> dict[str, object]:
+    """The fields of an allowed REST call by `key` of `team` (customer acme) that cost `cost`."""
+    fields = {"decision": "allowed", "outcome": "ok", "key_id": key, "key_name": key, "team": team}
+    return {**fields, "customer": "acme", "arguments": {"seeded": True}, "cost": cost, "entry": "rest"}
+
+
 def _history(now: float) -> list[AuditRecord]:
     """A week of calls by two teams over three tools, so the spend chart has lines to draw."""
     plan = [
@@ -87,24 +93,9 @@ def _history(now: float) -> list[AuditRecord]:
         for index, (key, team, server, tool, cost) in enumerate(plan):
             for call in range((day * (index + 2)) % 5 + 1):
                 when = now - day * 86_400 + index * 3600 + call * 60
+                seed = f"{day}-{index}-{call}"
                 records.append(
-                    AuditRecord(
-                        time=when,
-                        request_id=f"seed-{day}-{index}-{call}",
-                        call_id=f"c-{day}-{index}-{call}",
-                        server=server,
-                        tool=tool,
-                        decision="allowed",
-                        outcome="ok",
-                        key_id=key,
-                        key_name=key,
-                        team=team,
-                        customer="acme",
-                        arguments={"seeded": True},
-                        cost=cost,
-                        duration_ms=3.0,
-                        entry="rest",
-                    )  # fmt: skip
+                    AuditRecord(when, f"seed-{seed}", f"call-{seed}", server, tool, **allowed(key, team, cost))
                 )
     return records
 
