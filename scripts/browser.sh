@@ -46,6 +46,11 @@ if [ "$(candidate)" = "" ] || [ "$(candidate)" = "(none)" ]; then
 fi
 
 mkdir -p "$cache/debs" "$root"
+exec 9>"$cache/.lock"
+flock 9  # one download at a time (two test runs starting together)
+if [ -x "$launcher" ] && "$launcher" --headless --no-sandbox --version >/dev/null 2>&1; then
+    echo "$launcher"; exit 0  # the other run got it meanwhile
+fi
 installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]; }
 # The first choice of each hard dependency (`|Depends:` lines are alternatives to the line before them).
 depends_of() {
@@ -64,6 +69,7 @@ fetch() {  # download and unpack packages not yet in the cache
         deb=$(ls "$cache/debs/${package}"_*.deb 2>/dev/null | head -n 1)
         [ -n "$deb" ] || { say "apt-get download $package failed"; exit 1; }
         dpkg -x "$deb" "$root"
+        rm -f "$deb"  # unpacked: the archive is no longer needed
         touch "$cache/debs/$package.done"
     done
 }
