@@ -19,6 +19,7 @@ from mcp_guard.audit.config import AuditSettings
 from mcp_guard.audit.log import AuditLog
 from mcp_guard.audit.record import AuditRecord
 from mcp_guard.auth.keys import generate_key, hash_key
+from tests.servers.conftest import echo  # noqa: F401 - an HTTP upstream to add at runtime
 from tests.support.processes import ServerProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,9 @@ import httpx2
 import pytest
 
 from mcp_guard.auth.keys import generate_key, hash_key
+from tests.integration.upstream_fixtures import wait_until
 from tests.observability.world import World, rest_call, served
+from tests.support.processes import ServerProcess
 from tests.ui.helpers import UI, csrf_of, logged_in, login, notices
 
 pytestmark = pytest.mark.anyio
@@ -296,3 +298,88 @@ async def test_under_the_mount_of_a_litestar_app() -> None:
         servers = await http.get(f"{UI}/servers")
         assert servers.status_code == 200 and 'aria-current="page"' in servers.text
         assert f'action="{UI}/logout"' in servers.text
+
+
+async def test_add_and_remove_a_runtime_server_and_see_latency(echo: ServerProcess) -> None:
+    world = World()
+    async with served(world) as (gateway, http):
+        csrf = await logged_in(http, world.admin)
+        assert (await rest_call(http, world.admin, "calc__add", a=1, b=2)).status_code == 200
+        calc = re.search(r'<tr data-server="calc">(.*?)</tr>', (await http.get(f"{UI}/servers")).text, re.S)
+        assert calc is not None and re.search(r"[\d.]+ / [\d.]+ ms<br><small>1 calls", calc.group(1))
+
+        refused = await http.post(
+            f"{UI}/servers", data={"name": "local", "transport": "stdio", "command": "sh", "csrf": csrf}
+        )
+        assert refused.status_code == 303
+        assert any("cannot be added through the API" in t for t in notices((await http.get(f"{UI}/servers")).text))
+
+        form = {"name": "echo", "transport": "http", "url": echo.url, "csrf": csrf}
+        assert (await http.post(f"{UI}/servers", data=form)).status_code == 303
+        await wait_until(lambda: gateway.catalog.resolve("echo__seen") is not None, 10, "echo's tools")
+        page = (await http.get(f"{UI}/servers")).text
+        row = re.search(r'<tr data-server="echo">(.*?)</tr>', page, re.S)
+        assert row is not None and "runtime" in row.group(1) and "Remove echo" in row.group(1)
+        assert 'data-tool="echo/seen"' in (await http.get(f"{UI}/tools")).text
+        assert (await http.post(f"{UI}/servers", data=form)).status_code == 303  # taken: refused, said so
+        assert any("exists" in t for t in notices((await http.get(f"{UI}/servers")).text))
+
+        assert (await http.post(f"{UI}/servers/calc/remove", data={"csrf": csrf})).status_code == 303
+        assert any("configuration file" in t for t in notices((await http.get(f"{UI}/servers")).text))
+        assert (await http.post(f"{UI}/servers/echo/remove", data={"csrf": csrf})).status_code == 303
+        assert "echo" not in gateway.upstreams and gateway.catalog.resolve("echo__seen") is None
+        assert 'data-server="echo"' not in (await http.get(f"{UI}/servers")).text
+
+
+async def test_set_and_clear_a_runtime_keys_budget() -> None:
+    world = World()
+    async with served(world) as (gateway, http):
+        csrf = await logged_in(http, world.admin)
+        made = await http.post(
+            "/mcp/keys", json={"name": "bot", "roles": ["worker"]}, headers={"x-api-key": world.admin}
+        )
+        key_id = made.json()["id"]
+        form = {"budget_limit": "0.15", "budget_period": "1d", "csrf": csrf}
+        assert (await http.post(f"{UI}/keys/{key_id}/budget", data=form)).status_code == 303
+        record = await gateway.governance.keys.store.get(key_id)
+        assert (
+            record is not None
+            and record.budget is not None
+            and (record.budget.limit, record.budget.period)
+            == (
+                0.15,
+                "1d",
+            )
+        )
+        assert (await rest_call(http, made.json()["key"], "calc__add", a=1, b=1)).status_code == 200  # $0.10
+        assert (await rest_call(http, made.json()["key"], "calc__add", a=1, b=1)).status_code == 402  # budget
+        page = (await http.get(f"{UI}/keys")).text
+        assert re.search(r'<tr data-key="bot">.*?<meter [^>]*value="0.1"', page, re.S)
+        bad = {"budget_limit": "-1", "csrf": csrf}
+        assert (await http.post(f"{UI}/keys/{key_id}/budget", data=bad)).status_code == 303
+        assert any("not changed" in t for t in notices((await http.get(f"{UI}/keys")).text))
+        cleared = {"budget_limit": "", "csrf": csrf}
+        assert (await http.post(f"{UI}/keys/{key_id}/budget", data=cleared)).status_code == 303
+        record = await gateway.governance.keys.store.get(key_id)
+        assert record is not None and record.budget is None
+        file_key = await http.post(f"{UI}/keys/root/budget", data=form)
+        assert file_key.status_code == 303
+        assert any("configuration file" in t for t in notices((await http.get(f"{UI}/keys")).text))
+
+
+async def test_audit_outcome_filter() -> None:
+    world = World()
+    async with served(world) as (_gateway, http):
+        await logged_in(http, world.admin)
+        await rest_call(http, world.admin, "calc__add", a=1, b=2)
+        await rest_call(http, world.admin, "calc__refuse", reason="no")  # the tool's own error
+        await rest_call(http, world.worker, "ops__wipe", target="x")  # denied
+        seen = {}
+        for outcome in ("ok", "tool_error", "denied"):
+            page = await http.get(f"{UI}/audit", params={"outcome": outcome})
+            seen[outcome] = re.findall(r'data-tool="([^"]+)"', page.text)
+        assert seen["tool_error"] == ["calc/refuse"] and seen["denied"] == ["ops/wipe"]
+        assert "calc/add" in seen["ok"] and "calc/refuse" not in seen["ok"]
+        clash = await http.get(f"{UI}/audit", params={"outcome": "ok", "decision": "denied"})
+        assert clash.status_code == 400 and "contradicts" in clash.text
+        assert (await http.get(f"{UI}/audit", params={"outcome": "meh"})).status_code == 400

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-GROUPS = ("team", "key", "tool", "customer", "period")
+GROUPS = ("team", "key", "tool", "server", "customer", "period")
 PERIODS = ("hour", "day", "week", "month")
 COLUMNS = ("calls", "denied", "cost")
 MAX_RECORDS = 1_000_000
@@ -44,6 +44,7 @@ def usage_rows(records: Iterable[Mapping[str, Any]], group_by: tuple[str, ...], 
             "customer": record.get("customer"),
             "key": record.get("key_name"),
             "tool": f"{record['server']}/{record['tool']}" if record.get("server") else record.get("tool"),
+            "server": record.get("server"),
             "period": bucket(record["time"], period),
         }
         group = tuple(values[name] for name in group_by)

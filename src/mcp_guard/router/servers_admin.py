@@ -37,8 +37,15 @@ class Conflict(GatewayError):
 
 
 async def add_server(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
-    store = await _store(gateway)  # opened first: its runtime servers count for the name check
-    body = await _body(gateway, scope, receive)
+    await _store(gateway)  # opened first: its runtime servers count for the name check
+    name = await add_runtime_server(gateway, await _body(gateway, scope, receive))
+    await send_json(send, 201, _described(gateway, name))
+
+
+async def add_runtime_server(gateway: Gateway, body: dict[str, Any]) -> str:
+    """Validate a server entry (with its `name`), keep it in the shared store and start it; its name.
+    `Conflict` if the name is taken, `BadRequest` naming the bad field. The dashboard's form calls this too."""
+    store = await _store(gateway)
     name = body.get("name")
     if not isinstance(name, str):
         raise BadRequest("name: a server needs a name")
@@ -47,7 +54,7 @@ async def add_server(gateway: Gateway, scope: Scope, receive: Any, send: Any) ->
         raise Conflict(f"Server {name!r} exists; change it with PUT or PATCH /servers/{name}")
     await store.put(ServerRecord(name, _entry(config)))
     await gateway.upstream_manager.reconcile()
-    await send_json(send, 201, _described(gateway, name))
+    return name
 
 
 async def get_server(gateway: Gateway, scope: Scope, receive: Any, send: Any, *, name: str) -> None:
@@ -79,11 +86,7 @@ async def patch_server(gateway: Gateway, scope: Scope, receive: Any, send: Any, 
 
 
 async def delete_server(gateway: Gateway, scope: Scope, receive: Any, send: Any, *, name: str) -> None:
-    store = await _store(gateway)
-    _known(gateway, name)
-    _runtime_only(gateway, name)
-    await store.put(ServerRecord(name, deleted=True))
-    await gateway.upstream_manager.reconcile()
+    await remove_runtime_server(gateway, name)
     await send({"type": "http.response.start", "status": 204, "headers": []})
     await send({"type": "http.response.body", "body": b""})
 
@@ -96,6 +99,16 @@ async def disable_server(gateway: Gateway, scope: Scope, receive: Any, send: Any
 async def enable_server(gateway: Gateway, scope: Scope, receive: Any, send: Any, *, name: str) -> None:
     await switch_server(gateway, name, enabled=True)
     await send_json(send, 200, _described(gateway, name))
+
+
+async def remove_runtime_server(gateway: Gateway, name: str) -> None:
+    """Stop a server added at runtime and remove it from the shared store; `Conflict` for a server of the
+    configuration file, `NotFound` for an unknown name."""
+    store = await _store(gateway)
+    _known(gateway, name)
+    _runtime_only(gateway, name)
+    await store.put(ServerRecord(name, deleted=True))
+    await gateway.upstream_manager.reconcile()
 
 
 async def switch_server(gateway: Gateway, name: str, *, enabled: bool) -> None:

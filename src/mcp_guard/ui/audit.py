@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 100
 FLUSH_SECONDS = 2.0  # how long a page waits for queued records to be written (a slow store: shown later)
-FILTERS = ("key", "tool", "decision", "since", "until")
+FILTERS = ("key", "tool", "decision", "outcome", "since", "until")
+OUTCOMES = ("ok", "tool_error", "failed", "denied")
+OUTCOME_SCAN = 1000  # an outcome filter looks at the newest this many records that match the other filters
 _MAX_PROBLEMS_SHOWN = 20
 
 
@@ -26,18 +28,22 @@ async def audit_page(ui: Dashboard, request: Request) -> Answer:
     error: str | None = None
     records: list[dict[str, Any]] = []
     await settled(ui)
+    outcome = wanted.get("outcome")
     try:
         records = await ui.gateway.governance.audit.query(
             key_id=wanted.get("key"),
             tool=wanted.get("tool"),
-            decision=wanted.get("decision"),
+            decision=_decision(wanted.get("decision"), outcome),
             since=_time(wanted, "since"),
             until=_time(wanted, "until"),
-            limit=PAGE_SIZE,
+            limit=PAGE_SIZE if outcome is None else OUTCOME_SCAN,
         )
+        if outcome is not None:  # the stores filter by decision, not outcome: the rest is done here
+            records = [record for record in records if record["outcome"] == outcome][:PAGE_SIZE]
     except (ValueError, GatewayError) as exc:  # a malformed filter names itself; the page still renders
         error = exc.message if isinstance(exc, GatewayError) else str(exc)
-    context = {"title": "Audit", "records": records, "filters": wanted, "filter_error": error, "limit": PAGE_SIZE}
+    context = {"title": "Audit", "records": records, "filters": wanted, "filter_error": error, "limit": PAGE_SIZE,
+               "outcomes": OUTCOMES, "scan": OUTCOME_SCAN}  # fmt: skip
     return Page("audit.html", context, 400 if error else 200)
 
 
@@ -62,6 +68,20 @@ async def settled(ui: Dashboard) -> None:
     delays them to a later look, never the page)."""
     with anyio.move_on_after(FLUSH_SECONDS):
         await ui.gateway.governance.audit.flush()
+
+
+def _decision(decision: str | None, outcome: str | None) -> str | None:
+    """The decision filter that an outcome implies (`denied` ⇔ denied; any other outcome ⇒ allowed)."""
+    if outcome is None:
+        return decision
+    if outcome not in OUTCOMES:
+        raise BadRequest(f"outcome={outcome!r} must be one of: {', '.join(OUTCOMES)}")
+    implied = "denied" if outcome == "denied" else "allowed"
+    if decision not in (None, implied):
+        raise BadRequest(
+            f"outcome={outcome!r} contradicts decision={decision!r}: a call with that outcome was {implied}"
+        )
+    return implied
 
 
 def _time(wanted: dict[str, str], name: str) -> float | None:

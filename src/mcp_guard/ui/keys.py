@@ -4,9 +4,9 @@ same `KeyAdmin` as `POST /mcp/keys`."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ..auth.admin import KeyAdmin, NewKey
 from ..budget.config import BudgetConfig, TierBudget
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .app import Dashboard
 
 PERIODS = ("1m", "1h", "1d", "1w", "1M")
+T = TypeVar("T", bound=BaseModel)
 
 
 async def keys_page(ui: Dashboard, request: Request) -> Answer:
@@ -71,11 +72,38 @@ async def deactivate_key(ui: Dashboard, request: Request) -> Answer:
     return Redirect("/keys")
 
 
-def _new_key(request: Request, arguments: dict[str, Any]) -> NewKey:
-    limit = request.field("budget_limit")
-    budget = {"limit": limit, "period": request.field("budget_period") or "1M"} if limit else None
+async def set_budget(ui: Dashboard, request: Request) -> Answer:
+    """A runtime key's own budget: set (limit and period) or cleared (an empty limit)."""
+    key_id = request.params["key_id"]
+    arguments = {"id": key_id, "limit": request.field("budget_limit"), "period": request.field("budget_period")}
     try:
-        return NewKey.model_validate({**arguments, "budget": budget})
+        budget = _budget(request)
+        record = await KeyAdmin(ui.gateway.governance.keys).set_budget(key_id, budget)
+    except GatewayError as exc:
+        await record_action(ui.gateway, request, "set_key_budget", arguments, exc)
+        request.notify("error", f"The budget was not changed: {exc.message}")
+        return Redirect("/keys")
+    await record_action(ui.gateway, request, "set_key_budget", arguments)
+    shown = f"{budget.limit:g} per {budget.period}" if budget else "none"
+    request.notify("ok", f"Key {record.name} ({key_id}) now has budget {shown}.")
+    return Redirect("/keys")
+
+
+def _budget(request: Request) -> BudgetConfig | None:
+    limit = request.field("budget_limit")
+    if not limit:
+        return None
+    return _validated(BudgetConfig, {"limit": limit, "period": request.field("budget_period") or "1M"})
+
+
+def _new_key(request: Request, arguments: dict[str, Any]) -> NewKey:
+    budget = _budget(request)
+    return _validated(NewKey, {**arguments, "budget": budget.model_dump() if budget else None})
+
+
+def _validated(model: type[T], data: dict[str, Any]) -> T:
+    try:
+        return model.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"]) or "form"

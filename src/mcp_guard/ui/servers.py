@@ -3,15 +3,21 @@ with who may see each tool, its rate limits and its price)."""
 
 from __future__ import annotations
 
+import math
+import time
 from typing import TYPE_CHECKING, Any
 
 from ..errors import GatewayError, NotFound
 from ..patterns import ToolPattern
-from ..router.servers_admin import switch_server
-from .actions import record_action
+from ..router.servers_admin import add_runtime_server, remove_runtime_server, switch_server
+from .actions import UI_SERVER, record_action
+from .audit import settled
 from .request import Answer, Page, Redirect, Request
 
+LATENCY_CALLS = 1000  # the latency columns summarise the newest this many calls (all servers together)
+
 if TYPE_CHECKING:
+    from ..auth.resolver import Identity
     from ..catalog import CatalogEntry
     from ..config import GatewayConfig
     from .app import Dashboard
@@ -20,19 +26,40 @@ if TYPE_CHECKING:
 async def servers_page(ui: Dashboard, request: Request) -> Answer:
     gateway = ui.gateway
     manager = gateway.upstream_manager
+    latency = await _latency(ui)
     rows: list[dict[str, Any]] = []
     for name, config in sorted(manager.wanted().items()):
         upstream = gateway.upstreams.get(name)
         status = upstream.status.as_dict() if upstream is not None else {"state": "disabled"}
         rows.append({**status, "name": name, "transport": config.transport, "enabled": config.enabled,
-                     "source": manager.source(name)})  # fmt: skip
-    return Page("servers.html", {"servers": rows, "title": "Servers"})
+                     "source": manager.source(name), "latency": latency.get(name)})  # fmt: skip
+    context = {"servers": rows, "title": "Servers", "transports": gateway.config.servers_api.transports,
+               "latency_window": LATENCY_CALLS}  # fmt: skip
+    return Page("servers.html", context)
+
+
+async def add_server(ui: Dashboard, request: Request) -> Answer:
+    entry: dict[str, Any] = {"name": request.field("name"), "transport": request.field("transport")}
+    for field in ("url", "command"):
+        if request.field(field):
+            entry[field] = request.field(field)
+    try:
+        name = await add_runtime_server(ui.gateway, entry)
+    except GatewayError as exc:
+        await record_action(ui.gateway, request, "add_server", entry, exc)
+        request.notify("error", f"The server was not added: {exc.message}")
+        return Redirect("/servers")
+    await record_action(ui.gateway, request, "add_server", entry)
+    request.notify("ok", f"Server {name} added: it connects in a moment (every gateway process follows).")
+    return Redirect("/servers")
 
 
 async def server_action(ui: Dashboard, request: Request) -> Answer:
     name, action = request.params["name"], request.params["action"]
     try:
-        if action == "reconnect":
+        if action == "remove":
+            await remove_runtime_server(ui.gateway, name)
+        elif action == "reconnect":
             upstream = ui.gateway.upstreams.get(name)
             if upstream is None:
                 raise NotFound(f"Server {name!r} is not running (disabled or unknown): nothing to reconnect")
@@ -44,8 +71,8 @@ async def server_action(ui: Dashboard, request: Request) -> Answer:
         request.notify("error", exc.message)
         return Redirect("/servers")
     await record_action(ui.gateway, request, f"{action}_server", {"server": name})
-    done = {"reconnect": "is reconnecting", "enable": "is enabled", "disable": "is disabled"}[action]
-    request.notify("ok", f"Server {name} {done}.")
+    done = {"reconnect": "is reconnecting", "enable": "is enabled", "disable": "is disabled", "remove": "is removed"}
+    request.notify("ok", f"Server {name} {done[action]}.")
     return Redirect("/servers")
 
 
@@ -53,12 +80,43 @@ async def tools_page(ui: Dashboard, request: Request) -> Answer:
     config = ui.gateway.config
     wanted = request.query.get("q", "").lower()
     entries = [e for e in ui.gateway.catalog.entries() if wanted in f"{e.ref} {e.tool.description or ''}".lower()]
-    tools = [_tool_row(config, entry) for entry in sorted(entries, key=lambda e: str(e.ref))]
+    keys = await _live_identities(ui)
+    tools = [_tool_row(config, keys, entry) for entry in sorted(entries, key=lambda e: str(e.ref))]
     return Page("tools.html", {"tools": tools, "q": request.query.get("q", ""), "title": "Tools"})
 
 
-def _tool_row(config: GatewayConfig, entry: CatalogEntry) -> dict[str, Any]:
-    """A tool with the roles that grant it, the teams that deny it, its rate limit rules and its price."""
+async def _live_identities(ui: Dashboard) -> list[Identity]:
+    """Every key that can be used now (active, unexpired), from the file and the key store."""
+    resolver = ui.gateway.governance.keys
+    identities = [*resolver.config_keys.values(), *(resolver.identity(r) for r in await resolver.store.list())]
+    now = time.time()
+    return [i for i in identities if i.record.active and (i.record.expires_at is None or i.record.expires_at > now)]
+
+
+async def _latency(ui: Dashboard) -> dict[str, dict[str, float]]:
+    """p50 and p95 duration (ms) and count of each server's calls among the newest `LATENCY_CALLS` audited
+    calls that reached it (allowed; the dashboard's own actions left out)."""
+    await settled(ui)
+    records = await ui.gateway.governance.audit.query(decision="allowed", limit=LATENCY_CALLS)
+    durations: dict[str, list[float]] = {}
+    for record in records:
+        if record["server"] != UI_SERVER:
+            durations.setdefault(record["server"], []).append(record["duration_ms"])
+    return {server: _percentiles(values) for server, values in durations.items()}
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+
+    def at(share: float) -> float:  # nearest rank
+        return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
+
+    return {"p50": at(0.5), "p95": at(0.95), "calls": len(ordered)}
+
+
+def _tool_row(config: GatewayConfig, keys: list[Identity], entry: CatalogEntry) -> dict[str, Any]:
+    """A tool with the roles that grant it, the keys that may call it (by their roles, team and own
+    allow/deny lists), the teams that deny it, its rate limit rules and its price."""
     ref = entry.ref
 
     def granted(patterns: list[str]) -> bool:
@@ -71,6 +129,7 @@ def _tool_row(config: GatewayConfig, entry: CatalogEntry) -> dict[str, Any]:
         "description": entry.tool.description or "",
         "destructive": entry.destructive,
         "roles": sorted(name for name, role in config.roles.items() if granted(role.tools)),
+        "keys": sorted(identity.record.name for identity in keys if identity.access.allows(ref)),
         "teams_denied": sorted(name for name, team in config.teams.items() if granted(team.deny)),
         "limits": [_rule_text(rule) for rule in limits],
         "price": config.pricing.cost_of(ref),

@@ -21,14 +21,14 @@ if TYPE_CHECKING:
 
 # range → (its length, the bucket it is drawn in)
 RANGES = {"24h": (timedelta(hours=24), "hour"), "7d": (timedelta(days=7), "day"), "30d": (timedelta(days=30), "day")}
-GROUPS = ("team", "key", "tool")
+GROUPS = ("tool", "server", "team", "key")
 MAX_RECORDS = 200_000  # a wider range is refused with a message (the usage report's API has no such cap)
 OTHER = "other"
 
 
 async def spend_page(ui: Dashboard, request: Request) -> Answer:
     span = request.query.get("range", "7d")
-    group = request.query.get("group", "tool")
+    group = request.query.get("group", "tool")  # by tool unless asked
     if span not in RANGES:
         raise BadRequest(f"range={span!r} must be one of: {', '.join(RANGES)}")
     if group not in GROUPS:
