@@ -82,6 +82,11 @@ def allowed(key: str, team: str, cost: float) -> dict[str, object]:
     return {**fields, "customer": "acme", "arguments": {"seeded": True}, "cost": cost, "entry": "rest"}
 
 
+def took(day: int, call: int) -> float:
+    """A plausible duration (ms) for a seeded call: a few milliseconds, now and then tens."""
+    return 1.5 + (day * 7 + call * 5) % 9 + (25.0 if (day + call) % 6 == 0 else 0.0)
+
+
 def _history(now: float) -> list[AuditRecord]:
     """A week of calls by two teams over three tools, so the spend chart has lines to draw."""
     plan = [
@@ -96,7 +101,15 @@ def _history(now: float) -> list[AuditRecord]:
                 when = now - day * 86_400 + index * 3600 + call * 60
                 seed = f"{day}-{index}-{call}"
                 records.append(
-                    AuditRecord(when, f"seed-{seed}", f"call-{seed}", server, tool, **allowed(key, team, cost))
+                    AuditRecord(
+                        when,
+                        f"seed-{seed}",
+                        f"call-{seed}",
+                        server,
+                        tool,
+                        duration_ms=took(day, call),
+                        **allowed(key, team, cost),
+                    )
                 )
     return records
 
