@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import audit, keys, login, servers, spend
+from . import audit, keys, login, servers, spend, tools
 from .request import Answer, Redirect, Request
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("GET", "/servers", servers.servers_page, False),
     ("POST", "/servers", servers.add_server, False),
     ("POST", f"/servers/{_NAME}/(?P<action>reconnect|disable|enable|remove)", servers.server_action, False),
-    ("GET", "/tools", servers.tools_page, False),
+    ("GET", "/tools", tools.tools_page, False),
     ("GET", "/keys", keys.keys_page, False),
     ("POST", "/keys", keys.create_key, False),
     ("POST", "/keys/(?P<key_id>[^/]+)/deactivate", keys.deactivate_key, False),

@@ -1,14 +1,12 @@
-"""The servers page (state of every upstream; reconnect, disable, enable) and the tools page (the catalog
-with who may see each tool, its rate limits and its price)."""
+"""The servers page: the state and latency of every upstream; add a runtime server, reconnect, disable,
+enable or remove one (the code behind `POST /mcp/servers…`)."""
 
 from __future__ import annotations
 
 import math
-import time
 from typing import TYPE_CHECKING, Any
 
 from ..errors import GatewayError, NotFound
-from ..patterns import ToolPattern
 from ..router.servers_admin import add_runtime_server, remove_runtime_server, switch_server
 from .actions import UI_SERVER, record_action
 from .audit import settled
@@ -17,9 +15,6 @@ from .request import Answer, Page, Redirect, Request
 LATENCY_CALLS = 1000  # the latency columns summarise the newest this many calls (all servers together)
 
 if TYPE_CHECKING:
-    from ..auth.resolver import Identity
-    from ..catalog import CatalogEntry
-    from ..config import GatewayConfig
     from .app import Dashboard
 
 
@@ -76,23 +71,6 @@ async def server_action(ui: Dashboard, request: Request) -> Answer:
     return Redirect("/servers")
 
 
-async def tools_page(ui: Dashboard, request: Request) -> Answer:
-    config = ui.gateway.config
-    wanted = request.query.get("q", "").lower()
-    entries = [e for e in ui.gateway.catalog.entries() if wanted in f"{e.ref} {e.tool.description or ''}".lower()]
-    keys = await _live_identities(ui)
-    tools = [_tool_row(config, keys, entry) for entry in sorted(entries, key=lambda e: str(e.ref))]
-    return Page("tools.html", {"tools": tools, "q": request.query.get("q", ""), "title": "Tools"})
-
-
-async def _live_identities(ui: Dashboard) -> list[Identity]:
-    """Every key that can be used now (active, unexpired), from the file and the key store."""
-    resolver = ui.gateway.governance.keys
-    identities = [*resolver.config_keys.values(), *(resolver.identity(r) for r in await resolver.store.list())]
-    now = time.time()
-    return [i for i in identities if i.record.active and (i.record.expires_at is None or i.record.expires_at > now)]
-
-
 async def _latency(ui: Dashboard) -> dict[str, dict[str, float]]:
     """p50 and p95 duration (ms) and count of each server's calls among the newest `LATENCY_CALLS` audited
     calls that reached it (allowed; the dashboard's own actions left out)."""
@@ -112,30 +90,3 @@ def _percentiles(values: list[float]) -> dict[str, float]:
         return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
 
     return {"p50": at(0.5), "p95": at(0.95), "calls": len(ordered)}
-
-
-def _tool_row(config: GatewayConfig, keys: list[Identity], entry: CatalogEntry) -> dict[str, Any]:
-    """A tool with the roles that grant it, the keys that may call it (by their roles, team and own
-    allow/deny lists), the teams that deny it, its rate limit rules and its price."""
-    ref = entry.ref
-
-    def granted(patterns: list[str]) -> bool:
-        return any(ToolPattern.parse(text).matches(ref) for text in patterns)
-
-    limits = [rule for rule in config.rate_limits.rules if ToolPattern.parse(rule.tools).matches(ref)]
-    return {
-        "ref": str(ref),
-        "name": entry.name,
-        "description": entry.tool.description or "",
-        "destructive": entry.destructive,
-        "roles": sorted(name for name, role in config.roles.items() if granted(role.tools)),
-        "keys": sorted(identity.record.name for identity in keys if identity.access.allows(ref)),
-        "teams_denied": sorted(name for name, team in config.teams.items() if granted(team.deny)),
-        "limits": [_rule_text(rule) for rule in limits],
-        "price": config.pricing.cost_of(ref),
-    }
-
-
-def _rule_text(rule: Any) -> str:
-    who = ", ".join(f"{kind} {value}" for kind in ("key", "role", "team") if (value := getattr(rule, kind)))
-    return f"{rule.limit} per {rule.per}" + (f" ({who})" if who else "")
