@@ -4,11 +4,14 @@ and that its pages and actions do what the admin API does."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
+from html import unescape
 
 import httpx2
 import pytest
 
 from mcp_guard.auth.keys import generate_key, hash_key
+from mcp_guard.ui.audit import PAGE_SIZE as AUDIT_PAGE
 from tests.integration.upstream_fixtures import wait_until
 from tests.observability.world import World, rest_call, served
 from tests.support.processes import ServerProcess
@@ -383,3 +386,39 @@ async def test_audit_outcome_filter() -> None:
         clash = await http.get(f"{UI}/audit", params={"outcome": "ok", "decision": "denied"})
         assert clash.status_code == 400 and "contradicts" in clash.text
         assert (await http.get(f"{UI}/audit", params={"outcome": "meh"})).status_code == 400
+
+
+async def test_spend_for_chosen_days_and_refused_periods() -> None:
+    world = World()
+    async with served(world) as (_gateway, http):
+        await logged_in(http, world.admin)
+        assert (await rest_call(http, world.admin, "calc__add", a=1, b=2)).status_code == 200
+        today = datetime.now(UTC).date()
+        page = await http.get(f"{UI}/spend", params={"from": today.isoformat(), "group": "server"})
+        assert page.status_code == 200 and f"Totals: {today} to {today}, by server" in page.text
+        assert "Cost per hour by server" in page.text and 'data-series="calc"' in page.text
+        week = await http.get(f"{UI}/spend", params={"from": str(today - timedelta(days=200)), "to": str(today)})
+        assert week.status_code == 200 and "Cost per week by tool" in week.text
+        for params, words in (
+            ({"from": str(today), "to": str(today - timedelta(days=1))}, "is after"),
+            ({"from": str(today - timedelta(days=400))}, "longer than 366 days"),
+            ({"from": "yesterday"}, "not a date"),
+        ):
+            refused = await http.get(f"{UI}/spend", params=params)
+            assert refused.status_code == 400 and words in unescape(refused.text), params
+
+
+async def test_audit_pages_back_through_older_records() -> None:
+    world = World()
+    async with served(world) as (gateway, http):
+        await logged_in(http, world.admin)
+        for n in range(AUDIT_PAGE + 5):
+            assert (await rest_call(http, world.admin, "calc__add", a=n, b=0)).status_code == 200
+        first = await http.get(f"{UI}/audit", params={"tool": "calc/add"})
+        seqs = [int(s) for s in re.findall(r'<tr data-seq="(\d+)"', first.text)]
+        older = re.search(r'<a href="([^"]+)" rel="next">Older records', first.text)
+        assert len(seqs) == AUDIT_PAGE and older is not None
+        second = await http.get(unescape(older.group(1)))
+        more = [int(s) for s in re.findall(r'<tr data-seq="(\d+)"', second.text)]
+        assert len(more) == 5 and max(more) < min(seqs) and 'rel="next"' not in second.text
+        assert 'id="f-tool" name="tool" value="calc/add"' in second.text  # the filters carry over

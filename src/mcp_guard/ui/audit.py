@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import anyio
 
@@ -43,7 +44,8 @@ async def audit_page(ui: Dashboard, request: Request) -> Answer:
     except (ValueError, GatewayError) as exc:  # a malformed filter names itself; the page still renders
         error = exc.message if isinstance(exc, GatewayError) else str(exc)
     context = {"title": "Audit", "records": records, "filters": wanted, "filter_error": error, "limit": PAGE_SIZE,
-               "outcomes": OUTCOMES, "scan": OUTCOME_SCAN}  # fmt: skip
+               "outcomes": OUTCOMES, "scan": OUTCOME_SCAN, "older": _older(wanted, records)}  # fmt: skip
+
     return Page("audit.html", context, 400 if error else 200)
 
 
@@ -68,6 +70,16 @@ async def settled(ui: Dashboard) -> None:
     delays them to a later look, never the page)."""
     with anyio.move_on_after(FLUSH_SECONDS):
         await ui.gateway.governance.audit.flush()
+
+
+def _older(wanted: dict[str, str], records: list[dict[str, Any]]) -> str | None:
+    """The query string of the next page back (the same filters, up to the oldest record shown), when this
+    page is full. Times go to the millisecond, as a `datetime-local` field holds them."""
+    if len(records) < PAGE_SIZE:
+        return None
+    oldest = datetime.fromtimestamp(records[-1]["time"], UTC).replace(tzinfo=None)
+    until = oldest.isoformat(timespec="milliseconds")
+    return urlencode({**wanted, "until": until})
 
 
 def _decision(decision: str | None, outcome: str | None) -> str | None:
