@@ -22,6 +22,8 @@ from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
 from tests.ui.conftest import ROOT, Dashboard
 
 VIEWPORT = {"width": 1366, "height": 768}
+WAIT_MS = 20_000  # how long an expectation waits for the page (generous: the machine may be busy)
+expect.set_options(timeout=WAIT_MS)
 
 
 def http(url: str, key: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
@@ -49,7 +51,7 @@ def page(chromium: str, tmp_path: Path) -> Iterator[tuple[Page, list[str]]]:
         browser = playwright.chromium.launch(executable_path=chromium)
         context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
         page = context.new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(WAIT_MS)
         page.on("console", console)
         page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
         try:

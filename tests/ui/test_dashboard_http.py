@@ -395,7 +395,7 @@ async def test_spend_for_chosen_days_and_refused_periods() -> None:
         assert (await rest_call(http, world.admin, "calc__add", a=1, b=2)).status_code == 200
         today = datetime.now(UTC).date()
         page = await http.get(f"{UI}/spend", params={"from": today.isoformat(), "group": "server"})
-        assert page.status_code == 200 and f"Totals: {today} to {today}, by server" in page.text
+        assert page.status_code == 200 and f"Totals for {today} to {today}, by server" in page.text
         assert "Cost per hour by server" in page.text and 'data-series="calc"' in page.text
         week = await http.get(f"{UI}/spend", params={"from": str(today - timedelta(days=200)), "to": str(today)})
         assert week.status_code == 200 and "Cost per week by tool" in week.text

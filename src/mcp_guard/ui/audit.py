@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .app import Dashboard
 
 PAGE_SIZE = 100
-FLUSH_SECONDS = 2.0  # how long a page waits for queued records to be written (a slow store: shown later)
+FLUSH_SECONDS = 5.0  # how long a page waits for queued records to be written (a stuck store: shown later)
 FILTERS = ("key", "tool", "decision", "outcome", "since", "until")
 OUTCOMES = ("ok", "tool_error", "failed", "denied")
 OUTCOME_SCAN = 1000  # an outcome filter looks at the newest this many records that match the other filters

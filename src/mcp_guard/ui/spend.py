@@ -36,7 +36,9 @@ async def spend_page(ui: Dashboard, request: Request) -> Answer:
     await settled(ui)
     records = await ui.gateway.governance.audit.query(since=since, until=until, limit=MAX_RECORDS + 1)
     if len(records) > MAX_RECORDS:
-        raise BadRequest(f"{label} holds more than {MAX_RECORDS} records: narrow it, or use GET /mcp/analytics/usage")
+        raise BadRequest(
+            f"The period ({label}) holds more than {MAX_RECORDS} records: narrow it, or use GET /mcp/analytics/usage"
+        )
     usage = [record for record in records if record.get("server") != UI_SERVER]  # admin actions are not usage
     rows = usage_rows(usage, (group, "period"), period)
     buckets = _buckets(since, until, period)
@@ -67,7 +69,7 @@ def _period(query: dict[str, str]) -> tuple[float, float, str, str]:
         if span not in RANGES:
             raise BadRequest(f"range={span!r} must be one of: {', '.join(RANGES)}")
         length, period = RANGES[span]
-        return now - length.total_seconds(), now, period, f"The last {span}"
+        return now - length.total_seconds(), now, period, f"the last {span}"
     today = datetime.fromtimestamp(now, UTC).date().isoformat()
     start, end = _day(query.get("from", today), "from"), _day(query.get("to", today), "to") + timedelta(days=1)
     if end <= start:
