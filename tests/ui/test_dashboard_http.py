@@ -10,7 +10,7 @@ from html import unescape
 import httpx2
 import pytest
 
-from mcp_guard.auth.keys import generate_key, hash_key
+from mcp_guard.auth.keys import fingerprint, generate_key, hash_key
 from mcp_guard.ui.audit import PAGE_SIZE as AUDIT_PAGE
 from tests.integration.upstream_fixtures import wait_until
 from tests.observability.world import World, rest_call, served
@@ -49,6 +49,8 @@ async def test_only_admin_keys_log_in_and_refusals_are_audited() -> None:
         denied = await gateway.governance.audit.query(tool="ui/login", decision="denied")
         assert {r["key_name"] for r in denied} == {"worker", None}
         assert all(world.worker not in str(r) for r in denied)  # the key itself is never recorded
+        assert fingerprint(world.worker) in {r["key_fingerprint"] for r in denied}
+        assert {r["client"] for r in denied} == {"127.0.0.1"} and {r["entry"] for r in denied} == {"ui"}
 
 
 async def test_login_form_needs_its_own_token() -> None:
@@ -90,7 +92,10 @@ async def test_changes_without_the_csrf_token_are_refused() -> None:
         assert gateway.upstreams["calc"].status.state != "disabled"
         assert not [k for k in await gateway.governance.keys.store.list() if k.name == "bot"]
         await gateway.governance.audit.flush()
-        assert await gateway.governance.audit.query(tool="ui/csrf", decision="denied")
+        refusals = await gateway.governance.audit.query(tool="ui/request", decision="denied")
+        errors = sorted(r["error"] or "" for r in refusals)
+        assert len(errors) == 3 and errors[0].startswith("Expected a form") and all("CSRF" in e for e in errors[1:])
+        assert {r["key_name"] for r in refusals} == {"root"} and refusals[0]["arguments"]["path"].startswith(UI)
         made = await http.post(f"{UI}/keys", data={"name": "bot", "roles": "worker", "csrf": csrf})
         assert made.status_code == 303
         assert [k.name for k in await gateway.governance.keys.store.list()] == ["bot"]

@@ -77,7 +77,7 @@ class Dashboard:
                     await self._check_csrf(request)
             answer = await handler(self, request)
         except GatewayError as exc:
-            await self._error(send, exc, request)
+            await self._refuse(send, exc, request)
             return
         await self._answer(send, request, answer)
 
@@ -115,13 +115,18 @@ class Dashboard:
         if request.scope["method"] == "GET":
             await redirect(send, request.base + "/login", [self._clear(request, SESSION_COOKIE)])
         else:
-            await self._error(send, Unauthenticated("Log in to the dashboard first"), request)
+            await self._refuse(send, Unauthenticated("Log in to the dashboard first"), request)
         return False
 
     async def _check_csrf(self, request: Request) -> None:
         if request.session is None or not request.session.csrf_ok(request.field("csrf")):
-            await record_action(self.gateway, request, "csrf", {}, NotAllowed("CSRF token missing or wrong"))
             raise NotAllowed("The form's CSRF token is missing or wrong: reload the page and try again")
+
+    async def _refuse(self, send: Any, error: GatewayError, request: Request) -> None:
+        """Answer a refused request with the error page, and audit it (`ui/request`: its method and path)."""
+        scope = request.scope
+        await record_action(self.gateway, request, "request", {"method": scope["method"], "path": scope["path"]}, error)
+        await self._error(send, error, request)
 
     async def _answer(self, send: Any, request: Request, answer: Answer) -> None:
         if isinstance(answer, Redirect):

@@ -43,6 +43,7 @@ async def audit_page(ui: Dashboard, request: Request) -> Answer:
             records = [record for record in records if record["outcome"] == outcome][:PAGE_SIZE]
     except (ValueError, GatewayError) as exc:  # a malformed filter names itself; the page still renders
         error = exc.message if isinstance(exc, GatewayError) else str(exc)
+        await record_action(ui.gateway, request, "audit", wanted, BadRequest(error))
     context = {"title": "Audit", "records": records, "filters": wanted, "filter_error": error, "limit": PAGE_SIZE,
                "outcomes": OUTCOMES, "scan": OUTCOME_SCAN, "older": _older(wanted, records)}  # fmt: skip
 

@@ -18,6 +18,7 @@ from .http import cookies
 from .request import Answer, Page, Redirect, Request
 
 if TYPE_CHECKING:
+    from ..auth.principal import Principal
     from .app import Dashboard
 
 SESSION_COOKIE = "mcpg_session"
@@ -39,12 +40,13 @@ async def login(ui: Dashboard, request: Request) -> Answer:
         return _form(ui, request, "Enter an admin key.", 400)
     try:
         identity = ui.gateway.governance.keys.authenticate(key)
-    except GatewayError as exc:
-        await record_action(ui.gateway, request, "login", {}, exc)
+    except GatewayError as exc:  # unknown (401), inactive or expired (403)
+        known = _known_principal(ui, key)
+        await record_action(ui.gateway, request, "login", {}, exc, principal=known, key=key)
         return _form(ui, request, exc.message, exc.status)
     if not identity.principal.is_admin:
         refusal = NotAllowed(f"Key '{identity.principal.key_name}' is not an admin key")
-        await record_action(ui.gateway, request, "login", {}, refusal, principal=identity.principal)
+        await record_action(ui.gateway, request, "login", {}, refusal, principal=identity.principal, key=key)
         return _form(ui, request, refusal.message, refusal.status)
     token, session = ui.sessions.open(hash_key(key))
     request.session, request.principal = session, identity.principal
@@ -57,6 +59,14 @@ async def logout(ui: Dashboard, request: Request) -> Answer:
     ui.sessions.close(cookies(request.scope).get(SESSION_COOKIE, ""))
     await record_action(ui.gateway, request, "logout", {})
     return Redirect("/login", [ui.cookie(request, SESSION_COOKIE, "", max_age=0)])
+
+
+def _known_principal(ui: Dashboard, key: str) -> Principal | None:
+    """The principal of a known key that may not log in (inactive, expired), to say who tried."""
+    try:
+        return ui.gateway.governance.keys.identify(key).principal
+    except GatewayError:
+        return None
 
 
 def _form(ui: Dashboard, request: Request, error: str | None = None, status: int = 200) -> Page:

@@ -103,6 +103,7 @@ def _series(
     rows: list[dict[str, Any]], group: str, buckets: list[str]
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """Cost and calls per bucket for the busiest groups (by cost, then calls), the rest summed as "other"."""
+    rows = [row for row in rows if row["calls"]]  # only refusals (a refused request at the door): no line
     ranking: dict[str, tuple[float, int]] = {}
     for row in rows:
         name = _name(row[group])
