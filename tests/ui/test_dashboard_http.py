@@ -178,6 +178,10 @@ async def test_audit_page_filters_shows_detail_and_verifies_the_chain() -> None:
         assert "hunter2" not in page and "hello" in page
         denied = (await http.get(f"{UI}/audit", params={"decision": "denied", "tool": "ops/*"})).text
         assert re.findall(r'data-tool="([^"]+)"', denied) == ["ops/wipe"]
+        stranger = generate_key()
+        assert (await http.get("/mcp/tools", headers={"x-api-key": stranger})).status_code == 401
+        door = (await http.get(f"{UI}/audit", params={"decision": "denied"})).text
+        assert f'<code title="key fingerprint">{fingerprint(stranger)}</code>' in door and "<dt>Client</dt>" in door
         bad = await http.get(f"{UI}/audit", params={"decision": "maybe"})
         assert bad.status_code == 400 and "maybe" in bad.text
         bad_time = await http.get(f"{UI}/audit", params={"since": "yesterday"})
