@@ -69,7 +69,13 @@ class Governance:
         from .audit.log import AuditLog
 
         log = AuditLog.from_settings(self.config.audit)
-        self._run_while_running(log.running)
+        if self.config.audit.checkpoints is None:
+            self._run_while_running(log.running)
+        else:
+            from .audit.checkpointer import Checkpointer
+
+            checkpointer = Checkpointer.from_settings(self.config.audit, log)
+            self._run_while_running(lambda: checkpointer.running(log))
         return log
 
     @cached_property

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..errors import ConfigError
 from ..ratelimit.rate import parse_rate
@@ -32,6 +32,37 @@ class RefusalSettings(BaseModel):
     def _valid_rate(cls, value: str) -> str:
         parse_rate(value)  # ValueError naming the problem
         return value
+
+
+class CheckpointSettings(BaseModel):
+    """Signed checkpoints over the chain's head (`docs/governance.md`, "Checkpoints"). The key is read from
+    a file or an environment variable when the gateway starts; it is never written in the configuration."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key_file: str | None = Field(
+        None, description="File holding the key: an Ed25519 private key (PEM) or an HMAC secret (32+ bytes)."
+    )
+    key_env: str | None = Field(None, description="Name of an environment variable holding the key instead.")
+    every_records: int = Field(1000, gt=0, description="Sign a checkpoint once the head is this many records on.")
+    every_seconds: float = Field(
+        60.0, gt=0, description="Or once this many seconds passed since the last one (if the head moved)."
+    )
+    copy_to: str | None = Field(
+        None, description="Also append each checkpoint (JSON lines) to this file: keep it on another disk or host."
+    )
+    webhook: str | None = Field(
+        None, description="Also POST each checkpoint as JSON to this http(s) URL (best effort, never retried)."
+    )
+    webhook_timeout: float = Field(5.0, gt=0, description="Seconds a webhook POST may take.")
+
+    @model_validator(mode="after")
+    def _one_key(self) -> CheckpointSettings:
+        if (self.key_file is None) == (self.key_env is None):
+            raise ValueError("give exactly one of key_file and key_env")
+        if self.webhook is not None and not self.webhook.startswith(("http://", "https://")):
+            raise ValueError(f"webhook {self.webhook!r} must be an http:// or https:// URL")
+        return self
 
 
 class AuditSettings(BaseModel):
@@ -64,6 +95,9 @@ class AuditSettings(BaseModel):
     refusals: RefusalSettings = Field(
         default_factory=RefusalSettings,
         description="The cap on records of requests refused without a usable key (unknown, missing, inactive).",
+    )
+    checkpoints: CheckpointSettings | None = Field(
+        None, description="Signed checkpoints over the chain's head, so a cut end or a re-sealed chain is found."
     )
     shutdown_timeout: float = Field(
         30.0,

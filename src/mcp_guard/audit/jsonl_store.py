@@ -26,7 +26,7 @@ from typing import IO, Any
 from .backends import file_path
 from .chain import GENESIS, CorruptRecord, Link, SealedRecord
 from .query import CostUsage, RecordFilter, select, tally
-from .store import check_continues, expired_prefix, head_of, json_object, store_errors
+from .store import check_continues, expired_prefix, head_of, in_range, json_object, store_errors
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,12 @@ class JSONLStore:
                 self._rewrite(anchor, skip_lines=header + cut)
             return cut
 
-    def iter_chain(self) -> Iterator[SealedRecord]:
+    def iter_chain(self, first: int | None = None, last: int | None = None) -> Iterator[SealedRecord]:
+        for row in self._lines():
+            if in_range(row.seq, first, last):
+                yield row
+
+    def _lines(self) -> Iterator[SealedRecord]:
         with self._reading() as file:
             for number, line in enumerate(file, 1):
                 if not line.endswith(b"\n"):

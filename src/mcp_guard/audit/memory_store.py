@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 
 from .chain import Link, SealedRecord
 from .query import CostUsage, RecordFilter, select, tally
-from .store import check_continues, expired_prefix, head_of
+from .store import check_continues, expired_prefix, head_of, in_range
 
 
 class MemoryStore:
@@ -45,8 +45,8 @@ class MemoryStore:
             del self.records[:cut]
         return cut
 
-    def iter_chain(self) -> Iterator[SealedRecord]:
-        return iter(list(self.records))
+    def iter_chain(self, first: int | None = None, last: int | None = None) -> Iterator[SealedRecord]:
+        return iter([row for row in self.records if in_range(row.seq, first, last)])
 
     def close(self) -> None:
         """Nothing to release; the records stay for the next use."""

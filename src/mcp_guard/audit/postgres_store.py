@@ -32,7 +32,7 @@ import psycopg
 from ..postgres import PostgresTarget
 from .chain import GENESIS_HASH, Link, SealedRecord
 from .query import EQUAL_FILTERS, CostUsage, RecordFilter, cost_report, sql_where
-from .store import AuditStoreError, ConnectionHolder, check_continues, json_object, store_errors
+from .store import AuditStoreError, ConnectionHolder, check_continues, json_object, sql_bounds, store_errors
 
 SCHEMA_VERSION = 1
 _COLUMNS = ("seq", "prev_hash", "hash", "time", "call_id", "request_id", *EQUAL_FILTERS, "cost", "body")
@@ -110,12 +110,15 @@ class PostgresStore(ConnectionHolder):
             cur.execute(f"UPDATE {self._chain} SET anchor_seq = %s, anchor_hash = %s WHERE id = 1", last)
             return deleted
 
-    def iter_chain(self) -> Iterator[SealedRecord]:
+    def iter_chain(self, first: int | None = None, last: int | None = None) -> Iterator[SealedRecord]:
+        bounds = sql_bounds(first, last)
         with self._session() as plain:
             conn = plain.connection
             with conn.cursor(name="mcp_guard_audit_chain") as cur:  # server-side: memory stays flat
                 cur.itersize = _FETCH
-                cur.execute(f"SELECT seq, prev_hash, hash, body FROM {self._log} ORDER BY seq")
+                cur.execute(
+                    f"SELECT seq, prev_hash, hash, body FROM {self._log} WHERE seq BETWEEN %s AND %s ORDER BY seq", bounds
+                )
                 for row in cur:
                     yield _from_row(row)
 

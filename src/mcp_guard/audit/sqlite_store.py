@@ -18,7 +18,7 @@ from typing import Any
 from .backends import file_path
 from .chain import RECORD_FIELDS, CorruptRecord, Link, SealedRecord
 from .query import CostUsage, RecordFilter, cost_report, sql_where
-from .store import AuditStoreError, ConnectionHolder, check_continues, head_of, store_errors
+from .store import AuditStoreError, ConnectionHolder, check_continues, head_of, sql_bounds, store_errors
 
 SCHEMA_VERSION = 2
 SCHEMA = """
@@ -131,9 +131,10 @@ class SQLiteStore(ConnectionHolder):
             db.execute("INSERT OR REPLACE INTO audit_anchor (id, seq, hash) VALUES (1, ?, ?)", last)
             return deleted
 
-    def iter_chain(self) -> Iterator[SealedRecord]:
+    def iter_chain(self, first: int | None = None, last: int | None = None) -> Iterator[SealedRecord]:
+        bounds = sql_bounds(first, last)
         with self._session() as db:
-            for row in db.execute(f"{_SELECT} ORDER BY seq"):
+            for row in db.execute(f"{_SELECT} WHERE seq BETWEEN ? AND ? ORDER BY seq", bounds):
                 yield _from_row(row)
 
     @contextmanager

@@ -56,8 +56,8 @@ class AuditStore(Protocol):
         """Delete the chain's prefix of records older than `time`, move the anchor; return how many."""
         ...
 
-    def iter_chain(self) -> Iterator[SealedRecord]:
-        """Every stored record in chain order, for verification."""
+    def iter_chain(self, first: int | None = None, last: int | None = None) -> Iterator[SealedRecord]:
+        """The stored records with `first <= seq <= last` (`None`: no bound) in chain order, for verification."""
         ...
 
     def close(self) -> None:
@@ -70,6 +70,16 @@ def check_continues(head: Link, records: Sequence[SealedRecord]) -> None:
     start = Link(records[0].seq - 1, records[0].prev_hash)
     if start != head:
         raise ChainConflict(head, start)
+
+
+def in_range(seq: int, first: int | None, last: int | None) -> bool:
+    """`iter_chain`'s bounds: `first <= seq <= last`, `None` meaning no bound."""
+    return (first is None or first <= seq) and (last is None or seq <= last)
+
+
+def sql_bounds(first: int | None, last: int | None) -> tuple[int, int]:
+    """`iter_chain`'s bounds for `seq BETWEEN ? AND ?` (64-bit integers: SQLite's and PostgreSQL's)."""
+    return (-(2**63) if first is None else first, 2**63 - 1 if last is None else last)
 
 
 def head_of(newest: Link | None, anchor: Link | None) -> Link:

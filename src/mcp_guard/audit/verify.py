@@ -7,33 +7,27 @@ Walking the records in stored order from the anchor (or genesis), each problem i
 - `reordered`: a seq appears after a higher one or twice, or a record holds contents that were sealed at
   another position (two rows swapped, with or without their hash columns).
 
-What the chain cannot show is records cut from its *end*: compare `VerifyReport.head` with a head hash
-kept elsewhere for that. Memory use grows with the number of problems, not of records.
+What the chain alone cannot show is records cut from its *end*, or a chain re-sealed from scratch:
+`verify_store` also compares it with signed checkpoints (`checkpoint_verify.py`), which find both. Memory
+use grows with the number of problems and checkpoints, not of records.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 from .chain import GENESIS, CorruptRecord, Link, SealedRecord, is_intact, link_hash
+from .checkpoint import Checkpoint, Verifier
+from .checkpoint_verify import CheckedCheckpoint, bind, judge
+from .findings import Kind, Problem
 from .store import AuditStore
 
-Kind = Literal["edited", "deleted", "reordered"]
+Progress = Callable[[int, int], None]
+PROGRESS_EVERY = 10_000
+
 _MAX_CROSS_CHECKED = 200  # suspect rows compared pairwise to spot swaps; beyond this they are `edited`
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One finding: the seq it is at, its kind and a sentence for humans."""
-
-    seq: int
-    kind: Kind
-    detail: str
-
-    def __str__(self) -> str:
-        return f"seq {self.seq}: {self.kind} ({self.detail})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +36,17 @@ class VerifyReport:
 
     checked: int
     problems: tuple[Problem, ...]
-    anchor: Link | None
-    head: Link  # the highest seq seen and its hash: publish it to detect a truncated end later
+    anchor: Link | None  # where the walk started: the retention anchor, or a checkpoint with a range
+    head: Link  # the highest seq seen and its hash
+    complete: bool = True  # False when an unreadable record stopped the walk
+    checkpoint: CheckedCheckpoint | None = None  # the last checkpoint (by seq), whatever its status
+    trusted: tuple[Checkpoint, ...] = ()  # the checkpoints compared with the chain, by seq
+
+    @property
+    def uncovered(self) -> int:
+        """Records past the last trusted checkpoint: a cut among them is seen only against a copy elsewhere."""
+        covered = max((cp.seq for cp in self.trusted), default=self.anchor.seq if self.anchor else 0)
+        return max(0, self.head.seq - covered)
 
     @property
     def ok(self) -> bool:
@@ -61,9 +64,67 @@ def verify_chain(rows: Iterable[SealedRecord], anchor: Link | None = None) -> Ve
     return verifier.finish()
 
 
-def verify_store(store: AuditStore) -> VerifyReport:
-    """Verify everything `store` holds, from its anchor."""
-    return verify_chain(store.iter_chain(), store.anchor())
+def verify_store(
+    store: AuditStore,
+    checkpoints: Iterable[Checkpoint] = (),
+    keys: Sequence[Verifier] = (),
+    *,
+    first: int | None = None,
+    last: int | None = None,
+    progress: Progress | None = None,
+) -> VerifyReport:
+    """Verify what `store` holds, from its anchor, against `checkpoints` (checked with `keys`).
+
+    With `first`, start at the last trusted checkpoint before `first` (its seq and hash are the anchor) and
+    stop after `last`. `progress(done, expected)` is called every `PROGRESS_EVERY` records."""
+    judged, problems = judge(checkpoints, keys)
+    trusted = [checked.checkpoint for checked in judged if checked.trusted]
+    stored_head = store.last_link()  # before the rows: rows written meanwhile only add to what is seen
+    start = _start(store.anchor(), trusted, first)
+    seen: dict[int, str] = {}
+    watched = {cp.seq for cp in trusted}
+    expected = max(0, (stored_head.seq if last is None else min(last, stored_head.seq)) - (start or GENESIS).seq)
+    rows = _watch(store.iter_chain(None if first is None else (start or GENESIS).seq + 1, last), watched, seen)
+    report = verify_chain(_counted(rows, expected, progress) if progress else rows, start)
+    bound = bind(
+        trusted,
+        seen,
+        start=start or GENESIS,
+        head=report.head if report.complete else None,
+        end=last,
+        stored_head=stored_head,
+        chain_problems=report.problems,
+    )
+    problems = sorted([*report.problems, *problems, *bound], key=lambda problem: (problem.seq, problem.kind))
+    return dataclasses.replace(
+        report, problems=tuple(problems), checkpoint=judged[-1] if judged else None, trusted=tuple(trusted)
+    )
+
+
+def _start(anchor: Link | None, trusted: Sequence[Checkpoint], first: int | None) -> Link | None:
+    """Where verification starts: the store's anchor, or the last trusted checkpoint before `first`."""
+    if first is None:
+        return anchor
+    before = [cp for cp in trusted if cp.seq < first and (anchor is None or cp.seq >= anchor.seq)]
+    return Link(before[-1].seq, before[-1].hash) if before else anchor
+
+
+def _watch(rows: Iterable[SealedRecord], seqs: set[int], seen: dict[int, str]) -> Iterator[SealedRecord]:
+    """The rows, noting in `seen` the hash first stored at each of `seqs`."""
+    for row in rows:
+        if row.seq in seqs:
+            seen.setdefault(row.seq, row.hash)
+        yield row
+
+
+def _counted(rows: Iterable[SealedRecord], expected: int, progress: Progress) -> Iterator[SealedRecord]:
+    done = 0
+    for row in rows:
+        yield row
+        done += 1
+        if done % PROGRESS_EVERY == 0:
+            progress(done, expected)
+    progress(done, expected)
 
 
 class _Verifier:
@@ -75,6 +136,7 @@ class _Verifier:
         self.missing: list[tuple[int, int]] = []  # seq ranges skipped so far; may still turn up later
         self.suspects: list[SealedRecord] = []  # rows whose hash fails: edited, or swapped?
         self.problems: list[Problem] = []
+        self.complete = True
 
     def feed(self, row: SealedRecord) -> None:
         self.checked += 1
@@ -93,6 +155,7 @@ class _Verifier:
 
     def unreadable(self, detail: str) -> None:
         self._add(self.head.seq + 1, "edited", f"{detail}; verification stopped here")
+        self.complete = False
 
     def finish(self) -> VerifyReport:
         for low, high in self.missing:
@@ -100,7 +163,7 @@ class _Verifier:
         for row in self.suspects:
             self.problems.append(self._classify(row))
         problems = tuple(sorted(self.problems, key=lambda problem: (problem.seq, problem.kind)))
-        return VerifyReport(self.checked, problems, self.anchor, self.head)
+        return VerifyReport(self.checked, problems, self.anchor, self.head, self.complete)
 
     def _out_of_order(self, row: SealedRecord, intact: bool) -> None:
         self.previous = None

@@ -1,0 +1,175 @@
+"""Where checkpoints are kept, apart from the records: chosen by the audit sink's URI.
+
+- `sqlite:///path`: table `audit_checkpoints` in the same file (created beside the records, never touching
+  them: the schema change is additive).
+- `postgresql://…`: table `audit_checkpoints` in the same schema (`checkpoint_postgres.py`).
+- `jsonl:///path`: the sidecar file `path.checkpoints`, one checkpoint per line.
+- `memory://`: a list.
+
+Kept beside the records, checkpoints catch a rewrite by someone without the key, and records cut from the
+end below the last checkpoint. Someone who can delete records *and* checkpoints can hide a cut end: that
+is what a copy kept elsewhere (`FileCheckpoints` on another disk, or a webhook) is for.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from .backends import file_path
+from .checkpoint import Checkpoint
+from .store import AuditStoreError, store_errors
+
+_COLUMNS = ("seq", "hash", "time", "key_id", "algorithm", "signature")
+_SCHEMA = """CREATE TABLE IF NOT EXISTS audit_checkpoints (
+    id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL, time REAL NOT NULL, key_id TEXT NOT NULL,
+    algorithm TEXT NOT NULL, signature TEXT NOT NULL)"""
+
+
+class CheckpointStore(Protocol):
+    """Append-only storage of checkpoints."""
+
+    def append(self, checkpoint: Checkpoint) -> None: ...
+
+    def last(self) -> Checkpoint | None:
+        """The checkpoint with the highest seq (the latest of those), or `None`."""
+        ...
+
+    def all(self) -> list[Checkpoint]:
+        """Every checkpoint, by seq then time. Unreadable entries raise `AuditStoreError`."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def open_checkpoints(uri: str, *, create: bool = True) -> CheckpointStore:
+    """The checkpoint store that goes with the audit sink `uri`."""
+    scheme = urlsplit(uri).scheme
+    if scheme == "sqlite":
+        return SQLiteCheckpoints(file_path(uri), create=create)
+    if scheme == "jsonl":
+        return FileCheckpoints(f"{file_path(uri)}.checkpoints")
+    if scheme in ("postgresql", "postgres"):
+        from .checkpoint_postgres import PostgresCheckpoints  # the driver only when it is the sink
+
+        return PostgresCheckpoints.from_uri(uri, create=create)
+    if scheme == "memory":
+        return MemoryCheckpoints()
+    raise AuditStoreError(f"no checkpoint store for audit sink scheme {scheme!r}")
+
+
+class MemoryCheckpoints:
+    """Checkpoints in a list; tests may edit `checkpoints` to tamper."""
+
+    def __init__(self) -> None:
+        self.checkpoints: list[Checkpoint] = []
+
+    def append(self, checkpoint: Checkpoint) -> None:
+        self.checkpoints.append(checkpoint)
+
+    def last(self) -> Checkpoint | None:
+        return max(self.checkpoints, key=_order, default=None)
+
+    def all(self) -> list[Checkpoint]:
+        return sorted(self.checkpoints, key=_order)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class FileCheckpoints:
+    """Checkpoints as JSON lines in one file, appended under `flock` and fsynced (the JSONL sidecar, and the
+    copy kept elsewhere with `checkpoints.copy_to`)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+
+    def append(self, checkpoint: Checkpoint) -> None:
+        line = json.dumps(checkpoint.as_dict(), separators=(",", ":")).encode() + b"\n"
+        with store_errors(self.path, OSError), open(self.path, "ab", buffering=0) as file:
+            fcntl.flock(file.fileno(), fcntl.LOCK_EX)
+            file.write(line)
+            os.fsync(file.fileno())
+
+    def last(self) -> Checkpoint | None:
+        return max(self.all(), key=_order, default=None)
+
+    def all(self) -> list[Checkpoint]:
+        return sorted(self._read(), key=_order)
+
+    def _read(self) -> Iterator[Checkpoint]:
+        with store_errors(self.path, OSError):
+            try:
+                file = open(self.path, "rb")
+            except FileNotFoundError:
+                return
+            with file:
+                for number, line in enumerate(file, 1):
+                    if line.endswith(b"\n") and line.strip():  # an unterminated last line is a write in progress
+                        yield _parse(line, f"{self.path}:{number}")
+
+    def close(self) -> None:
+        """Nothing stays open between calls."""
+
+
+class SQLiteCheckpoints:
+    """Table `audit_checkpoints` in the audit log's SQLite file; one short connection per call."""
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        self.path = str(path)
+        self._create = create
+
+    def append(self, checkpoint: Checkpoint) -> None:
+        values = tuple(getattr(checkpoint, name) for name in _COLUMNS)
+        with self._session() as db:
+            db.execute(f"INSERT INTO audit_checkpoints ({', '.join(_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)", values)
+
+    def last(self) -> Checkpoint | None:
+        found = self._select("ORDER BY seq DESC, time DESC LIMIT 1")
+        return found[0] if found else None
+
+    def all(self) -> list[Checkpoint]:
+        return self._select("ORDER BY seq, time")
+
+    def close(self) -> None:
+        """Nothing stays open between calls."""
+
+    def _select(self, order: str) -> list[Checkpoint]:
+        with self._session() as db:
+            if not self._create and not _has_table(db):
+                return []  # a log written before checkpoints were configured
+            rows = db.execute(f"SELECT {', '.join(_COLUMNS)} FROM audit_checkpoints {order}").fetchall()
+        return [Checkpoint(*row) for row in rows]
+
+    @contextmanager
+    def _session(self) -> Iterator[sqlite3.Connection]:
+        """A connection inside one transaction (committed on success); driver errors name the file."""
+        with store_errors(self.path, sqlite3.Error):
+            uri = f"{Path(self.path).absolute().as_uri()}?mode={'rwc' if self._create else 'rw'}"
+            with closing(sqlite3.connect(uri, uri=True, timeout=10.0)) as db, db:
+                if self._create:
+                    db.execute(_SCHEMA)
+                yield db
+
+
+def _has_table(db: sqlite3.Connection) -> bool:
+    found = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_checkpoints'").fetchone()
+    return found is not None
+
+
+def _parse(line: bytes, where: str) -> Checkpoint:
+    try:
+        return Checkpoint.from_dict(json.loads(line))
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise AuditStoreError(f"{where}: {exc}") from exc
+
+
+def _order(checkpoint: Checkpoint) -> tuple[int, float]:
+    return checkpoint.seq, checkpoint.time
