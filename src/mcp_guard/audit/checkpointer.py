@@ -21,7 +21,8 @@ import anyio.to_thread
 
 from ..storage_url import shown_url
 from .backends import open_store
-from .checkpoint import Checkpoint, Signer, read_key_material, sign, signer_from
+from .checkpoint import Checkpoint, Signer, sign
+from .checkpoint_keys import read_key_material, signer_from
 from .checkpoint_publish import FileCopy, Outages, Publisher, Webhook
 from .checkpoint_store import CheckpointStore, open_checkpoints
 from .config import AuditSettings, CheckpointSettings

@@ -7,14 +7,19 @@ log that verifies. Exit codes: 0 fine, 1 the chain has problems, 2 the store can
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import TextIO
 
 from ..errors import ConfigError
 from .backends import open_store
 from .chain import SealedRecord
+from .checkpoint import Verifier
+from .checkpoint_keys import read_key_material, verifier_from
+from .checkpoint_store import FileCheckpoints, open_checkpoints
 from .config import AuditSettings
 from .query import RecordFilter
 from .store import AuditStoreError
@@ -28,8 +33,11 @@ def add_audit_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     audit = subparsers.add_parser("audit", help="verify or read the audit log")
     commands = audit.add_subparsers(required=True, metavar="COMMAND")
 
-    verify = commands.add_parser("verify", help="check the hash chain: edited, deleted or reordered records")
+    verify = commands.add_parser(
+        "verify", help="check the hash chain and its signed checkpoints: edited, deleted, reordered, cut, re-sealed"
+    )
     _add_sink_option(verify)
+    _add_verify_options(verify)
     verify.set_defaults(run=run_verify)
 
     tail = commands.add_parser("tail", help="print the newest records, oldest of them first")
@@ -44,14 +52,45 @@ def _add_sink_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sink", default=DEFAULT_SINK, metavar="URI", help=f"audit storage (default {DEFAULT_SINK})")
 
 
+def _add_verify_options(verify: argparse.ArgumentParser) -> None:
+    keys = "repeat it for every key that signed checkpoints (after a rotation)"
+    verify.add_argument(
+        "--key-file",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help=f"checkpoint key: Ed25519 public (or private) key PEM, or the HMAC secret; {keys}",
+    )
+    verify.add_argument("--key-env", action="append", default=[], metavar="NAME", help="the same, from a variable")
+    verify.add_argument(
+        "--checkpoints",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="also a copy of the checkpoints kept elsewhere (audit.checkpoints.copy_to, or what a webhook received)",
+    )
+    verify.add_argument(
+        "--from",
+        dest="first",
+        type=int,
+        metavar="N",
+        help="verify from seq N (anchored at the last checkpoint before it)",
+    )
+    verify.add_argument("--to", dest="last", type=int, metavar="M", help="verify up to seq M")
+    verify.add_argument("--progress", action="store_true", help="report progress on stderr (default: on a terminal)")
+
+
 def run_verify(args: argparse.Namespace) -> int:
-    """Print "OK: N records, chain intact" (exit 0) or every problem with its seq and kind (exit 1)."""
+    """Print the problems (exit 1) or "OK" (exit 0), with the head and the last checkpoint."""
     try:
-        report = _verify(args.sink)
+        keys = [verifier_from(*read_key_material(key_file=path)) for path in args.key_file]
+        keys += [verifier_from(*read_key_material(key_env=name)) for name in args.key_env]
+        progress = ProgressLine(sys.stderr) if args.progress or sys.stderr.isatty() else None
+        report = _verify(args, keys, progress)
     except AuditStoreError as exc:
         print(f"mcp-guard audit: {exc}", file=sys.stderr)
         return 2
-    _print_report(report)
+    _print_report(report, args.first, args.last)
     return 0 if report.ok else 1
 
 
@@ -85,23 +124,65 @@ def format_record(row: SealedRecord) -> str:
     )
 
 
-def _verify(uri: str) -> VerifyReport:
-    store = open_store(uri, create=False)
+def _verify(args: argparse.Namespace, keys: list[Verifier], progress: ProgressLine | None) -> VerifyReport:
+    store = open_store(args.sink, create=False)
+    stored = open_checkpoints(args.sink, create=False)
     try:
-        return verify_store(store)
+        checkpoints = stored.all()
+        for path in args.checkpoints:
+            if not os.path.isfile(path):
+                raise AuditStoreError(f"checkpoint copy {path!r} does not exist")
+            checkpoints += FileCheckpoints(path).all()
+        return verify_store(store, set(checkpoints), keys, first=args.first, last=args.last, progress=progress)
     finally:
         store.close()
+        stored.close()
+        if progress is not None:
+            progress.end()
 
 
-def _print_report(report: VerifyReport) -> None:
-    if report.anchor is not None:
+def _print_report(report: VerifyReport, first: int | None, last: int | None) -> None:
+    if first is not None or last is not None:
+        where = "genesis" if report.anchor is None else f"seq {report.anchor.seq}"
+        print(f"range: seqs {first or 1}..{'end' if last is None else last}, verified from {where}")
+    elif report.anchor is not None:
         print(f"chain starts after the retention anchor at seq {report.anchor.seq}")
     for problem in report.problems:
         print(problem)
+    print(f"head: seq {report.head.seq}, hash {report.head.hash}")
+    if report.checkpoint is None:
+        print("last checkpoint: none (without audit.checkpoints a cut end or a re-sealed chain is not seen)")
+    else:
+        print(f"last checkpoint: {report.checkpoint.describe()}")
+        if report.uncovered:
+            print(f"after the last checkpoint: {report.uncovered} records (a cut among them shows only against a copy)")
     if report.ok:
-        print(f"OK: {report.checked} records, chain intact")
+        matched = f", {len(report.trusted)} checkpoint(s) match" if report.trusted else ""
+        print(f"OK: {report.checked} records, chain intact{matched}")
     else:
         print(f"FAILED: {report.checked} records checked, {len(report.problems)} problem(s)")
+
+
+class ProgressLine:
+    """`verified N of M records` on stderr at most once a second (or every 50,000 records): rewritten in
+    place on a terminal, one line each otherwise."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream, self._tty = stream, stream.isatty()
+        self._shown_at, self._shown = time.monotonic(), 0
+
+    def __call__(self, done: int, expected: int) -> None:
+        if done - self._shown < 50_000 and time.monotonic() - self._shown_at < 1.0:
+            return
+        share = f" ({100 * done // expected}%)" if expected and done <= expected else ""
+        end = "\r" if self._tty else "\n"
+        self._stream.write(f"verified {done:,} of {expected:,} records{share}{end}")
+        self._stream.flush()
+        self._shown_at, self._shown = time.monotonic(), done
+
+    def end(self) -> None:
+        if self._tty and self._shown:
+            self._stream.write("\n")
 
 
 def _print_rows(rows: Iterable[SealedRecord], last_seq: int) -> int:

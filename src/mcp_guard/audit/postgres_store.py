@@ -117,7 +117,8 @@ class PostgresStore(ConnectionHolder):
             with conn.cursor(name="mcp_guard_audit_chain") as cur:  # server-side: memory stays flat
                 cur.itersize = _FETCH
                 cur.execute(
-                    f"SELECT seq, prev_hash, hash, body FROM {self._log} WHERE seq BETWEEN %s AND %s ORDER BY seq", bounds
+                    f"SELECT seq, prev_hash, hash, body FROM {self._log} WHERE seq BETWEEN %s AND %s ORDER BY seq",
+                    bounds,
                 )
                 for row in cur:
                     yield _from_row(row)
