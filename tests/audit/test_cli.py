@@ -1,6 +1,8 @@
 """`audit verify` and `audit tail`, through argparse in-process and as a real process for `--follow`."""
 
 import argparse
+import io
+import json
 import selectors
 import sqlite3
 import subprocess
@@ -9,12 +11,15 @@ import time
 from contextlib import closing
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mcp_guard.audit.chain import seal
-from mcp_guard.audit.cli import add_audit_commands, main
+from mcp_guard.audit.checkpoint_keys import Ed25519Signer
+from mcp_guard.audit.cli import ProgressLine, add_audit_commands, main
 from mcp_guard.audit.sqlite_store import SQLiteStore
 
 from .helpers import make_record, sealed
+from .tamper import Tamper
 
 
 @pytest.fixture
@@ -38,7 +43,94 @@ def run(*argv):
 
 def test_verify_ok(db, capsys):
     assert run("verify", "--sink", f"sqlite:///{db}") == 0
-    assert capsys.readouterr().out == "OK: 4 records, chain intact\n"
+    head = SQLiteStore(db).last_link()
+    assert capsys.readouterr().out.splitlines() == [
+        f"head: seq 4, hash {head.hash}",
+        "last checkpoint: none (without audit.checkpoints a cut end or a re-sealed chain is not seen)",
+        "OK: 4 records, chain intact",
+    ]
+
+
+@pytest.fixture
+def signed(tmp_path):
+    """45 records with Ed25519 checkpoints at 10, 20, 30, 40 and 45; the auditor's public key beside it."""
+    key = Ed25519PrivateKey.generate()
+    tamper = Tamper("sqlite", tmp_path)
+    tamper.build(45, signer=Ed25519Signer(key))
+    tamper.store.close()
+    public = tmp_path / "checkpoint.pub"
+    public.write_bytes(Ed25519Signer(key).public_pem())
+    return tamper, f"sqlite:///{tmp_path / 'audit.db'}", str(public)
+
+
+def test_verify_prints_the_head_and_the_last_checkpoint_checked_with_a_public_key(signed, capsys):
+    tamper, sink, public = signed
+    assert run("verify", "--sink", sink, "--key-file", public) == 0
+    out = capsys.readouterr().out.splitlines()
+    head = tamper.store.last_link()
+    key_id = tamper.checkpoints.last().key_id
+    assert out[0] == f"head: seq 45, hash {head.hash}"
+    assert out[1] == f"last checkpoint: seq 45, hash {head.hash}, signed 2023-11-14T22:13:20Z by key {key_id}: valid"
+    assert out[2] == "OK: 45 records, chain intact, 5 checkpoint(s) match"
+
+
+def test_verify_reports_a_cut_end_and_a_wrong_key(signed, capsys, tmp_path):
+    tamper, sink, public = signed
+    tamper.write(tamper.rows()[:40])
+    assert run("verify", "--sink", sink, "--key-file", public) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("seq 41: deleted (seqs 41..45 cut from the end")
+    assert out[1] == f"head: seq 40, hash {tamper.rows()[-1].hash}" and out[-1].startswith("FAILED")
+    other = tmp_path / "other.pub"
+    other.write_bytes(Ed25519Signer(Ed25519PrivateKey.generate()).public_pem())
+    assert run("verify", "--sink", sink, "--key-file", str(other)) == 1
+    out = capsys.readouterr().out
+    assert "seq 10: checkpoint (checkpoint names key" in out and out.count(": unknown key") == 1
+
+
+def test_verify_a_range_and_with_a_copy_of_the_checkpoints(signed, capsys, tmp_path):
+    tamper, sink, public = signed
+    assert run("verify", "--sink", sink, "--key-file", public, "--from", "25", "--to", "35") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "range: seqs 25..35, verified from seq 20" and out[-1].startswith("OK: 15 records")
+    copy = tmp_path / "copy.jsonl"
+    copy.write_text("".join(json.dumps(cp.as_dict()) + "\n" for cp in tamper.checkpoints.all()))
+    with closing(sqlite3.connect(tmp_path / "audit.db")) as connection, connection:
+        connection.execute("DELETE FROM audit_log WHERE seq > 33")
+        connection.execute("DELETE FROM audit_checkpoints")
+    assert run("verify", "--sink", sink, "--key-file", public) == 0  # nothing left to compare with
+    capsys.readouterr()
+    assert run("verify", "--sink", sink, "--key-file", public, "--checkpoints", str(copy)) == 1
+    assert capsys.readouterr().out.startswith("seq 34: deleted")
+    assert run("verify", "--sink", sink, "--checkpoints", str(tmp_path / "missing.jsonl")) == 2
+
+
+def test_verify_shows_progress_on_request(signed, capsys, monkeypatch):
+    _, sink, public = signed
+    monkeypatch.setattr("mcp_guard.audit.verify.PROGRESS_EVERY", 10)
+    assert run("verify", "--sink", sink, "--progress") == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err and err[-1] == "verified 45 of 45 records (100%)"
+
+
+def test_progress_lines_come_every_50_000_records_at_most_once_a_second_and_at_the_end():
+    stream = io.StringIO()
+    progress = ProgressLine(stream)
+    for done in range(10_000, 130_001, 10_000):
+        progress(done, 300_000)
+    progress.end()
+    assert stream.getvalue().splitlines() == [
+        "verified 50,000 of 300,000 records (16%)",
+        "verified 100,000 of 300,000 records (33%)",
+        "verified 130,000 of 300,000 records (43%)",
+    ]
+
+
+def test_verify_refuses_an_unusable_key(signed, capsys, tmp_path):
+    _, sink, _ = signed
+    (tmp_path / "short").write_text("tiny")
+    assert main(["audit", "verify", "--sink", sink, "--key-file", str(tmp_path / "short")]) == 2
+    assert "at least 32 bytes" in capsys.readouterr().err
 
 
 def test_verify_reports_each_problem_and_fails(db, capsys):

@@ -164,25 +164,30 @@ def _print_report(report: VerifyReport, first: int | None, last: int | None) -> 
 
 
 class ProgressLine:
-    """`verified N of M records` on stderr at most once a second (or every 50,000 records): rewritten in
-    place on a terminal, one line each otherwise."""
+    """`verified N of M records` on stderr at most once a second (or every 50,000 records) and once at the
+    end: rewritten in place on a terminal, one line each otherwise."""
 
     def __init__(self, stream: TextIO) -> None:
         self._stream, self._tty = stream, stream.isatty()
         self._shown_at, self._shown = time.monotonic(), 0
+        self._latest = (0, 0)
 
     def __call__(self, done: int, expected: int) -> None:
-        if done - self._shown < 50_000 and time.monotonic() - self._shown_at < 1.0:
-            return
+        self._latest = (done, expected)
+        if done - self._shown >= 50_000 or time.monotonic() - self._shown_at >= 1.0:
+            self._show(done, expected, "\r" if self._tty else "\n")
+
+    def end(self) -> None:
+        """The final count, on a line of its own."""
+        done, expected = self._latest
+        if done > self._shown or (self._tty and self._shown):
+            self._show(done, expected, "\n")
+
+    def _show(self, done: int, expected: int, end: str) -> None:
         share = f" ({100 * done // expected}%)" if expected and done <= expected else ""
-        end = "\r" if self._tty else "\n"
         self._stream.write(f"verified {done:,} of {expected:,} records{share}{end}")
         self._stream.flush()
         self._shown_at, self._shown = time.monotonic(), done
-
-    def end(self) -> None:
-        if self._tty and self._shown:
-            self._stream.write("\n")
 
 
 def _print_rows(rows: Iterable[SealedRecord], last_seq: int) -> int:
