@@ -11,13 +11,14 @@ import psycopg
 
 from ..postgres import PostgresTarget
 from .checkpoint import Checkpoint
+from .checkpoint_store import COLUMNS, TableCheckpoints, row_of
 from .store import store_errors
 
-_COLUMNS = "seq, hash, time, key_id, algorithm, signature"
+_COLUMNS = ", ".join(COLUMNS)
 
 
-class PostgresCheckpoints:
-    """A `CheckpointStore` in PostgreSQL; one short connection per call (checkpoints are rare)."""
+class PostgresCheckpoints(TableCheckpoints):
+    """A `CheckpointStore` in PostgreSQL."""
 
     def __init__(self, target: PostgresTarget, *, create: bool = True) -> None:
         self.target = target
@@ -30,22 +31,8 @@ class PostgresCheckpoints:
         return cls(PostgresTarget.parse(uri), create=create)
 
     def append(self, checkpoint: Checkpoint) -> None:
-        values = (checkpoint.seq, checkpoint.hash, checkpoint.time, checkpoint.key_id, checkpoint.algorithm)
         with self._session() as cur:
-            cur.execute(
-                f"INSERT INTO {self._table} ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)",
-                (*values, checkpoint.signature),
-            )
-
-    def last(self) -> Checkpoint | None:
-        found = self._select("ORDER BY seq DESC, time DESC LIMIT 1")
-        return found[0] if found else None
-
-    def all(self) -> list[Checkpoint]:
-        return self._select("ORDER BY seq, time")
-
-    def close(self) -> None:
-        """Nothing stays open between calls."""
+            cur.execute(f"INSERT INTO {self._table} ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)", row_of(checkpoint))
 
     def _select(self, order: str) -> list[Checkpoint]:
         with self._session() as cur:

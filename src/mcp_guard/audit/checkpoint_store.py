@@ -27,7 +27,8 @@ from .backends import file_path
 from .checkpoint import Checkpoint
 from .store import AuditStoreError, store_errors
 
-_COLUMNS = ("seq", "hash", "time", "key_id", "algorithm", "signature")
+COLUMNS = ("seq", "hash", "time", "key_id", "algorithm", "signature")
+_INSERT = f"INSERT INTO audit_checkpoints ({', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)"
 _SCHEMA = """CREATE TABLE IF NOT EXISTS audit_checkpoints (
     id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL, time REAL NOT NULL, key_id TEXT NOT NULL,
     algorithm TEXT NOT NULL, signature TEXT NOT NULL)"""
@@ -119,17 +120,12 @@ class FileCheckpoints:
         """Nothing stays open between calls."""
 
 
-class SQLiteCheckpoints:
-    """Table `audit_checkpoints` in the audit log's SQLite file; one short connection per call."""
-
-    def __init__(self, path: str | Path, *, create: bool = True) -> None:
-        self.path = str(path)
-        self._create = create
+class TableCheckpoints:
+    """What the SQL stores share: each has `append` and `_select(order)`; one short connection per call
+    (checkpoints are rare, and the writer's connection stays the writer's)."""
 
     def append(self, checkpoint: Checkpoint) -> None:
-        values = tuple(getattr(checkpoint, name) for name in _COLUMNS)
-        with self._session() as db:
-            db.execute(f"INSERT INTO audit_checkpoints ({', '.join(_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)", values)
+        raise NotImplementedError
 
     def last(self) -> Checkpoint | None:
         found = self._select("ORDER BY seq DESC, time DESC LIMIT 1")
@@ -142,10 +138,32 @@ class SQLiteCheckpoints:
         """Nothing stays open between calls."""
 
     def _select(self, order: str) -> list[Checkpoint]:
+        raise NotImplementedError
+
+
+def row_of(checkpoint: Checkpoint) -> tuple[int | float | str, ...]:
+    """The checkpoint's values in `COLUMNS` order."""
+    return tuple(getattr(checkpoint, name) for name in COLUMNS)
+
+
+class SQLiteCheckpoints(TableCheckpoints):
+    """Table `audit_checkpoints` in the audit log's SQLite file."""
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        self.path = str(path)
+        self._create = create
+
+    def append(self, checkpoint: Checkpoint) -> None:
+        with self._session() as db:
+            db.execute(
+                f"INSERT INTO audit_checkpoints ({', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)", row_of(checkpoint)
+            )
+
+    def _select(self, order: str) -> list[Checkpoint]:
         with self._session() as db:
             if not self._create and not _has_table(db):
                 return []  # a log written before checkpoints were configured
-            rows = db.execute(f"SELECT {', '.join(_COLUMNS)} FROM audit_checkpoints {order}").fetchall()
+            rows = db.execute(f"SELECT {', '.join(COLUMNS)} FROM audit_checkpoints {order}").fetchall()
         return [Checkpoint(*row) for row in rows]
 
     @contextmanager
