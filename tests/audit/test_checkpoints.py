@@ -6,6 +6,7 @@ JSON-lines stores: each is reported with its first bad position.
 
 import dataclasses
 
+import psycopg
 import pytest
 
 from mcp_guard.audit.chain import seal
@@ -14,7 +15,7 @@ from mcp_guard.audit.checkpoint_store import FileCheckpoints, MemoryCheckpoints
 from mcp_guard.audit.memory_store import MemoryStore
 from mcp_guard.audit.verify import verify_store
 
-from .helpers import drop_backend, make_record
+from .helpers import POSTGRES_URL, drop_backend, make_record, postgres_schema
 from .tamper import KEY, Tamper, first, resealed
 
 ATTACKER = HmacKey(b"m" * 32)
@@ -157,3 +158,18 @@ def test_a_range_resealed_from_before_its_checkpoint_is_found(tmp_path):
     tamper.write(resealed(rows, 14))
     report = tamper.verify(first=25, last=35)  # anchored at the checkpoint at 20, which no longer matches
     assert first(report) == (21, "deleted") and "the anchor" in report.problems[0].detail
+
+
+def test_postgres_head_row_shows_a_careless_cut_even_without_checkpoints(tmp_path):
+    tamper = Tamper("postgres", tmp_path)
+    try:
+        tamper.build(12, final=False)
+        schema = f'"{postgres_schema(tmp_path)}"'
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as db:
+            db.execute(f"DELETE FROM {schema}.audit_log WHERE seq > 9")  # the head row still says 12
+        report = verify_store(tamper.store)
+        assert [(p.seq, p.kind) for p in report.problems] == [(10, "deleted")]
+        assert "the store's head is at seq 12" in report.problems[0].detail
+    finally:
+        tamper.store.close()
+        drop_backend("postgres", tmp_path)
