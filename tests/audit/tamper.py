@@ -63,7 +63,9 @@ class Tamper:
                 db.execute("DELETE FROM audit_log")
                 db.executemany(sqlite_store._INSERT, [sqlite_store._to_row(row) for row in rows])
         elif self.kind == "jsonl":
-            text = "".join(json.dumps(row.as_dict()) + "\n" for row in rows)
+            anchor = self.store.anchor()  # the retention anchor line stays first, as a purge left it
+            header = [{"anchor": {"seq": anchor.seq, "hash": anchor.hash}}] if anchor else []
+            text = "".join(json.dumps(item) + "\n" for item in [*header, *(row.as_dict() for row in rows)])
             (self.tmp_path / "audit.jsonl").write_text(text)
         else:
             schema = f'"{postgres_schema(self.tmp_path)}"'

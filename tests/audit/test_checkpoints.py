@@ -15,7 +15,7 @@ from mcp_guard.audit.checkpoint_store import FileCheckpoints, MemoryCheckpoints
 from mcp_guard.audit.memory_store import MemoryStore
 from mcp_guard.audit.verify import verify_store
 
-from .helpers import POSTGRES_URL, drop_backend, make_record, postgres_schema
+from .helpers import POSTGRES_URL, T0, drop_backend, make_record, postgres_schema
 from .tamper import KEY, Tamper, first, resealed
 
 ATTACKER = HmacKey(b"m" * 32)
@@ -173,3 +173,12 @@ def test_postgres_head_row_shows_a_careless_cut_even_without_checkpoints(tmp_pat
     finally:
         tamper.store.close()
         drop_backend("postgres", tmp_path)
+
+
+def test_checkpoints_still_bind_after_a_retention_purge(log):
+    assert log.store.purge_before(T0 + 26) == 25  # records 1..25 go; the anchor is seq 25
+    log.store.close()
+    report = log.verify()
+    assert report.ok and report.anchor.seq == 25 and report.checked == 20
+    log.write(log.rows()[:-3])
+    assert first(log.verify()) == (43, "deleted")

@@ -5,6 +5,7 @@ from pydantic import ValidationError
 
 from mcp_guard.audit import AuditLog, AuditSettings
 from mcp_guard.audit.backends import BACKENDS, Backend, file_path, open_store
+from mcp_guard.audit.config import CheckpointSettings
 from mcp_guard.audit.jsonl_store import JSONLStore
 from mcp_guard.audit.memory_store import MemoryStore
 from mcp_guard.audit.sqlite_store import SQLiteStore
@@ -21,6 +22,30 @@ def test_defaults_are_safe():
 
 def test_every_field_is_described():
     assert all(field.description for field in AuditSettings.model_fields.values())
+    assert all(field.description for field in CheckpointSettings.model_fields.values())
+
+
+def test_checkpoints_are_off_by_default_and_have_sane_defaults():
+    assert AuditSettings().checkpoints is None
+    settings = AuditSettings(checkpoints={"key_env": "MCPG_CHECKPOINT_KEY"})
+    assert (settings.checkpoints.every_records, settings.checkpoints.every_seconds) == (1000, 60.0)
+    assert settings.checkpoints.copy_to is None and settings.checkpoints.webhook is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({}, "exactly one of key_file and key_env"),
+        ({"key_file": "/k.pem", "key_env": "K"}, "exactly one of key_file and key_env"),
+        ({"key_env": "K", "every_records": 0}, "every_records"),
+        ({"key_env": "K", "every_seconds": 0}, "every_seconds"),
+        ({"key_env": "K", "webhook": "ftp://collector/x"}, "'ftp://collector/x' must be an http"),
+        ({"key_env": "K", "key": "inline-secret"}, "key"),  # no inline key: not a field at all
+    ],
+)
+def test_invalid_checkpoint_settings_name_the_problem(fields, message):
+    with pytest.raises(ValidationError, match=message):
+        AuditSettings(checkpoints=fields)
 
 
 @pytest.mark.parametrize(

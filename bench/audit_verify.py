@@ -1,0 +1,142 @@
+"""What checkpoints cost: verifying a large SQLite audit log with and without them, a range, and signing.
+
+Builds N records (default 300,000) in a temporary SQLite file with Ed25519 checkpoints every 1,000
+records, then, interleaved over `--rounds`: the whole chain alone (the baseline, what `verify` did before
+checkpoints), the whole chain with its checkpoints checked against the public key, and a 10,000-record
+range anchored at a checkpoint. Also: one checkpoint (read the head, sign, store) against writing one
+500-record batch. Writes results/audit_verify.json and .md.
+
+    .venv/bin/python bench/audit_verify.py [--records N] [--rounds R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from mcp_guard.audit.chain import normalized, seal
+from mcp_guard.audit.checkpoint_keys import Ed25519Signer, verifier_from
+from mcp_guard.audit.checkpoint_store import SQLiteCheckpoints
+from mcp_guard.audit.checkpointer import Checkpointer
+from mcp_guard.audit.config import CheckpointSettings
+from mcp_guard.audit.record import AuditRecord
+from mcp_guard.audit.sqlite_store import SQLiteStore
+from mcp_guard.audit.verify import verify_store
+
+RESULTS = Path(__file__).parent / "results"
+BATCH = 500
+
+
+def record(n: int) -> AuditRecord:
+    return normalized(
+        AuditRecord(
+            time=1_700_000_000.0 + n,
+            request_id=f"req-{n}",
+            call_id=f"call-{n}",
+            server="notes",
+            tool="search",
+            decision="allowed",
+            outcome="ok",
+            key_id="key-1",
+            key_name="alice",
+            roles=("reader",),
+            team="eng",
+            arguments={"query": f"q{n}"},
+            cost=0.01,
+            duration_ms=12.5,
+        )
+    )
+
+
+def build(path: Path, count: int, signer: Ed25519Signer) -> tuple[list[float], list[float]]:
+    """The log, checkpoints every 1,000 records; the seconds each batch write and each checkpoint took."""
+    store, checkpoints = SQLiteStore(path), SQLiteCheckpoints(path)
+    settings = CheckpointSettings(key_env="UNUSED", every_records=1000, every_seconds=10**9)
+    checkpointer = Checkpointer(store, checkpoints, signer, settings)
+    writes, signs = [], []
+    for start in range(1, count + 1, BATCH):
+        rows = seal(store.last_link(), [record(n) for n in range(start, min(start + BATCH, count + 1))])
+        began = time.perf_counter()
+        store.append_batch(rows)
+        writes.append(time.perf_counter() - began)
+        if rows[-1].seq % 1000 == 0:
+            began = time.perf_counter()
+            assert checkpointer.tick() is not None
+            signs.append(time.perf_counter() - began)
+    store.close()
+    return writes, signs
+
+
+def timed(path: Path, **options: object) -> float:
+    store = SQLiteStore(path, create=False)
+    began = time.perf_counter()
+    report = verify_store(store, **options)  # type: ignore[arg-type]
+    elapsed = time.perf_counter() - began
+    store.close()
+    assert report.ok, report.problems[:3]
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=300_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    signer = Ed25519Signer(Ed25519PrivateKey.generate())
+    auditor = verifier_from(signer.public_pem(), "the bench's public key")  # what an auditor holds
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "audit.db"
+        writes, signs = build(path, args.records, signer)
+        checkpoints = SQLiteCheckpoints(path, create=False).all()
+        middle = args.records // 2 + 500
+        variants = {
+            "chain only (baseline)": {},
+            "chain + checkpoints (Ed25519)": {"checkpoints": checkpoints, "keys": [auditor]},
+            "range of 10,000 records": {
+                "checkpoints": checkpoints,
+                "keys": [auditor],
+                "first": middle,
+                "last": middle + 9_999,
+            },
+        }
+        seconds: dict[str, list[float]] = {name: [] for name in variants}
+        for _ in range(args.rounds):
+            for name, options in variants.items():
+                seconds[name].append(timed(path, **options))
+    baseline = statistics.median(seconds["chain only (baseline)"])
+    result = {
+        "records": args.records,
+        "checkpoints": len(checkpoints),
+        "rounds": args.rounds,
+        "verify_seconds_median": {name: statistics.median(values) for name, values in seconds.items()},
+        "verify_ratio_to_baseline": {name: statistics.median(values) / baseline for name, values in seconds.items()},
+        "batch_write_ms_median": statistics.median(writes) * 1000,
+        "checkpoint_ms_median": statistics.median(signs) * 1000,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "audit_verify.json").write_text(json.dumps(result, indent=2) + "\n")
+    lines = [
+        f"# audit verify: {args.records:,} records, {len(checkpoints)} checkpoints, median of {args.rounds} rounds",
+        "",
+        "| verification | seconds | ratio to the chain alone |",
+        "|---|---|---|",
+        *(
+            f"| {name} | {result['verify_seconds_median'][name]:.2f} | {result['verify_ratio_to_baseline'][name]:.3f} |"
+            for name in variants
+        ),
+        "",
+        f"One checkpoint (head read, Ed25519 signature, insert): {result['checkpoint_ms_median']:.2f} ms median; "
+        f"one {BATCH}-record batch write: {result['batch_write_ms_median']:.2f} ms median.",
+    ]
+    (RESULTS / "audit_verify.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
