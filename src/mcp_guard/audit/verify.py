@@ -81,15 +81,17 @@ def verify_store(
     trusted = [checked.checkpoint for checked in judged if checked.trusted]
     stored_head = store.last_link()  # before the rows: rows written meanwhile only add to what is seen
     start = _start(store.anchor(), trusted, first)
-    seen: dict[int, str] = {}
-    watched = {cp.seq for cp in trusted}
-    expected = max(0, (stored_head.seq if last is None else min(last, stored_head.seq)) - (start or GENESIS).seq)
-    rows = _watch(store.iter_chain(None if first is None else (start or GENESIS).seq + 1, last), watched, seen)
-    report = verify_chain(_counted(rows, expected, progress) if progress else rows, start)
+    begin = start or GENESIS
+    seen: dict[int, str] = {}  # the hash stored at each trusted checkpoint's seq
+    rows = _watch(store.iter_chain(None if first is None else begin.seq + 1, last), {cp.seq for cp in trusted}, seen)
+    if progress is not None:
+        expected = (stored_head.seq if last is None else min(last, stored_head.seq)) - begin.seq
+        rows = _counted(rows, max(0, expected), progress)
+    report = verify_chain(rows, start)
     bound = bind(
         trusted,
         seen,
-        start=start or GENESIS,
+        start=begin,
         head=report.head if report.complete else None,
         end=last,
         stored_head=stored_head,
