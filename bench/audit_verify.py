@@ -3,9 +3,10 @@
 Builds N records (default 300,000) in a temporary SQLite file with Ed25519 checkpoints every 1,000
 records, then, after one unmeasured pass, interleaved over `--rounds`: the whole chain alone (the
 baseline, what `verify` did before checkpoints), the whole chain with its checkpoints checked against the
-public key, and a 10,000-record range anchored at a checkpoint. The same comparison on 50,000 records held in memory (no I/O: the CPU
-cost of checking checkpoints alone, interleaved over 7 rounds). Also: one checkpoint (read the head, sign,
-store) against writing one 500-record batch. Writes results/audit_verify.json and .md.
+public key, and a 10,000-record range anchored at a checkpoint. The same comparison on 50,000 records held
+in memory (no I/O: the CPU cost of checking checkpoints alone, interleaved over 7 rounds). Also: one
+checkpoint (read the head, sign, store) against writing one 500-record batch. Writes
+results/audit_verify.json and .md.
 
     .venv/bin/python bench/audit_verify.py [--records N] [--rounds R]
 """
