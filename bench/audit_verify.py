@@ -16,46 +16,30 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from mcp_guard.audit.chain import normalized, seal
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.audit.helpers import make_record as record  # noqa: E402 - the records the audit tests use
+
+from mcp_guard.audit.chain import seal
 from mcp_guard.audit.checkpoint import sign
 from mcp_guard.audit.checkpoint_keys import Ed25519Signer, verifier_from
 from mcp_guard.audit.checkpoint_store import SQLiteCheckpoints
 from mcp_guard.audit.checkpointer import Checkpointer
 from mcp_guard.audit.config import CheckpointSettings
 from mcp_guard.audit.memory_store import MemoryStore
-from mcp_guard.audit.record import AuditRecord
 from mcp_guard.audit.sqlite_store import SQLiteStore
 from mcp_guard.audit.verify import verify_store
 
 RESULTS = Path(__file__).parent / "results"
+
 BATCH = 500
-
-
-def record(n: int) -> AuditRecord:
-    return normalized(
-        AuditRecord(
-            time=1_700_000_000.0 + n,
-            request_id=f"req-{n}",
-            call_id=f"call-{n}",
-            server="notes",
-            tool="search",
-            decision="allowed",
-            outcome="ok",
-            key_id="key-1",
-            key_name="alice",
-            roles=("reader",),
-            team="eng",
-            arguments={"query": f"q{n}"},
-            cost=0.01,
-            duration_ms=12.5,
-        )
-    )
 
 
 def build(path: Path, count: int, signer: Ed25519Signer) -> tuple[list[float], list[float]]:
