@@ -167,6 +167,7 @@ def _check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     gateway = Gateway(config)  # also loads in-process targets, so a bad import path fails here
     _print_summary(config)
+    _print_checkpoints(config)
     if args.connect:
         return anyio.run(_connect_all, gateway)
     return 0
@@ -177,6 +178,18 @@ def _print_summary(config: GatewayConfig) -> None:
     for server in config.servers:
         where = server.url or server.command or server.target
         print(f"  {server.name:<20} {server.transport:<9} {where}{'' if server.enabled else '  (disabled)'}")
+
+
+def _print_checkpoints(config: GatewayConfig) -> None:
+    """Read the checkpoint key as `serve` will (a missing or unusable one is an error now) and name it."""
+    options = config.audit.checkpoints
+    if options is None:
+        return
+    from .audit.checkpoint_keys import read_key_material, signer_from
+
+    signer = signer_from(*read_key_material(key_file=options.key_file, key_env=options.key_env))
+    every = f"every {options.every_records} records or {options.every_seconds:g} s"
+    print(f"audit checkpoints: key {signer.key_id} ({signer.algorithm}), {every}")
 
 
 async def _connect_all(gateway: Gateway) -> int:

@@ -63,6 +63,21 @@ def test_check_names_the_bad_field(tmp_path):
     assert "servers.notes.call_timeout: Input should be a valid number" in checked.stderr
 
 
+def test_check_reads_the_audit_checkpoint_key(tmp_path):
+    path = tmp_path / "gateway.yaml"
+    audit = {"sink": f"sqlite:///{tmp_path / 'audit.db'}", "checkpoints": {"key_file": str(tmp_path / "key")}}
+    path.write_text(yaml.safe_dump({"audit": audit}))
+    missing = run_cli("check", str(path))
+    assert missing.returncode == 2 and "checkpoint key file" in missing.stderr and "key'" in missing.stderr
+    (tmp_path / "key").write_text("0123456789abcdef" * 4)
+    checked = run_cli("check", str(path))
+    assert checked.returncode == 0, checked.stderr
+    assert (
+        "audit checkpoints: key hmac:" in checked.stdout
+        and "(hmac-sha256), every 1000 records or 60 s" in checked.stdout
+    )
+
+
 def test_check_reports_an_unreachable_upstream(tmp_path):
     path = tmp_path / "gateway.yaml"
     url = f"http://127.0.0.1:{free_port()}/mcp"

@@ -91,6 +91,8 @@ def run_verify(args: argparse.Namespace) -> int:
         print(f"mcp-guard audit: {exc}", file=sys.stderr)
         return 2
     _print_report(report, args.first, args.last)
+    if keys and not report.trusted and report.head.seq:
+        print("warning: no valid checkpoint: if audit.checkpoints is on, they were deleted (compare a copy)")
     return 0 if report.ok else 1
 
 
