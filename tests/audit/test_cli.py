@@ -189,3 +189,25 @@ def read_line(process, timeout=10.0):
             if selector.select(deadline - time.monotonic()):
                 return process.stdout.readline().decode()
     raise AssertionError("no output from audit tail --follow")
+
+
+def test_hostile_checkpoints_are_reported_not_crashed_on(signed, capsys, tmp_path):
+    _, sink, public = signed
+    hmac_key = tmp_path / "hmac"
+    hmac_key.write_text("h" * 32)
+    with closing(sqlite3.connect(tmp_path / "audit.db")) as connection, connection:
+        connection.execute("UPDATE audit_checkpoints SET signature = 'ünïcödé' WHERE seq = 20")
+    assert run("verify", "--sink", sink, "--key-file", public, "--key-file", str(hmac_key)) == 1
+    assert (
+        "seq 20: checkpoint (checkpoint signed 2023-11-14T22:13:20Z does not verify: forged)" in capsys.readouterr().out
+    )
+    with closing(sqlite3.connect(tmp_path / "audit.db")) as connection, connection:
+        connection.execute("UPDATE audit_checkpoints SET seq = 'ten' WHERE seq = 10")
+    assert run("verify", "--sink", sink, "--key-file", public) == 2
+    assert "audit.db: unreadable checkpoint" in capsys.readouterr().err
+    with closing(sqlite3.connect(tmp_path / "audit.db")) as connection, connection:
+        connection.execute("UPDATE audit_checkpoints SET seq = 10 WHERE seq = 'ten'")
+    copy = tmp_path / "copy.jsonl"
+    copy.write_text('{"seq": 1}\n')
+    assert run("verify", "--sink", sink, "--checkpoints", str(copy)) == 2
+    assert "copy.jsonl:1: unreadable checkpoint" in capsys.readouterr().err

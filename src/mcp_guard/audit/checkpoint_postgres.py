@@ -11,7 +11,7 @@ import psycopg
 
 from ..postgres import PostgresTarget
 from .checkpoint import Checkpoint
-from .checkpoint_store import COLUMNS, TableCheckpoints, row_of
+from .checkpoint_store import COLUMNS, TableCheckpoints, row_checkpoint, row_of
 from .store import store_errors
 
 _COLUMNS = ", ".join(COLUMNS)
@@ -41,7 +41,7 @@ class PostgresCheckpoints(TableCheckpoints):
             if found is None or found[0] is None:
                 return []  # a log written before checkpoints were configured
             cur.execute(f"SELECT {_COLUMNS} FROM {self._table} {order}")
-            return [Checkpoint(int(seq), hash_, float(time), *rest) for seq, hash_, time, *rest in cur.fetchall()]
+            return [row_checkpoint(row, self.target.name) for row in cur.fetchall()]
 
     @contextmanager
     def _session(self) -> Iterator[psycopg.Cursor[Any]]:

@@ -17,10 +17,10 @@ import fcntl
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from .backends import file_path
@@ -164,7 +164,7 @@ class SQLiteCheckpoints(TableCheckpoints):
             if not self._create and not _has_table(db):
                 return []  # a log written before checkpoints were configured
             rows = db.execute(f"SELECT {', '.join(COLUMNS)} FROM audit_checkpoints {order}").fetchall()
-        return [Checkpoint(*row) for row in rows]
+        return [row_checkpoint(row, self.path) for row in rows]
 
     @contextmanager
     def _session(self) -> Iterator[sqlite3.Connection]:
@@ -175,6 +175,14 @@ class SQLiteCheckpoints(TableCheckpoints):
                 if self._create:
                     db.execute(_SCHEMA)
                 yield db
+
+
+def row_checkpoint(row: Sequence[Any], where: str) -> Checkpoint:
+    """A stored row (`COLUMNS` order) as a checkpoint; `AuditStoreError` naming `where` if it is not one."""
+    try:
+        return Checkpoint.from_dict(dict(zip(COLUMNS, row, strict=True)))
+    except ValueError as exc:
+        raise AuditStoreError(f"{where}: {exc}") from exc
 
 
 def _has_table(db: sqlite3.Connection) -> bool:
