@@ -157,10 +157,11 @@ async def test_running_beside_the_writer_signs_while_it_runs_and_once_more_after
 
 
 @pytest.mark.anyio
-async def test_the_gateway_runs_checkpoints_from_its_configuration(tmp_path, monkeypatch):
+@pytest.mark.parametrize("sink", ["sqlite:///{tmp_path}/audit.db", "memory://"])
+async def test_the_gateway_runs_checkpoints_from_its_configuration(sink, tmp_path, monkeypatch):
     monkeypatch.setenv("MCP_GUARD_CHECKPOINT_KEY", "z" * 32)
     audit = {
-        "sink": f"sqlite:///{tmp_path / 'audit.db'}",
+        "sink": sink.format(tmp_path=tmp_path),
         "checkpoints": {"key_env": "MCP_GUARD_CHECKPOINT_KEY", "copy_to": str(tmp_path / "copy.jsonl")},
     }
     governance = Governance(GatewayConfig.model_validate({"audit": audit}))
