@@ -41,6 +41,7 @@ class Tamper:
         self.store = open_backend(kind, tmp_path)
         self.uri = sink_uri(kind, tmp_path)
         self.checkpoints = open_checkpoints(self.uri)
+        self.keys = (KEY,)  # what verifies the checkpoints `build` signs
 
     def build(self, count: int, *, batch: int = 5, final: bool = True, signer=KEY) -> None:
         """`count` records written `batch` at a time, a checkpoint looked for after each batch (every 10
@@ -79,8 +80,8 @@ class Tamper:
                         copy.write_row(postgres_store._to_row(row))
                 db.execute(f"UPDATE {schema}.audit_chain SET head_seq = %s, head_hash = %s", (head.seq, head.hash))
 
-    def verify(self, keys=(KEY,), **options) -> VerifyReport:
-        report = verify_store(self.store, self.checkpoints.all(), keys, **options)
+    def verify(self, keys=None, **options) -> VerifyReport:
+        report = verify_store(self.store, self.checkpoints.all(), self.keys if keys is None else keys, **options)
         self.store.close()
         return report
 

@@ -8,9 +8,11 @@ import dataclasses
 
 import psycopg
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mcp_guard.audit.chain import seal
 from mcp_guard.audit.checkpoint import HmacKey, sign
+from mcp_guard.audit.checkpoint_keys import Ed25519Signer, verifier_from
 from mcp_guard.audit.checkpoint_store import FileCheckpoints, MemoryCheckpoints
 from mcp_guard.audit.memory_store import MemoryStore
 from mcp_guard.audit.verify import verify_store
@@ -21,13 +23,18 @@ from .tamper import KEY, Tamper, first, resealed
 ATTACKER = HmacKey(b"m" * 32)
 
 
-@pytest.fixture(params=["sqlite", "postgres", "jsonl"])
+ED25519 = Ed25519Signer(Ed25519PrivateKey.generate())
+
+
+@pytest.fixture(params=["sqlite", "postgres", "jsonl", "sqlite-ed25519"])
 def log(request, tmp_path):
-    tamper = Tamper(request.param, tmp_path)
-    tamper.build(45)
+    kind, _, algorithm = request.param.partition("-")
+    tamper = Tamper(kind, tmp_path)
+    tamper.build(45, signer=ED25519 if algorithm else KEY)
+    tamper.keys = (verifier_from(ED25519.public_pem(), "public key"),) if algorithm else (KEY,)
     yield tamper
     tamper.store.close()
-    drop_backend(request.param, tmp_path)
+    drop_backend(kind, tmp_path)
 
 
 def test_an_intact_log_verifies_with_its_checkpoints(log):
@@ -88,7 +95,7 @@ def test_checkpoints_forged_with_another_key_prove_nothing_and_are_reported(log)
     rows = resealed([dataclasses.replace(row, record=make_record(row.seq, key_name="mallory")) for row in log.rows()])
     log.write(rows)
     forged = sign(ATTACKER, 45, rows[-1].hash, 1_700_000_100.0)
-    report = verify_store(log.store, [*log.checkpoints.all(), forged], [KEY])
+    report = verify_store(log.store, [*log.checkpoints.all(), forged], log.keys)
     assert first(report) == (1, "rewritten")
     assert [(p.seq, p.kind) for p in report.problems[1:]] == [(45, "checkpoint")]
     assert "not among the keys" in report.problems[1].detail
@@ -182,3 +189,15 @@ def test_checkpoints_still_bind_after_a_retention_purge(log):
     assert report.ok and report.anchor.seq == 25 and report.checked == 20
     log.write(log.rows()[:-3])
     assert first(log.verify()) == (43, "deleted")
+
+
+def test_after_a_key_rotation_every_key_that_signed_is_given(tmp_path):
+    tamper = Tamper("sqlite", tmp_path)
+    tamper.build(20, final=False)  # HMAC checkpoints at 10 and 20
+    tamper.store.append_batch(seal(tamper.store.last_link(), [make_record(n) for n in range(21, 31)]))
+    new = Ed25519Signer(Ed25519PrivateKey.generate())
+    tamper.checkpoints.append(sign(new, 30, tamper.store.last_link().hash, 1_700_000_200.0))
+    public = verifier_from(new.public_pem(), "public key")
+    assert tamper.verify(keys=(KEY, public)).ok
+    only_new = tamper.verify(keys=(public,))
+    assert [(p.seq, p.kind) for p in only_new.problems] == [(10, "checkpoint"), (20, "checkpoint")]
