@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 MIN_HMAC_KEY_BYTES = 32
 _KEY_ID_LABEL = b"mcp-guard audit checkpoint key id"
+_PAYLOAD_TYPE = "mcp-guard audit checkpoint 1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +42,10 @@ class Checkpoint:
     signature: str  # hex
 
     def payload(self) -> bytes:
-        """The signed bytes: every field but the signature, as canonical JSON."""
+        """The signed bytes: every field but the signature, as canonical JSON, with a label so that no other
+        message signed by the same key can pass for a checkpoint."""
         fields = {"seq": self.seq, "hash": self.hash, "time": self.time, "key_id": self.key_id, "alg": self.algorithm}
+        fields["type"] = _PAYLOAD_TYPE
         return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
     def as_dict(self) -> dict[str, Any]:
