@@ -12,7 +12,7 @@ import pytest
 
 from mcp_guard.audit import AuditLog, AuditSettings
 from mcp_guard.audit.chain import seal
-from mcp_guard.audit.checkpoint import HmacKey
+from mcp_guard.audit.checkpoint import HmacKey, sign
 from mcp_guard.audit.checkpoint_publish import FileCopy, Webhook
 from mcp_guard.audit.checkpoint_store import FileCheckpoints, SQLiteCheckpoints
 from mcp_guard.audit.checkpointer import Checkpointer
@@ -177,3 +177,15 @@ def test_a_missing_key_stops_the_gateway_at_start_with_a_named_error(tmp_path):
     governance = Governance(GatewayConfig.model_validate({"audit": audit}))
     with pytest.raises(ConfigError, match="none.pem"):
         governance.audit  # noqa: B018 - building it is the point
+
+
+def test_a_checkpoint_file_cut_mid_line_by_a_crash_heals_on_the_next_append(tmp_path):
+    path = tmp_path / "copy.jsonl"
+    copy = FileCheckpoints(path)
+    first, second = (sign(KEY, seq, "ab" * 32, 1_700_000_000.0) for seq in (10, 20))
+    copy.append(first)
+    with open(path, "ab") as file:
+        file.write(b'{"seq": 15, "hash": "ab')  # what a crash mid-write leaves
+    assert copy.all() == [first]  # an unterminated line is not read
+    copy.append(second)
+    assert copy.all() == [first, second] and path.read_bytes().count(b"\n") == 2

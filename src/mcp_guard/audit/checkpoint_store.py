@@ -20,7 +20,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 from urllib.parse import urlsplit
 
 from .backends import file_path
@@ -94,8 +94,9 @@ class FileCheckpoints:
 
     def append(self, checkpoint: Checkpoint) -> None:
         line = json.dumps(checkpoint.as_dict(), separators=(",", ":")).encode() + b"\n"
-        with store_errors(self.path, OSError), open(self.path, "ab", buffering=0) as file:
+        with store_errors(self.path, OSError), open(self.path, "a+b", buffering=0) as file:
             fcntl.flock(file.fileno(), fcntl.LOCK_EX)
+            _drop_torn_tail(file)
             file.write(line)
             os.fsync(file.fileno())
 
@@ -188,6 +189,17 @@ def row_checkpoint(row: Sequence[Any], where: str) -> Checkpoint:
 def _has_table(db: sqlite3.Connection) -> bool:
     found = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_checkpoints'").fetchone()
     return found is not None
+
+
+def _drop_torn_tail(file: IO[bytes]) -> None:
+    """Cut an unterminated last line (an append a crash interrupted), so the next line starts clean."""
+    size = file.seek(0, os.SEEK_END)
+    if size == 0:
+        return
+    file.seek(size - 1)
+    if file.read(1) != b"\n":
+        file.seek(0)
+        os.ftruncate(file.fileno(), file.read().rfind(b"\n") + 1)
 
 
 def _parse(line: bytes, where: str) -> Checkpoint:
