@@ -126,7 +126,7 @@ def test_a_checkpoint_with_a_broken_signature_is_reported():
     store, checkpoints = MemoryStore(), MemoryCheckpoints()
     store.append_batch(seal(store.last_link(), [make_record(n) for n in range(1, 6)]))
     good = sign(KEY, 5, store.last_link().hash, 1_700_000_000.0)
-    checkpoints.append(dataclasses.replace(good, seq=9))  # claims more than was signed
+    checkpoints.add(dataclasses.replace(good, seq=9))  # claims more than was signed
     report = verify_store(store, checkpoints.all(), [KEY])
     assert [(p.seq, p.kind) for p in report.problems] == [(9, "checkpoint")]
     assert report.checkpoint.status == "invalid"
@@ -196,7 +196,7 @@ def test_after_a_key_rotation_every_key_that_signed_is_given(tmp_path):
     tamper.build(20, final=False)  # HMAC checkpoints at 10 and 20
     tamper.store.append_batch(seal(tamper.store.last_link(), [make_record(n) for n in range(21, 31)]))
     new = Ed25519Signer(Ed25519PrivateKey.generate())
-    tamper.checkpoints.append(sign(new, 30, tamper.store.last_link().hash, 1_700_000_200.0))
+    tamper.checkpoints.add(sign(new, 30, tamper.store.last_link().hash, 1_700_000_200.0))
     public = verifier_from(new.public_pem(), "public key")
     assert tamper.verify(keys=(KEY, public)).ok
     only_new = tamper.verify(keys=(public,))

@@ -24,15 +24,22 @@ class PostgresCheckpoints(TableCheckpoints):
         self.target = target
         self._create = create
         self._table = target.table("audit_checkpoints")
+        self._lock = f"mcp_guard.checkpoints:{target.schema}"  # an advisory lock's name
         self._prepared = False  # the table exists (created once per instance, not on every call)
 
     @classmethod
     def from_uri(cls, uri: str, *, create: bool = True) -> PostgresCheckpoints:
         return cls(PostgresTarget.parse(uri), create=create)
 
-    def append(self, checkpoint: Checkpoint) -> None:
+    def add(self, checkpoint: Checkpoint) -> bool:
         with self._session() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self._lock,))  # one adder at a time
+            cur.execute(f"SELECT MAX(seq) FROM {self._table}")
+            top = cur.fetchone()
+            if top is not None and top[0] is not None and top[0] >= checkpoint.seq:
+                return False
             cur.execute(f"INSERT INTO {self._table} ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)", row_of(checkpoint))
+            return True
 
     def _select(self, order: str) -> list[Checkpoint]:
         with self._session() as cur:
@@ -55,7 +62,7 @@ class PostgresCheckpoints(TableCheckpoints):
             self._prepared = self._prepared or self._create
 
     def _prepare(self, cur: psycopg.Cursor[Any]) -> None:
-        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"mcp_guard.checkpoints:{self.target.schema}",))
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self._lock,))
         cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.target.schema}"')
         cur.execute(
             f"""CREATE TABLE IF NOT EXISTS {self._table} (

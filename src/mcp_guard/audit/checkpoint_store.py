@@ -17,6 +17,7 @@ import fcntl
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -37,7 +38,10 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS audit_checkpoints (
 class CheckpointStore(Protocol):
     """Append-only storage of checkpoints."""
 
-    def append(self, checkpoint: Checkpoint) -> None: ...
+    def add(self, checkpoint: Checkpoint) -> bool:
+        """Store `checkpoint` unless one at its seq or beyond is stored already (another process signed
+        that head first): checked and written in one atomic step. True when it was stored."""
+        ...
 
     def last(self) -> Checkpoint | None:
         """The checkpoint with the highest seq (the latest of those), or `None`."""
@@ -71,9 +75,14 @@ class MemoryCheckpoints:
 
     def __init__(self) -> None:
         self.checkpoints: list[Checkpoint] = []
+        self._adding = threading.Lock()  # the memory store lives in one process: its lock is the whole truth
 
-    def append(self, checkpoint: Checkpoint) -> None:
-        self.checkpoints.append(checkpoint)
+    def add(self, checkpoint: Checkpoint) -> bool:
+        with self._adding:
+            if any(stored.seq >= checkpoint.seq for stored in self.checkpoints):
+                return False
+            self.checkpoints.append(checkpoint)
+            return True
 
     def last(self) -> Checkpoint | None:
         return max(self.checkpoints, key=_order, default=None)
@@ -92,13 +101,23 @@ class FileCheckpoints:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
 
+    def add(self, checkpoint: Checkpoint) -> bool:
+        return self._write(checkpoint, only_if_ahead=True)
+
     def append(self, checkpoint: Checkpoint) -> None:
+        """Store it whatever is there (a copy keeps every checkpoint, in the order they arrive)."""
+        self._write(checkpoint, only_if_ahead=False)
+
+    def _write(self, checkpoint: Checkpoint, *, only_if_ahead: bool) -> bool:
         line = json.dumps(checkpoint.as_dict(), separators=(",", ":")).encode() + b"\n"
         with store_errors(self.path, OSError), open(self.path, "a+b", buffering=0) as file:
             fcntl.flock(file.fileno(), fcntl.LOCK_EX)
             _drop_torn_tail(file)
+            if only_if_ahead and any(stored.seq >= checkpoint.seq for stored in self._read()):
+                return False
             file.write(line)
             os.fsync(file.fileno())
+            return True
 
     def last(self) -> Checkpoint | None:
         return max(self.all(), key=_order, default=None)
@@ -122,10 +141,10 @@ class FileCheckpoints:
 
 
 class TableCheckpoints:
-    """What the SQL stores share: each has `append` and `_select(order)`; one short connection per call
+    """What the SQL stores share: each has `add` and `_select(order)`; one short connection per call
     (checkpoints are rare, and the writer's connection stays the writer's)."""
 
-    def append(self, checkpoint: Checkpoint) -> None:
+    def add(self, checkpoint: Checkpoint) -> bool:
         raise NotImplementedError
 
     def last(self) -> Checkpoint | None:
@@ -154,11 +173,13 @@ class SQLiteCheckpoints(TableCheckpoints):
         self.path = str(path)
         self._create = create
 
-    def append(self, checkpoint: Checkpoint) -> None:
-        with self._session() as db:
-            db.execute(
-                f"INSERT INTO audit_checkpoints ({', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)", row_of(checkpoint)
-            )
+    def add(self, checkpoint: Checkpoint) -> bool:
+        with self._session(write=True) as db:
+            (top,) = db.execute("SELECT MAX(seq) FROM audit_checkpoints").fetchone()
+            if top is not None and top >= checkpoint.seq:
+                return False
+            db.execute(_INSERT, row_of(checkpoint))
+            return True
 
     def _select(self, order: str) -> list[Checkpoint]:
         with self._session() as db:
@@ -168,14 +189,19 @@ class SQLiteCheckpoints(TableCheckpoints):
         return [row_checkpoint(row, self.path) for row in rows]
 
     @contextmanager
-    def _session(self) -> Iterator[sqlite3.Connection]:
-        """A connection inside one transaction (committed on success); driver errors name the file."""
+    def _session(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
+        """A connection; with `write`, inside a transaction holding the write lock from its start, committed
+        on success (closing without a commit rolls back). Driver errors name the file."""
         with store_errors(self.path, sqlite3.Error):
             uri = f"{Path(self.path).absolute().as_uri()}?mode={'rwc' if self._create else 'rw'}"
-            with closing(sqlite3.connect(uri, uri=True, timeout=10.0)) as db, db:
+            with closing(sqlite3.connect(uri, uri=True, timeout=10.0, isolation_level=None)) as db:
                 if self._create:
                     db.execute(_SCHEMA)
+                if write:
+                    db.execute("BEGIN IMMEDIATE")
                 yield db
+                if write:
+                    db.execute("COMMIT")
 
 
 def row_checkpoint(row: Sequence[Any], where: str) -> Checkpoint:

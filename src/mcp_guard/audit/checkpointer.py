@@ -2,7 +2,8 @@
 
 It reads the head from the store itself (its own connection), not from one writer's memory, so with
 several gateway processes on one chain every checkpoint names a position the shared chain really had, and
-a process that finds a checkpoint at or past the head written by another skips its own. It looks once a
+a process that finds a checkpoint at or past the head written by another skips its own (the store checks
+and writes in one atomic step, so two processes never both sign one head). It looks once a
 second (or every `every_seconds`, if shorter): "every N records" means "within a second of the head
 passing N records beyond the last checkpoint". `running(log)` wraps the audit writer and signs one last
 checkpoint after the writer drained, so a clean shutdown leaves the whole chain covered.
@@ -99,11 +100,10 @@ class Checkpointer:
         head = self.store.last_link()
         if not self._due(head.seq, final):
             return None
-        self._last, self._loaded = self.checkpoints.last(), True  # another process may have signed meanwhile
-        if not self._due(head.seq, final):
-            return None
         checkpoint = sign(self.signer, head.seq, head.hash, self._clock())
-        self.checkpoints.append(checkpoint)
+        if not self.checkpoints.add(checkpoint):  # another process signed this head, or a later one, first
+            self._last = self.checkpoints.last()
+            return None
         self._last = checkpoint
         self.copies.publish(checkpoint)
         return checkpoint
