@@ -126,6 +126,24 @@ def test_progress_lines_come_every_50_000_records_at_most_once_a_second_and_at_t
     ]
 
 
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--from", "9", "--to", "3"], "--from 9 is after --to 3"),
+        (["--from", "0"], "'0' is not a seq"),
+        (["--to", str(2**64)], "is not a seq"),
+        (["--from", "ten"], "'ten' is not a whole number"),
+    ],
+)
+def test_verify_refuses_a_range_that_is_not_one(signed, capsys, arguments, message):
+    _, sink, _ = signed
+    try:
+        code = main(["audit", "verify", "--sink", sink, *arguments])
+    except SystemExit as exit:  # what argparse does with an argument its type refuses
+        code = exit.code
+    assert code == 2 and message in capsys.readouterr().err
+
+
 def test_verify_refuses_an_unusable_key(signed, capsys, tmp_path):
     _, sink, _ = signed
     (tmp_path / "short").write_text("tiny")

@@ -1,7 +1,8 @@
 """`mcp-guard audit verify` and `mcp-guard audit tail`: read a stored audit log from the command line.
 
 Both open the store read-only (`create=False`), so a mistyped path is an error instead of a new, empty
-log that verifies. Exit codes: 0 fine, 1 the chain has problems, 2 the store cannot be read.
+log that verifies. Exit codes: 0 fine, 1 the chain has problems, 2 the store, a checkpoint key or the
+arguments cannot be used.
 """
 
 from __future__ import annotations
@@ -72,16 +73,30 @@ def _add_verify_options(verify: argparse.ArgumentParser) -> None:
     verify.add_argument(
         "--from",
         dest="first",
-        type=int,
+        type=_seq,
         metavar="N",
         help="verify from seq N (anchored at the last checkpoint before it)",
     )
-    verify.add_argument("--to", dest="last", type=int, metavar="M", help="verify up to seq M")
+    verify.add_argument("--to", dest="last", type=_seq, metavar="M", help="verify up to seq M")
     verify.add_argument("--progress", action="store_true", help="report progress on stderr (default: on a terminal)")
+
+
+def _seq(text: str) -> int:
+    """A position in the chain: 1 to 2**63 - 1 (what SQLite and PostgreSQL store)."""
+    try:
+        seq = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= seq < 2**63:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a seq (1 to 2**63 - 1)")
+    return seq
 
 
 def run_verify(args: argparse.Namespace) -> int:
     """Print the problems (exit 1) or "OK" (exit 0), with the head and the last checkpoint."""
+    if args.first is not None and args.last is not None and args.first > args.last:
+        print(f"mcp-guard audit: --from {args.first} is after --to {args.last}", file=sys.stderr)
+        return 2
     try:
         keys = [verifier_from(*read_key_material(key_file=path)) for path in args.key_file]
         keys += [verifier_from(*read_key_material(key_env=name)) for name in args.key_env]
@@ -157,7 +172,7 @@ def _print_report(report: VerifyReport, first: int | None, last: int | None) -> 
     else:
         print(f"last checkpoint: {report.checkpoint.describe()}")
         if report.uncovered:
-            print(f"after the last checkpoint: {report.uncovered} records (a cut among them shows only against a copy)")
+            print(f"after the last checkpoint: {report.uncovered} records (not covered yet: a cut there is not seen)")
     if report.ok:
         matched = f", {len(report.trusted)} checkpoint(s) match" if report.trusted else ""
         print(f"OK: {report.checked} records, chain intact{matched}")
