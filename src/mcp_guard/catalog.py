@@ -18,7 +18,7 @@ import mcp_types as types
 
 from .errors import BadRequest
 from .fast_schema import compile_check
-from .names import NameTable, ToolRef
+from .names import NameTable, Ref, ToolRef
 from .patterns import PatternSet, ToolPattern
 
 if TYPE_CHECKING:
@@ -148,6 +148,10 @@ class Catalog:
 
     def on_change(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
+
+    def blocks(self, ref: Ref) -> bool:
+        """Whether `blocked_tools` hides `ref` from everyone (it may name resources and prompts too)."""
+        return self._blocked.matches(ref)
 
     def _statically_visible(self, ref: ToolRef) -> bool:
         allow = self._allowlists.get(ref.server)

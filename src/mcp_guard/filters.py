@@ -4,7 +4,13 @@
     x-mcp-include-tools:   filesystem/read_*, database/query
     x-mcp-exclude-tools:   */delete_*
 
-Absent header = no filter; present but empty = nothing. `*` and `server/*` wildcards. A tools entry without
+    x-mcp-include-resources: docs/file:///public/*   x-mcp-exclude-resources: */secret://*
+    x-mcp-include-prompts:   git/*                    x-mcp-exclude-prompts:   */internal_*
+
+Absent header = no filter; present but empty = nothing (of that kind). `*` and `server/*` wildcards.
+`x-mcp-include-clients` narrows tools, resources and prompts alike; each of the others one kind. A resource
+entry is `server/<URI glob>` or a URI as the gateway shows it (`mcp-guard://server/<URI>`); a prompt entry
+`server/name` or the shown `server__name`. A tools entry without
 `/` is an exposed name (`server__tool`); otherwise, for every configured server that starts it, Bifrost's
 `server-tool` / `server_tool` / `server-*` form; and a tool name on any server. Bifrost's
 `x-bf-mcp-include-clients` / `x-bf-mcp-include-tools` are accepted as aliases. Repeated header lines (and
@@ -19,17 +25,22 @@ malformed entry (`a/`, `/b`, `/`) or headers past a bound are a 400 that names t
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from .asgi import Scope, header_values
 from .errors import BadRequest, GatewayError, NotAllowed
-from .names import SEPARATOR, ToolRef, prefixed_readings
+from .names import SEPARATOR, Ref, ToolRef, described, prefixed_readings, resource_ref
 from .patterns import PatternSet, ToolPattern
 
 INCLUDE, EXCLUDE = "x-mcp-include-tools", "x-mcp-exclude-tools"
 INCLUDE_CLIENTS = (b"x-mcp-include-clients", b"x-bf-mcp-include-clients")
 INCLUDE_TOOLS = (b"x-mcp-include-tools", b"x-bf-mcp-include-tools")
 EXCLUDE_TOOLS = (b"x-mcp-exclude-tools",)
+# per kind of item: (include header, exclude header)
+ITEM_HEADERS = {
+    "resource": ("x-mcp-include-resources", "x-mcp-exclude-resources"),
+    "prompt": ("x-mcp-include-prompts", "x-mcp-exclude-prompts"),
+}
 MAX_FILTER_BYTES = 8192  # all filter header values of one request together
 MAX_PATTERNS = 64  # entries over all filter headers; a glob among them costs ~50 µs to compile
 _ENTRY_BYTES = 600  # what one parsed entry keeps, measured (a compiled glob: ~1 KB, a plain name: ~0.3 KB)
@@ -42,7 +53,7 @@ class FilteredOut(NotAllowed):
 class HeaderFilter:
     """The `ToolAccess` rule built from one request's filter headers."""
 
-    __slots__ = ("_clients", "_exclude", "_tools", "entries", "footprint")
+    __slots__ = ("_clients", "_exclude", "_include", "entries", "footprint")
 
     def __init__(
         self,
@@ -50,9 +61,12 @@ class HeaderFilter:
         tools: PatternSet | None,
         exclude: PatternSet,
         entries: Sequence[FilterEntry] = (),
+        items: Mapping[str, PatternSet | None] | None = None,
     ) -> None:
+        """`tools`: the tools included (None: no include filter); `items`: the same per other kind
+        (`resource`, `prompt`); `exclude`: patterns of any kind."""
         self._clients = clients
-        self._tools = tools
+        self._include: dict[str, PatternSet | None] = {"tool": tools, **(items or {})}
         self._exclude = exclude
         self.entries = tuple(entries)  # every entry as written, with what it was read as
         # about how many bytes this filter keeps in memory (for the middleware cache's budget)
@@ -66,17 +80,35 @@ class HeaderFilter:
         clients = _list(scope, INCLUDE_CLIENTS)
         tools = _list(scope, INCLUDE_TOOLS)
         exclude = _list(scope, EXCLUDE_TOOLS)
-        if clients is None and tools is None and exclude is None:
+        lists = {header: _list(scope, (header.encode(),)) for pair in ITEM_HEADERS.values() for header in pair}
+        if clients is None and tools is None and exclude is None and all(v is None for v in lists.values()):
             return None
-        _check_entries([*(clients or ()), *(tools or ()), *(exclude or ())])
+        _check_entries(
+            [*(clients or ()), *(tools or ()), *(exclude or ()), *(e for v in lists.values() for e in v or ())]
+        )
         included = [FilterEntry(INCLUDE, t, _tool_patterns(t, servers, INCLUDE)) for t in tools or ()]
         excluded = [FilterEntry(EXCLUDE, t, _tool_patterns(t, servers, EXCLUDE)) for t in exclude or ()]
         named_clients = [FilterEntry("x-mcp-include-clients", c, ()) for c in clients or () if c != "*"]
+        items: dict[str, PatternSet | None] = {}
+        item_entries: list[FilterEntry] = []
+        for kind, (include_header, exclude_header) in ITEM_HEADERS.items():
+            inc = [
+                FilterEntry(include_header, t, _item_patterns(t, kind, include_header))
+                for t in lists[include_header] or ()
+            ]
+            exc = [
+                FilterEntry(exclude_header, t, _item_patterns(t, kind, exclude_header))
+                for t in lists[exclude_header] or ()
+            ]
+            items[kind] = None if lists[include_header] is None else PatternSet(p for e in inc for p in e.patterns)
+            excluded += exc
+            item_entries += inc
         return cls(
             None if clients is None or "*" in clients else frozenset(clients),
             None if tools is None else PatternSet(p for entry in included for p in entry.patterns),
             PatternSet(p for entry in excluded for p in entry.patterns),
-            [*named_clients, *included, *excluded],
+            [*named_clients, *included, *excluded, *item_entries],
+            items,
         )
 
     def unmatched(self, servers: Collection[str], refs: Iterable[ToolRef]) -> list[FilterEntry]:
@@ -86,6 +118,8 @@ class HeaderFilter:
         listed = {ref.server for ref in known}
         missing = []
         for entry in self.entries:
+            if entry.header not in _TOOL_ENTRY_HEADERS:  # resources and prompts are not held in a catalog
+                continue
             if not entry.patterns:  # a client name
                 if entry.text not in servers:
                     missing.append(entry)
@@ -97,21 +131,23 @@ class HeaderFilter:
                 missing.append(entry)
         return missing
 
-    def allows(self, ref: ToolRef) -> bool:
+    def allows(self, ref: Ref) -> bool:
+        include = self._include.get(ref.kind)
         return (
             (self._clients is None or ref.server in self._clients)
-            and (self._tools is None or self._tools.matches(ref))
+            and (include is None or include.matches(ref))
             and not self._exclude.matches(ref)
         )
 
-    def denial(self, ref: ToolRef) -> GatewayError:
+    def denial(self, ref: Ref) -> GatewayError:
+        include, exclude = ITEM_HEADERS.get(ref.kind, (INCLUDE, EXCLUDE))
         if self._clients is not None and ref.server not in self._clients:
             why = f"server '{ref.server}' is not in this request's x-mcp-include-clients"
         elif self._exclude.matches(ref):
-            why = "it matches this request's x-mcp-exclude-tools"
+            why = f"it matches this request's {exclude}"
         else:
-            why = "it is not in this request's x-mcp-include-tools"
-        return FilteredOut(f"Tool '{ref}' is filtered out: {why}", extra={"tool": str(ref)})
+            why = f"it is not in this request's {include}"
+        return FilteredOut(f"{described(ref)} is filtered out: {why}", extra={ref.kind: str(ref)})
 
 
 def _list(scope: Scope, names: Iterable[bytes]) -> list[str] | None:
@@ -164,4 +200,26 @@ def _tool_patterns(text: str, servers: Collection[str], header: str) -> list[Too
     return [ToolPattern.parse(reading) for reading in (*readings, f"*/{text}")]
 
 
-_ALL_HEADERS = frozenset((*INCLUDE_CLIENTS, *INCLUDE_TOOLS, *EXCLUDE_TOOLS))
+def _item_patterns(text: str, kind: str, header: str) -> list[ToolPattern]:
+    """A resource or prompt filter entry: `server/<glob>`, `server`, `*`, or the name the gateway shows
+    (`mcp-guard://server/<URI>`, `server__prompt`)."""
+    shown = resource_ref(text) if kind == "resource" else None
+    if shown is not None:
+        return [ToolPattern.parse(f"{shown.server}/{shown.uri}", kind)]
+    if kind == "prompt" and "/" not in text:
+        server, sep, prompt = text.partition(SEPARATOR)
+        if sep and server and prompt:
+            return [ToolPattern.parse(f"{server}/{prompt}", kind)]
+    server, sep, rest = text.partition("/")
+    if text != "*" and sep and not (server and rest):
+        raise BadRequest(
+            f"{header}: entry {text!r} is not 'server/<{kind}>', 'server/*', 'server' or '*'",
+            extra={"header": header, "entry": text},
+        )
+    return [ToolPattern.parse(text, kind)]
+
+
+_TOOL_ENTRY_HEADERS = frozenset(("x-mcp-include-clients", INCLUDE, EXCLUDE))
+_ALL_HEADERS = frozenset(
+    (*INCLUDE_CLIENTS, *INCLUDE_TOOLS, *EXCLUDE_TOOLS, *(h.encode() for pair in ITEM_HEADERS.values() for h in pair))
+)

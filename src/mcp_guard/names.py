@@ -18,14 +18,25 @@ form, so no name ever silently points at the wrong tool.
 On input the gateway also accepts Bifrost's forms, `server-tool` (current Bifrost) and `server_tool` (older
 versions), where exactly one configured server and one of its tools fit (`prefixed_readings`); a name
 two tools could be read as is refused as ambiguous rather than guessed.
+
+Resources and prompts are named here too (`ResourceRef`, `PromptRef`); in config, patterns and the audit
+log they are written `resource:server/<uri>` and `prompt:server/<name>`.
+
+- A prompt is shown as `server__name` (`prompt_name`); server names never contain `__`, so the first
+  `__` splits it back (`prompt_ref`). Prompt names are not function names: no shortening is needed.
+- A resource URI is shown as `mcp-guard://server/<original URI>` (`gateway_uri`), the original kept
+  verbatim after the server, so a template `mcp-guard://docs/file:///{path}` expands on the client into a
+  URI that maps back (`resource_ref`) to `file:///<path>` on `docs`. Two servers' URIs never clash: the
+  server is part of every gateway URI.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 SEPARATOR = "__"
 MAX_EXPOSED_LENGTH = 64
@@ -42,6 +53,12 @@ class ToolRef:
 
     server: str
     tool: str
+    kind: ClassVar[str] = "tool"
+
+    @property
+    def local(self) -> str:
+        """The name on its server (what a pattern's part after `server/` matches)."""
+        return self.tool
 
     @classmethod
     def parse(cls, text: str) -> ToolRef:
@@ -53,6 +70,88 @@ class ToolRef:
 
     def __str__(self) -> str:
         return f"{self.server}/{self.tool}"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ResourceRef:
+    """A resource (or resource template) of one upstream: its server and its URI (template) there."""
+
+    server: str
+    uri: str
+    kind: ClassVar[str] = "resource"
+
+    @property
+    def local(self) -> str:
+        return self.uri
+
+    def __str__(self) -> str:
+        return f"resource:{self.server}/{self.uri}"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class PromptRef:
+    """A prompt of one upstream."""
+
+    server: str
+    prompt: str
+    kind: ClassVar[str] = "prompt"
+
+    @property
+    def local(self) -> str:
+        return self.prompt
+
+    def __str__(self) -> str:
+        return f"prompt:{self.server}/{self.prompt}"
+
+
+Ref = ToolRef | ResourceRef | PromptRef
+"""Anything a rule can allow or deny; `ref.kind` says which."""
+
+
+def described(ref: Ref) -> str:
+    """`Tool 'a/b'`, `Resource 'file:///x' of server 'docs'`, `Prompt 'review' of server 'git'`: for messages."""
+    if ref.kind == "tool":
+        return f"Tool '{ref}'"
+    return f"{ref.kind.capitalize()} '{ref.local}' of server '{ref.server}'"
+
+
+GATEWAY_URI_SCHEME = "mcp-guard"
+_GATEWAY_URI_PREFIX = f"{GATEWAY_URI_SCHEME}://"
+
+
+def gateway_uri(server: str, uri: str) -> str:
+    """The URI (or URI template) clients are shown for `uri` of `server`."""
+    return f"{_GATEWAY_URI_PREFIX}{server}/{uri}"
+
+
+def resource_ref(text: str) -> ResourceRef | None:
+    """The upstream resource a gateway URI names; None when `text` is not a gateway URI."""
+    if not text.startswith(_GATEWAY_URI_PREFIX):
+        return None
+    server, sep, uri = text[len(_GATEWAY_URI_PREFIX) :].partition("/")
+    if not sep or not uri or not SERVER_NAME.match(server):
+        return None
+    return ResourceRef(server, uri)
+
+
+def prompt_name(server: str, prompt: str) -> str:
+    """The name clients are shown for a prompt."""
+    return f"{server}{SEPARATOR}{prompt}"
+
+
+def prompt_ref(name: str, servers: Collection[str]) -> PromptRef | None:
+    """The prompt of one of `servers` behind a shown name (`server__prompt`, or `server/prompt`); None when
+    it names none. A server name may end in `_` (`a_` + `__p` reads `a___p`): both readings are tried,
+    and a name two servers could claim names none."""
+    if "/" in name and SEPARATOR not in name.partition("/")[0]:
+        server, _, prompt = name.partition("/")
+        return PromptRef(server, prompt) if server in servers and prompt else None
+    at = name.find(SEPARATOR)
+    if at <= 0:
+        return None
+    splits = [at] + ([at + 1] if name[at + 2 : at + 3] == "_" else [])
+    readings = [PromptRef(name[:i], name[i + 2 :]) for i in splits if name[:i] in servers and name[i + 2 :]]
+    return readings[0] if len(readings) == 1 else None
 
 
 def plain_name(ref: ToolRef) -> str:

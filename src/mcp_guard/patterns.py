@@ -2,6 +2,11 @@
 
 Used by every allowlist, blocklist, request filter and auto-execute list, so they all mean the same
 thing by the same words. A pattern without `/` is a server name and means `server/*`.
+
+A pattern names tools unless it starts with `resource:` or `prompt:`: `resource:docs/file:///public/*`
+matches the resources (and templates) of server `docs` whose URI matches the glob, `prompt:*/review_*` the
+prompts of any server named `review_…`. A pattern only ever matches references of its own kind, so `*`
+is every tool (not every resource) and existing tool lists keep meaning what they meant.
 """
 
 from __future__ import annotations
@@ -12,9 +17,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .names import ToolRef
+from .names import Ref
 
 _GLOB_CHARS = frozenset("*?[")
+KINDS = ("resource", "prompt")  # the prefixes a pattern may carry; none = tool
+
+
+def split_kind(text: str) -> tuple[str, str]:
+    """`("resource", "docs/*")` for `resource:docs/*`; `("tool", text)` when there is no kind prefix."""
+    kind, sep, rest = text.partition(":")
+    return (kind, rest) if sep and kind in KINDS else ("tool", text)
 
 
 class _Matcher(Protocol):
@@ -28,24 +40,34 @@ class ToolPattern:
     text: str
     _server: _Matcher = field(repr=False, compare=False)
     _tool: _Matcher = field(repr=False, compare=False)
+    kind: str = "tool"
 
     @classmethod
-    def parse(cls, text: str) -> ToolPattern:
+    def parse(cls, text: str, kind: str | None = None) -> ToolPattern:
+        """`kind` given: `text` has no prefix and names that kind (a resource filter header's entries)."""
         text = text.strip()
-        if not text:
-            raise ValueError("empty tool pattern")
-        if text == "*":
-            server, tool = "*", "*"
-        elif "/" in text:
-            server, _, tool = text.partition("/")
-            if not server or not tool:
-                raise ValueError(f"tool pattern {text!r} is not of the form 'server/tool', 'server/*' or '*'")
+        if kind is None:
+            kind, body = split_kind(text)
         else:
-            server, tool = text, "*"
-        return cls(text, _glob(server), _glob(tool))
+            body = text
+        if not body:
+            raise ValueError(f"empty {kind} pattern")
+        return cls._of(text, body, kind)
 
-    def matches(self, ref: ToolRef) -> bool:
-        return bool(self._server.match(ref.server) and self._tool.match(ref.tool))
+    @classmethod
+    def _of(cls, text: str, body: str, kind: str) -> ToolPattern:
+        if body == "*":
+            server, tool = "*", "*"
+        elif "/" in body:
+            server, _, tool = body.partition("/")
+            if not server or not tool:
+                raise ValueError(f"{kind} pattern {text!r} is not of the form 'server/{kind}', 'server/*' or '*'")
+        else:
+            server, tool = body, "*"
+        return cls(text, _glob(server), _glob(tool), kind)
+
+    def matches(self, ref: Ref) -> bool:
+        return ref.kind == self.kind and bool(self._server.match(ref.server) and self._tool.match(ref.local))
 
     def matches_server(self, server: str) -> bool:
         """True when the pattern can match some tool of `server`."""
@@ -90,7 +112,7 @@ class PatternSet:
     def __init__(self, patterns: Iterable[str | ToolPattern] = ()) -> None:
         self.patterns = tuple(p if isinstance(p, ToolPattern) else ToolPattern.parse(p) for p in patterns)
 
-    def matches(self, ref: ToolRef) -> bool:
+    def matches(self, ref: Ref) -> bool:
         return any(p.matches(ref) for p in self.patterns)
 
     def __bool__(self) -> bool:

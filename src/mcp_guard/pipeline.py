@@ -4,6 +4,10 @@
     well-formed? → resolve → visible? → arguments valid? → confirmed? → admit (rate limit, then budget
             reserve) → upstream call → settle → audit
 
+Resource reads, prompt gets and completions go through `Pipeline.use`: the same stages without the
+tool-only ones (resolve → visible? → admit → upstream → settle → audit), on the same `ToolCall` record
+(its `ref` a `ResourceRef` or `PromptRef`, its `method` the MCP method).
+
 Each stage reads what the middlewares put on the `RequestState`; a stage whose field is empty is off. A
 refusal is a `GatewayError` and is audited like a success, so the log shows every attempt.
 """
@@ -12,9 +16,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from functools import partial
+from typing import Any, Protocol, TypeVar
 
 import mcp_types as types
 
@@ -25,17 +30,19 @@ from .errors import (
     GatewayError,
     MalformedInput,
     NotAllowed,
+    NotFound,
     ServiceUnavailable,
     ToolNotFound,
     UpstreamError,
 )
 from .json_input import check_call, printable
-from .names import SEPARATOR, prefixed_readings
+from .names import SEPARATOR, PromptRef, Ref, ResourceRef, described, prefixed_readings
 from .observability.observer import Observer
 from .state import CallGuard, RequestState, new_id
 from .upstreams import Upstream
 
 logger = logging.getLogger(__name__)
+R = TypeVar("R")
 
 
 EXECUTION_TOOL = "code-mode/executeToolCode"  # how a Code Mode execution appears in the audit log
@@ -43,9 +50,10 @@ EXECUTION_TOOL = "code-mode/executeToolCode"  # how a Code Mode execution appear
 
 @dataclass(slots=True)
 class ToolCall:
-    """One attempt to call a tool, as it moves through the stages."""
+    """One attempt to call a tool (or to read a resource, get a prompt, complete an argument: `method`), as
+    it moves through the stages."""
 
-    name: str  # as the caller wrote it: an exposed name or `server/tool`
+    name: str  # as the caller wrote it: an exposed name or `server/tool`; for other methods, what the audit shows
     arguments: dict[str, Any]
     state: RequestState
     entry_point: str = "mcp"  # mcp | rest | code | agent
@@ -53,8 +61,23 @@ class ToolCall:
     parent_id: str | None = None
     id: str = field(default_factory=new_id)
     started: float = field(default_factory=time.perf_counter)
-    tool: CatalogEntry | None = None  # set once resolved
+    tool: CatalogEntry | None = None  # set once resolved (tools only)
     cost: float = 0.0  # set by the budget stage
+    item: ResourceRef | PromptRef | None = None  # set once resolved (other methods)
+    method: str = "tools/call"
+
+    @property
+    def ref(self) -> Ref | None:
+        """What the call uses, once resolved: what guards and reports go by."""
+        return self.tool.ref if self.tool is not None else self.item
+
+    def target(self) -> tuple[str, str]:
+        """(server, name) as the audit log and call log show them; server "" when never resolved."""
+        ref = self.ref
+        if self.method != "tools/call":
+            return (ref.server if ref is not None else ""), self.name
+        server, _, tool = (str(ref) if ref is not None else self.name).partition("/")
+        return (server, tool) if tool else ("", self.name)
 
 
 @dataclass(slots=True)
@@ -135,13 +158,62 @@ class Pipeline:
         entry.validate_arguments(call.arguments)
         if self.confirmations is not None:  # before admission: a refused attempt spends no rate or budget
             await self.confirmations.check(call, confirmation)
-        guards: list[CallGuard] = [g for g in (call.state.rate_limiter, call.state.budget) if g is not None]
         upstream = self.upstreams[entry.ref.server]
         tracing = self.observer.tracing
+        callee = tracing.traced_upstream(upstream) if tracing is not None else upstream
+        return await self._admitted(call, upstream, partial(callee.call, entry.ref.tool, call.arguments), _tool_ok)
+
+    async def use(
+        self,
+        state: RequestState,
+        method: str,
+        label: str,
+        arguments: dict[str, Any],
+        resolve: Callable[[], ResourceRef | PromptRef],
+        invoke: Callable[[Upstream, Any], Awaitable[R]],
+        *,
+        entry_point: str = "mcp",
+    ) -> R:
+        """Read a resource, get a prompt or complete an argument (`method`) through the stages a tool call
+        takes; `GatewayError` when refused or failed. `resolve` names what is used (or raises); `invoke`
+        does it on its upstream. `label` is what the audit log shows (`resource:<uri>`, `prompt:<name>`)."""
+        call = ToolCall(label, arguments, state, entry_point, method=method)
+        tracing = self.observer.tracing
+        if tracing is None:
+            return await self._used(call, resolve, invoke)
+        with tracing.call_span(call):
+            return await self._used(call, resolve, invoke)
+
+    async def _used(
+        self,
+        call: ToolCall,
+        resolve: Callable[[], ResourceRef | PromptRef],
+        invoke: Callable[[Upstream, Any], Awaitable[R]],
+    ) -> R:
+        try:
+            ref = call.item = resolve()
+            if self.catalog.blocks(ref):
+                raise NotAllowed(f"{described(ref)} is blocked", extra={ref.kind: str(ref)})
+            call.state.check_visible(ref)
+            upstream = self.upstreams.get(ref.server)
+            if upstream is None:
+                raise NotFound(f"Unknown server {ref.server!r} in {described(ref)}", extra={ref.kind: str(ref)})
+            result = await self._admitted(call, upstream, partial(invoke, upstream, ref), _always_ok)
+        except GatewayError as exc:
+            await self._finish(call, None, exc)
+            raise
+        await self._finish(call, None, None)
+        return result
+
+    async def _admitted(
+        self, call: ToolCall, upstream: Upstream, invoke: Callable[[], Awaitable[R]], ok: Callable[[R], bool]
+    ) -> R:
+        """Admit (rate limit, then budget reserve), run `invoke` on `upstream`, settle: the stages every use of
+        an upstream shares."""
+        guards: list[CallGuard] = [g for g in (call.state.rate_limiter, call.state.budget) if g is not None]
+        tracing = self.observer.tracing
         if tracing is not None:  # the same stages, each in a span of its own
-            guards, callee = [tracing.traced_guard(g) for g in guards], tracing.traced_upstream(upstream)
-        else:
-            callee = upstream
+            guards = [tracing.traced_guard(g) for g in guards]
         admitted: list[tuple[CallGuard, Any]] = []
         succeeded = False
         try:
@@ -150,13 +222,13 @@ class Pipeline:
             in_flight = self.in_flight
             in_flight[upstream] = in_flight.get(upstream, 0) + 1
             try:
-                result = await callee.call(entry.ref.tool, call.arguments)
+                result = await invoke()
             finally:
                 if in_flight[upstream] == 1:
                     del in_flight[upstream]
                 else:
                     in_flight[upstream] -= 1
-            succeeded = not result.is_error
+            succeeded = ok(result)
             return result
         finally:
             for guard, token in reversed(admitted):
@@ -274,6 +346,14 @@ def _as_arguments(arguments: Any, entry: CatalogEntry) -> dict[str, Any]:
     return arguments
 
 
+def _tool_ok(result: types.CallToolResult) -> bool:
+    return not result.is_error
+
+
+def _always_ok(result: object) -> bool:
+    return True
+
+
 def _elapsed_ms(call: ToolCall) -> float:
     return (time.perf_counter() - call.started) * 1000.0
 
@@ -287,7 +367,7 @@ def outcome_of(result: types.CallToolResult | None, error: GatewayError | None) 
 
 def _audit_record(call: ToolCall, result: types.CallToolResult | None, error: GatewayError | None) -> AuditRecord:
     state = call.state
-    server, _, tool = (str(call.tool.ref) if call.tool else call.name).partition("/")
+    server, tool = call.target()
     outcome = outcome_of(result, error)
     denied = outcome == "denied"
     return AuditRecord(
@@ -295,8 +375,8 @@ def _audit_record(call: ToolCall, result: types.CallToolResult | None, error: Ga
         request_id=state.request_id,
         call_id=call.id,
         parent_id=call.parent_id,
-        server=server if tool else "",
-        tool=tool or call.name,
+        server=server,
+        tool=tool,
         decision="denied" if denied else "allowed",
         outcome=outcome,
         **caller_fields(state.principal, state.user),

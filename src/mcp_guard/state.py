@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from .auth.principal import Principal
 from .errors import GatewayError
-from .names import ToolRef
+from .names import Ref, ToolRef
 
 SCOPE_KEY = "mcp_guard"
 
@@ -26,11 +26,12 @@ def new_id() -> str:
 
 
 class ToolAccess(Protocol):
-    """A rule on which tools a request may see and call (a principal's grants, a header filter)."""
+    """A rule on which tools (resources, prompts: `ref.kind`) a request may see and use (a principal's
+    grants, a header filter)."""
 
-    def allows(self, ref: ToolRef) -> bool: ...
+    def allows(self, ref: Ref) -> bool: ...
 
-    def denial(self, ref: ToolRef) -> GatewayError:
+    def denial(self, ref: Ref) -> GatewayError:
         """The error to raise when a call names a tool this rule hides."""
         ...
 
@@ -81,10 +82,10 @@ class RequestState:
             state = scope[SCOPE_KEY] = cls()
         return state
 
-    def may_see(self, ref: ToolRef) -> bool:
+    def may_see(self, ref: Ref) -> bool:
         return all(rule.allows(ref) for rule in self.access)
 
-    def check_visible(self, ref: ToolRef) -> None:
+    def check_visible(self, ref: Ref) -> None:
         for rule in self.access:
             if not rule.allows(ref):
                 raise rule.denial(ref)

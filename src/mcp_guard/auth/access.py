@@ -1,9 +1,10 @@
-"""What a principal may see and call: deny by default, grants from roles, team and key, denials win."""
+"""What a principal may see and call: deny by default, grants from roles, team and key, denials win.
+Tools, resources and prompts alike: a pattern matches only references of its own kind (`patterns.py`)."""
 
 from __future__ import annotations
 
 from ..errors import GatewayError, NotAllowed
-from ..names import ToolRef
+from ..names import Ref, described
 from ..patterns import PatternSet
 
 
@@ -17,17 +18,17 @@ class PrincipalAccess:
         self.roles = roles
         self._allow = allow
         self._deny = deny
-        self._cache: dict[ToolRef, bool] = {}  # pattern matching once per tool, not once per request
+        self._cache: dict[Ref, bool] = {}  # pattern matching once per tool, not once per request
 
-    def allows(self, ref: ToolRef) -> bool:
+    def allows(self, ref: Ref) -> bool:
         allowed = self._cache.get(ref)
         if allowed is None:
             allowed = self._cache[ref] = self._allow.matches(ref) and not self._deny.matches(ref)
         return allowed
 
-    def denial(self, ref: ToolRef) -> GatewayError:
+    def denial(self, ref: Ref) -> GatewayError:
         roles = ", ".join(self.roles) or "none"
         return NotAllowed(
-            f"Tool '{ref}' is not allowed for key '{self.key_name}' (roles: {roles})",
-            extra={"tool": str(ref), "key": self.key_name, "roles": list(self.roles)},
+            f"{described(ref)} is not allowed for key '{self.key_name}' (roles: {roles})",
+            extra={ref.kind: str(ref), "key": self.key_name, "roles": list(self.roles)},
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from ..budget.config import BudgetConfig
 from ..codemode.settings import check_limit_overrides
@@ -38,11 +38,31 @@ class RoleConfig(_Model):
     """What holders of a role may use."""
 
     tools: list[str] = Field(default_factory=list, description="Tool patterns the role grants (`server/*`, `*`).")
+    resources: list[str] = Field(
+        default_factory=list,
+        description="Resource patterns the role grants: `server/<URI glob>` (`docs/file:///public/*`), `server/*`, "
+        "`*`. They cover resource templates and completions of their arguments too. None unless listed.",
+    )
+    prompts: list[str] = Field(
+        default_factory=list, description="Prompt patterns the role grants (`server/name`, `server/*`, `*`)."
+    )
     admin: bool = Field(False, description="Holders may use the admin endpoints (keys, audit, analytics).")
     code_mode_limits: dict[str, float] | None = _code_mode_limits()
 
     _patterns = field_validator("tools")(_check_patterns)
     _limits = field_validator("code_mode_limits")(check_limit_overrides)
+
+    @field_validator("resources", "prompts")
+    @classmethod
+    def _item_patterns(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        kind = "resource" if info.field_name == "resources" else "prompt"
+        for text in value:
+            ToolPattern.parse(text, kind)
+        return value
+
+    def grants(self) -> list[str]:
+        """Every pattern the role grants, resources and prompts with their kind prefix (`patterns.py`)."""
+        return [*self.tools, *(f"resource:{p}" for p in self.resources), *(f"prompt:{p}" for p in self.prompts)]
 
 
 class CustomerConfig(_Model):
@@ -52,8 +72,13 @@ class CustomerConfig(_Model):
 class _ToolGrants(_Model):
     """Tool patterns a team or a key adds to what its roles grant (`allow`) or takes away (`deny`)."""
 
-    allow: list[str] = Field(default_factory=list, description="Tool patterns granted beyond the roles.")
-    deny: list[str] = Field(default_factory=list, description="Tool patterns refused, whatever grants them.")
+    allow: list[str] = Field(
+        default_factory=list,
+        description="Patterns granted beyond the roles: tools, `resource:server/<URI glob>`, `prompt:server/name`.",
+    )
+    deny: list[str] = Field(
+        default_factory=list, description="Patterns refused, whatever grants them (tools, `resource:…`, `prompt:…`)."
+    )
 
     _patterns = field_validator("allow", "deny")(_check_patterns)
 

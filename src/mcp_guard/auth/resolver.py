@@ -114,7 +114,7 @@ class KeyResolver:
         roles, teams = self.config.roles, self.config.teams
         team = teams.get(record.team) if record.team else None
         customer = record.customer or (team.customer if team else None)
-        allow = [p for r in record.roles if r in roles for p in roles[r].tools]
+        allow = [p for r in record.roles if r in roles for p in roles[r].grants()]
         allow += [*(team.allow if team else ()), *record.allow]
         deny = [*(team.deny if team else ()), *record.deny]
         principal = Principal(

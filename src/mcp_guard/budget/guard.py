@@ -21,7 +21,7 @@ import anyio
 
 from ..caches import IdentityCache
 from ..errors import BudgetExceeded, ServiceUnavailable
-from ..names import ToolRef
+from ..names import Ref
 from ..outage import Outage
 from ..storage_url import shown_url
 from .alerts import BudgetAlerts
@@ -113,7 +113,7 @@ class BudgetGuard:
         self.pricing = pricing
         self._plans = IdentityCache(self.plan)
 
-    def plan(self, principal: object, ref: ToolRef) -> _Plan:
+    def plan(self, principal: object, ref: Ref) -> _Plan:
         """The price of `ref` and the tiers of `principal` it is reserved at."""
         cost = self.pricing.cost_of(ref)
         return _Plan(cost, to_micros(cost), tuple(charge_of(b) for b in _budgets(principal)))
@@ -204,10 +204,10 @@ class BudgetGuard:
         await self.ledger.aclose()
 
 
-def _resolved(call: ToolCall) -> ToolRef:
-    if call.tool is None:
+def _resolved(call: ToolCall) -> Ref:
+    if call.ref is None:
         raise ValueError(f"call {call.name!r} reached the budget stage before it was resolved")
-    return call.tool.ref
+    return call.ref
 
 
 def _budgets(principal: object) -> tuple[TierBudget, ...]:

@@ -2,6 +2,9 @@
 
 The most specific price wins: an exact `server/tool` entry, then the most specific glob under `tools`
 (`github/list_*` before `github/*`), then the server's default under `servers`, then `default`.
+
+Resource reads, prompt gets and completions are free unless an entry under `tools` names them with its
+kind prefix (`resource:docs/*: 0.001`, `prompt:git/*`): `servers` and `default` price tool calls only.
 """
 
 from __future__ import annotations
@@ -10,8 +13,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
-from ..names import ToolRef
-from ..patterns import ToolPattern
+from ..names import Ref, ToolRef
+from ..patterns import ToolPattern, split_kind
 
 Price = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 _GLOB_CHARS = frozenset("*?[")
@@ -30,7 +33,7 @@ class PricingConfig(BaseModel):
         "and among patterns the one with the most literal characters wins.",
     )
 
-    _exact: dict[ToolRef, float] = PrivateAttr(default_factory=dict)
+    _exact: dict[Ref, float] = PrivateAttr(default_factory=dict)
     _globs: list[tuple[ToolPattern, float]] = PrivateAttr(default_factory=list)
 
     @field_validator("tools")
@@ -42,21 +45,21 @@ class PricingConfig(BaseModel):
 
     def model_post_init(self, context: object, /) -> None:
         for text, price in self.tools.items():
-            if _is_exact(text):
+            if _is_exact(text) and split_kind(text)[0] == "tool":
                 self._exact[ToolRef.parse(text)] = price
             else:
                 self._globs.append((ToolPattern.parse(text), price))
         # A stable sort keeps the written order among equally specific patterns: the first one wins.
         self._globs.sort(key=lambda entry: -_specificity(entry[0].text))
 
-    def cost_of(self, ref: ToolRef) -> float:
+    def cost_of(self, ref: Ref) -> float:
         """The cost of one call of `ref`."""
         if ref in self._exact:
             return self._exact[ref]
         for pattern, price in self._globs:
             if pattern.matches(ref):
                 return price
-        return self.servers.get(ref.server, self.default)
+        return self.servers.get(ref.server, self.default) if ref.kind == "tool" else 0.0
 
 
 def _is_exact(text: str) -> bool:

@@ -36,8 +36,7 @@ class CallLog:
         if not calls_logger.isEnabledFor(logging.INFO):
             return
         state, principal = call.state, call.state.principal
-        ref = str(call.tool.ref) if call.tool is not None else call.name
-        server, _, tool = ref.partition("/")
+        server, tool = call.target()
         fields: dict[str, Any] = {
             "request_id": state.request_id,
             "trace_id": self.trace_id(),
@@ -46,8 +45,8 @@ class CallLog:
             "key": principal.key_name if principal else None,
             "user": state.user,
             "team": principal.team if principal else None,
-            "server": server if tool else None,
-            "tool": tool or ref,
+            "server": server or None,
+            "tool": tool,
             "entry": call.entry_point,
             "outcome": outcome,
             "status": error.status if error is not None else 200,
@@ -55,7 +54,7 @@ class CallLog:
             "duration_ms": round(duration_ms, 3),
             "cost": call.cost,
         }
-        calls_logger.info("call %s %s", ref, outcome, extra={"fields": fields})
+        calls_logger.info("call %s %s", f"{server}/{tool}" if server else tool, outcome, extra={"fields": fields})
 
     def request(self, scope: Any, state: RequestState, status: int, duration_ms: float) -> None:
         if not requests_logger.isEnabledFor(logging.INFO):

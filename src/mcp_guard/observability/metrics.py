@@ -130,10 +130,11 @@ class Metrics:
     # -- per call (the hot path: label children are looked up once per combination)
 
     def call(self, call: ToolCall, outcome: str, reason: str | None, seconds: float) -> None:
-        if call.tool is not None:
-            server, tool = call.tool.ref.server, call.tool.ref.tool
-        else:
+        ref = call.ref
+        if ref is None:
             server, tool = UNKNOWN, UNKNOWN
+        else:  # a resource URI would make a label per URI: other methods are counted by method
+            server, tool = ref.server, ref.local if ref.kind == "tool" else call.method
         key = (server, tool, outcome, call.entry_point)
         children = self._children.get(key)
         if children is None:

@@ -201,9 +201,9 @@ class Tracing:
         span = trace.get_current_span()
         principal = call.state.principal
         attributes: dict[str, Any] = {"mcp_guard.outcome": outcome, "mcp_guard.cost": call.cost}
-        if call.tool is not None:
-            attributes["mcp_guard.server"] = call.tool.ref.server
-            attributes["mcp_guard.tool"] = str(call.tool.ref)
+        if call.ref is not None:
+            attributes["mcp_guard.server"] = call.ref.server
+            attributes["mcp_guard.tool"] = str(call.ref)
         if principal is not None:
             attributes["mcp_guard.key"] = principal.key_name
             if principal.team:

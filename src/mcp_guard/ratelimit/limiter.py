@@ -18,7 +18,7 @@ from ..auth.principal import Principal
 from ..breaker import CircuitBreaker
 from ..caches import IdentityCache
 from ..errors import RateLimited, ServiceUnavailable
-from ..names import ToolRef
+from ..names import Ref, described
 from ..outage import Outage
 from ..patterns import ToolPattern
 from ..storage_url import shown_url
@@ -54,7 +54,7 @@ class _Rule:
     rate: Rate
     tools: ToolPattern
 
-    def applies(self, principal: Principal | None, ref: ToolRef) -> bool:
+    def applies(self, principal: Principal | None, ref: Ref) -> bool:
         rule = self.config
         if principal is None:
             return rule.per == "global" and not (rule.key or rule.role or rule.team) and self.tools.matches(ref)
@@ -106,11 +106,11 @@ class RateLimiter:
         self._counters = IdentityCache(self.counters)
 
     async def admit(self, call: Any) -> None:
-        ref = call.tool.ref
+        ref = call.ref
         for rule, ids in self._counters.get(call.state.principal, ref):
-            await self._hit(rule.rate, ids, rule.config.cost, f"Tool '{ref}'", rule.config.limit)
+            await self._hit(rule.rate, ids, rule.config.cost, described(ref), rule.config.limit)
 
-    def counters(self, principal: Principal | None, ref: ToolRef) -> tuple[tuple[_Rule, tuple[str, str]], ...]:
+    def counters(self, principal: Principal | None, ref: Ref) -> tuple[tuple[_Rule, tuple[str, str]], ...]:
         """The rules a call of `ref` by `principal` counts against, each with its counter's identifiers."""
         matching = []
         for rule in self._rules:

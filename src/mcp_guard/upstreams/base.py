@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import mcp_types as types
 
 from ..config import ServerConfig
+from ..errors import NotFound
+
+if TYPE_CHECKING:
+    from mcp import Client
+
+T = TypeVar("T")
 
 ToolsChanged = Callable[[str, Sequence[types.Tool]], None]
 """Called with the server name and its complete, fresh tool list whenever discovery finishes."""
@@ -70,8 +76,27 @@ class Upstream(Protocol):
     async def call(self, tool: str, arguments: dict[str, Any]) -> types.CallToolResult:
         """Call one tool; raises `UpstreamError` / `UpstreamTimeout` when the upstream fails."""
 
+    def offers(self, feature: str) -> bool:
+        """Whether the server, as connected now, declares `feature` (`resources`, `prompts`, `completions`)."""
+
+    async def request(self, what: str, send: Callable[[Client], Awaitable[T]]) -> T:
+        """Send one request other than a tool call through the live client; the same errors as `call`."""
+
     def reconnect(self) -> None:
         """Drop the current connection (if any) and connect again now."""
 
     async def wait_first_attempt(self) -> None:
         """Return once the first connection attempt has succeeded or failed."""
+
+
+class ToolsOnly:
+    """What an upstream that offers nothing but tools (in-process functions, a disabled server) answers
+    for resources, prompts and completions."""
+
+    config: ServerConfig
+
+    def offers(self, feature: str) -> bool:
+        return False
+
+    async def request(self, what: str, send: Callable[[Client], Awaitable[T]]) -> T:
+        raise NotFound(f"Server '{self.config.name}' offers only tools, so not {what}")

@@ -23,23 +23,25 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import mcp_types as types
 from mcp import Client, MCPError
 from mcp.client.session import IncomingMessage
-from mcp_types import CONNECTION_CLOSED, INVALID_PARAMS, REQUEST_TIMEOUT
+from mcp_types import CONNECTION_CLOSED, INVALID_PARAMS, METHOD_NOT_FOUND, REQUEST_TIMEOUT
 
 from ..config import ServerConfig
-from ..errors import BadRequest, UpstreamError, UpstreamTimeout
+from ..errors import BadRequest, GatewayError, NotFound, UpstreamError, UpstreamTimeout
 from .base import ToolsChanged, UpstreamState, UpstreamStatus
 from .direct_http import DirectHttpCaller, Undelivered
 from .transports import TransportEvents, open_transport
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 30.0
@@ -47,6 +49,7 @@ STABLE_UPTIME = 1.0  # a connection that lasted this long is reopened at once wh
 ON_DEMAND_SPACING = 0.5  # a waiting call brings an attempt forward at most this often
 HEALTH_FAILURES_BEFORE_RECONNECT = 3
 _MAX_PAGES = 1000  # a paginator that never ends must not hang discovery
+RESOURCE_NOT_FOUND = -32002  # handshake era (2026-07-28 retired it for -32602)
 
 
 class _ConnectionLost(Exception):
@@ -291,16 +294,40 @@ class ClientUpstream:
         self._asked = True
         self._wake.set()
 
+    def offers(self, feature: str) -> bool:
+        """Whether the connected server declares `feature` (`resources`, `prompts`, `completions`)."""
+        link = self._link
+        return link is not None and getattr(link.client.server_capabilities, feature, None) is not None
+
+    async def request(self, what: str, send: Callable[[Client], Awaitable[T]]) -> T:
+        """One request other than a tool call (a listing, a read, a prompt, a completion) on the live
+        connection; `what` names it in errors (`resources/read 'file:///x'`)."""
+        link = await self._connection()
+        try:
+            return await send(link.client)  # bounded by the client's `read_timeout_seconds` (call_timeout)
+        except MCPError as exc:
+            raise self._failure(f"{what} on '{self.config.name}'", what, exc) from None
+        except GatewayError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - e.g. a result that does not validate
+            raise UpstreamError(f"Upstream '{self.config.name}' failed {what}: {_describe(exc)}") from None
+
     def _call_error(self, tool: str, exc: MCPError) -> Exception:
         ref = f"{self.config.name}/{tool}"
+        return self._failure(f"Tool '{ref}'", f"the call to '{ref}'", exc)
+
+    def _failure(self, subject: str, action: str, exc: MCPError) -> Exception:
+        """The gateway's error for an upstream's JSON-RPC error answering `action`."""
         if exc.code == REQUEST_TIMEOUT:
-            return UpstreamTimeout(f"Tool '{ref}' did not answer within {self.config.call_timeout:g} s")
+            return UpstreamTimeout(f"{subject} did not answer within {self.config.call_timeout:g} s")
         if exc.code == INVALID_PARAMS:
-            return BadRequest(f"Upstream '{self.config.name}' rejected the call to '{ref}': {exc.message}")
+            return BadRequest(f"Upstream '{self.config.name}' rejected {action}: {exc.message}")
+        if exc.code in (RESOURCE_NOT_FOUND, METHOD_NOT_FOUND):
+            return NotFound(f"Upstream '{self.config.name}' answered {action}: {exc.message}")
         if exc.code == CONNECTION_CLOSED:
-            self._lose(f"connection closed during a call to '{ref}'")
-            return UpstreamError(f"Upstream '{self.config.name}' closed the connection during the call to '{ref}'")
-        return UpstreamError(f"Upstream '{self.config.name}' failed the call to '{ref}': {exc.message}")
+            self._lose(f"connection closed during {action}")
+            return UpstreamError(f"Upstream '{self.config.name}' closed the connection during {action}")
+        return UpstreamError(f"Upstream '{self.config.name}' failed {action}: {exc.message}")
 
 
 async def _probe(client: Client) -> None:

@@ -10,7 +10,7 @@ import mcp_types as types
 
 from ..config import ServerConfig
 from ..errors import ConfigError, UpstreamError
-from .base import ToolsChanged, Upstream, UpstreamState, UpstreamStatus
+from .base import ToolsChanged, ToolsOnly, Upstream, UpstreamState, UpstreamStatus
 from .client import ClientUpstream
 from .inprocess import InProcessServer, InProcessUpstream
 
@@ -58,7 +58,7 @@ def _is_mcp_server(value: Any) -> bool:
     return isinstance(value, Server | MCPServer)
 
 
-class DisabledUpstream:
+class DisabledUpstream(ToolsOnly):
     """A server switched off in config: listed with state `disabled`, never connected."""
 
     def __init__(self, config: ServerConfig) -> None:

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..config import ServerConfig
 from ..errors import UpstreamTimeout
-from .base import ToolsChanged, UpstreamState, UpstreamStatus
+from .base import ToolsChanged, ToolsOnly, UpstreamState, UpstreamStatus
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +174,7 @@ def _error_result(message: str) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(type="text", text=message)], is_error=True)
 
 
-class InProcessUpstream:
+class InProcessUpstream(ToolsOnly):
     """Adapts an `InProcessServer` to the `Upstream` protocol: always connected, calls are direct."""
 
     def __init__(self, config: ServerConfig, server: InProcessServer) -> None:
