@@ -22,8 +22,9 @@ two tools could be read as is refused as ambiguous rather than guessed.
 Resources and prompts are named here too (`ResourceRef`, `PromptRef`); in config, patterns and the audit
 log they are written `resource:server/<uri>` and `prompt:server/<name>`.
 
-- A prompt is shown as `server__name` (`prompt_name`); server names never contain `__`, so the first
-  `__` splits it back (`prompt_ref`). Prompt names are not function names: no shortening is needed.
+- A prompt is shown as `server__name` (`item_name`; resources' and templates' names too); server names
+  never contain `__`, so the first `__` splits it back (`prompt_ref`). Prompt names are not function
+  names: no shortening is needed.
 - A resource URI is shown as `mcp-guard://server/<original URI>` (`gateway_uri`), the original kept
   verbatim after the server, so a template `mcp-guard://docs/file:///{path}` expands on the client into a
   URI that maps back (`resource_ref`) to `file:///<path>` on `docs`. Two servers' URIs never clash: the
@@ -134,9 +135,9 @@ def resource_ref(text: str) -> ResourceRef | None:
     return ResourceRef(server, uri)
 
 
-def prompt_name(server: str, prompt: str) -> str:
-    """The name clients are shown for a prompt."""
-    return f"{server}{SEPARATOR}{prompt}"
+def item_name(server: str, name: str) -> str:
+    """The name clients are shown for a prompt (and, as a label, for a resource or template)."""
+    return f"{server}{SEPARATOR}{name}"
 
 
 def prompt_ref(name: str, servers: Collection[str]) -> PromptRef | None:

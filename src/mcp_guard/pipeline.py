@@ -35,7 +35,7 @@ from .errors import (
     ToolNotFound,
     UpstreamError,
 )
-from .json_input import check_call, printable
+from .json_input import check_call, check_value, printable
 from .names import SEPARATOR, PromptRef, Ref, ResourceRef, described, prefixed_readings
 from .observability.observer import Observer
 from .state import CallGuard, RequestState, new_id
@@ -191,6 +191,7 @@ class Pipeline:
         invoke: Callable[[Upstream, Any], Awaitable[R]],
     ) -> R:
         try:
+            _check_well_formed(call)
             ref = call.item = resolve()
             if self.catalog.blocks(ref):
                 raise NotAllowed(f"{described(ref)} is blocked", extra={ref.kind: str(ref)})
@@ -331,7 +332,10 @@ def _check_well_formed(call: ToolCall) -> None:
     """Before anything else looks at them: a name and arguments every upstream (and the audit log) can take.
     A refused call is audited with its name escaped and without its arguments, which may be what broke."""
     try:
-        check_call(call.name, call.arguments)
+        if call.method == "tools/call":
+            check_call(call.name, call.arguments)
+        else:  # a resource URI or prompt name may be long: its text is checked, its length left to the upstream
+            check_value([call.name, call.arguments], f"the {call.method} request")
     except MalformedInput:
         call.name = printable(call.name) if isinstance(call.name, str) else repr(call.name)
         call.arguments = {}

@@ -1,6 +1,9 @@
 """The MCP endpoint: a low-level `mcp` server whose handlers show the caller's visible tools and send every
 call through the pipeline. The SDK's streamable-HTTP session manager serves both protocol eras:
 2026-07-28 (stateless, `server/discover`) and the handshake era up to 2025-11-25 (sessions).
+
+The other method families have a module each, dispatched from here: `resources.py` (resources and
+templates), `prompts.py`, `completion.py`. `ping` is the SDK's own (handshake era; 2026-07-28 has none).
 """
 
 from __future__ import annotations
@@ -21,8 +24,12 @@ from ..listing import listing_for
 from ..observability.mcp_spans import McpSpanMiddleware
 from ..results import error_result
 from ..state import RequestState
+from .aggregate import state_of as _state
+from .completion import completion_handlers
 from .fast_call import FastToolCall, ToolCaller
 from .list_changed import NotifyingServer
+from .prompts import prompt_handlers
+from .resources import resource_handlers
 
 if TYPE_CHECKING:
     from ..gateway import Gateway
@@ -67,21 +74,20 @@ def build_mcp_server(gateway: Gateway) -> Server[Any]:
     server = NotifyingServer(
         SERVER_NAME,
         version=__version__,
-        instructions="Tools from several MCP servers, governed by mcp-guard. Tool names are server__tool.",
+        instructions="Tools, resources and prompts from several MCP servers, governed by mcp-guard. Tool and "
+        "prompt names are server__name; resource URIs are mcp-guard://server/<URI>.",
         on_list_tools=list_tools,
         on_call_tool=call_tool,
         on_subscriptions_listen=gateway.list_changed.listen,
         get_tool_input_schema=input_schema,
+        **resource_handlers(gateway),
+        **prompt_handlers(gateway),
+        **completion_handlers(gateway),
     )
     # The gateway's own MCP span replaces the SDK's (or none at all while tracing is off: it costs ~µs)
     tracing = gateway.observer.tracing
     server.middleware = [McpSpanMiddleware(tracing)] if tracing is not None else []
     return server
-
-
-def _state(ctx: ServerRequestContext[Any]) -> RequestState:
-    request = ctx.request
-    return RequestState.from_scope(request.scope) if request is not None else RequestState()
 
 
 class GatewaySessionManager(StreamableHTTPSessionManager):

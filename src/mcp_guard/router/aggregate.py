@@ -1,0 +1,114 @@
+"""What the MCP endpoint's resource, template and prompt handlers share: one listing gathered from every
+upstream that offers the feature, page by page under one gateway cursor; what a caller may see; and
+refusals as JSON-RPC errors.
+
+A gateway cursor names the upstream to continue with and that upstream's own cursor (base64url JSON), so
+a listing walks the upstreams in name order, each through its own pages, and the gateway holds nothing
+between pages. One gateway page gathers upstream pages until it has `PAGE_ITEMS` visible items (or
+`MAX_UPSTREAM_PAGES` pages), so a caller who may see little does not get a run of empty pages. A cursor the
+gateway did not make, or one naming a server that no longer offers the feature, is refused with -32602.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from mcp import MCPError
+from mcp.server.context import ServerRequestContext
+from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
+
+from ..errors import BadRequest, GatewayError
+from ..names import PromptRef, ResourceRef
+from ..state import RequestState
+
+if TYPE_CHECKING:
+    from ..gateway import Gateway
+    from ..upstreams import Upstream
+
+logger = logging.getLogger(__name__)
+Item = TypeVar("Item")
+PAGE_ITEMS = 100
+MAX_UPSTREAM_PAGES = 20
+MAX_CURSOR_CHARS = 4096  # an upstream cursor is opaque, but a client must not make the gateway decode megabytes
+
+FetchPage = Callable[["Upstream", str | None], Awaitable[tuple[Sequence[Item], str | None]]]
+"""One page of one upstream's items, and its next cursor."""
+
+Shown = Callable[[str, Item], Item | None]
+"""An upstream's item as the caller is shown it (renamed), or None when the caller may not see it."""
+
+
+def state_of(ctx: ServerRequestContext[Any]) -> RequestState:
+    """The governance state of the HTTP request that carried an MCP message."""
+    request = ctx.request
+    return RequestState.from_scope(request.scope) if request is not None else RequestState()
+
+
+def may_see(gateway: Gateway, state: RequestState, ref: ResourceRef | PromptRef) -> bool:
+    """The visibility rule of reads and gets (`Pipeline.use`), for listings: not blocked, and allowed by the
+    caller's key and filter headers."""
+    return not gateway.catalog.blocks(ref) and state.may_see(ref)
+
+
+async def gather(
+    gateway: Gateway, feature: str, cursor: str | None, fetch: FetchPage[Item], shown: Shown[Item]
+) -> tuple[list[Item], str | None]:
+    """One gateway page of `feature` (`resources`, `prompts`) items, and the cursor of the next."""
+    servers = sorted(name for name, upstream in gateway.upstreams.items() if upstream.offers(feature))
+    position = _decode(cursor, servers) if cursor is not None else _first(servers)
+    items: list[Item] = []
+    pages = 0
+    while position is not None and len(items) < PAGE_ITEMS and pages < MAX_UPSTREAM_PAGES:
+        server, upstream_cursor = position
+        pages += 1
+        try:
+            page, next_cursor = await fetch(gateway.upstreams[server], upstream_cursor)
+        except BadRequest as exc:  # the upstream refused its own cursor: the caller's cursor is stale
+            raise MCPError(INVALID_PARAMS, f"Invalid cursor: {exc.message}") from None
+        except GatewayError as exc:  # one upstream failing must not hide every other one's items
+            logger.warning("listing %s of upstream %s failed: %s", feature, server, exc.message)
+            next_cursor = None
+            page = ()
+        items.extend(item for item in (shown(server, raw) for raw in page) if item is not None)
+        position = (server, next_cursor) if next_cursor else _after(server, servers)
+    return items, _encode(position) if position is not None else None
+
+
+def _first(servers: Sequence[str]) -> tuple[str, str | None] | None:
+    return (servers[0], None) if servers else None
+
+
+def _after(server: str, servers: Sequence[str]) -> tuple[str, str | None] | None:
+    later = [name for name in servers if name > server]
+    return (later[0], None) if later else None
+
+
+def _encode(position: tuple[str, str | None]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(position), separators=(",", ":")).encode()).decode()
+
+
+def _decode(cursor: str, servers: Sequence[str]) -> tuple[str, str | None]:
+    try:
+        if len(cursor) > MAX_CURSOR_CHARS:
+            raise ValueError("too long")
+        server, upstream_cursor = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+        if not isinstance(server, str) or not isinstance(upstream_cursor, (str, type(None))):
+            raise ValueError("not a gateway cursor")
+    except (ValueError, TypeError, UnicodeError, binascii.Error):
+        raise MCPError(INVALID_PARAMS, f"Invalid cursor {cursor[:100]!r}: it was not made by this gateway") from None
+    if server not in servers:
+        raise MCPError(INVALID_PARAMS, f"Invalid cursor: server {server!r} no longer offers this listing")
+    return server, upstream_cursor
+
+
+def rpc_error(exc: GatewayError) -> MCPError:
+    """A refusal or failure as a JSON-RPC error: -32602 for what the caller asked wrong or may not ask (the
+    message says which), -32603 otherwise; `data` carries the reason and HTTP-like status."""
+    code = INVALID_PARAMS if exc.status in (400, 403, 404) else INTERNAL_ERROR
+    data: Mapping[str, Any] = {"reason": exc.reason, "status": exc.status, **exc.extra}
+    return MCPError(code, exc.message, dict(data))

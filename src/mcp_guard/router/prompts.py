@@ -1,0 +1,79 @@
+"""`prompts/list` and `prompts/get` on the MCP endpoint: every upstream's prompts as `server__name`
+(`names.item_name`), those the caller may see only; a get maps the name back to its server and goes
+through the pipeline (`Pipeline.use`), and the resources its messages embed or link to are shown under
+gateway URIs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import mcp_types as types
+from mcp import Client
+from mcp.server.context import ServerRequestContext
+
+from ..errors import GatewayError, NotFound
+from ..names import PromptRef, item_name, prompt_ref
+from .aggregate import gather, may_see, rpc_error, state_of
+from .uris import shown_block
+
+if TYPE_CHECKING:
+    from ..gateway import Gateway
+    from ..upstreams import Upstream
+
+Context = ServerRequestContext[Any]
+
+
+def prompt_handlers(gateway: Gateway) -> dict[str, Any]:
+    """The low-level server's handlers for the prompts family (`mcp.server.Server` keyword arguments)."""
+
+    async def list_prompts(ctx: Context, params: types.PaginatedRequestParams | None) -> types.ListPromptsResult:
+        state = state_of(ctx)
+
+        def shown(server: str, prompt: types.Prompt) -> types.Prompt | None:
+            if not may_see(gateway, state, PromptRef(server, prompt.name)):
+                return None
+            return prompt.model_copy(update={"name": item_name(server, prompt.name)})
+
+        items, cursor = await gather(
+            gateway, "prompts", params.cursor if params is not None else None, _prompts_page, shown
+        )
+        return types.ListPromptsResult(prompts=items, next_cursor=cursor)
+
+    async def get_prompt(ctx: Context, params: types.GetPromptRequestParams) -> types.GetPromptResult:
+        ref = prompt_ref(params.name, gateway.upstreams)
+        arguments = dict(params.arguments or {})
+
+        async def get(upstream: Upstream, ref: PromptRef) -> types.GetPromptResult:
+            result = await upstream.request(
+                f"prompts/get {ref.prompt!r}", lambda client: client.get_prompt(ref.prompt, arguments or None)
+            )
+            messages = [m.model_copy(update={"content": shown_block(ref.server, m.content)}) for m in result.messages]
+            return result.model_copy(update={"messages": messages})
+
+        label = f"prompt:{ref.prompt if ref is not None else params.name}"
+        try:
+            return await gateway.pipeline.use(
+                state_of(ctx), "prompts/get", label, arguments, lambda: resolved_prompt(ref, params.name), get
+            )
+        except GatewayError as exc:
+            raise rpc_error(exc) from None
+
+    return {"on_list_prompts": list_prompts, "on_get_prompt": get_prompt}
+
+
+def resolved_prompt(ref: PromptRef | None, name: str) -> PromptRef:
+    if ref is None:
+        raise NotFound(
+            f"Unknown prompt {name[:200]!r}: the gateway names prompts server__prompt, as prompts/list shows them",
+            extra={"prompt": name[:200]},
+        )
+    return ref
+
+
+async def _prompts_page(upstream: Upstream, cursor: str | None) -> tuple[Sequence[types.Prompt], str | None]:
+    async def send(client: Client) -> types.ListPromptsResult:
+        return await client.list_prompts(cursor=cursor)
+
+    page = await upstream.request("prompts/list", send)
+    return page.prompts, page.next_cursor

@@ -1,0 +1,114 @@
+"""`resources/list`, `resources/templates/list` and `resources/read` on the MCP endpoint.
+
+Every upstream's resources and templates are listed under gateway URIs (`mcp-guard://server/<URI>`,
+`names.gateway_uri`) and `server__name` names, those the caller may see only; a read maps the URI back
+to its server and goes through the pipeline (`Pipeline.use`), so it is checked, limited, priced and
+audited like a tool call, and a resource the caller is not shown cannot be read either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import mcp_types as types
+from mcp import Client
+from mcp.server.context import ServerRequestContext
+
+from ..errors import BadRequest, GatewayError
+from ..names import GATEWAY_URI_SCHEME, ResourceRef, gateway_uri, item_name, resource_ref
+from .aggregate import gather, may_see, rpc_error, state_of
+from .uris import shown_contents
+
+if TYPE_CHECKING:
+    from ..gateway import Gateway
+    from ..upstreams import Upstream
+
+Context = ServerRequestContext[Any]
+
+
+def resource_handlers(gateway: Gateway) -> dict[str, Any]:
+    """The low-level server's handlers for the resources family (`mcp.server.Server` keyword arguments)."""
+
+    async def list_resources(ctx: Context, params: types.PaginatedRequestParams | None) -> types.ListResourcesResult:
+        state = state_of(ctx)
+
+        def shown(server: str, resource: types.Resource) -> types.Resource | None:
+            if not may_see(gateway, state, ResourceRef(server, resource.uri)):
+                return None
+            return resource.model_copy(
+                update={"uri": gateway_uri(server, resource.uri), "name": item_name(server, resource.name)}
+            )
+
+        items, cursor = await gather(gateway, "resources", _cursor(params), _resources_page, shown)
+        return types.ListResourcesResult(resources=items, next_cursor=cursor)
+
+    async def list_templates(
+        ctx: Context, params: types.PaginatedRequestParams | None
+    ) -> types.ListResourceTemplatesResult:
+        state = state_of(ctx)
+
+        def shown(server: str, template: types.ResourceTemplate) -> types.ResourceTemplate | None:
+            if not may_see(gateway, state, ResourceRef(server, template.uri_template)):
+                return None
+            update = {
+                "uri_template": gateway_uri(server, template.uri_template),
+                "name": item_name(server, template.name),
+            }
+            return template.model_copy(update=update)
+
+        items, cursor = await gather(gateway, "resources", _cursor(params), _templates_page, shown)
+        return types.ListResourceTemplatesResult(resource_templates=items, next_cursor=cursor)
+
+    async def read_resource(ctx: Context, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
+        ref = resource_ref(params.uri)
+        label = f"resource:{ref.uri if ref is not None else params.uri}"
+        try:
+            return await gateway.pipeline.use(
+                state_of(ctx), "resources/read", label, {}, lambda: resolved_resource(ref, params.uri), _read
+            )
+        except GatewayError as exc:
+            raise rpc_error(exc) from None
+
+    return {
+        "on_list_resources": list_resources,
+        "on_list_resource_templates": list_templates,
+        "on_read_resource": read_resource,
+    }
+
+
+def _cursor(params: types.PaginatedRequestParams | None) -> str | None:
+    return params.cursor if params is not None else None
+
+
+def resolved_resource(ref: ResourceRef | None, uri: str) -> ResourceRef:
+    if ref is None:
+        raise BadRequest(
+            f"Unknown resource URI {uri[:200]!r}: the gateway's resource URIs are "
+            f"{GATEWAY_URI_SCHEME}://<server>/<URI>, as resources/list shows them",
+            extra={"resource": uri[:200]},
+        )
+    return ref
+
+
+async def _read(upstream: Upstream, ref: ResourceRef) -> types.ReadResourceResult:
+    result = await upstream.request(f"resources/read {ref.uri!r}", lambda client: client.read_resource(ref.uri))
+    return result.model_copy(update={"contents": shown_contents(ref.server, result.contents)})
+
+
+async def _resources_page(upstream: Upstream, cursor: str | None) -> tuple[Sequence[types.Resource], str | None]:
+    async def send(client: Client) -> types.ListResourcesResult:
+        return await client.list_resources(cursor=cursor)
+
+    page = await upstream.request("resources/list", send)
+    return page.resources, page.next_cursor
+
+
+async def _templates_page(
+    upstream: Upstream, cursor: str | None
+) -> tuple[Sequence[types.ResourceTemplate], str | None]:
+    async def send(client: Client) -> types.ListResourceTemplatesResult:
+        return await client.list_resource_templates(cursor=cursor)
+
+    page = await upstream.request("resources/templates/list", send)
+    return page.resource_templates, page.next_cursor
