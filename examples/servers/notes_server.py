@@ -3,7 +3,9 @@
 It keeps notes in process memory and also offers tools that a gateway's tests
 need: every content type (text, image, audio, embedded resource), a failing
 tool, a slow tool, the server's pid, environment and received HTTP headers,
-and a tool that adds a tool at runtime and announces the change.
+and a tool that adds a tool at runtime and announces the change. Beyond tools:
+a static resource (`notes://examples/readme`), a template (`notes://notes/{id}`),
+a prompt (`summarize`) and completions of its `style` argument and the template's `id`.
 
 Run it:
 
@@ -55,8 +57,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.session import ServerSession
 from mcp_types import (
     AudioContent,
+    Completion,
     EmbeddedResource,
     ImageContent,
+    PromptReference,
     TextResourceContents,
     ToolAnnotations,
 )
@@ -247,6 +251,36 @@ def _register_test_tools(server: MCPServer, app: NotesApp) -> None:
         return f"added {name}"
 
 
+STYLES = ("brief", "bullet points", "detailed")
+
+
+def _register_resources_and_prompts(server: MCPServer, app: NotesApp) -> None:
+    """What a gateway aggregates besides tools."""
+
+    @server.resource(RESOURCE_URI, name="readme", mime_type="text/plain")
+    def readme() -> str:
+        return RESOURCE_TEXT
+
+    @server.resource("notes://notes/{id}", name="note", mime_type="text/plain")
+    def note(id: str) -> str:
+        found = app.notes.get(int(id)) if id.isdigit() else None
+        if found is None:
+            raise ValueError(f"no note {id}")
+        return f"{found['title']}: {found['body']}"
+
+    @server.prompt(description="Ask for a summary of the notes on a topic.")
+    def summarize(topic: str, style: str = "brief") -> str:
+        return f"Summarize my notes about {topic} ({style})."
+
+    @server.completion()
+    async def complete(ref: Any, argument: Any, context: Any) -> Completion:
+        if isinstance(ref, PromptReference):
+            values = [s for s in STYLES if s.startswith(argument.value)] if argument.name == "style" else []
+        else:
+            values = [str(i) for i in sorted(app.notes) if str(i).startswith(argument.value)]
+        return Completion(values=values, total=len(values), has_more=False)
+
+
 def _register_many_tools(server: MCPServer, count: int) -> None:
     """Trivial tools t0001..tNNNN, each returning its own name."""
     for index in range(1, count + 1):
@@ -266,6 +300,7 @@ def build_server(many_tools: int = 0) -> MCPServer:
     )
     _register_note_tools(server, app)
     _register_test_tools(server, app)
+    _register_resources_and_prompts(server, app)
     _register_many_tools(server, many_tools)
     return server
 
