@@ -171,7 +171,7 @@ class FilterEntry:
 
 
 def _check_size(scope: Scope) -> None:
-    size = sum(len(value) for name, value in scope.get("headers", ()) if name in _ALL_HEADERS)
+    size = sum(len(value) for name, value in scope.get("headers", ()) if name in FILTER_HEADERS)
     if size > MAX_FILTER_BYTES:
         raise BadRequest(f"The filter headers hold {size} bytes; the limit is {MAX_FILTER_BYTES}")
 
@@ -220,6 +220,6 @@ def _item_patterns(text: str, kind: str, header: str) -> list[ToolPattern]:
 
 
 _TOOL_ENTRY_HEADERS = frozenset(("x-mcp-include-clients", INCLUDE, EXCLUDE))
-_ALL_HEADERS = frozenset(
+FILTER_HEADERS = frozenset(
     (*INCLUDE_CLIENTS, *INCLUDE_TOOLS, *EXCLUDE_TOOLS, *(h.encode() for pair in ITEM_HEADERS.values() for h in pair))
 )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..asgi import Scope
 from ..caches import BoundedMemo, entry_footprint
 from ..errors import BadRequest
-from ..filters import EXCLUDE_TOOLS, INCLUDE_CLIENTS, INCLUDE_TOOLS, HeaderFilter
+from ..filters import FILTER_HEADERS, HeaderFilter
 from ..state import RequestState
 from .base import GoverningMiddleware, Paths
 from .paths import DEFAULT_PATHS
@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 WARNING_HEADER = b"x-mcp-guard-warning"
 _UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
-_FILTER_HEADERS = frozenset((*INCLUDE_CLIENTS, *INCLUDE_TOOLS, *EXCLUDE_TOOLS))
+_FILTER_HEADERS = FILTER_HEADERS
 _CACHE_BYTES = 2 * 1024 * 1024  # a few thousand ordinary filters, or ~40 of the largest allowed
 
 FilterKey = tuple[tuple[bytes, bytes], ...]
