@@ -106,3 +106,43 @@ def test_entries_that_match_nothing_configured_are_named():
         "billing",
         "audit-logger/log_access",
     ]
+
+
+# -- resources and prompts
+
+
+def test_resource_and_prompt_headers_narrow_their_own_kind_only():
+    from mcp_guard.names import PromptRef, ResourceRef
+
+    readme, keys = ResourceRef("docs", "file:///public/readme"), ResourceRef("docs", "file:///private/keys")
+    review, deploy = PromptRef("git", "review"), PromptRef("git", "deploy")
+    rule = HeaderFilter.from_scope(
+        make_scope(
+            headers=[
+                ("x-mcp-include-resources", "docs/file:///public/*"),
+                ("x-mcp-exclude-prompts", "git__deploy"),
+            ]
+        )
+    )
+    assert rule is not None
+    assert [rule.allows(r) for r in (readme, keys, review, deploy, READ)] == [True, False, True, False, True]
+    assert "x-mcp-include-resources" in rule.denial(keys).message
+    assert rule.denial(deploy).message == (
+        "Prompt 'deploy' of server 'git' is filtered out: it matches this request's x-mcp-exclude-prompts"
+    )
+    shown = HeaderFilter.from_scope(
+        make_scope(headers=[("x-mcp-include-resources", "mcp-guard://docs/file:///public/readme")])
+    )
+    assert shown is not None and shown.allows(readme) and not shown.allows(keys)
+    nothing = HeaderFilter.from_scope(make_scope(headers=[("x-mcp-include-prompts", "")]))
+    assert nothing is not None and not nothing.allows(review) and nothing.allows(READ)
+    clients = HeaderFilter.from_scope(make_scope(headers=[("x-mcp-include-clients", "git")]))
+    assert clients is not None and clients.allows(review) and not clients.allows(readme)
+
+
+@pytest.mark.parametrize("entry", ["docs/", "/x"])
+def test_a_malformed_resource_entry_is_a_400_naming_it(entry):
+    from mcp_guard.errors import BadRequest
+
+    with pytest.raises(BadRequest, match=f"x-mcp-exclude-resources: entry {entry!r}"):
+        HeaderFilter.from_scope(make_scope(headers=[("x-mcp-exclude-resources", entry)]))

@@ -75,3 +75,14 @@ def test_unreadable_and_malformed_files(tmp_path):
         load_config(tmp_path / "missing.yaml")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(write(tmp_path, "servers: [unclosed"))
+
+
+def test_roles_grant_resources_and_prompts_by_pattern():
+    config = parse_config(
+        {"roles": {"docs": {"resources": ["docs/file:///public/*"], "prompts": ["git/*"], "tools": ["docs/*"]}}}
+    )
+    assert config.roles["docs"].grants() == ["docs/*", "resource:docs/file:///public/*", "prompt:git/*"]
+    with pytest.raises(ConfigError, match=r"roles\.docs\.resources: Value error, resource pattern 'docs/'"):
+        parse_config({"roles": {"docs": {"resources": ["docs/"]}}})
+    with pytest.raises(ConfigError, match=r"teams\.t\.deny: Value error, prompt pattern 'prompt:/x'"):
+        parse_config({"teams": {"t": {"deny": ["prompt:/x"]}}})

@@ -2,7 +2,20 @@ import re
 
 import pytest
 
-from mcp_guard.names import MAX_EXPOSED_LENGTH, NameTable, ToolRef, exposed_name, prefixed_readings
+from mcp_guard.names import (
+    MAX_EXPOSED_LENGTH,
+    NameTable,
+    PromptRef,
+    ResourceRef,
+    ToolRef,
+    described,
+    exposed_name,
+    gateway_uri,
+    item_name,
+    prefixed_readings,
+    prompt_ref,
+    resource_ref,
+)
 
 VALID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # OpenAI function names; also valid for SEP-986
 
@@ -85,3 +98,49 @@ def test_an_ambiguous_bifrost_name_lists_its_readings():
         ("web", "search-*"),
         ("web-search", "*"),
     ]
+
+
+# -- resources and prompts
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["file:///srv/docs/a.md", "demo://resource/dynamic/text/{resourceId}", "https://x.test/a?b=c#d", "x", "a/b//c"],
+)
+def test_gateway_uris_map_back_to_server_and_original_uri(uri):
+    shown = gateway_uri("docs_1", uri)
+    assert shown.startswith("mcp-guard://docs_1/")
+    assert resource_ref(shown) == ResourceRef("docs_1", uri)
+
+
+def test_two_servers_never_share_a_gateway_uri():
+    assert gateway_uri("a", "x://same") != gateway_uri("b", "x://same")
+    assert gateway_uri("a", "b/x") != gateway_uri("a-b", "x")  # a server name never holds '/'
+
+
+@pytest.mark.parametrize(
+    "text", ["file:///x", "mcp-guard://", "mcp-guard://docs", "mcp-guard://docs/", "mcp-guard:///x", "mcp-guard://-a/x"]
+)
+def test_what_is_not_a_gateway_uri(text):
+    assert resource_ref(text) is None
+
+
+def test_prompt_names_map_back_to_their_server():
+    servers = {"git", "a", "a_", "b_"}
+    assert prompt_ref(item_name("git", "review__pr"), servers) == PromptRef("git", "review__pr")
+    assert prompt_ref("git/review", servers) == PromptRef("git", "review")
+    assert prompt_ref(item_name("b_", "p"), servers) == PromptRef("b_", "p")  # `b___p`: only `b_` is a server
+    assert prompt_ref("a___p", servers) is None  # `a` + `_p` or `a_` + `p`: ambiguous, so neither
+    for unknown in ("review", "nowhere__review", "git__", "__review", "nowhere/review"):
+        assert prompt_ref(unknown, servers) is None
+
+
+def test_references_say_their_kind():
+    assert (ToolRef("a", "b").kind, ResourceRef("a", "u").kind, PromptRef("a", "p").kind) == (
+        "tool",
+        "resource",
+        "prompt",
+    )
+    assert str(ResourceRef("docs", "file:///x")) == "resource:docs/file:///x"
+    assert described(PromptRef("git", "review")) == "Prompt 'review' of server 'git'"
+    assert ToolRef("a", "b") != PromptRef("a", "b") and hash(ToolRef("a", "b")) == hash(PromptRef("a", "b"))
