@@ -122,7 +122,7 @@ async def test_a_key_that_may_not_read_a_resource_neither_sees_nor_reads_it(mode
         assert ("resource:notes://notes/1", "denied") in by_tool
         assert ("resource:notes://examples/readme", "allowed") in by_tool
         assert ("completion:resource:" + TEMPLATE, "denied") in by_tool
-        refusal = next(r for r in records if r["tool"] == "resource:notes://notes/1")
+        [refusal] = await audit(app, keys.admin, key="reader-bot", tool="notes/resource:notes://notes/1")
         assert refusal["server"] == "notes" and refusal["reason"] == "not_allowed" and refusal["outcome"] == "denied"
 
 
