@@ -74,35 +74,37 @@ class ToolRef:
 
 
 @dataclass(frozen=True, slots=True, order=True)
-class ResourceRef:
+class _ItemRef:
+    """Something of one upstream other than a tool: its server and its name (or URI) there."""
+
+    server: str
+    local: str
+    kind: ClassVar[str]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.server}/{self.local}"
+
+
+class ResourceRef(_ItemRef):
     """A resource (or resource template) of one upstream: its server and its URI (template) there."""
 
-    server: str
-    uri: str
-    kind: ClassVar[str] = "resource"
+    __slots__ = ()
+    kind = "resource"
 
     @property
-    def local(self) -> str:
-        return self.uri
-
-    def __str__(self) -> str:
-        return f"resource:{self.server}/{self.uri}"
+    def uri(self) -> str:
+        return self.local
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class PromptRef:
+class PromptRef(_ItemRef):
     """A prompt of one upstream."""
 
-    server: str
-    prompt: str
-    kind: ClassVar[str] = "prompt"
+    __slots__ = ()
+    kind = "prompt"
 
     @property
-    def local(self) -> str:
-        return self.prompt
-
-    def __str__(self) -> str:
-        return f"prompt:{self.server}/{self.prompt}"
+    def prompt(self) -> str:
+        return self.local
 
 
 Ref = ToolRef | ResourceRef | PromptRef

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from mcp import MCPError
 from mcp.server.context import ServerRequestContext
-from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
+from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, PaginatedRequestParams
 
 from ..errors import BadRequest, GatewayError
 from ..names import PromptRef, ResourceRef
@@ -36,14 +36,19 @@ PAGE_ITEMS = 100
 MAX_UPSTREAM_PAGES = 20
 MAX_CURSOR_CHARS = 4096  # an upstream cursor is opaque, but a client must not make the gateway decode megabytes
 
+Context = ServerRequestContext[Any]
+
 FetchPage = Callable[["Upstream", str | None], Awaitable[tuple[Sequence[Item], str | None]]]
 """One page of one upstream's items, and its next cursor."""
 
-Shown = Callable[[str, Item], Item | None]
-"""An upstream's item as the caller is shown it (renamed), or None when the caller may not see it."""
+RefOf = Callable[[str, Item], ResourceRef | PromptRef]
+"""What a server's item is, for the access rules."""
+
+Renamed = Callable[[str, Item], Item]
+"""A server's item as clients are shown it (`server__name`, gateway URI)."""
 
 
-def state_of(ctx: ServerRequestContext[Any]) -> RequestState:
+def state_of(ctx: Context) -> RequestState:
     """The governance state of the HTTP request that carried an MCP message."""
     request = ctx.request
     return RequestState.from_scope(request.scope) if request is not None else RequestState()
@@ -56,9 +61,18 @@ def may_see(gateway: Gateway, state: RequestState, ref: ResourceRef | PromptRef)
 
 
 async def gather(
-    gateway: Gateway, feature: str, cursor: str | None, fetch: FetchPage[Item], shown: Shown[Item]
+    gateway: Gateway,
+    ctx: Context,
+    params: PaginatedRequestParams | None,
+    feature: str,
+    fetch: FetchPage[Item],
+    ref_of: RefOf[Item],
+    renamed: Renamed[Item],
 ) -> tuple[list[Item], str | None]:
-    """One gateway page of `feature` (`resources`, `prompts`) items, and the cursor of the next."""
+    """One gateway page of the `feature` (`resources`, `prompts`) items the caller may see, renamed, and
+    the cursor of the next page."""
+    state = state_of(ctx)
+    cursor = params.cursor if params is not None else None
     servers = sorted(name for name, upstream in gateway.upstreams.items() if upstream.offers(feature))
     position = _decode(cursor, servers) if cursor is not None else _first(servers)
     items: list[Item] = []
@@ -74,7 +88,7 @@ async def gather(
             logger.warning("listing %s of upstream %s failed: %s", feature, server, exc.message)
             next_cursor = None
             page = ()
-        items.extend(item for item in (shown(server, raw) for raw in page) if item is not None)
+        items.extend(renamed(server, item) for item in page if may_see(gateway, state, ref_of(server, item)))
         position = (server, next_cursor) if next_cursor else _after(server, servers)
     return items, _encode(position) if position is not None else None
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
-from mcp.server.context import ServerRequestContext
 
 from ..errors import GatewayError
 from ..names import PromptRef, ResourceRef, prompt_ref, resource_ref
-from .aggregate import rpc_error, state_of
+from .aggregate import Context, rpc_error, state_of
 from .prompts import resolved_prompt
 from .resources import resolved_resource
 
@@ -25,7 +24,7 @@ _NOTHING = types.CompleteResult(completion=types.Completion(values=[]))
 def completion_handlers(gateway: Gateway) -> dict[str, Any]:
     """The low-level server's handler for `completion/complete` (an `mcp.server.Server` keyword argument)."""
 
-    async def complete(ctx: ServerRequestContext[Any], params: types.CompleteRequestParams) -> types.CompleteResult:
+    async def complete(ctx: Context, params: types.CompleteRequestParams) -> types.CompleteResult:
         shown = params.ref
         ref: PromptRef | ResourceRef | None
         if isinstance(shown, types.PromptReference):

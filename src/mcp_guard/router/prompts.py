@@ -10,34 +10,22 @@ from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 from mcp import Client
-from mcp.server.context import ServerRequestContext
 
 from ..errors import GatewayError, NotFound
 from ..names import PromptRef, item_name, prompt_ref
-from .aggregate import gather, may_see, rpc_error, state_of
+from .aggregate import Context, gather, rpc_error, state_of
 from .uris import shown_block
 
 if TYPE_CHECKING:
     from ..gateway import Gateway
     from ..upstreams import Upstream
 
-Context = ServerRequestContext[Any]
-
 
 def prompt_handlers(gateway: Gateway) -> dict[str, Any]:
     """The low-level server's handlers for the prompts family (`mcp.server.Server` keyword arguments)."""
 
     async def list_prompts(ctx: Context, params: types.PaginatedRequestParams | None) -> types.ListPromptsResult:
-        state = state_of(ctx)
-
-        def shown(server: str, prompt: types.Prompt) -> types.Prompt | None:
-            if not may_see(gateway, state, PromptRef(server, prompt.name)):
-                return None
-            return prompt.model_copy(update={"name": item_name(server, prompt.name)})
-
-        items, cursor = await gather(
-            gateway, "prompts", params.cursor if params is not None else None, _prompts_page, shown
-        )
+        items, cursor = await gather(gateway, ctx, params, "prompts", _prompts_page, _prompt_ref, _renamed)
         return types.ListPromptsResult(prompts=items, next_cursor=cursor)
 
     async def get_prompt(ctx: Context, params: types.GetPromptRequestParams) -> types.GetPromptResult:
@@ -69,6 +57,14 @@ def resolved_prompt(ref: PromptRef | None, name: str) -> PromptRef:
             extra={"prompt": name[:200]},
         )
     return ref
+
+
+def _prompt_ref(server: str, prompt: types.Prompt) -> PromptRef:
+    return PromptRef(server, prompt.name)
+
+
+def _renamed(server: str, prompt: types.Prompt) -> types.Prompt:
+    return prompt.model_copy(update={"name": item_name(server, prompt.name)})
 
 
 async def _prompts_page(upstream: Upstream, cursor: str | None) -> tuple[Sequence[types.Prompt], str | None]:

@@ -13,51 +13,30 @@ from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 from mcp import Client
-from mcp.server.context import ServerRequestContext
 
 from ..errors import BadRequest, GatewayError
 from ..names import GATEWAY_URI_SCHEME, ResourceRef, gateway_uri, item_name, resource_ref
-from .aggregate import gather, may_see, rpc_error, state_of
+from .aggregate import Context, gather, rpc_error, state_of
 from .uris import shown_contents
 
 if TYPE_CHECKING:
     from ..gateway import Gateway
     from ..upstreams import Upstream
 
-Context = ServerRequestContext[Any]
-
 
 def resource_handlers(gateway: Gateway) -> dict[str, Any]:
     """The low-level server's handlers for the resources family (`mcp.server.Server` keyword arguments)."""
 
     async def list_resources(ctx: Context, params: types.PaginatedRequestParams | None) -> types.ListResourcesResult:
-        state = state_of(ctx)
-
-        def shown(server: str, resource: types.Resource) -> types.Resource | None:
-            if not may_see(gateway, state, ResourceRef(server, resource.uri)):
-                return None
-            return resource.model_copy(
-                update={"uri": gateway_uri(server, resource.uri), "name": item_name(server, resource.name)}
-            )
-
-        items, cursor = await gather(gateway, "resources", _cursor(params), _resources_page, shown)
+        items, cursor = await gather(gateway, ctx, params, "resources", _resources_page, _resource_ref, _renamed)
         return types.ListResourcesResult(resources=items, next_cursor=cursor)
 
     async def list_templates(
         ctx: Context, params: types.PaginatedRequestParams | None
     ) -> types.ListResourceTemplatesResult:
-        state = state_of(ctx)
-
-        def shown(server: str, template: types.ResourceTemplate) -> types.ResourceTemplate | None:
-            if not may_see(gateway, state, ResourceRef(server, template.uri_template)):
-                return None
-            update = {
-                "uri_template": gateway_uri(server, template.uri_template),
-                "name": item_name(server, template.name),
-            }
-            return template.model_copy(update=update)
-
-        items, cursor = await gather(gateway, "resources", _cursor(params), _templates_page, shown)
+        items, cursor = await gather(
+            gateway, ctx, params, "resources", _templates_page, _template_ref, _renamed_template
+        )
         return types.ListResourceTemplatesResult(resource_templates=items, next_cursor=cursor)
 
     async def read_resource(ctx: Context, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
@@ -77,8 +56,23 @@ def resource_handlers(gateway: Gateway) -> dict[str, Any]:
     }
 
 
-def _cursor(params: types.PaginatedRequestParams | None) -> str | None:
-    return params.cursor if params is not None else None
+def _resource_ref(server: str, resource: types.Resource) -> ResourceRef:
+    return ResourceRef(server, resource.uri)
+
+
+def _renamed(server: str, resource: types.Resource) -> types.Resource:
+    return resource.model_copy(
+        update={"uri": gateway_uri(server, resource.uri), "name": item_name(server, resource.name)}
+    )
+
+
+def _template_ref(server: str, template: types.ResourceTemplate) -> ResourceRef:
+    return ResourceRef(server, template.uri_template)
+
+
+def _renamed_template(server: str, template: types.ResourceTemplate) -> types.ResourceTemplate:
+    shown = gateway_uri(server, template.uri_template)
+    return template.model_copy(update={"uri_template": shown, "name": item_name(server, template.name)})
 
 
 def resolved_resource(ref: ResourceRef | None, uri: str) -> ResourceRef:
