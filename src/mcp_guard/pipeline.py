@@ -18,7 +18,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, Protocol, TypeVar
 
 import mcp_types as types
@@ -161,7 +160,7 @@ class Pipeline:
         upstream = self.upstreams[entry.ref.server]
         tracing = self.observer.tracing
         callee = tracing.traced_upstream(upstream) if tracing is not None else upstream
-        return await self._admitted(call, upstream, partial(callee.call, entry.ref.tool, call.arguments), _tool_ok)
+        return await self._admitted(call, upstream, callee.call, entry.ref.tool, call.arguments)
 
     async def use(
         self,
@@ -199,18 +198,16 @@ class Pipeline:
             upstream = self.upstreams.get(ref.server)
             if upstream is None:
                 raise NotFound(f"Unknown server {ref.server!r} in {described(ref)}", extra={ref.kind: str(ref)})
-            result = await self._admitted(call, upstream, partial(invoke, upstream, ref), _always_ok)
+            result = await self._admitted(call, upstream, invoke, upstream, ref)
         except GatewayError as exc:
             await self._finish(call, None, exc)
             raise
         await self._finish(call, None, None)
         return result
 
-    async def _admitted(
-        self, call: ToolCall, upstream: Upstream, invoke: Callable[[], Awaitable[R]], ok: Callable[[R], bool]
-    ) -> R:
-        """Admit (rate limit, then budget reserve), run `invoke` on `upstream`, settle: the stages every use of
-        an upstream shares."""
+    async def _admitted(self, call: ToolCall, upstream: Upstream, invoke: Callable[..., Awaitable[R]], *args: Any) -> R:
+        """Admit (rate limit, then budget reserve), run `invoke(*args)` on `upstream`, settle: the stages every
+        use of an upstream shares. A tool's `is_error` result counts as failed (its reservation is refunded)."""
         guards: list[CallGuard] = [g for g in (call.state.rate_limiter, call.state.budget) if g is not None]
         tracing = self.observer.tracing
         if tracing is not None:  # the same stages, each in a span of its own
@@ -223,13 +220,13 @@ class Pipeline:
             in_flight = self.in_flight
             in_flight[upstream] = in_flight.get(upstream, 0) + 1
             try:
-                result = await invoke()
+                result = await invoke(*args)
             finally:
                 if in_flight[upstream] == 1:
                     del in_flight[upstream]
                 else:
                     in_flight[upstream] -= 1
-            succeeded = ok(result)
+            succeeded = not getattr(result, "is_error", False)
             return result
         finally:
             for guard, token in reversed(admitted):
@@ -348,14 +345,6 @@ def _as_arguments(arguments: Any, entry: CatalogEntry) -> dict[str, Any]:
     if not isinstance(arguments, dict):
         raise BadRequest(f"Arguments for tool '{entry.ref}' must be a JSON object, got {type(arguments).__name__}")
     return arguments
-
-
-def _tool_ok(result: types.CallToolResult) -> bool:
-    return not result.is_error
-
-
-def _always_ok(result: object) -> bool:
-    return True
 
 
 def _elapsed_ms(call: ToolCall) -> float:
