@@ -37,7 +37,7 @@ def notes_server() -> Any:
 
 class Keys:
     def __init__(self) -> None:
-        self.reader, self.restricted, self.tools, self.admin = (generate_key() for _ in range(4))
+        self.reader, self.restricted, self.tools, self.admin, self.notes = (generate_key() for _ in range(5))
 
     def document(self, **extra: Any) -> dict[str, Any]:
         return {
@@ -57,6 +57,7 @@ class Keys:
                 },
                 {"name": "tools-bot", "hash": hash_key(self.tools), "roles": ["toolsmith"]},
                 {"name": "root", "hash": hash_key(self.admin), "roles": ["admin"]},
+                {"name": "note-bot", "hash": hash_key(self.notes), "allow": ["resource:notes/notes://notes/*"]},
             ],
             "auth": {"store": "memory://"},
             "audit": {"sink": "memory://", "synchronous": True},
@@ -117,6 +118,14 @@ async def test_a_key_that_may_not_read_a_resource_neither_sees_nor_reads_it(mode
                 reader.complete(types.ResourceTemplateReference(uri=TEMPLATE), {"name": "id", "value": ""})
             )
             assert "not allowed for key 'reader-bot'" in denied.error.message
+        async with session(app, keys.notes, mode) as note_bot:  # a key's own `allow`, no role at all
+            assert (await note_bot.list_resources()).resources == []
+            assert [t.uri_template for t in (await note_bot.list_resource_templates()).resource_templates] == [TEMPLATE]
+            assert (await note_bot.read_resource(NOTE_1)).contents[0].text == "secret: plans"
+            assert (
+                "not allowed for key 'note-bot' (roles: none)"
+                in (await refused(note_bot.read_resource(README))).error.message
+            )
         records = await audit(app, keys.admin, key="reader-bot")
         by_tool = {(r["tool"], r["decision"]) for r in records}
         assert ("resource:notes://notes/1", "denied") in by_tool
