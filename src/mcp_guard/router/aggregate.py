@@ -80,17 +80,28 @@ async def gather(
     while position is not None and len(items) < PAGE_ITEMS and pages < MAX_UPSTREAM_PAGES:
         server, upstream_cursor = position
         pages += 1
-        try:
-            page, next_cursor = await fetch(gateway.upstreams[server], upstream_cursor)
-        except BadRequest as exc:  # the upstream refused its own cursor: the caller's cursor is stale
-            raise MCPError(INVALID_PARAMS, f"Invalid cursor: {exc.message}") from None
-        except GatewayError as exc:  # one upstream failing must not hide every other one's items
-            logger.warning("listing %s of upstream %s failed: %s", feature, server, exc.message)
-            next_cursor = None
-            page = ()
+        page, next_cursor = await _page(gateway, feature, server, upstream_cursor, fetch)
         items.extend(renamed(server, item) for item in page if may_see(gateway, state, ref_of(server, item)))
         position = (server, next_cursor) if next_cursor else _after(server, servers)
     return items, _encode(position) if position is not None else None
+
+
+async def _page(
+    gateway: Gateway, feature: str, server: str, cursor: str | None, fetch: FetchPage[Item]
+) -> tuple[Sequence[Item], str | None]:
+    """One page of one upstream; nothing when it fails or has gone (it must not hide the other upstreams)."""
+    upstream = gateway.upstreams.get(server)  # removed while the listing ran: nothing more from it
+    if upstream is None:
+        return (), None
+    try:
+        return await fetch(upstream, cursor)
+    except BadRequest as exc:
+        if cursor is not None:  # the upstream refused its own cursor: the caller's cursor is stale
+            raise MCPError(INVALID_PARAMS, f"Invalid cursor: {exc.message}") from None
+        logger.warning("listing %s of upstream %s failed: %s", feature, server, exc.message)
+    except GatewayError as exc:
+        logger.warning("listing %s of upstream %s failed: %s", feature, server, exc.message)
+    return (), None
 
 
 def _first(servers: Sequence[str]) -> tuple[str, str | None] | None:

@@ -87,7 +87,8 @@ def resolved_resource(ref: ResourceRef | None, uri: str) -> ResourceRef:
 
 async def _read(upstream: Upstream, ref: ResourceRef) -> types.ReadResourceResult:
     result = await upstream.request(f"resources/read {ref.uri!r}", lambda client: client.read_resource(ref.uri))
-    return result.model_copy(update={"contents": shown_contents(ref.server, result.contents)})
+    # private whatever the upstream said: the gateway decided per key that this caller may read it
+    return result.model_copy(update={"contents": shown_contents(ref.server, result.contents), "cache_scope": "private"})
 
 
 async def _resources_page(upstream: Upstream, cursor: str | None) -> tuple[Sequence[types.Resource], str | None]:
