@@ -37,7 +37,7 @@ MODERN = "2026-07-28"
 LEGACY = "2025-11-25"
 NOTES_TOOLS = {
     "add_note", "list_notes", "search_notes", "delete_note", "echo", "add", "get_image", "get_audio",
-    "get_resource", "fail", "sleep", "pid", "env", "headers", "add_tool",
+    "get_resource", "fail", "sleep", "pid", "env", "headers", "add_tool", "add_resource",
 }  # fmt: skip
 
 

@@ -3,7 +3,8 @@
 It keeps notes in process memory and also offers tools that a gateway's tests
 need: every content type (text, image, audio, embedded resource), a failing
 tool, a slow tool, the server's pid, environment and received HTTP headers,
-and a tool that adds a tool at runtime and announces the change. Beyond tools:
+a tool that adds a tool at runtime and announces the change, and one that adds a
+resource (`add_resource`) and announces that. Beyond tools:
 a static resource (`notes://examples/readme`), a template (`notes://notes/{id}`),
 a prompt (`summarize`) and completions of its `style` argument and the template's `id`.
 
@@ -54,6 +55,7 @@ import anyio
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resources import TextResource
 from mcp.server.session import ServerSession
 from mcp_types import (
     AudioContent,
@@ -132,9 +134,17 @@ class NotesApp:
     async def announce_tools_changed(self, ctx: Context) -> None:
         """Tell every client of either era that the tool list changed."""
         await ctx.notify_tools_changed()  # modern: subscriptions/listen streams
+        await self._tell_legacy("send_tool_list_changed")
+
+    async def announce_resources_changed(self, ctx: Context) -> None:
+        """Tell every client of either era that the resource list changed."""
+        await ctx.notify_resources_changed()
+        await self._tell_legacy("send_resource_list_changed")
+
+    async def _tell_legacy(self, send: str) -> None:
         for session in list(self.legacy_sessions):
             try:
-                await session.send_tool_list_changed()
+                await getattr(session, send)()
             except Exception:  # the connection is gone: forget it
                 self.legacy_sessions.remove(session)
 
@@ -249,6 +259,14 @@ def _register_test_tools(server: MCPServer, app: NotesApp) -> None:
         server.add_tool(dynamic_tool, name=name, description=f"Added at runtime: {name}")
         await app.announce_tools_changed(ctx)
         return f"added {name}"
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False))
+    async def add_resource(name: str, text: str, ctx: Context) -> str:
+        """Offer a new text resource `notes://added/<name>` and announce the change."""
+        uri = f"notes://added/{name}"
+        server.add_resource(TextResource(uri=uri, name=name, text=text, mime_type="text/plain"))
+        await app.announce_resources_changed(ctx)
+        return uri
 
 
 STYLES = ("brief", "bullet points", "detailed")

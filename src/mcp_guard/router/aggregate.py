@@ -71,6 +71,7 @@ async def gather(
 ) -> tuple[list[Item], str | None]:
     """One gateway page of the `feature` (`resources`, `prompts`) items the caller may see, renamed, and
     the cursor of the next page."""
+    gateway.list_changed.remember(ctx, feature)
     state = state_of(ctx)
     cursor = params.cursor if params is not None else None
     servers = sorted(name for name, upstream in gateway.upstreams.items() if upstream.offers(feature))

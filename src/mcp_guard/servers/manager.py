@@ -196,6 +196,13 @@ class UpstreamManager:
 
         return update
 
+    def _on_list_changed(self, upstream: Upstream) -> Any:
+        def announce(kind: str) -> None:
+            if self.upstreams.get(upstream.config.name) is upstream:  # a retired upstream's news is old
+                self.gateway.list_changed.changed(kind)
+
+        return announce
+
     # -- supervisors
 
     def _start(self, upstream: Upstream) -> None:
@@ -206,6 +213,7 @@ class UpstreamManager:
         with anyio.CancelScope() as scope:
             self._scopes[upstream] = scope
             try:
+                upstream.on_list_changed = self._on_list_changed(upstream)
                 await upstream.run(self._on_tools(upstream))
             finally:
                 self._scopes.pop(upstream, None)

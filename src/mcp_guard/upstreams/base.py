@@ -21,6 +21,9 @@ T = TypeVar("T")
 ToolsChanged = Callable[[str, Sequence[types.Tool]], None]
 """Called with the server name and its complete, fresh tool list whenever discovery finishes."""
 
+ListChanged = Callable[[str], None]
+"""Called with `resources` or `prompts` when the upstream announces that list changed."""
+
 
 class UpstreamState(StrEnum):
     CONNECTING = "connecting"
@@ -69,6 +72,7 @@ class Upstream(Protocol):
 
     config: ServerConfig
     status: UpstreamStatus
+    on_list_changed: ListChanged | None  # set by whoever supervises it, to relay the announcements
 
     async def run(self, on_tools: ToolsChanged) -> None:
         """Connect, discover, watch and reconnect until cancelled."""
@@ -94,6 +98,7 @@ class ToolsOnly:
     for resources, prompts and completions."""
 
     config: ServerConfig
+    on_list_changed: ListChanged | None = None  # nothing to announce
 
     def offers(self, feature: str) -> bool:
         return False

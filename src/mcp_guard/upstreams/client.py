@@ -32,11 +32,12 @@ import anyio
 import mcp_types as types
 from mcp import Client, MCPError
 from mcp.client.session import IncomingMessage
+from mcp.shared.subscriptions import ResourcesListChanged, ToolsListChanged
 from mcp_types import CONNECTION_CLOSED, INVALID_PARAMS, METHOD_NOT_FOUND, REQUEST_TIMEOUT
 
 from ..config import ServerConfig
 from ..errors import BadRequest, GatewayError, NotFound, UpstreamError, UpstreamTimeout
-from .base import ToolsChanged, UpstreamState, UpstreamStatus
+from .base import ListChanged, ToolsChanged, UpstreamState, UpstreamStatus
 from .direct_http import DirectHttpCaller, Undelivered
 from .transports import TransportEvents, open_transport
 
@@ -73,6 +74,7 @@ class ClientUpstream:
         self.config = config
         self.server = server
         self.status = UpstreamStatus(name=config.name, transport=config.transport)
+        self.on_list_changed: ListChanged | None = None
         self._link: _Link | None = None  # set while connected
         self._lost = anyio.Event()
         self._refresh = anyio.Event()
@@ -184,17 +186,34 @@ class ClientUpstream:
     async def _listen_loop(self, client: Client) -> None:
         """2026-07-28 servers announce list changes only on a `subscriptions/listen` stream."""
         try:
-            async with client.listen(tools_list_changed=True) as subscription:
-                async for _event in subscription:
-                    self._refresh.set()
+            announced = _announced(client)
+            listening = client.listen(
+                tools_list_changed=announced["tools"],
+                resources_list_changed=announced["resources"],
+                prompts_list_changed=announced["prompts"],
+            )
+            async with listening as subscription:
+                async for event in subscription:
+                    if isinstance(event, ToolsListChanged):
+                        self._refresh.set()
+                    else:
+                        self._announce("resources" if isinstance(event, ResourcesListChanged) else "prompts")
         except Exception as exc:  # noqa: BLE001 - losing the stream costs freshness, not the connection
             logger.info("upstream %s: change stream ended: %s", self.config.name, _describe(exc))
 
     async def _on_message(self, message: IncomingMessage) -> None:
-        """Handshake-era servers send `notifications/tools/list_changed` spontaneously."""
+        """Handshake-era servers send `notifications/*/list_changed` spontaneously."""
         if isinstance(message, types.ToolListChangedNotification):
             self._refresh.set()
+        elif isinstance(message, types.ResourceListChangedNotification):
+            self._announce("resources")
+        elif isinstance(message, types.PromptListChangedNotification):
+            self._announce("prompts")
         await anyio.lowlevel.checkpoint()
+
+    def _announce(self, kind: str) -> None:
+        if self.on_list_changed is not None:
+            self.on_list_changed(kind)
 
     def _drop_link(self) -> None:
         link, self._link = self._link, None
@@ -339,8 +358,20 @@ async def _probe(client: Client) -> None:
 
 
 def _supports_listen(client: Client) -> bool:
-    tools = client.server_capabilities.tools
-    return client.protocol_version.startswith("2026") and bool(tools and tools.list_changed)
+    return client.protocol_version.startswith("2026") and any(_announced(client).values())
+
+
+def _announced(client: Client) -> dict[str, bool]:
+    """The lists whose changes the server says it announces (tools, resources, prompts)."""
+    capabilities = client.server_capabilities
+    return {
+        kind: bool(feature and feature.list_changed)
+        for kind, feature in (
+            ("tools", capabilities.tools),
+            ("resources", capabilities.resources),
+            ("prompts", capabilities.prompts),
+        )
+    }
 
 
 def _is_closed(exc: BaseException) -> bool:
