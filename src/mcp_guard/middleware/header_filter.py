@@ -27,7 +27,6 @@ logger = logging.getLogger(__name__)
 
 WARNING_HEADER = b"x-mcp-guard-warning"
 _UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
-_FILTER_HEADERS = FILTER_HEADERS
 _CACHE_BYTES = 2 * 1024 * 1024  # a few thousand ordinary filters, or ~40 of the largest allowed
 
 FilterKey = tuple[tuple[bytes, bytes], ...]
@@ -85,7 +84,7 @@ class HeaderFilterMiddleware(GoverningMiddleware):
         return parsed
 
     def _parsed(self, scope: Scope) -> _Parsed | None:
-        key = tuple((name, value) for name, value in scope.get("headers", ()) if name in _FILTER_HEADERS)
+        key = tuple((name, value) for name, value in scope.get("headers", ()) if name in FILTER_HEADERS)
         if not key:
             return None
         version = self.gateway.catalog.version if self.gateway is not None else 0
