@@ -29,7 +29,11 @@ async def fetch(upstream: Upstream, cursor: str | None):
 
 
 def gateway(*upstreams: Upstream):
-    return SimpleNamespace(upstreams={u.name: u for u in upstreams}, catalog=SimpleNamespace(blocks=lambda ref: False))
+    return SimpleNamespace(
+        upstreams={u.name: u for u in upstreams},
+        catalog=SimpleNamespace(blocks=lambda ref: False),
+        list_changed=SimpleNamespace(remember=lambda ctx, kind: None),
+    )
 
 
 async def listing(world, cursor=None):
