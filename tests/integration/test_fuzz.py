@@ -66,7 +66,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
                 "notes": {"transport": "stdio", "command": notes.command, "args": notes.args, "call_timeout": 5},
                 "web": {"transport": "http", "url": web.url, "call_timeout": 5},
             },
-            "roles": {"dev": {"tools": ["*"]}},
+            "roles": {"dev": {"tools": ["*"], "resources": ["*"], "prompts": ["*"]}},
             "keys": [{"name": "fuzzer", "hash": hash_key(KEY), "roles": ["dev"]}],
             "auth": {"store": "memory://"},
             "audit": {"sink": "memory://"},
@@ -221,6 +221,68 @@ def test_headers(gateway: Gateway, include: list[str], exclude: list[str], clien
     gateway.http.get("/tools", headers=headers)
     mcp = [*headers, *((k.encode(), v.encode()) for k, v in MCP_HEADERS.items())]
     gateway.post("", encode(mcp_call("notes__echo", {"text": "filtered"})), mcp)
+
+
+item_values = st.one_of(
+    st.sampled_from(
+        [
+            "mcp-guard://notes/notes://examples/readme",
+            "mcp-guard://web/notes://notes/1",
+            "mcp-guard://notes/notes://notes/\ud800",
+            "mcp-guard://notes/",
+            "mcp-guard://nowhere/x",
+            "notes://examples/readme",
+            "notes__summarize",
+            "web__summarize",
+            "web__\udfff",
+            "",
+            "x" * 5000,
+        ]
+    ),
+    any_text,
+    st.integers(),
+    st.none(),
+)
+
+
+def item_request(method: str, value: Any, args: Any) -> dict[str, Any]:
+    """A resources/prompts/completion request whose name, URI, cursor or argument is `value`."""
+    params: dict[str, Any] = {
+        "resources/read": {"uri": value},
+        "prompts/get": {"name": value, "arguments": args},
+        "completion/complete": {
+            "ref": {"type": "ref/prompt", "name": value},
+            "argument": {"name": "style", "value": value},
+        },
+    }.get(method, {"cursor": value})
+    return {"jsonrpc": "2.0", "id": 1, "method": method, "params": {**params, "_meta": META}}
+
+
+@FUZZ
+@given(
+    method=st.sampled_from(
+        [
+            "resources/read",
+            "prompts/get",
+            "completion/complete",
+            "resources/list",
+            "resources/templates/list",
+            "prompts/list",
+        ]
+    ),
+    value=item_values,
+    args=arguments,
+)
+def test_resource_prompt_and_completion_requests(gateway: Gateway, method: str, value: Any, args: Any) -> None:
+    headers = {**MCP_HEADERS, **AUTH, "mcp-method": method}
+    if (
+        method in ("resources/read", "prompts/get")
+        and isinstance(value, str)
+        and value.isascii()
+        and value.isprintable()
+    ):
+        headers["mcp-name"] = value
+    gateway.post("", encode(item_request(method, value, args)), headers)
 
 
 def test_a_well_behaved_client_never_noticed(gateway: Gateway) -> None:

@@ -11,6 +11,7 @@ import mcp_types as types
 import pytest
 from mcp import Client, MCPError
 
+from mcp_guard import __version__
 from mcp_guard.names import gateway_uri, resource_ref
 from mcp_guard.router import aggregate
 from tests.support.servers import everything_stdio_params, notes_server, notes_stdio_params
@@ -135,6 +136,8 @@ async def test_a_2026_upstream_directly_and_through_the_gateway(mode):
                 template = (await client.list_resource_templates()).resource_templates[0]
                 assert template.uri_template == gateway_uri("notes", "notes://notes/{id}")
                 note = await client.read_resource(template.uri_template.replace("{id}", "1"))
+                stamp = (note.meta or {}).get("io.modelcontextprotocol/serverInfo")
+                assert stamp == ({"name": "mcp-guard", "version": __version__} if mode == "auto" else None)
                 assert contents_form(note.contents, "notes") == contents_form(
                     (await direct.read_resource("notes://notes/1")).contents
                 )

@@ -13,6 +13,7 @@ from ..names import PromptRef, ResourceRef, prompt_ref, resource_ref
 from .aggregate import Context, rpc_error, state_of
 from .prompts import resolved_prompt
 from .resources import resolved_resource
+from .shown import unstamped
 
 if TYPE_CHECKING:
     from ..gateway import Gateway
@@ -47,9 +48,10 @@ def completion_handlers(gateway: Gateway) -> dict[str, Any]:
                 if isinstance(ref, PromptRef)
                 else types.ResourceTemplateReference(uri=ref.uri)
             )
-            return await upstream.request(
+            result = await upstream.request(
                 f"completion/complete for {ref.local!r}", lambda client: client.complete(owned, argument, context)
             )
+            return unstamped(result)
 
         try:
             return await gateway.pipeline.use(

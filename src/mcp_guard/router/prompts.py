@@ -14,7 +14,7 @@ from mcp import Client
 from ..errors import GatewayError, NotFound
 from ..names import PromptRef, item_name, prompt_ref
 from .aggregate import Context, gather, rpc_error, state_of
-from .uris import shown_block
+from .shown import shown_block, unstamped
 
 if TYPE_CHECKING:
     from ..gateway import Gateway
@@ -37,7 +37,7 @@ def prompt_handlers(gateway: Gateway) -> dict[str, Any]:
                 f"prompts/get {ref.prompt!r}", lambda client: client.get_prompt(ref.prompt, arguments or None)
             )
             messages = [m.model_copy(update={"content": shown_block(ref.server, m.content)}) for m in result.messages]
-            return result.model_copy(update={"messages": messages})
+            return unstamped(result, messages=messages)
 
         label = f"prompt:{ref.prompt if ref is not None else params.name}"
         try:

@@ -17,7 +17,7 @@ from mcp import Client
 from ..errors import BadRequest, GatewayError
 from ..names import GATEWAY_URI_SCHEME, ResourceRef, gateway_uri, item_name, resource_ref
 from .aggregate import Context, gather, rpc_error, state_of
-from .uris import shown_contents
+from .shown import shown_contents, unstamped
 
 if TYPE_CHECKING:
     from ..gateway import Gateway
@@ -88,7 +88,7 @@ def resolved_resource(ref: ResourceRef | None, uri: str) -> ResourceRef:
 async def _read(upstream: Upstream, ref: ResourceRef) -> types.ReadResourceResult:
     result = await upstream.request(f"resources/read {ref.uri!r}", lambda client: client.read_resource(ref.uri))
     # private whatever the upstream said: the gateway decided per key that this caller may read it
-    return result.model_copy(update={"contents": shown_contents(ref.server, result.contents), "cache_scope": "private"})
+    return unstamped(result, contents=shown_contents(ref.server, result.contents), cache_scope="private")
 
 
 async def _resources_page(upstream: Upstream, cursor: str | None) -> tuple[Sequence[types.Resource], str | None]:
