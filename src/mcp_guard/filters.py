@@ -139,6 +139,12 @@ class HeaderFilter:
             and not self._exclude.matches(ref)
         )
 
+    def may_see_any(self, kind: str, server: str) -> bool:
+        include = self._include.get(kind)
+        return (self._clients is None or server in self._clients) and (
+            include is None or include.may_match_server(kind, server)
+        )
+
     def denial(self, ref: Ref) -> GatewayError:
         include, exclude = ITEM_HEADERS.get(ref.kind, (INCLUDE, EXCLUDE))
         if self._clients is not None and ref.server not in self._clients:

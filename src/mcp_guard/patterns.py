@@ -115,6 +115,10 @@ class PatternSet:
     def matches(self, ref: Ref) -> bool:
         return any(p.matches(ref) for p in self.patterns)
 
+    def may_match_server(self, kind: str, server: str) -> bool:
+        """Whether some member could match something of `kind` on `server`."""
+        return any(p.kind == kind and p.matches_server(server) for p in self.patterns)
+
     def __bool__(self) -> bool:
         return bool(self.patterns)
 

@@ -35,6 +35,11 @@ class ToolAccess(Protocol):
         """The error to raise when a call names a tool this rule hides."""
         ...
 
+    def may_see_any(self, kind: str, server: str) -> bool:
+        """Whether this rule could let the caller see something of `kind` (`resource`, `prompt`) on `server`;
+        who is told that a server's list changed. It may say yes too often, never too rarely."""
+        ...
+
 
 class CallGuard(Protocol):
     """A stage that admits a call before it runs and settles it afterwards (rate limit, budget)."""
@@ -84,6 +89,9 @@ class RequestState:
 
     def may_see(self, ref: Ref) -> bool:
         return all(rule.allows(ref) for rule in self.access)
+
+    def may_see_any(self, kind: str, server: str) -> bool:
+        return all(rule.may_see_any(kind, server) for rule in self.access)
 
     def check_visible(self, ref: Ref) -> None:
         for rule in self.access:

@@ -146,3 +146,21 @@ def test_a_malformed_resource_entry_is_a_400_naming_it(entry):
 
     with pytest.raises(BadRequest, match=f"x-mcp-exclude-resources: entry {entry!r}"):
         HeaderFilter.from_scope(make_scope(headers=[("x-mcp-exclude-resources", entry)]))
+
+
+def test_which_servers_a_filter_could_show_anything_of():
+    from mcp_guard.auth.access import PrincipalAccess
+    from mcp_guard.patterns import PatternSet
+
+    rule = HeaderFilter.from_scope(
+        make_scope(headers=[("x-mcp-include-clients", "docs, git"), ("x-mcp-include-prompts", "git/review")])
+    )
+    assert rule is not None
+    assert [rule.may_see_any(kind, server) for kind, server in [("resource", "docs"), ("resource", "web")]] == [
+        True,
+        False,
+    ]
+    assert [rule.may_see_any("prompt", server) for server in ("git", "docs")] == [True, False]
+    access = PrincipalAccess("k", ("r",), PatternSet(["*", "resource:docs/file:///public/*"]), PatternSet())
+    assert access.may_see_any("resource", "docs") and not access.may_see_any("resource", "git")
+    assert not access.may_see_any("prompt", "docs")  # `*` is every tool, no prompt

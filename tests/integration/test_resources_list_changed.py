@@ -10,7 +10,11 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from mcp_guard import Gateway
+from mcp_guard.auth.keys import generate_key, hash_key
+from mcp_guard.config import parse_config
 from mcp_guard.names import gateway_uri
+from mcp_guard.server import standalone_app
 from tests.servers.test_servers_api import on_a_socket
 from tests.support.servers import notes_server, notes_stdio_params
 
@@ -56,3 +60,57 @@ async def test_resource_list_changes_reach_clients_of_both_eras():
                         assert gateway_uri(server_name, "notes://added/n") in uris
                         read = await legacy.read_resource(gateway_uri(server_name, "notes://added/n"))
                         assert read.contents[0].text == "t"
+
+
+async def test_a_key_that_sees_nothing_of_a_server_is_not_told_its_resources_changed():
+    """`blind` may use the tools of `notes` but none of its resources: told when the tools change, never
+    when the resources do (neither on a 2026-07-28 listen stream nor in a handshake-era session)."""
+    seer, blind = generate_key(), generate_key()
+    async with notes_server("http") as server:
+        document = {
+            "servers": {"notes": {"transport": "http", "url": server.url}},
+            "roles": {"seer": {"tools": ["notes/*"], "resources": ["notes/*"]}, "blind": {"tools": ["notes/*"]}},
+            "keys": [
+                {"name": "seer", "hash": hash_key(seer), "roles": ["seer"]},
+                {"name": "blind", "hash": hash_key(blind), "roles": ["blind"]},
+            ],
+            "auth": {"store": "memory://"},
+        }
+        gateway = Gateway(parse_config(document))
+        app = standalone_app(gateway)
+        async with gateway.lifespan(), on_a_socket(app) as base:
+            legacy_heard: list[str] = []
+
+            async def on_message(message: object) -> None:
+                legacy_heard.append(type(message).__name__)
+
+            with anyio.fail_after(30):
+                async with (
+                    httpx2.AsyncClient(headers={"authorization": f"Bearer {seer}"}) as seer_http,
+                    Client(streamable_http_client(f"{base}/mcp", http_client=seer_http)) as seeing,
+                    httpx2.AsyncClient(headers={"authorization": f"Bearer {blind}"}) as blind_http,
+                    Client(streamable_http_client(f"{base}/mcp", http_client=blind_http)) as modern_blind,
+                    httpx2.AsyncClient(headers={"authorization": f"Bearer {blind}"}) as legacy_http,
+                    Client(
+                        streamable_http_client(f"{base}/mcp", http_client=legacy_http),
+                        mode="legacy",
+                        message_handler=on_message,
+                    ) as legacy_blind,
+                ):
+                    assert (await legacy_blind.list_resources()).resources == []
+                    await legacy_blind.list_tools()
+                    async with (
+                        seeing.listen(resources_list_changed=True) as seen,
+                        modern_blind.listen(resources_list_changed=True, tools_list_changed=True) as unseen,
+                    ):
+                        await seeing.call_tool("notes__add_resource", {"name": "n", "text": "t"})
+                        async for event in seen:
+                            assert type(event).__name__ == "ResourcesListChanged"
+                            break
+                        await seeing.call_tool("notes__add_tool", {"name": "later"})  # a change everyone sees
+                        async for event in unseen:
+                            assert type(event).__name__ == "ToolsListChanged"  # the resource notice never came
+                            break
+                    while "ToolListChangedNotification" not in legacy_heard:
+                        await anyio.sleep(0.05)
+                    assert "ResourceListChangedNotification" not in legacy_heard

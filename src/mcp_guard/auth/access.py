@@ -26,6 +26,9 @@ class PrincipalAccess:
             allowed = self._cache[ref] = self._allow.matches(ref) and not self._deny.matches(ref)
         return allowed
 
+    def may_see_any(self, kind: str, server: str) -> bool:
+        return self._allow.may_match_server(kind, server)
+
     def denial(self, ref: Ref) -> GatewayError:
         roles = ", ".join(self.roles) or "none"
         return NotAllowed(

@@ -2,46 +2,76 @@
 reloaded; an upstream's own list changed), or that an upstream announced a change of its resources or
 prompts: 2026-07-28 clients on their `subscriptions/listen` stream, handshake-era sessions with
 `notifications/<kind>/list_changed` (for the sessions that listed that kind). Changes are gathered for
-`DEBOUNCE` seconds, so a reload that changes ten servers sends one notice."""
+`DEBOUNCE` seconds, so a reload that changes ten servers sends one notice.
+
+A resource or prompt notice names the servers it comes from, and reaches only the clients whose key and
+filter headers could let them see something of that kind there (`ToolAccess.may_see_any`), so a key does
+not learn that a server it cannot see changed. Tool notices reach every client, as before.
+"""
 
 from __future__ import annotations
 
 import logging
 import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
+from mcp import MCPError
 from mcp.server import NotificationOptions, Server
 from mcp.server.context import ServerRequestContext
 from mcp.server.models import InitializationOptions
 from mcp.server.subscriptions import (
-    InMemorySubscriptionBus,
     ListenHandler,
     PromptsListChanged,
     ResourcesListChanged,
     ServerEvent,
     ToolsListChanged,
 )
+from mcp_types import INTERNAL_ERROR, SubscriptionsListenRequestParams, SubscriptionsListenResult
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+from ..state import RequestState, ToolAccess
 
 logger = logging.getLogger(__name__)
 DEBOUNCE = 0.05
 SEND_TIMEOUT = 1.0
+MAX_STREAMS = 1024  # concurrent 2026-07-28 listen streams (the SDK's own default bound)
 KINDS = ("tools", "resources", "prompts")
 EVENTS: dict[str, ServerEvent] = {
     "tools": ToolsListChanged(),
     "resources": ResourcesListChanged(),
     "prompts": PromptsListChanged(),
 }
+_ITEM = {"resources": "resource", "prompts": "prompt"}
+Rules = tuple[ToolAccess, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One list that changed, and on which servers (None: anywhere, tell everyone)."""
+
+    kind: str
+    servers: frozenset[str] | None
+
+    def shown_to(self, rules: Rules) -> bool:
+        item = _ITEM.get(self.kind)
+        if item is None or self.servers is None:
+            return True
+        return any(all(rule.may_see_any(item, server) for rule in rules) for server in self.servers)
 
 
 class ListChangedNotifier:
     def __init__(self) -> None:
-        self.bus = InMemorySubscriptionBus()
-        self.listen = ListenHandler(self.bus)  # the MCP server's `subscriptions/listen` handler
-        # handshake-era connections by the kind they listed, alive as long as their session
-        self._sessions: dict[str, weakref.WeakSet[Any]] = {kind: weakref.WeakSet() for kind in KINDS}
-        self._changed: set[str] = set()
+        self._listeners: set[Callable[[Notice], None]] = set()  # one per open 2026-07-28 listen stream
+        self._streams: set[ListenHandler] = set()
+        # handshake-era connections by the kind they listed, with the access rules of their request; alive as
+        # long as their session
+        self._sessions: dict[str, weakref.WeakKeyDictionary[Any, Rules]] = {
+            kind: weakref.WeakKeyDictionary() for kind in KINDS
+        }
+        self._changed: dict[str, set[str] | None] = {}
         self._wake: anyio.Event | None = None
 
     def remember(self, ctx: ServerRequestContext[Any], kind: str = "tools") -> None:
@@ -51,11 +81,13 @@ class ListChangedNotifier:
         outside a request, hence the private attribute."""
         connection = getattr(ctx.session, "_connection", None)
         if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS and connection is not None:
-            self._sessions[kind].add(connection)
+            self._sessions[kind][connection] = _rules(ctx)
 
-    def changed(self, kind: str = "tools") -> None:
-        """The catalog changed, or an upstream announced a change of its `kind` list (called synchronously)."""
-        self._changed.add(kind)
+    def changed(self, kind: str = "tools", server: str | None = None) -> None:
+        """The catalog changed, or upstream `server` announced a change of its `kind` list (called
+        synchronously)."""
+        pending = self._changed.get(kind, set())
+        self._changed[kind] = None if server is None or pending is None else {*pending, server}
         if self._wake is not None:
             self._wake.set()
 
@@ -66,23 +98,67 @@ class ListChangedNotifier:
             if not self._changed:
                 await self._wake.wait()
             await anyio.sleep(DEBOUNCE)
-            changed, self._changed = self._changed, set()
+            changed, self._changed = self._changed, {}
             for kind in KINDS:
                 if kind in changed:
-                    await self._tell(kind)
+                    servers = changed[kind]
+                    await self._tell(Notice(kind, frozenset(servers) if servers is not None else None))
 
-    async def _tell(self, kind: str) -> None:
-        await self.bus.publish(EVENTS[kind])
-        sessions = self._sessions[kind]
-        for connection in list(sessions):
+    async def _tell(self, notice: Notice) -> None:
+        for listener in list(self._listeners):
+            listener(notice)
+        sessions = self._sessions[notice.kind]
+        for connection, rules in list(sessions.items()):
+            if not notice.shown_to(rules):
+                continue
             with anyio.move_on_after(SEND_TIMEOUT):  # a client that stopped reading must not hold the others
                 try:
-                    await connection.outbound.notify(f"notifications/{kind}/list_changed", None)
+                    await connection.outbound.notify(f"notifications/{notice.kind}/list_changed", None)
                 except Exception:  # noqa: BLE001 - a session that has gone cannot be told; forget it
-                    sessions.discard(connection)
+                    sessions.pop(connection, None)
+
+    async def listen(
+        self, ctx: ServerRequestContext[Any], params: SubscriptionsListenRequestParams
+    ) -> SubscriptionsListenResult:
+        """The MCP server's `subscriptions/listen` handler: the SDK's, over the notices this caller may see."""
+        if len(self._streams) >= MAX_STREAMS:
+            raise MCPError(INTERNAL_ERROR, "Subscription limit reached")
+        stream = ListenHandler(_SeenBy(self._listeners, _rules(ctx)), max_subscriptions=1)
+        self._streams.add(stream)
+        try:
+            return await stream(ctx, params)
+        finally:
+            self._streams.discard(stream)
 
     def close(self) -> None:
-        self.listen.close()
+        for stream in list(self._streams):
+            stream.close()
+
+
+class _SeenBy:
+    """The notices as one listen stream sees them (the SDK's `SubscriptionBus`, subscribe side only)."""
+
+    def __init__(self, listeners: set[Callable[[Notice], None]], rules: Rules) -> None:
+        self._listeners = listeners
+        self._rules = rules
+
+    async def publish(self, event: ServerEvent) -> None:
+        raise NotImplementedError("the gateway publishes notices itself")
+
+    def subscribe(self, listener: Callable[[ServerEvent], None]) -> Callable[[], None]:
+        rules = self._rules
+
+        def deliver(notice: Notice) -> None:
+            if notice.shown_to(rules):
+                listener(EVENTS[notice.kind])
+
+        self._listeners.add(deliver)
+        return lambda: self._listeners.discard(deliver)
+
+
+def _rules(ctx: ServerRequestContext[Any]) -> Rules:
+    request = ctx.request
+    return tuple(RequestState.from_scope(request.scope).access) if request is not None else ()
 
 
 class NotifyingServer(Server[Any]):

@@ -199,7 +199,7 @@ class UpstreamManager:
     def _on_list_changed(self, upstream: Upstream) -> Any:
         def announce(kind: str) -> None:
             if self.upstreams.get(upstream.config.name) is upstream:  # a retired upstream's news is old
-                self.gateway.list_changed.changed(kind)
+                self.gateway.list_changed.changed(kind, upstream.config.name)
 
         return announce
 
