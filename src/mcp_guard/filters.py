@@ -89,25 +89,12 @@ class HeaderFilter:
         included = [FilterEntry(INCLUDE, t, _tool_patterns(t, servers, INCLUDE)) for t in tools or ()]
         excluded = [FilterEntry(EXCLUDE, t, _tool_patterns(t, servers, EXCLUDE)) for t in exclude or ()]
         named_clients = [FilterEntry("x-mcp-include-clients", c, ()) for c in clients or () if c != "*"]
-        items: dict[str, PatternSet | None] = {}
-        item_entries: list[FilterEntry] = []
-        for kind, (include_header, exclude_header) in ITEM_HEADERS.items():
-            inc = [
-                FilterEntry(include_header, t, _item_patterns(t, kind, include_header))
-                for t in lists[include_header] or ()
-            ]
-            exc = [
-                FilterEntry(exclude_header, t, _item_patterns(t, kind, exclude_header))
-                for t in lists[exclude_header] or ()
-            ]
-            items[kind] = None if lists[include_header] is None else PatternSet(p for e in inc for p in e.patterns)
-            excluded += exc
-            item_entries += inc
+        items, item_included, item_excluded = _item_filters(lists)
         return cls(
             None if clients is None or "*" in clients else frozenset(clients),
             None if tools is None else PatternSet(p for entry in included for p in entry.patterns),
-            PatternSet(p for entry in excluded for p in entry.patterns),
-            [*named_clients, *included, *excluded, *item_entries],
+            PatternSet(p for entry in (*excluded, *item_excluded) for p in entry.patterns),
+            [*named_clients, *included, *excluded, *item_included, *item_excluded],
             items,
         )
 
@@ -204,6 +191,22 @@ def _tool_patterns(text: str, servers: Collection[str], header: str) -> list[Too
     # plain reading "a tool of that name on any server": an entry only ever narrows, so the union is safe.
     readings = [f"{server}/{rest}" for server, rest in prefixed_readings(text, servers)]
     return [ToolPattern.parse(reading) for reading in (*readings, f"*/{text}")]
+
+
+def _item_filters(
+    lists: Mapping[str, list[str] | None],
+) -> tuple[dict[str, PatternSet | None], list[FilterEntry], list[FilterEntry]]:
+    """The resource and prompt headers' include set per kind (None: that kind unfiltered), and their include
+    and exclude entries."""
+    includes: dict[str, PatternSet | None] = {}
+    included: list[FilterEntry] = []
+    excluded: list[FilterEntry] = []
+    for kind, (include, exclude) in ITEM_HEADERS.items():
+        entries = [FilterEntry(include, t, _item_patterns(t, kind, include)) for t in lists[include] or ()]
+        includes[kind] = None if lists[include] is None else PatternSet(p for e in entries for p in e.patterns)
+        included += entries
+        excluded += [FilterEntry(exclude, t, _item_patterns(t, kind, exclude)) for t in lists[exclude] or ()]
+    return includes, included, excluded
 
 
 def _item_patterns(text: str, kind: str, header: str) -> list[ToolPattern]:
