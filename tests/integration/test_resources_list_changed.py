@@ -18,7 +18,7 @@ from mcp_guard.server import standalone_app
 from tests.servers.test_servers_api import on_a_socket
 from tests.support.servers import notes_server, notes_stdio_params
 
-from .upstream_fixtures import gateway_for, stdio_config, url_config
+from .upstream_fixtures import gateway_for, stdio_config, url_config, wait_until
 
 pytestmark = pytest.mark.anyio
 
@@ -111,6 +111,5 @@ async def test_a_key_that_sees_nothing_of_a_server_is_not_told_its_resources_cha
                         async for event in unseen:
                             assert type(event).__name__ == "ToolsListChanged"  # the resource notice never came
                             break
-                    while "ToolListChangedNotification" not in legacy_heard:
-                        await anyio.sleep(0.05)
+                    await wait_until(lambda: "ToolListChangedNotification" in legacy_heard, 10, "the tools notice")
                     assert "ResourceListChangedNotification" not in legacy_heard
