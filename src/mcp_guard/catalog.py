@@ -97,7 +97,7 @@ class Catalog:
         self._entries: tuple[CatalogEntry, ...] = ()
         self._by_ref: dict[ToolRef, CatalogEntry] = {}
         self._names = NameTable(())
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners: list[Callable[[str | None], None]] = []
         self._lock = threading.Lock()  # guards rebuilds only; readers use the immutable snapshots
         self.version = 0
         self.configure(config.servers, config.blocked_tools)
@@ -109,7 +109,7 @@ class Catalog:
             self._blocked = PatternSet(blocked_tools)
             changed = self._filter_all()
         if changed:
-            self._changed()
+            self._changed(None)
 
     def update_server(self, server: str, tools: Iterable[types.Tool]) -> None:
         """Replace `server`'s tools (called by its supervisor after every discovery)."""
@@ -120,7 +120,7 @@ class Catalog:
             self._offered[server] = offered
             self._tools[server] = self._visible(server)
             self._rebuild()
-        self._changed()
+        self._changed(server)
 
     def remove_server(self, server: str) -> None:
         """Drop a server's tools (it was removed or disabled); in one step, like every rebuild."""
@@ -129,7 +129,7 @@ class Catalog:
                 return
             self._tools.pop(server, None)
             self._rebuild()
-        self._changed()
+        self._changed(server)
 
     def _visible(self, server: str) -> list[types.Tool]:
         return [t for t in self._offered[server] if self._statically_visible(ToolRef(server, t.name))]
@@ -142,11 +142,12 @@ class Catalog:
         self._rebuild()
         return True
 
-    def _changed(self) -> None:
+    def _changed(self, server: str | None) -> None:
         for listener in self._listeners:
-            listener()
+            listener(server)
 
-    def on_change(self, listener: Callable[[], None]) -> None:
+    def on_change(self, listener: Callable[[str | None], None]) -> None:
+        """Call `listener` after every change, with the server whose tools changed (None: possibly several)."""
         self._listeners.append(listener)
 
     def blocks(self, ref: Ref) -> bool:

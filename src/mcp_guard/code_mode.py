@@ -94,7 +94,7 @@ class CodeModeService:
             self._index = (version, index)
             return index
 
-    def _catalog_changed(self) -> None:
+    def _catalog_changed(self, server: str | None = None) -> None:
         """Once discovery has been used, rebuild its index as soon as the catalog changes, in the background."""
         if self._index is not None:
             threading.Thread(target=self._build_index, name="mcp-guard-code-mode-index", daemon=True).start()

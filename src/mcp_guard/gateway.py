@@ -80,7 +80,7 @@ class Gateway:
         self.operations = Operations(self)  # /healthz, /readyz, /metrics
         self.upstream_manager = UpstreamManager(self, registered)
         self.list_changed = ListChangedNotifier()  # MCP clients are told when the catalog changes
-        self.catalog.on_change(self.list_changed.changed)
+        self.catalog.on_change(lambda server: self.list_changed.changed("tools", server))
         self._session_manager: StreamableHTTPSessionManager | None = None
 
     @classmethod

@@ -3,6 +3,10 @@
 a 2026-07-28 client on its own listen stream and a handshake-era session that listed resources with
 `notifications/resources/list_changed`."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
 import anyio
 import httpx2
 import mcp_types as types
@@ -62,20 +66,35 @@ async def test_resource_list_changes_reach_clients_of_both_eras():
                         assert read.contents[0].text == "t"
 
 
-async def test_a_key_that_sees_nothing_of_a_server_is_not_told_its_resources_changed():
-    """`blind` may use the tools of `notes` but none of its resources: told when the tools change, never
-    when the resources do (neither on a 2026-07-28 listen stream nor in a handshake-era session)."""
-    seer, blind = generate_key(), generate_key()
+@asynccontextmanager
+async def keyed(base: str, key: str, mode: str = "auto", **options: Any) -> AsyncIterator[Client]:
+    async with httpx2.AsyncClient(headers={"authorization": f"Bearer {key}"}) as http:
+        async with Client(streamable_http_client(f"{base}/mcp", http_client=http), mode=mode, **options) as client:
+            yield client
+
+
+async def next_event(subscription: Any) -> str:
+    async for event in subscription:
+        return type(event).__name__
+    raise AssertionError("the listen stream ended")
+
+
+async def test_a_key_is_told_only_of_the_lists_it_could_see():
+    """On one server, `toolsmith` may use the tools and `reader` the resources: each is told of changes of
+    its own kind only (on a 2026-07-28 listen stream and in a handshake-era session), `seer` of both."""
+    seer, toolsmith, reader = generate_key(), generate_key(), generate_key()
     async with notes_server("http") as server:
         document = {
             "servers": {"notes": {"transport": "http", "url": server.url}},
-            "roles": {"seer": {"tools": ["notes/*"], "resources": ["notes/*"]}, "blind": {"tools": ["notes/*"]}},
-            "keys": [
-                {"name": "seer", "hash": hash_key(seer), "roles": ["seer"]},
-                {"name": "blind", "hash": hash_key(blind), "roles": ["blind"]},
-            ],
+            "roles": {
+                "seer": {"tools": ["notes/*"], "resources": ["notes/*"]},
+                "toolsmith": {"tools": ["notes/*"]},
+                "reader": {"resources": ["notes/*"]},
+            },
+            "keys": [{"name": name, "hash": hash_key(key), "roles": [name]} for name, key in
+                     (("seer", seer), ("toolsmith", toolsmith), ("reader", reader))],
             "auth": {"store": "memory://"},
-        }
+        }  # fmt: skip
         gateway = Gateway(parse_config(document))
         app = standalone_app(gateway)
         async with gateway.lifespan(), on_a_socket(app) as base:
@@ -84,32 +103,27 @@ async def test_a_key_that_sees_nothing_of_a_server_is_not_told_its_resources_cha
             async def on_message(message: object) -> None:
                 legacy_heard.append(type(message).__name__)
 
+            everything = {"resources_list_changed": True, "tools_list_changed": True}
             with anyio.fail_after(30):
                 async with (
-                    httpx2.AsyncClient(headers={"authorization": f"Bearer {seer}"}) as seer_http,
-                    Client(streamable_http_client(f"{base}/mcp", http_client=seer_http)) as seeing,
-                    httpx2.AsyncClient(headers={"authorization": f"Bearer {blind}"}) as blind_http,
-                    Client(streamable_http_client(f"{base}/mcp", http_client=blind_http)) as modern_blind,
-                    httpx2.AsyncClient(headers={"authorization": f"Bearer {blind}"}) as legacy_http,
-                    Client(
-                        streamable_http_client(f"{base}/mcp", http_client=legacy_http),
-                        mode="legacy",
-                        message_handler=on_message,
-                    ) as legacy_blind,
+                    keyed(base, seer) as seeing,
+                    keyed(base, toolsmith) as tools_only,
+                    keyed(base, reader) as resources_only,
+                    keyed(base, toolsmith, "legacy", message_handler=on_message) as legacy_tools_only,
+                    seeing.listen(**everything) as seen,
+                    tools_only.listen(**everything) as tools_seen,
+                    resources_only.listen(**everything) as resources_seen,
                 ):
-                    assert (await legacy_blind.list_resources()).resources == []
-                    await legacy_blind.list_tools()
-                    async with (
-                        seeing.listen(resources_list_changed=True) as seen,
-                        modern_blind.listen(resources_list_changed=True, tools_list_changed=True) as unseen,
-                    ):
-                        await seeing.call_tool("notes__add_resource", {"name": "n", "text": "t"})
-                        async for event in seen:
-                            assert type(event).__name__ == "ResourcesListChanged"
-                            break
-                        await seeing.call_tool("notes__add_tool", {"name": "later"})  # a change everyone sees
-                        async for event in unseen:
-                            assert type(event).__name__ == "ToolsListChanged"  # the resource notice never came
-                            break
+                    assert (await legacy_tools_only.list_resources()).resources == []
+                    await legacy_tools_only.list_tools()
+                    await seeing.call_tool("notes__add_resource", {"name": "n", "text": "t"})
+                    assert await next_event(seen) == "ResourcesListChanged"
+                    assert await next_event(resources_seen) == "ResourcesListChanged"
+                    await seeing.call_tool("notes__add_tool", {"name": "later"})
+                    assert await next_event(seen) == "ToolsListChanged"
+                    assert await next_event(tools_seen) == "ToolsListChanged"  # the resource notice never came
                     await wait_until(lambda: "ToolListChangedNotification" in legacy_heard, 10, "the tools notice")
                     assert "ResourceListChangedNotification" not in legacy_heard
+                    await seeing.call_tool("notes__add_resource", {"name": "m", "text": "u"})
+                    assert await next_event(seen) == "ResourcesListChanged"
+                    assert await next_event(resources_seen) == "ResourcesListChanged"  # the tools notice never came

@@ -4,9 +4,9 @@ prompts: 2026-07-28 clients on their `subscriptions/listen` stream, handshake-er
 `notifications/<kind>/list_changed` (for the sessions that listed that kind). Changes are gathered for
 `DEBOUNCE` seconds, so a reload that changes ten servers sends one notice.
 
-A resource or prompt notice names the servers it comes from, and reaches only the clients whose key and
-filter headers could let them see something of that kind there (`ToolAccess.may_see_any`), so a key does
-not learn that a server it cannot see changed. Tool notices reach every client, as before.
+A notice names the servers whose list changed, and reaches only the clients whose key and filter headers
+could let them see something of that kind there (`ToolAccess.may_see_any`), so a key does not learn that a
+server it cannot see changed. A change that may touch any server (a reloaded configuration) reaches all.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ EVENTS: dict[str, ServerEvent] = {
     "resources": ResourcesListChanged(),
     "prompts": PromptsListChanged(),
 }
-_ITEM = {"resources": "resource", "prompts": "prompt"}
+_ITEM = {"tools": "tool", "resources": "resource", "prompts": "prompt"}
 Rules = tuple[ToolAccess, ...]
 
 
@@ -56,9 +56,9 @@ class Notice:
     servers: frozenset[str] | None
 
     def shown_to(self, rules: Rules) -> bool:
-        item = _ITEM.get(self.kind)
-        if item is None or self.servers is None:
+        if self.servers is None:
             return True
+        item = _ITEM[self.kind]
         return any(all(rule.may_see_any(item, server) for rule in rules) for server in self.servers)
 
 
@@ -84,8 +84,8 @@ class ListChangedNotifier:
             self._sessions[kind][connection] = _rules(ctx)
 
     def changed(self, kind: str = "tools", server: str | None = None) -> None:
-        """The catalog changed, or upstream `server` announced a change of its `kind` list (called
-        synchronously)."""
+        """`server`'s `kind` list changed (None: maybe any server's): the catalog says so for tools, an
+        upstream's announcement for resources and prompts (called synchronously)."""
         pending = self._changed.get(kind, set())
         self._changed[kind] = None if server is None or pending is None else {*pending, server}
         if self._wake is not None:
