@@ -16,7 +16,7 @@ from mcp_guard.names import gateway_uri, resource_ref
 from mcp_guard.router import aggregate
 from tests.support.servers import everything_stdio_params, notes_server, notes_stdio_params
 
-from .gateway_fixtures import mcp_client
+from .gateway_fixtures import http_client, mcp_client
 from .upstream_fixtures import gateway_for, stdio_config, url_config
 
 pytestmark = pytest.mark.anyio
@@ -215,3 +215,17 @@ async def test_unknown_names_and_uris_are_invalid_params(mode):
 async def test_ping_in_the_handshake_era():
     async with gateway_for() as gateway, mcp_client(gateway.router, "legacy") as client:
         assert isinstance(await client.send_ping(), types.EmptyResult)
+
+
+async def test_listings_are_private_to_the_caller_on_the_wire():
+    """Every listing is filtered per key: a 2026-07-28 answer says so (`cacheScope: private`), so no shared
+    cache serves one key's list to another."""
+    from .test_fast_call import HEADERS, META
+
+    async with notes_server("http") as server, gateway_for(url_config("notes", server.url)) as gateway:
+        async with http_client(gateway.router) as http:
+            for method in ("tools/list", "resources/list", "resources/templates/list", "prompts/list"):
+                body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": {"_meta": META}}
+                answer = await http.post("/", json=body, headers={**HEADERS, "mcp-method": method})
+                assert answer.status_code == 200, answer.text
+                assert answer.json()["result"]["cacheScope"] == "private", method
