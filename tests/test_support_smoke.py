@@ -38,6 +38,7 @@ LEGACY = "2025-11-25"
 NOTES_TOOLS = {
     "add_note", "list_notes", "search_notes", "delete_note", "echo", "add", "get_image", "get_audio",
     "get_resource", "fail", "sleep", "pid", "env", "headers", "add_tool", "add_resource",
+    "touch_resource",
 }  # fmt: skip
 
 

@@ -4,7 +4,8 @@ It keeps notes in process memory and also offers tools that a gateway's tests
 need: every content type (text, image, audio, embedded resource), a failing
 tool, a slow tool, the server's pid, environment and received HTTP headers,
 a tool that adds a tool at runtime and announces the change, and one that adds a
-resource (`add_resource`) and announces that. Beyond tools:
+resource (`add_resource`) and announces that, and one that announces a resource update
+(`touch_resource`). Beyond tools:
 a static resource (`notes://examples/readme`), a template (`notes://notes/{id}`),
 a prompt (`summarize`) and completions of its `style` argument and the template's `id`.
 
@@ -259,6 +260,12 @@ def _register_test_tools(server: MCPServer, app: NotesApp) -> None:
         server.add_tool(dynamic_tool, name=name, description=f"Added at runtime: {name}")
         await app.announce_tools_changed(ctx)
         return f"added {name}"
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=True))
+    async def touch_resource(uri: str, ctx: Context) -> str:
+        """Announce that resource `uri` was updated (to 2026-07-28 `subscriptions/listen` streams)."""
+        await ctx.notify_resource_updated(uri)
+        return uri
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False))
     async def add_resource(name: str, text: str, ctx: Context) -> str:

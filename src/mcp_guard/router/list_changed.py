@@ -4,6 +4,10 @@ prompts: 2026-07-28 clients on their `subscriptions/listen` stream, handshake-er
 `notifications/<kind>/list_changed` (for the sessions that listed that kind). Changes are gathered for
 `DEBOUNCE` seconds, so a reload that changes ten servers sends one notice.
 
+Resource updates (`notifications/resources/updated`) go the same ways to the clients subscribed to that
+resource (`subscriptions.py` decides who may subscribe): handshake-era sessions that subscribed, 2026-07-28
+listen streams whose subscription names the URI.
+
 A notice names the servers whose list changed, and reaches only the clients whose key and filter headers
 could let them see something of that kind there (`ToolAccess.may_see_any`), so a key does not learn that a
 server it cannot see changed. A change that may touch any server (a reloaded configuration) reaches all.
@@ -13,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,12 +30,14 @@ from mcp.server.subscriptions import (
     ListenHandler,
     PromptsListChanged,
     ResourcesListChanged,
+    ResourceUpdated,
     ServerEvent,
     ToolsListChanged,
 )
 from mcp_types import INTERNAL_ERROR, SubscriptionsListenRequestParams, SubscriptionsListenResult
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
+from ..names import gateway_uri
 from ..state import RequestState, ToolAccess
 
 logger = logging.getLogger(__name__)
@@ -54,6 +60,7 @@ class Notice:
 
     kind: str
     servers: frozenset[str] | None
+    uri: str | None = None  # a resource update: the gateway URI of the resource
 
     def shown_to(self, rules: Rules) -> bool:
         if self.servers is None:
@@ -72,6 +79,8 @@ class ListChangedNotifier:
             kind: weakref.WeakKeyDictionary() for kind in KINDS
         }
         self._changed: dict[str, set[str] | None] = {}
+        self._updated: set[str] = set()  # gateway URIs of updated resources, not yet told
+        self._subscribers: dict[str, weakref.WeakSet[Any]] = {}  # gateway URI → handshake-era connections
         self._wake: anyio.Event | None = None
 
     def remember(self, ctx: ServerRequestContext[Any], kind: str = "tools") -> None:
@@ -91,31 +100,63 @@ class ListChangedNotifier:
         if self._wake is not None:
             self._wake.set()
 
+    def subscribe(self, ctx: ServerRequestContext[Any], uri: str, on: bool = True) -> None:
+        """A handshake-era session (un)subscribed to the resource at gateway URI `uri`."""
+        connection = getattr(ctx.session, "_connection", None)
+        if connection is None:
+            return
+        if on:
+            self._subscribers.setdefault(uri, weakref.WeakSet()).add(connection)
+        elif uri in self._subscribers:
+            self._subscribers[uri].discard(connection)
+
+    def updated(self, server: str, uri: str) -> None:
+        """Upstream `server` says its resource `uri` was updated (called synchronously)."""
+        self._updated.add(gateway_uri(server, uri))
+        if self._wake is not None:
+            self._wake.set()
+
     async def run(self) -> None:
         """Send the notices while the gateway runs."""
         while True:
             self._wake = anyio.Event()
-            if not self._changed:
+            if not self._changed and not self._updated:
                 await self._wake.wait()
             await anyio.sleep(DEBOUNCE)
             changed, self._changed = self._changed, {}
+            updated, self._updated = self._updated, set()
             for kind in KINDS:
                 if kind in changed:
                     servers = changed[kind]
                     await self._tell(Notice(kind, frozenset(servers) if servers is not None else None))
+            for uri in sorted(updated):
+                await self._tell_updated(uri)
+
+    async def _tell_updated(self, uri: str) -> None:
+        for listener in list(self._listeners):
+            listener(Notice("updated", None, uri))
+        subscribers = self._subscribers.get(uri, ())
+        await self._notify(subscribers, "notifications/resources/updated", {"uri": uri})
 
     async def _tell(self, notice: Notice) -> None:
         for listener in list(self._listeners):
             listener(notice)
         sessions = self._sessions[notice.kind]
-        for connection, rules in list(sessions.items()):
-            if not notice.shown_to(rules):
-                continue
+        told = [connection for connection, rules in list(sessions.items()) if notice.shown_to(rules)]
+        for gone in await self._notify(told, f"notifications/{notice.kind}/list_changed", None):
+            sessions.pop(gone, None)
+
+    @staticmethod
+    async def _notify(connections: Iterable[Any], method: str, params: dict[str, Any] | None) -> list[Any]:
+        """Send one notification to each connection; the ones that have gone."""
+        gone = []
+        for connection in list(connections):
             with anyio.move_on_after(SEND_TIMEOUT):  # a client that stopped reading must not hold the others
                 try:
-                    await connection.outbound.notify(f"notifications/{notice.kind}/list_changed", None)
+                    await connection.outbound.notify(method, params)
                 except Exception:  # noqa: BLE001 - a session that has gone cannot be told; forget it
-                    sessions.pop(connection, None)
+                    gone.append(connection)
+        return gone
 
     async def listen(
         self, ctx: ServerRequestContext[Any], params: SubscriptionsListenRequestParams
@@ -149,7 +190,9 @@ class _SeenBy:
         rules = self._rules
 
         def deliver(notice: Notice) -> None:
-            if notice.shown_to(rules):
+            if notice.uri is not None:  # the listen handler passes it on if the stream subscribed to it
+                listener(ResourceUpdated(uri=notice.uri))
+            elif notice.shown_to(rules):
                 listener(EVENTS[notice.kind])
 
         self._listeners.add(deliver)

@@ -3,7 +3,8 @@ call through the pipeline. The SDK's streamable-HTTP session manager serves both
 2026-07-28 (stateless, `server/discover`) and the handshake era up to 2025-11-25 (sessions).
 
 The other method families have a module each, dispatched from here: `resources.py` (resources and
-templates), `prompts.py`, `completion.py`. `ping` is the SDK's own (handshake era; 2026-07-28 has none).
+templates), `prompts.py`, `completion.py`, `subscriptions.py` (resource subscriptions and 2026-07-28 listen
+streams). `ping` is the SDK's own (handshake era; 2026-07-28 has none).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .fast_call import FastToolCall, ToolCaller
 from .list_changed import NotifyingServer
 from .prompts import prompt_handlers
 from .resources import resource_handlers
+from .subscriptions import subscription_handlers
 
 if TYPE_CHECKING:
     from ..gateway import Gateway
@@ -78,11 +80,11 @@ def build_mcp_server(gateway: Gateway) -> Server[Any]:
         "prompt names are server__name; resource URIs are mcp-guard://server/<URI>.",
         on_list_tools=list_tools,
         on_call_tool=call_tool,
-        on_subscriptions_listen=gateway.list_changed.listen,
         get_tool_input_schema=input_schema,
         **resource_handlers(gateway),
         **prompt_handlers(gateway),
         **completion_handlers(gateway),
+        **subscription_handlers(gateway),
     )
     # The gateway's own MCP span replaces the SDK's (or none at all while tracing is off: it costs ~µs)
     tracing = gateway.observer.tracing

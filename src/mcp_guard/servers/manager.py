@@ -196,12 +196,14 @@ class UpstreamManager:
 
         return update
 
-    def _on_list_changed(self, upstream: Upstream) -> Any:
-        def announce(kind: str) -> None:
-            if self.upstreams.get(upstream.config.name) is upstream:  # a retired upstream's news is old
-                self.gateway.list_changed.changed(kind, upstream.config.name)
+    def _relayed(self, upstream: Upstream, tell: Callable[[str, str], None]) -> Callable[[str], None]:
+        """`tell(server, what)` for what `upstream` announces, while it is its server's current upstream."""
 
-        return announce
+        def relay(what: str) -> None:
+            if self.upstreams.get(upstream.config.name) is upstream:  # a retired upstream's news is old
+                tell(upstream.config.name, what)
+
+        return relay
 
     # -- supervisors
 
@@ -213,7 +215,9 @@ class UpstreamManager:
         with anyio.CancelScope() as scope:
             self._scopes[upstream] = scope
             try:
-                upstream.on_list_changed = self._on_list_changed(upstream)
+                notices = self.gateway.list_changed
+                upstream.on_list_changed = self._relayed(upstream, lambda server, kind: notices.changed(kind, server))
+                upstream.on_resource_updated = self._relayed(upstream, notices.updated)
                 await upstream.run(self._on_tools(upstream))
             finally:
                 self._scopes.pop(upstream, None)

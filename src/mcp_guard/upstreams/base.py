@@ -24,6 +24,9 @@ ToolsChanged = Callable[[str, Sequence[types.Tool]], None]
 ListChanged = Callable[[str], None]
 """Called with `resources` or `prompts` when the upstream announces that list changed."""
 
+ResourceUpdated = Callable[[str], None]
+"""Called with the URI of a watched resource the upstream says was updated."""
+
 
 class UpstreamState(StrEnum):
     CONNECTING = "connecting"
@@ -73,6 +76,7 @@ class Upstream(Protocol):
     config: ServerConfig
     status: UpstreamStatus
     on_list_changed: ListChanged | None  # set by whoever supervises it, to relay the announcements
+    on_resource_updated: ResourceUpdated | None
 
     async def run(self, on_tools: ToolsChanged) -> None:
         """Connect, discover, watch and reconnect until cancelled."""
@@ -85,6 +89,9 @@ class Upstream(Protocol):
 
     async def request(self, what: str, send: Callable[[Client], Awaitable[T]]) -> T:
         """Send one request other than a tool call through the live client; the same errors as `call`."""
+
+    async def watch(self, uri: str, on: bool) -> None:
+        """Start (or stop) hearing of updates of resource `uri` (`on_resource_updated`), across reconnects."""
 
     def reconnect(self) -> None:
         """Drop the current connection (if any) and connect again now."""
@@ -99,9 +106,13 @@ class ToolsOnly:
 
     config: ServerConfig
     on_list_changed: ListChanged | None = None  # nothing to announce
+    on_resource_updated: ResourceUpdated | None = None
 
     def offers(self, feature: str) -> bool:
         return False
 
     async def request(self, what: str, send: Callable[[Client], Awaitable[T]]) -> T:
         raise NotFound(f"Server '{self.config.name}' offers only tools, so not {what}")
+
+    async def watch(self, uri: str, on: bool) -> None:
+        raise NotFound(f"Server '{self.config.name}' offers only tools, no resource {uri!r}")

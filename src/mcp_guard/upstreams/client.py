@@ -33,11 +33,12 @@ import mcp_types as types
 from mcp import Client, MCPError
 from mcp.client.session import IncomingMessage
 from mcp.shared.subscriptions import ResourcesListChanged, ToolsListChanged
+from mcp.shared.subscriptions import ResourceUpdated as UpdatedEvent
 from mcp_types import CONNECTION_CLOSED, INVALID_PARAMS, METHOD_NOT_FOUND, REQUEST_TIMEOUT
 
 from ..config import ServerConfig
 from ..errors import BadRequest, GatewayError, NotFound, UpstreamError, UpstreamTimeout
-from .base import ListChanged, ToolsChanged, UpstreamState, UpstreamStatus
+from .base import ListChanged, ResourceUpdated, ToolsChanged, UpstreamState, UpstreamStatus
 from .direct_http import DirectHttpCaller, Undelivered
 from .transports import TransportEvents, open_transport
 
@@ -75,6 +76,10 @@ class ClientUpstream:
         self.server = server
         self.status = UpstreamStatus(name=config.name, transport=config.transport)
         self.on_list_changed: ListChanged | None = None
+        self.on_resource_updated: ResourceUpdated | None = None
+        self._watched: set[str] = set()  # resource URIs someone downstream is subscribed to
+        self._watchers: dict[str, anyio.CancelScope] = {}  # 2026-07-28: one listen stream per watched URI
+        self._tasks: anyio.abc.TaskGroup | None = None  # the connection's task group, while connected
         self._link: _Link | None = None  # set while connected
         self._lost = anyio.Event()
         self._refresh = anyio.Event()
@@ -140,7 +145,13 @@ class ClientUpstream:
             tg.start_soon(self._refresh_loop, client, on_tools)
             if _supports_listen(client):
                 tg.start_soon(self._listen_loop, client)
-            await self._lost.wait()
+            self._tasks = tg
+            for uri in sorted(self._watched):  # a new connection (or session) knows nothing of the old one's
+                tg.start_soon(self._watch_on, client, uri)
+            try:
+                await self._lost.wait()
+            finally:
+                self._tasks = None
             tg.cancel_scope.cancel()
         raise _ConnectionLost(self.status.last_error or "connection lost")
 
@@ -209,11 +220,47 @@ class ClientUpstream:
             self._announce("resources")
         elif isinstance(message, types.PromptListChangedNotification):
             self._announce("prompts")
+        elif isinstance(message, types.ResourceUpdatedNotification):
+            self._resource_updated(message.params.uri)
         await anyio.lowlevel.checkpoint()
 
     def _announce(self, kind: str) -> None:
         if self.on_list_changed is not None:
             self.on_list_changed(kind)
+
+    def _resource_updated(self, uri: str) -> None:
+        if self.on_resource_updated is not None and uri in self._watched:
+            self.on_resource_updated(uri)
+
+    async def watch(self, uri: str, on: bool) -> None:
+        if on == (uri in self._watched):
+            return
+        (self._watched.add if on else self._watched.discard)(uri)
+        link = self._link
+        if link is None or self._tasks is None:
+            return  # the next connection watches what is watched then
+        if on:
+            self._tasks.start_soon(self._watch_on, link.client, uri)
+        elif uri in self._watchers:
+            self._watchers.pop(uri).cancel()
+        elif not link.client.protocol_version.startswith("2026"):
+            await self.request(f"resources/unsubscribe {uri!r}", lambda client: _send_subscription(client, uri, False))
+
+    async def _watch_on(self, client: Client, uri: str) -> None:
+        """Hear of `uri`'s updates on this connection: a listen stream of its own (2026-07-28), or a
+        `resources/subscribe` (handshake era; its notifications arrive in `_on_message`)."""
+        try:
+            if not client.protocol_version.startswith("2026"):
+                await _send_subscription(client, uri, True)
+                return
+            with anyio.CancelScope() as scope:
+                self._watchers[uri] = scope
+                async with client.listen(resource_subscriptions=[uri]) as subscription:
+                    async for event in subscription:
+                        if isinstance(event, UpdatedEvent):
+                            self._resource_updated(event.uri)
+        except Exception as exc:  # noqa: BLE001 - a watch that fails costs its updates, not the connection
+            logger.info("upstream %s: watching %r failed: %s", self.config.name, uri, _describe(exc))
 
     def _drop_link(self) -> None:
         link, self._link = self._link, None
@@ -355,6 +402,16 @@ async def _probe(client: Client) -> None:
         await client.list_tools(cache_mode="refresh")
     else:  # the session's own ping: `Client.send_ping` warns that modern servers have none, on every check
         await client.session.send_ping()
+
+
+async def _send_subscription(client: Client, uri: str, on: bool) -> None:
+    """`resources/subscribe` or `unsubscribe` (the SDK's own methods warn that 2026-07-28 removed them)."""
+    request: types.SubscribeRequest | types.UnsubscribeRequest
+    if on:
+        request = types.SubscribeRequest(params=types.SubscribeRequestParams(uri=uri))
+    else:
+        request = types.UnsubscribeRequest(params=types.UnsubscribeRequestParams(uri=uri))
+    await client.session.send_request(request, types.EmptyResult)
 
 
 def _supports_listen(client: Client) -> bool:
