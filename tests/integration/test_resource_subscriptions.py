@@ -110,3 +110,27 @@ async def test_a_key_that_may_not_read_a_resource_may_not_subscribe_to_it():
                     assert subscription.honored is not None and not subscription.honored.resource_subscriptions
             records = await gateway.governance.audit.query(key_id="other", tool=f"notes/subscription:resource:{README}")
             assert [r["decision"] for r in records] == ["denied", "denied"]  # the subscribe and the listen
+
+
+async def test_a_watch_outlives_a_restart_of_its_2026_upstream():
+    """A restarted upstream loses the gateway's watch with its connection: the watch is opened again on the
+    new one, and the client, still on its own stream, hears of the next update."""
+    async with notes_server("http") as server, governed(url_config("notes", server.url)) as (base, reader, _, _gw):
+        uri = gateway_uri("notes", README)
+        heard = anyio.Event()
+
+        async def hear(subscription: Any) -> None:
+            async for event in subscription:
+                assert event.uri == uri
+                heard.set()
+
+        with anyio.fail_after(60):
+            async with keyed(base, reader) as client, client.listen(resource_subscriptions=[uri]) as subscription:
+                async with anyio.create_task_group() as group:
+                    group.start_soon(hear, subscription)
+                    await server.arestart()
+                    while not heard.is_set():  # touches before the watch is back are lost, as on the upstream
+                        await client.call_tool("notes__touch_resource", {"uri": README})
+                        with anyio.move_on_after(0.5):
+                            await heard.wait()
+                    group.cancel_scope.cancel()

@@ -68,7 +68,8 @@ async def test_resource_list_changes_reach_clients_of_both_eras():
 
 @asynccontextmanager
 async def keyed(base: str, key: str, mode: str = "auto", **options: Any) -> AsyncIterator[Client]:
-    async with httpx2.AsyncClient(headers={"authorization": f"Bearer {key}"}) as http:
+    # a listen stream is quiet between events: httpx2's default 5 s read timeout would drop it
+    async with httpx2.AsyncClient(headers={"authorization": f"Bearer {key}"}, timeout=60) as http:
         async with Client(streamable_http_client(f"{base}/mcp", http_client=http), mode=mode, **options) as client:
             yield client
 

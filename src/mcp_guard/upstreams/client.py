@@ -51,6 +51,7 @@ STABLE_UPTIME = 1.0  # a connection that lasted this long is reopened at once wh
 ON_DEMAND_SPACING = 0.5  # a waiting call brings an attempt forward at most this often
 HEALTH_FAILURES_BEFORE_RECONNECT = 3
 _MAX_PAGES = 1000  # a paginator that never ends must not hang discovery
+WATCH_RETRY = 1.0  # seconds before a 2026-07-28 resource watch whose stream ended is opened again
 RESOURCE_NOT_FOUND = -32002  # handshake era (2026-07-28 retired it for -32602)
 
 
@@ -247,20 +248,26 @@ class ClientUpstream:
             await self.request(f"resources/unsubscribe {uri!r}", lambda client: _send_subscription(client, uri, False))
 
     async def _watch_on(self, client: Client, uri: str) -> None:
-        """Hear of `uri`'s updates on this connection: a listen stream of its own (2026-07-28), or a
-        `resources/subscribe` (handshake era; its notifications arrive in `_on_message`)."""
-        try:
-            if not client.protocol_version.startswith("2026"):
+        """Hear of `uri`'s updates on this connection: a `resources/subscribe` (handshake era; the updates
+        arrive in `_on_message`), or a listen stream of its own (2026-07-28), opened again whenever it ends
+        (a stateless upstream that restarted drops it without the connection ending)."""
+        if not client.protocol_version.startswith("2026"):
+            try:
                 await _send_subscription(client, uri, True)
-                return
-            with anyio.CancelScope() as scope:
-                self._watchers[uri] = scope
-                async with client.listen(resource_subscriptions=[uri]) as subscription:
-                    async for event in subscription:
-                        if isinstance(event, UpdatedEvent):
-                            self._resource_updated(event.uri)
-        except Exception as exc:  # noqa: BLE001 - a watch that fails costs its updates, not the connection
-            logger.info("upstream %s: watching %r failed: %s", self.config.name, uri, _describe(exc))
+            except Exception as exc:  # noqa: BLE001 - a watch that fails costs its updates, not the connection
+                logger.info("upstream %s: subscribing to %r failed: %s", self.config.name, uri, _describe(exc))
+            return
+        with anyio.CancelScope() as scope:
+            self._watchers[uri] = scope
+            while True:
+                try:
+                    async with client.listen(resource_subscriptions=[uri]) as subscription:
+                        async for event in subscription:
+                            if isinstance(event, UpdatedEvent):
+                                self._resource_updated(event.uri)
+                except Exception as exc:  # noqa: BLE001 - retried below
+                    logger.info("upstream %s: watching %r: %s", self.config.name, uri, _describe(exc))
+                await anyio.sleep(WATCH_RETRY)
 
     def _drop_link(self) -> None:
         link, self._link = self._link, None
