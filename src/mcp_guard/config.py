@@ -205,6 +205,9 @@ class GatewayConfig(_Model):
         for name, team in self.teams.items():
             if team.customer is not None and team.customer not in self.customers:
                 raise ValueError(f"team {name!r} names customer {team.customer!r}, which is not under 'customers'")
+        if self.auth.oauth is not None:
+            for group, roles in self.auth.oauth.claims.role_map.items():
+                check_key_references(self, f"auth.oauth.claims.role_map[{group!r}]", roles, None, None)
         return self
 
     @field_validator("blocked_tools")

@@ -13,6 +13,7 @@ from .middleware import governed
 from .middleware.paths import EVERY_PATH, MOUNT
 from .router import OPENAPI_PATH, UI_PATH, GatewayRouter, public_paths
 from .router.bifrost import BIFROST_ROUTES
+from .router.well_known import WELL_KNOWN, ResourceMetadata
 
 _BIFROST_PREFIXES = ("/v1/", "/api/mcp/")
 
@@ -22,12 +23,14 @@ def standalone_app(gateway: Gateway, *, mount: str = MOUNT) -> Any:
     behind all five governance middlewares on every path; only the index page `/`, the OpenAPI document and
     the operations endpoints (`/healthz`, `/readyz`, `/metrics`, see `observability.paths`) answer without
     a key, and the dashboard (`/ui/`, also under the mount), which has its own login for admin keys."""
-    exempt = ("/", UI_PATH, UI_PATH + "/*", *public_paths(mount))
+    # `/.well-known/*`: discovery documents answer their document or 404, never 401 (RFC 9728, RFC 8414)
+    exempt = ("/", UI_PATH, UI_PATH + "/*", "/.well-known/*", *public_paths(mount))
     return governed(_mounted(gateway, mount), gateway, paths=EVERY_PATH, exempt_paths=exempt)
 
 
 def _mounted(gateway: Gateway, mount: str) -> Any:
     bifrost = GatewayRouter(gateway, BIFROST_ROUTES, mcp_at_root=False)
+    resource_metadata = ResourceMetadata(gateway, root=True)
 
     async def app(scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -38,6 +41,8 @@ def _mounted(gateway: Gateway, mount: str) -> Any:
             await gateway.router({**scope, "root_path": scope.get("root_path", "") + mount}, receive, send)
         elif scope["type"] != "http":
             return  # a websocket: closing without accepting refuses it
+        elif path == WELL_KNOWN or path.startswith(WELL_KNOWN + "/"):
+            await resource_metadata(scope, receive, send)
         elif path == UI_PATH or path.startswith(UI_PATH + "/"):
             await gateway.dashboard(scope, receive, send)  # also at the root: `/ui/` as well as `<mount>/ui/`
         elif path == "/":

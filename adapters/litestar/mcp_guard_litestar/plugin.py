@@ -19,7 +19,8 @@ from mcp_guard.auth.principal import Principal
 from mcp_guard.errors import ServiceUnavailable
 from mcp_guard.middleware import PathScope, mount_paths
 from mcp_guard.middleware.paths import MOUNT as MOUNT  # re-exported: the default mount point
-from mcp_guard.router import public_paths
+from mcp_guard.router import public_paths, resource_metadata_path
+from mcp_guard.router.well_known import ResourceMetadata
 from mcp_guard.router.openapi import openapi_document
 
 from .access import APP_STATE_KEY, provide_principal
@@ -64,6 +65,7 @@ class MCPGuardPlugin(InitPlugin):
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         app_config.route_handlers.append(self._mount_handler())
+        app_config.route_handlers.append(self._metadata_handler())
         app_config.lifespan.append(self._lifespan)
         app_config.middleware.insert(0, DefineMiddleware(RequireGoverned, paths=self.paths))  # type: ignore[arg-type]
         app_config.dependencies[self.dependency] = Provide(provide_principal)
@@ -85,6 +87,15 @@ class MCPGuardPlugin(InitPlugin):
 
         # copy_scope=False: the router only reads the scope; a copy per request would buy nothing
         return asgi(self.mount, is_mount=True, copy_scope=False)(mcp_guard_gateway)
+
+    def _metadata_handler(self) -> ASGIRouteHandler:
+        """The mount's RFC 9728 metadata, outside the mount (public: no middleware of the plugin governs it)."""
+        metadata = ResourceMetadata(self.gateway)
+
+        async def mcp_guard_resource_metadata(scope: Scope, receive: Receive, send: Send) -> None:
+            await metadata(scope, receive, send)  # type: ignore[arg-type]
+
+        return asgi(resource_metadata_path(self.mount), copy_scope=False)(mcp_guard_resource_metadata)
 
     @asynccontextmanager
     async def _lifespan(self, app: Litestar) -> AsyncIterator[None]:

@@ -13,7 +13,8 @@ from starlette.types import ASGIApp, Lifespan, Receive, Scope, Send
 from mcp_guard import Gateway, GatewayError
 from mcp_guard.middleware import GovernanceStack, mount_paths
 from mcp_guard.middleware.paths import MOUNT as MOUNT  # re-exported: the default mount point
-from mcp_guard.router import public_paths
+from mcp_guard.router import public_paths, resource_metadata_path
+from mcp_guard.router.well_known import ResourceMetadata
 
 from .access import APP_STATE_KEY
 from .problems import gateway_error_handler
@@ -35,8 +36,9 @@ class _MountPoint:
 
 
 def gateway_routes(gateway: Gateway, mount: str = MOUNT) -> list[BaseRoute]:
-    """`gateway.router` at `mount` and everything below it, without redirects."""
+    """`gateway.router` at `mount` and everything below it, without redirects; the mount's RFC 9728 metadata."""
     return [
+        Route(resource_metadata_path(mount), endpoint=ResourceMetadata(gateway), name="mcp-guard-metadata"),
         Route(mount, endpoint=_MountPoint(gateway.router, mount), name="mcp-guard"),
         Mount(mount, app=gateway.router, name="mcp-guard-api"),
     ]

@@ -11,6 +11,7 @@ from ..budget.config import BudgetConfig
 from ..codemode.settings import check_limit_overrides
 from ..patterns import ToolPattern
 from .keys import HASH_PATTERN
+from .oauth.config import OAuthSettings
 
 
 class _Model(BaseModel):
@@ -138,3 +139,6 @@ class AuthSettings(_Model):
         "false (default) refuses runtime keys with 503; true keeps accepting the last known ones.",
     )
     user_header: str = Field("x-mcp-user", description="Header naming the end user, recorded for attribution only.")
+    oauth: OAuthSettings | None = Field(
+        None, description="Accept OAuth 2.1 access tokens from identity providers (docs/oauth.md)."
+    )

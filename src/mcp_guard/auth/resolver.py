@@ -22,6 +22,7 @@ from ..errors import NotAllowed, Unauthenticated
 from ..patterns import PatternSet
 from .access import PrincipalAccess
 from .keys import hash_key, hashes_match
+from .oauth.principals import TokenAuthenticator
 from .principal import Principal
 from .replica import ReplicatedKeyStore
 from .store import KeyRecord, KeyStore
@@ -49,6 +50,7 @@ class KeyResolver:
         self._cache: dict[str, tuple[float, Identity | None]] = {}
         self._identities: dict[str, Identity] = {}  # replicated stores: key hash → identity of its record
         self.user_header = config.auth.user_header
+        self.tokens = self._tokens(config)  # OAuth access tokens (`auth.oauth`), None when not configured
 
     def reconfigure(self, config: GatewayConfig) -> None:
         """Take roles, teams, customers and the file's keys from `config` (a reloaded file); every identity
@@ -56,6 +58,13 @@ class KeyResolver:
         self.config = self._config = config
         self._config_keys = {k.hash: self.identity(record_from_config(k)) for k in config.keys}
         self.invalidate()
+        if self.tokens is not None and self.tokens.settings == config.auth.oauth:
+            self.tokens.invalidate()  # same issuers: keep their keys, map the claims again
+        else:
+            self.tokens = self._tokens(config)
+
+    def _tokens(self, config: GatewayConfig) -> TokenAuthenticator | None:
+        return TokenAuthenticator(config.auth.oauth, self) if config.auth.oauth is not None else None
 
     def authenticate(self, presented: str) -> Identity:
         """The identity of a presented key; `Unauthenticated` (401) or `NotAllowed` (403) otherwise."""

@@ -1,7 +1,9 @@
-"""KeyAuthMiddleware: who is calling, from a virtual key (`x-api-key`, `x-bf-vk` or `Authorization: Bearer`)."""
+"""KeyAuthMiddleware: who is calling, from a virtual key (`x-api-key`, `x-bf-vk` or `Authorization: Bearer`)
+or, with `auth.oauth`, an OAuth access token (`Authorization: Bearer <JWT>`, docs/oauth.md)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -9,7 +11,8 @@ from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 
 from ..asgi import Scope
-from ..auth.keys import fingerprint
+from ..auth.keys import KEY_PREFIX, fingerprint
+from ..auth.oauth.challenge import invalid_token, pointing_to_metadata
 from ..auth.resolver import Identity, KeyResolver, challenge_headers, key_required
 from ..caches import IdentityCache
 from ..errors import BadRequest, GatewayError, Unauthenticated
@@ -53,21 +56,46 @@ class KeyAuthMiddleware(GoverningMiddleware):
         self._users: IdentityCache[Identity, None, AuthenticatedUser] = IdentityCache(_sdk_user)
 
     async def apply(self, scope: Scope) -> None:
+        tokens = self.resolver.tokens
+        try:
+            await self._authenticate(scope)
+        except GatewayError as exc:  # a 401 names where to get a token (RFC 9728 §5.1)
+            raise pointing_to_metadata(exc, tokens.settings.resource) if tokens is not None else exc from None
+
+    async def _authenticate(self, scope: Scope) -> None:
         authorization, gateway_keys, user = _credentials(scope, self.user_header)
         state = RequestState.from_scope(scope)
         state.user = user  # attribution only, also of a refusal
         presented = _presented_key(authorization, gateway_keys)
         identity: Identity | None = None
         try:
-            identity = self.resolver.identify(presented)
+            identity = await self._identify(presented, bool(authorization) and not gateway_keys)
             self.resolver.check_usable(identity)
         except GatewayError:  # who tried, for the refusal's audit record: never the key itself
             state.key_fingerprint = fingerprint(presented)
             state.refused_key = identity.principal if identity is not None else None  # inactive or expired
             raise
+        if identity.record.source == "oauth":
+            state.user = identity.principal.key_name  # the token's user, authenticated: no header overrides it
         state.principal = identity.principal
         state.access.append(identity.access)
         state.mcp_user = self._users.get(identity, None)
+
+    async def _identify(self, presented: str, bearer: bool) -> Identity:
+        """A virtual key, or an access token when OAuth is on and a Bearer credential looks like a JWT."""
+        tokens = self.resolver.tokens
+        if tokens is None:
+            return self.resolver.identify(presented)
+        if bearer and is_jwt(presented):
+            return await tokens.authenticate(presented, time.time())
+        if not tokens.settings.accept_keys:
+            raise invalid_token("Only OAuth access tokens are accepted (Authorization: Bearer <token>)")
+        return self.resolver.identify(presented)
+
+
+def is_jwt(credential: str) -> bool:
+    """Three dot-separated parts and not a virtual key: a JWS compact serialisation (RFC 7515 §7.1)."""
+    return credential.count(".") == 2 and not credential.startswith(KEY_PREFIX)
 
 
 def _sdk_user(identity: Identity, _: None) -> AuthenticatedUser:

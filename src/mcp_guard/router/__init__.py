@@ -69,6 +69,14 @@ def public_paths(mount: str) -> tuple[str, ...]:
     return (mount + OPENAPI_PATH, mount + UI_PATH, f"{mount}{UI_PATH}/*")
 
 
+def resource_metadata_path(mount: str) -> str:
+    """Where a host app serves the mount's RFC 9728 metadata (`ResourceMetadata`): outside the mount, at
+    the origin's well-known path followed by the mount (`/.well-known/oauth-protected-resource/mcp`)."""
+    from .well_known import WELL_KNOWN
+
+    return WELL_KNOWN + "/" + mount.strip("/")
+
+
 ROUTES: list[Endpoint] = [
     Endpoint("GET", "/tools", rest.list_tools, "any", "The caller's visible tools"),
     Endpoint("POST", "/tool/execute", rest.execute_tool, "any", "Execute one tool call (OpenAI format)"),

@@ -1,0 +1,136 @@
+"""From a verified token's claims to an `Identity`: the same principal and access rule a key with those
+roles and that team would have, built by the same `KeyResolver.identity` (one governance, two credentials).
+
+A token user's `key_id` is `<issuer>#<sub>` (so the audit records, rate limits and per-user budgets name the
+issuer as well as the user), its `key_name` the user claim (`email` or `sub` by default). Grants come from
+the roles its groups map to, its team, and the tools its scopes map to; nothing else: deny by default.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+from ...caches import _ENTRY_OVERHEAD, BoundedMemo
+from ...errors import GatewayError, NotAllowed
+from ...names import ToolRef
+from ...patterns import PatternSet
+from ..store import KeyRecord
+from .challenge import insufficient_scope, invalid_token
+from .config import OAuthSettings
+from .verifier import TokenVerifier
+
+if TYPE_CHECKING:
+    from ..resolver import Identity, KeyResolver
+
+_TOKEN_ENTRY_BYTES = 300  # a cached token's entry besides the token itself (identities are shared per user)
+
+
+class TokenAuthenticator:
+    """Verified tokens → identities, each token verified once and reused until it expires."""
+
+    def __init__(self, settings: OAuthSettings, resolver: KeyResolver, *, verifier: TokenVerifier | None = None):
+        self.settings = settings
+        self.resolver = resolver
+        self.verifier = verifier or TokenVerifier(settings)
+        self._tokens: BoundedMemo[str, tuple[Identity, float]] | None = (
+            BoundedMemo(settings.token_cache_bytes, _token_weight) if settings.token_cache_bytes else None
+        )
+        # One identity per distinct user and grants, so PrincipalAccess's per-tool cache serves all their tokens.
+        self._identities: BoundedMemo[tuple[Any, ...], Identity] = BoundedMemo(1 << 20)
+        self._scope_grants = {scope: PatternSet(p) for scope, p in settings.claims.scopes.items()}
+
+    def invalidate(self) -> None:
+        """Forget identities (roles or teams changed); tokens are mapped again on their next use."""
+        self._identities = BoundedMemo(1 << 20)
+        if self._tokens is not None:
+            self._tokens = BoundedMemo(self.settings.token_cache_bytes, _token_weight)
+
+    async def authenticate(self, token: str, now: float) -> Identity:
+        if self._tokens is not None:
+            cached = self._tokens.lookup(token)
+            if cached is not None and now < cached[1]:
+                return cached[0]
+        claims = await self.verifier.verify(token)
+        identity = self.identity(claims)
+        if self._tokens is not None:
+            self._tokens.remember(token, (identity, float(claims["exp"]) + self.settings.leeway_seconds))
+        return identity
+
+    def identity(self, claims: dict[str, Any]) -> Identity:
+        mapping = self.settings.claims
+        user = next((claims[c] for c in mapping.user if isinstance(claims.get(c), str) and claims[c]), None)
+        if user is None:
+            raise invalid_token(f"The token names no user (looked for {', '.join(mapping.user)})")
+        subject = claims["sub"] if isinstance(claims.get("sub"), str) else user
+        roles = self._roles(claims)
+        team = claims.get(mapping.team) if mapping.team else None
+        team = team if isinstance(team, str) and team else None
+        scopes = _scopes(claims)
+        allow = tuple(p for s in scopes if s in mapping.scopes for p in mapping.scopes[s])
+        key = (claims["iss"], subject, user, roles, team, allow)
+        identity = self._identities.lookup(key)
+        if identity is None:
+            record = KeyRecord(
+                name=user, key_hash="", id=f"{claims['iss']}#{subject}", roles=roles, team=team,
+                allow=allow, budget=self.settings.user_budget, source="oauth", created_at=0.0,
+            )  # fmt: skip
+            base = self.resolver.identity(record)
+            identity = type(base)(base.record, base.principal, ScopedAccess(base.access, self))
+            self._identities.remember(key, identity)
+        return identity
+
+    def _roles(self, claims: dict[str, Any]) -> tuple[str, ...]:
+        mapping = self.settings.claims
+        if mapping.roles is None:
+            return ()
+        value = claims.get(mapping.roles)
+        groups = [value] if isinstance(value, str) else [g for g in value or () if isinstance(g, str)]
+        if not isinstance(value, str | list | tuple | type(None)):
+            groups = []
+        if mapping.role_map:
+            roles = [r for g in groups for r in mapping.role_map.get(g, ())]
+        else:
+            roles = [g for g in groups if g in self.resolver.config.roles]
+        return tuple(dict.fromkeys(roles))
+
+    def scopes_granting(self, ref: ToolRef) -> list[str]:
+        """The scopes whose grants include `ref` (what a 403 asks for), else every supported scope."""
+        granting = [scope for scope, patterns in self._scope_grants.items() if patterns.matches(ref)]
+        return granting or list(self.settings.scopes_supported)
+
+
+class ScopedAccess:
+    """A token user's access rule: the key rule, whose refusals carry the `insufficient_scope` challenge."""
+
+    __slots__ = ("_authenticator", "_inner", "key_name", "roles")
+
+    def __init__(self, inner: Any, authenticator: TokenAuthenticator) -> None:
+        self._inner = inner
+        self._authenticator = authenticator
+        self.key_name = inner.key_name
+        self.roles = inner.roles
+
+    def allows(self, ref: ToolRef) -> bool:
+        return bool(self._inner.allows(ref))
+
+    def denial(self, ref: ToolRef) -> GatewayError:
+        error = self._inner.denial(ref)
+        if not isinstance(error, NotAllowed):
+            return error
+        scopes = self._authenticator.scopes_granting(ref)
+        return insufficient_scope(error, scopes, self._authenticator.settings.resource)
+
+
+def _scopes(claims: dict[str, Any]) -> list[str]:
+    """`scope` (RFC 9068: space-separated) or `scp` (Entra ID, Okta: a list or a string)."""
+    value = claims.get("scope", claims.get("scp"))
+    if isinstance(value, str):
+        return value.split()
+    if isinstance(value, list):
+        return [s for s in value if isinstance(s, str)]
+    return []
+
+
+def _token_weight(token: str, _value: Any) -> int:
+    return _ENTRY_OVERHEAD + sys.getsizeof(token) + _TOKEN_ENTRY_BYTES
