@@ -1,0 +1,82 @@
+// A real OpenID provider (npm `oidc-provider`, certified) for mcp-guard's OAuth tests, on 127.0.0.1.
+//
+// Environment: PORT, RESOURCE (the gateway's resource URL, RFC 8707), ACCOUNTS (JSON: account id →
+// extra claims such as email, groups, team). Login and consent are granted at once for the account named
+// by the authorization request's `login_hint` (a test drives the flow; there is no person). Access tokens
+// for RESOURCE are JWTs: RS256, or ES256 for the client `es-client` (client credentials, secret `es-secret`).
+// Prints `READY <issuer>` once listening.
+import { generateKeyPairSync } from "node:crypto";
+import Provider from "oidc-provider";
+
+const port = Number(process.env.PORT);
+const resource = process.env.RESOURCE;
+const accounts = JSON.parse(process.env.ACCOUNTS || "{}");
+const issuer = `http://127.0.0.1:${port}`;
+const scope = "notes:read notes:write";
+
+function signingKey(type, options, kid, alg) {
+  const jwk = generateKeyPairSync(type, options).privateKey.export({ format: "jwk" });
+  return { ...jwk, kid, alg, use: "sig" };
+}
+
+const provider = new Provider(issuer, {
+  jwks: {
+    keys: [
+      signingKey("rsa", { modulusLength: 2048 }, "rsa-1", "RS256"),
+      signingKey("ec", { namedCurve: "P-256" }, "ec-1", "ES256"),
+    ],
+  },
+  clients: [
+    {
+      client_id: "es-client",
+      client_secret: "es-secret",
+      grant_types: ["client_credentials"],
+      redirect_uris: [],
+      response_types: [],
+    },
+  ],
+  findAccount: async (ctx, id) => ({ accountId: id, claims: async () => ({ sub: id, ...(accounts[id] || {}) }) }),
+  extraTokenClaims: async (ctx, token) => accounts[token.accountId || token.clientId] || {},
+  scopes: ["openid", "offline_access", ...scope.split(" ")],
+  pkce: { required: () => true },
+  features: {
+    devInteractions: { enabled: false },
+    registration: { enabled: true },
+    clientCredentials: { enabled: true },
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: () => resource,
+      useGrantedResource: () => true,
+      getResourceServerInfo: (ctx, indicator, client) => {
+        if (indicator !== resource) throw new Error(`unknown resource ${indicator}`);
+        return {
+          scope,
+          audience: indicator,
+          accessTokenTTL: 600,
+          accessTokenFormat: "jwt",
+          jwt: { sign: { alg: client.clientId === "es-client" ? "ES256" : "RS256" } },
+        };
+      },
+    },
+  },
+  interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
+});
+provider.proxy = false;
+
+// The interaction: log the hinted account in and grant what was asked, with no page in between.
+provider.use(async (ctx, next) => {
+  const match = ctx.path.match(/^\/interaction\/([^/]+)$/);
+  if (!match) return next();
+  const details = await provider.interactionDetails(ctx.req, ctx.res);
+  const accountId = details.params.login_hint || "alice";
+  const grant = new provider.Grant({ accountId, clientId: details.params.client_id });
+  const requested = (details.params.scope || "").split(" ").filter(Boolean);
+  const oidc = requested.filter((s) => s === "openid" || s === "offline_access");
+  if (oidc.length) grant.addOIDCScope(oidc.join(" "));
+  grant.addResourceScope(details.params.resource || resource, requested.filter((s) => !oidc.includes(s)).join(" ") || scope);
+  const grantId = await grant.save();
+  ctx.respond = false;
+  await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId }, consent: { grantId } });
+});
+
+provider.listen(port, "127.0.0.1", () => console.log(`READY ${issuer}`));
