@@ -37,7 +37,7 @@ const provider = new Provider(issuer, {
   ],
   findAccount: async (ctx, id) => ({ accountId: id, claims: async () => ({ sub: id, ...(accounts[id] || {}) }) }),
   extraTokenClaims: async (ctx, token) => accounts[token.accountId || token.clientId] || {},
-  scopes: ["openid", "offline_access", ...scope.split(" ")],
+  scopes: ["openid", "offline_access"],
   pkce: { required: () => true },
   features: {
     devInteractions: { enabled: false },
@@ -63,20 +63,28 @@ const provider = new Provider(issuer, {
 });
 provider.proxy = false;
 
-// The interaction: log the hinted account in and grant what was asked, with no page in between.
+// The interaction: log the hinted account in, then grant what the consent prompt says is missing, with no
+// page in between (the provider's own example logic, minus the forms).
 provider.use(async (ctx, next) => {
   const match = ctx.path.match(/^\/interaction\/([^/]+)$/);
   if (!match) return next();
-  const details = await provider.interactionDetails(ctx.req, ctx.res);
-  const accountId = details.params.login_hint || "alice";
-  const grant = new provider.Grant({ accountId, clientId: details.params.client_id });
-  const requested = (details.params.scope || "").split(" ").filter(Boolean);
-  const oidc = requested.filter((s) => s === "openid" || s === "offline_access");
-  if (oidc.length) grant.addOIDCScope(oidc.join(" "));
-  grant.addResourceScope(details.params.resource || resource, requested.filter((s) => !oidc.includes(s)).join(" ") || scope);
-  const grantId = await grant.save();
+  const { prompt, params, session, grantId } = await provider.interactionDetails(ctx.req, ctx.res);
   ctx.respond = false;
-  await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId }, consent: { grantId } });
+  if (prompt.name === "login") {
+    const accountId = params.login_hint || "alice";
+    await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId } });
+    return;
+  }
+  const grant = grantId
+    ? await provider.Grant.find(grantId)
+    : new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
+  const { missingOIDCScope, missingOIDCClaims, missingResourceScopes } = prompt.details;
+  if (missingOIDCScope) grant.addOIDCScope(missingOIDCScope.join(" "));
+  if (missingOIDCClaims) grant.addOIDCClaims(missingOIDCClaims);
+  for (const [indicator, scopes] of Object.entries(missingResourceScopes || {})) {
+    grant.addResourceScope(indicator, scopes.join(" "));
+  }
+  await provider.interactionFinished(ctx.req, ctx.res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
 });
 
 provider.listen(port, "127.0.0.1", () => console.log(`READY ${issuer}`));
