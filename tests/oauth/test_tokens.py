@@ -126,7 +126,11 @@ async def test_no_group_means_no_tool_and_a_missing_scope_is_named_on_403(issuer
     assert upper.status_code == 200 and upper.json()["content"] == "X"
     assert short.status_code == 403
     params = challenge(short)
-    assert (params["error"], params["scope"], params["resource_metadata"]) == ("insufficient_scope", "calc:add", METADATA_URL)
+    assert (params["error"], params["scope"], params["resource_metadata"]) == (
+        "insufficient_scope",
+        "calc:add",
+        METADATA_URL,
+    )
     assert admin.status_code == 403  # no admin role: admin endpoints refused
 
 
@@ -137,4 +141,7 @@ async def test_keys_work_beside_tokens_unless_the_configuration_says_tokens_only
         refused = await http.get("/mcp/tools", headers={"x-api-key": ADMIN_KEY})
     assert with_key.status_code == 200
     assert refused.status_code == 401
-    assert challenge(refused)["error_description"] == "Only OAuth access tokens are accepted (Authorization: Bearer <token>)"
+    assert (
+        challenge(refused)["error_description"]
+        == "Only OAuth access tokens are accepted (Authorization: Bearer <token>)"
+    )

@@ -20,8 +20,8 @@ from mcp_guard.errors import ServiceUnavailable
 from mcp_guard.middleware import PathScope, mount_paths
 from mcp_guard.middleware.paths import MOUNT as MOUNT  # re-exported: the default mount point
 from mcp_guard.router import public_paths, resource_metadata_path
-from mcp_guard.router.well_known import ResourceMetadata
 from mcp_guard.router.openapi import openapi_document
+from mcp_guard.router.well_known import ResourceMetadata
 
 from .access import APP_STATE_KEY, provide_principal
 from .openapi import merge_openapi

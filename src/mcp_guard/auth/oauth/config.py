@@ -18,6 +18,7 @@ from ...patterns import ToolPattern
 # Asymmetric algorithms only: a token must be verified with the issuer's public key. `none` and the HMAC
 # family (HS*) are refused in the configuration, so a token cannot pick them (RFC 8725 §3.1, §2.1).
 Algorithm = Literal["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
+_DEFAULT_ALGORITHMS: tuple[Algorithm, ...] = ("RS256", "ES256")
 
 
 class _Model(BaseModel):
@@ -32,7 +33,7 @@ class IssuerConfig(_Model):
         None, description="The `aud` its tokens must carry; default `auth.oauth.resource` (RFC 8707)."
     )
     algorithms: list[Algorithm] = Field(
-        default_factory=lambda: ["RS256", "ES256"],
+        default_factory=lambda: list(_DEFAULT_ALGORITHMS),
         min_length=1,
         description="Signature algorithms accepted (asymmetric only; `none` and HS* cannot be configured).",
     )

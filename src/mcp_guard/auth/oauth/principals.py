@@ -15,6 +15,7 @@ from ...caches import _ENTRY_OVERHEAD, BoundedMemo
 from ...errors import GatewayError, NotAllowed
 from ...names import ToolRef
 from ...patterns import PatternSet
+from ..access import PrincipalAccess
 from ..store import KeyRecord
 from .challenge import insufficient_scope, invalid_token
 from .config import OAuthSettings
@@ -100,22 +101,17 @@ class TokenAuthenticator:
         return granting or list(self.settings.scopes_supported)
 
 
-class ScopedAccess:
+class ScopedAccess(PrincipalAccess):
     """A token user's access rule: the key rule, whose refusals carry the `insufficient_scope` challenge."""
 
-    __slots__ = ("_authenticator", "_inner", "key_name", "roles")
+    __slots__ = ("_authenticator",)
 
-    def __init__(self, inner: Any, authenticator: TokenAuthenticator) -> None:
-        self._inner = inner
+    def __init__(self, base: PrincipalAccess, authenticator: TokenAuthenticator) -> None:
+        super().__init__(base.key_name, base.roles, base._allow, base._deny)
         self._authenticator = authenticator
-        self.key_name = inner.key_name
-        self.roles = inner.roles
-
-    def allows(self, ref: ToolRef) -> bool:
-        return bool(self._inner.allows(ref))
 
     def denial(self, ref: ToolRef) -> GatewayError:
-        error = self._inner.denial(ref)
+        error = super().denial(ref)
         if not isinstance(error, NotAllowed):
             return error
         scopes = self._authenticator.scopes_granting(ref)
