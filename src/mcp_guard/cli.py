@@ -133,7 +133,9 @@ def _announce(host: str, port: int) -> None:
 
 def warn_without_keys(gateway: Gateway, source: str) -> None:
     """Say loudly that a gateway whose configuration defines no keys refuses everything, unless its key
-    store holds runtime keys."""
+    store holds runtime keys (or OAuth access tokens are accepted)."""
+    if gateway.config.auth.oauth is not None:
+        return
     runtime = _runtime_key_count(gateway)
     if runtime:
         return

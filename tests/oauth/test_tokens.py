@@ -110,6 +110,10 @@ async def test_discovery_answers_its_document_or_404_and_a_401_points_to_it(issu
     assert at_root.json() == metadata.json()
     assert (other.status_code, elsewhere.status_code) == (404, 404)
     assert missing.status_code == 401 and challenge(missing)["resource_metadata"] == METADATA_URL
+    assert (
+        missing.json()["detail"]
+        == "An access token is required (Authorization: Bearer <token>) or an API key (x-api-key)"
+    )
 
 
 async def test_no_group_means_no_tool_and_a_missing_scope_is_named_on_403(issuer, tmp_path):

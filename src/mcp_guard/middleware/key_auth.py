@@ -66,7 +66,7 @@ class KeyAuthMiddleware(GoverningMiddleware):
         authorization, gateway_keys, user = _credentials(scope, self.user_header)
         state = RequestState.from_scope(scope)
         state.user = user  # attribution only, also of a refusal
-        presented = _presented_key(authorization, gateway_keys)
+        presented = self._presented(authorization, gateway_keys)
         identity: Identity | None = None
         try:
             identity = await self._identify(presented, bool(authorization) and not gateway_keys)
@@ -81,12 +81,20 @@ class KeyAuthMiddleware(GoverningMiddleware):
         state.access.append(identity.access)
         state.mcp_user = self._users.get(identity, None)
 
+    def _presented(self, authorization: list[str], gateway_keys: list[str]) -> str:
+        tokens = self.resolver.tokens
+        if tokens is None or authorization or gateway_keys:
+            return _presented_key(authorization, gateway_keys)
+        either = " or an API key (x-api-key)" if tokens.settings.accept_keys else ""
+        raise Unauthenticated(f"An access token is required (Authorization: Bearer <token>){either}")
+
     async def _identify(self, presented: str, bearer: bool) -> Identity:
-        """A virtual key, or an access token when OAuth is on and a Bearer credential looks like a JWT."""
+        """A virtual key, or an access token when OAuth is on and a Bearer credential looks like a JWT (any
+        Bearer credential when keys are not accepted)."""
         tokens = self.resolver.tokens
         if tokens is None:
             return self.resolver.identify(presented)
-        if bearer and is_jwt(presented):
+        if bearer and (is_jwt(presented) or not tokens.settings.accept_keys):
             return await tokens.authenticate(presented, time.time())
         if not tokens.settings.accept_keys:
             raise invalid_token("Only OAuth access tokens are accepted (Authorization: Bearer <token>)")
