@@ -67,7 +67,14 @@ def gateway(key: str, token_cache_bytes: int) -> Gateway:
 
 def scope(credential: str) -> dict[str, Any]:
     headers = [(b"authorization", f"Bearer {credential}".encode()), (b"x-mcp-user", b"alice")]
-    return {"type": "http", "method": "GET", "path": "/mcp/tools", "root_path": "", "query_string": b"", "headers": headers}
+    return {
+        "type": "http",
+        "method": "GET",
+        "path": "/mcp/tools",
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers,
+    }
 
 
 async def timed(app: Any, credential: str) -> int:
