@@ -22,13 +22,13 @@ from ..errors import NotAllowed, Unauthenticated
 from ..patterns import PatternSet
 from .access import PrincipalAccess
 from .keys import hash_key, hashes_match
-from .oauth.principals import TokenAuthenticator
 from .principal import Principal
 from .replica import ReplicatedKeyStore
 from .store import KeyRecord, KeyStore
 
 if TYPE_CHECKING:
     from ..config import GatewayConfig
+    from .oauth.principals import TokenAuthenticator
     from .config import KeyConfig
 
 
@@ -64,7 +64,11 @@ class KeyResolver:
             self.tokens = self._tokens(config)
 
     def _tokens(self, config: GatewayConfig) -> TokenAuthenticator | None:
-        return TokenAuthenticator(config.auth.oauth, self) if config.auth.oauth is not None else None
+        if config.auth.oauth is None:
+            return None
+        from .oauth.principals import TokenAuthenticator  # JOSE and HTTP client loaded only when configured
+
+        return TokenAuthenticator(config.auth.oauth, self)
 
     def authenticate(self, presented: str) -> Identity:
         """The identity of a presented key; `Unauthenticated` (401) or `NotAllowed` (403) otherwise."""
