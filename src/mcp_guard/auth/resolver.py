@@ -28,8 +28,8 @@ from .store import KeyRecord, KeyStore
 
 if TYPE_CHECKING:
     from ..config import GatewayConfig
-    from .oauth.principals import TokenAuthenticator
     from .config import KeyConfig
+    from .oauth.principals import TokenAuthenticator
 
 
 @dataclass(frozen=True, slots=True)
