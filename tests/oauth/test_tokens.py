@@ -8,7 +8,11 @@ import time
 
 import pytest
 
-from tests.oauth.gateway import ADMIN_KEY, METADATA_URL, RESOURCE, bearer, call, challenge, served, stored
+from mcp_guard import Gateway
+from mcp_guard.config import parse_config
+from mcp_guard.server import standalone_app
+from tests.integration.gateway_fixtures import http_client, make_tools
+from tests.oauth.gateway import ADMIN_KEY, METADATA_URL, RESOURCE, bearer, call, challenge, document, served, stored
 from tests.oauth.issuers import SigningKey
 
 pytestmark = pytest.mark.anyio
@@ -149,3 +153,17 @@ async def test_keys_work_beside_tokens_unless_the_configuration_says_tokens_only
         challenge(refused)["error_description"]
         == "Only OAuth access tokens are accepted (Authorization: Bearer <token>)"
     )
+
+
+async def test_a_token_user_has_their_own_rate_limit_and_budget(issuer, tmp_path):
+    config = document([issuer.issuer], tmp_path, user_budget={"limit": 0.0025, "period": "1d"})
+    config["pricing"] = {"default": 0.001}
+    config["rate_limits"] = {"requests_per_key": "4/minute"}
+    gateway = Gateway(parse_config(config), inprocess=[make_tools()])
+    bob = issuer.mint(issuer.claims(RESOURCE, groups=["readers"]))
+    carol = issuer.mint(issuer.claims(RESOURCE, sub="carol", groups=["readers"]))
+    async with gateway.lifespan(), http_client(standalone_app(gateway)) as http:
+        bob_calls = [(await call(http, bob, "calc__add", a=1, b=n)).status_code for n in range(5)]
+        carol_call = (await call(http, carol, "calc__add", a=1, b=1)).status_code
+    assert bob_calls == [200, 200, 402, 402, 429]  # two calls fit the budget; the fifth request is over 4/minute
+    assert carol_call == 200  # another user: their own budget and limit
