@@ -3,7 +3,9 @@
 // Environment: PORT, RESOURCE (the gateway's resource URL, RFC 8707), ACCOUNTS (JSON: account id →
 // extra claims such as email, groups, team). Login and consent are granted at once for the account named
 // by the authorization request's `login_hint` (a test drives the flow; there is no person). Access tokens
-// for RESOURCE are JWTs: RS256, or ES256 for the client `es-client` (client credentials, secret `es-secret`).
+// for RESOURCE are JWTs: RS256, or ES256 for the client `es-client` (client credentials, secret `es-secret`);
+// the client `opaque-client` (secret `opaque-secret`) gets opaque ones, which the client `gateway` (secret
+// `gateway-secret`) may introspect (RFC 7662) and their client revoke (RFC 7009).
 // Prints `READY <issuer>` once listening.
 import { generateKeyPairSync } from "node:crypto";
 import Provider from "oidc-provider";
@@ -34,6 +36,14 @@ const provider = new Provider(issuer, {
       redirect_uris: [],
       response_types: [],
     },
+    {
+      client_id: "opaque-client",
+      client_secret: "opaque-secret",
+      grant_types: ["client_credentials"],
+      redirect_uris: [],
+      response_types: [],
+    },
+    { client_id: "gateway", client_secret: "gateway-secret", grant_types: [], redirect_uris: [], response_types: [] },
   ],
   findAccount: async (ctx, id) => ({ accountId: id, claims: async () => ({ sub: id, ...(accounts[id] || {}) }) }),
   extraTokenClaims: async (ctx, token) => accounts[token.accountId || token.clientId] || {},
@@ -43,6 +53,8 @@ const provider = new Provider(issuer, {
     devInteractions: { enabled: false },
     registration: { enabled: true },
     clientCredentials: { enabled: true },
+    introspection: { enabled: true },
+    revocation: { enabled: true },
     resourceIndicators: {
       enabled: true,
       defaultResource: () => resource,
@@ -53,7 +65,7 @@ const provider = new Provider(issuer, {
           scope,
           audience: indicator,
           accessTokenTTL: 600,
-          accessTokenFormat: "jwt",
+          accessTokenFormat: client.clientId === "opaque-client" ? "opaque" : "jwt",
           jwt: { sign: { alg: client.clientId === "es-client" ? "ES256" : "RS256" } },
         };
       },

@@ -10,6 +10,7 @@ from tests.oauth.issuers import OpenIDProvider, TestIssuer
 # The provider's accounts: `es-client` is the client-credentials client (its tokens are ES256).
 ACCOUNTS = {
     "es-client": {"email": "robot@example.com", "groups": ["admin"], "team": "blue"},
+    "opaque-client": {"email": "batch@example.com", "groups": ["readers"]},
     "alice": {"email": "alice@example.com", "groups": ["admin"], "team": "blue"},
     "nobody": {"email": "nobody@example.com"},
 }

@@ -20,7 +20,8 @@ METADATA_URL = "http://127.0.0.1/.well-known/oauth-protected-resource/mcp"
 ADMIN_KEY = generate_key()
 
 
-def document(issuers: list[str], tmp_path: Path, **oauth: Any) -> dict[str, Any]:
+def document(issuers: list[Any], tmp_path: Path, **oauth: Any) -> dict[str, Any]:
+    """`issuers`: issuer URLs, or whole `issuers` entries."""
     return {
         "roles": {"admin": {"tools": ["*"], "admin": True}, "reader": {"tools": ["calc/add"]}},
         "teams": {"blue": {"budget": {"limit": 100, "period": "1d"}}},
@@ -29,7 +30,7 @@ def document(issuers: list[str], tmp_path: Path, **oauth: Any) -> dict[str, Any]
             "store": "memory://",
             "oauth": {
                 "resource": RESOURCE,
-                "issuers": [{"issuer": issuer} for issuer in issuers],
+                "issuers": [issuer if isinstance(issuer, dict) else {"issuer": issuer} for issuer in issuers],
                 "claims": {
                     "team": "team",
                     "roles": "groups",
@@ -45,7 +46,7 @@ def document(issuers: list[str], tmp_path: Path, **oauth: Any) -> dict[str, Any]
 
 
 @asynccontextmanager
-async def served(issuers: list[str], tmp_path: Path, **oauth: Any) -> AsyncIterator[tuple[Gateway, httpx2.AsyncClient]]:
+async def served(issuers: list[Any], tmp_path: Path, **oauth: Any) -> AsyncIterator[tuple[Gateway, httpx2.AsyncClient]]:
     gateway = Gateway(parse_config(document(issuers, tmp_path, **oauth)), inprocess=[make_tools()])
     async with gateway.lifespan(), http_client(standalone_app(gateway)) as http:
         yield gateway, http

@@ -34,6 +34,9 @@ from tests.support.node import NODE_DIR, ensure_node_modules, node_executable
 from tests.support.processes import ServerProcess, free_port
 
 
+CLIENT_SECRETS = {"es-client": "es-secret", "opaque-client": "opaque-secret"}
+
+
 class OpenIDProvider(ServerProcess):
     """`oidc-provider` for `resource`, with `accounts` (id → extra claims: email, groups, team)."""
 
@@ -47,16 +50,25 @@ class OpenIDProvider(ServerProcess):
     def issuer(self) -> str:
         return self.base_url
 
-    async def client_credentials_token(self, resource: str) -> str:
-        """An ES256 access token for `resource`, issued to the client `es-client` (its claims: `accounts`)."""
+    async def client_credentials_token(self, resource: str, client: str = "es-client") -> str:
+        """An access token for `resource` issued to `client` (its claims: `accounts[client]`): ES256 for
+        `es-client`, opaque for `opaque-client`."""
         async with httpx2.AsyncClient() as http:
             response = await http.post(
                 f"{self.issuer}/token",
                 data={"grant_type": "client_credentials", "resource": resource, "scope": "notes:read"},
-                auth=("es-client", "es-secret"),
+                auth=(client, CLIENT_SECRETS[client]),
             )
         response.raise_for_status()
         return str(response.json()["access_token"])
+
+    async def revoke(self, token: str, client: str) -> None:
+        """RFC 7009 revocation by the token's client."""
+        async with httpx2.AsyncClient() as http:
+            response = await http.post(
+                f"{self.issuer}/token/revocation", data={"token": token}, auth=(client, CLIENT_SECRETS[client])
+            )
+        response.raise_for_status()
 
 
 def _b64(data: bytes) -> str:

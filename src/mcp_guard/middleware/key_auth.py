@@ -11,7 +11,7 @@ from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 
 from ..asgi import Scope
-from ..auth.keys import KEY_PREFIX, fingerprint
+from ..auth.keys import fingerprint
 from ..auth.oauth.challenge import invalid_token, pointing_to_metadata
 from ..auth.resolver import Identity, KeyResolver, challenge_headers, key_required
 from ..caches import IdentityCache
@@ -89,21 +89,15 @@ class KeyAuthMiddleware(GoverningMiddleware):
         raise Unauthenticated(f"An access token is required (Authorization: Bearer <token>){either}")
 
     async def _identify(self, presented: str, bearer: bool) -> Identity:
-        """A virtual key, or an access token when OAuth is on and a Bearer credential looks like a JWT (any
-        Bearer credential when keys are not accepted)."""
+        """A virtual key, or an access token when OAuth is on and the Bearer credential is one (`takes`)."""
         tokens = self.resolver.tokens
         if tokens is None:
             return self.resolver.identify(presented)
-        if bearer and (is_jwt(presented) or not tokens.settings.accept_keys):
+        if bearer and tokens.takes(presented):
             return await tokens.authenticate(presented, time.time())
         if not tokens.settings.accept_keys:
             raise invalid_token("Only OAuth access tokens are accepted (Authorization: Bearer <token>)")
         return self.resolver.identify(presented)
-
-
-def is_jwt(credential: str) -> bool:
-    """Three dot-separated parts and not a virtual key: a JWS compact serialisation (RFC 7515 §7.1)."""
-    return credential.count(".") == 2 and not credential.startswith(KEY_PREFIX)
 
 
 def _sdk_user(identity: Identity, _: None) -> AuthenticatedUser:

@@ -25,6 +25,17 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class IntrospectionConfig(_Model):
+    """RFC 7662 token introspection, for an issuer whose access tokens are opaque (not JWTs)."""
+
+    client_id: str = Field(min_length=1, description="The gateway's client id at the issuer.")
+    client_secret: str = Field(min_length=1, description="Its secret (use `${ENV}`), sent with HTTP Basic.")
+    endpoint: str | None = Field(None, description="Default: `introspection_endpoint` of the issuer's metadata.")
+    cache_seconds: float = Field(
+        60, ge=0, description="How long an answer is reused at most (never past the token's `exp`)."
+    )
+
+
 class IssuerConfig(_Model):
     """One authorization server whose tokens are accepted."""
 
@@ -41,6 +52,9 @@ class IssuerConfig(_Model):
         None,
         description="Where its keys are; default: the `jwks_uri` of its metadata (RFC 8414 "
         "`/.well-known/oauth-authorization-server`, then OpenID `/.well-known/openid-configuration`).",
+    )
+    introspection: IntrospectionConfig | None = Field(
+        None, description="Check opaque access tokens at the issuer's introspection endpoint (RFC 7662)."
     )
 
 

@@ -100,7 +100,7 @@ class IssuerKeys:
             try:
                 async with httpx2.AsyncClient(timeout=self._timeout, follow_redirects=False) as http:
                     uri = self._jwks_uri or await self._discover(http)
-                    self._keys = _keys_by_id(await _get_json(http, uri))
+                    self._keys = _keys_by_id(await get_json(http, uri))
             except (httpx2.HTTPError, ValueError) as exc:
                 if self._keys:  # keep serving the keys known so far; try again after the refetch interval
                     self._fetched_at = self._clock()
@@ -110,22 +110,27 @@ class IssuerKeys:
             self.fetches += 1
 
     async def _discover(self, http: httpx2.AsyncClient) -> str:
-        for url in metadata_urls(self.issuer):
-            try:
-                metadata = await _get_json(http, url)
-            except ValueError:
-                continue
-            if metadata.get("issuer") != self.issuer:
-                raise ValueError(f"metadata at {url} names issuer {metadata.get('issuer')!r}")
-            uri = metadata.get("jwks_uri")
-            if not isinstance(uri, str):
-                raise ValueError(f"metadata at {url} has no jwks_uri")
-            self._jwks_uri = uri
-            return uri
-        raise ValueError(f"no authorization server metadata at {', '.join(metadata_urls(self.issuer))}")
+        uri = (await discover_metadata(http, self.issuer)).get("jwks_uri")
+        if not isinstance(uri, str):
+            raise ValueError(f"the metadata of issuer {self.issuer!r} has no jwks_uri")
+        self._jwks_uri = uri
+        return uri
 
 
-async def _get_json(http: httpx2.AsyncClient, url: str) -> dict[str, Any]:
+async def discover_metadata(http: httpx2.AsyncClient, issuer: str) -> dict[str, Any]:
+    """The issuer's authorization server metadata, from the first of `metadata_urls` that answers."""
+    for url in metadata_urls(issuer):
+        try:
+            metadata = await get_json(http, url)
+        except ValueError:
+            continue
+        if metadata.get("issuer") != issuer:
+            raise ValueError(f"metadata at {url} names issuer {metadata.get('issuer')!r}")
+        return metadata
+    raise ValueError(f"no authorization server metadata at {', '.join(metadata_urls(issuer))}")
+
+
+async def get_json(http: httpx2.AsyncClient, url: str) -> dict[str, Any]:
     response = await http.get(url, headers={"accept": "application/json"})
     if response.status_code != 200:
         raise ValueError(f"GET {url} answered {response.status_code}")
@@ -145,4 +150,4 @@ def _keys_by_id(jwks: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {str(k.get("kid", index)): k for index, k in enumerate(usable)}
 
 
-__all__ = ["IssuerKeys", "metadata_urls"]
+__all__ = ["IssuerKeys", "discover_metadata", "get_json", "metadata_urls"]

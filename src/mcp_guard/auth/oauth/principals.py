@@ -16,6 +16,7 @@ from ...errors import GatewayError, NotAllowed
 from ...names import ToolRef
 from ...patterns import PatternSet
 from ..access import PrincipalAccess
+from ..keys import KEY_PREFIX
 from ..store import KeyRecord
 from .challenge import insufficient_scope, invalid_token
 from .config import OAuthSettings
@@ -52,18 +53,30 @@ class TokenAuthenticator:
             cached = self._tokens.lookup(token)
             if cached is not None and now < cached[1]:
                 return cached[0]
-        claims = await self.verifier.verify(token)
+        if is_jwt(token):
+            claims = await self.verifier.verify(token)
+            until = float(claims["exp"]) + self.settings.leeway_seconds
+        else:
+            claims, until = await self.verifier.introspect(token)
         identity = self.identity(claims)
         if self._tokens is not None:
-            self._tokens.remember(token, (identity, float(claims["exp"]) + self.settings.leeway_seconds))
+            self._tokens.remember(token, (identity, until))
         return identity
+
+    def takes(self, credential: str) -> bool:
+        """Whether a Bearer credential is checked as a token: a JWT; any credential but a virtual key when
+        an issuer introspects opaque tokens; any credential at all when keys are not accepted."""
+        if is_jwt(credential) or not self.settings.accept_keys:
+            return True
+        return bool(self.verifier.introspectors) and not credential.startswith(KEY_PREFIX)
 
     def identity(self, claims: dict[str, Any]) -> Identity:
         mapping = self.settings.claims
         user = next((claims[c] for c in mapping.user if isinstance(claims.get(c), str) and claims[c]), None)
         if user is None:
             raise invalid_token(f"The token names no user (looked for {', '.join(mapping.user)})")
-        subject = claims["sub"] if isinstance(claims.get("sub"), str) else user
+        # the subject; a client's own token (client credentials) may name only its client (RFC 7662 §2.2)
+        subject = next((claims[c] for c in ("sub", "client_id") if isinstance(claims.get(c), str)), user)
         roles = self._roles(claims)
         team = claims.get(mapping.team) if mapping.team else None
         team = team if isinstance(team, str) and team else None
@@ -116,6 +129,11 @@ class ScopedAccess(PrincipalAccess):
             return error
         scopes = self._authenticator.scopes_granting(ref)
         return insufficient_scope(error, scopes, self._authenticator.settings.resource)
+
+
+def is_jwt(credential: str) -> bool:
+    """Three dot-separated parts and not a virtual key: a JWS compact serialisation (RFC 7515 §7.1)."""
+    return credential.count(".") == 2 and not credential.startswith(KEY_PREFIX)
 
 
 def _scopes(claims: dict[str, Any]) -> list[str]:

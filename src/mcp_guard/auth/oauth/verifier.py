@@ -18,6 +18,7 @@ from jwt import exceptions as jwt_errors
 from ...errors import Unauthenticated
 from .challenge import invalid_token
 from .config import IssuerConfig, OAuthSettings
+from .introspection import Introspector
 from .jwks import IssuerKeys
 
 _REQUIRED = ["exp", "iss", "aud"]
@@ -39,6 +40,11 @@ class TokenVerifier:
                 **({"clock": clock} if clock else {}),
             )
             self._issuers[issuer.issuer] = (issuer, keys)
+        self.introspectors = [
+            Introspector(i, i.audience or settings.resource, settings.http_timeout_seconds)
+            for i in settings.issuers
+            if i.introspection is not None
+        ]
 
     def keys(self, issuer: str) -> IssuerKeys:
         return self._issuers[issuer][1]
@@ -68,6 +74,15 @@ class TokenVerifier:
             )
         except jwt_errors.InvalidTokenError as exc:
             raise _refusal(exc, unverified, audience) from None
+
+    async def introspect(self, token: str) -> tuple[dict[str, Any], float]:
+        """An opaque token's claims, from the first issuer that says it is active, and until when they may
+        be reused (RFC 7662)."""
+        for introspector in self.introspectors:
+            answer = await introspector.introspect(token)
+            if answer is not None:
+                return answer
+        raise invalid_token("The token is not active at any accepted issuer (introspection)")
 
 
 def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
