@@ -33,7 +33,6 @@ from starlette.routing import Route
 from tests.support.node import NODE_DIR, ensure_node_modules, node_executable
 from tests.support.processes import ServerProcess, free_port
 
-
 CLIENT_SECRETS = {"es-client": "es-secret", "opaque-client": "opaque-secret"}
 
 
