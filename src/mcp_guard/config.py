@@ -207,7 +207,10 @@ class GatewayConfig(_Model):
                 raise ValueError(f"team {name!r} names customer {team.customer!r}, which is not under 'customers'")
         if self.auth.oauth is not None:
             for group, roles in self.auth.oauth.claims.role_map.items():
-                check_key_references(self, f"auth.oauth.claims.role_map[{group!r}]", roles, None, None)
+                for role in roles:
+                    if role not in self.roles:
+                        raise ValueError(f"auth.oauth.claims.role_map: group {group!r} names role {role!r}, "
+                                         "which is not under 'roles'")  # fmt: skip
         return self
 
     @field_validator("blocked_tools")

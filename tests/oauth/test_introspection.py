@@ -7,7 +7,7 @@ import pytest
 
 from tests.oauth.gateway import RESOURCE, bearer, call, challenge, served, stored
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.node]  # oidc-provider runs on node
 
 GATEWAY_CLIENT = {"client_id": "gateway", "client_secret": "gateway-secret", "cache_seconds": 0}
 

@@ -23,7 +23,7 @@ from tests.oauth.conftest import ACCOUNTS
 from tests.oauth.issuers import OpenIDProvider
 from tests.support.processes import ServerProcess, free_port
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.node]  # oidc-provider runs on node
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIRECT_URI = "http://127.0.0.1:1/callback"  # never contacted: the test reads the code from the redirect

@@ -18,6 +18,7 @@ from tests.oauth.issuers import SigningKey
 pytestmark = pytest.mark.anyio
 
 
+@pytest.mark.node
 async def test_a_provider_token_is_governed_like_a_key_with_its_roles_and_team(provider, issuer, tmp_path):
     token = await provider.client_credentials_token(RESOURCE)  # ES256, groups [admin], team blue
     async with served([issuer.issuer, provider.issuer], tmp_path) as (gateway, http):
@@ -34,6 +35,7 @@ async def test_a_provider_token_is_governed_like_a_key_with_its_roles_and_team(p
     assert (record["roles"], record["team"], record["decision"]) == (["admin"], "blue", "allowed")
 
 
+@pytest.mark.node
 async def test_every_bad_token_is_refused_with_its_reason_and_audited(provider, issuer, tmp_path):
     now = int(time.time())
     claims = issuer.claims
