@@ -14,6 +14,7 @@ from mcp_guard.auth.oauth.jwks import IssuerKeys, metadata_urls
 from mcp_guard.auth.oauth.verifier import TokenVerifier
 from mcp_guard.config import parse_config
 from mcp_guard.errors import ConfigError, Unauthenticated
+from mcp_guard.names import ToolRef
 from tests.oauth.gateway import RESOURCE, document
 from tests.oauth.issuers import SigningKey
 
@@ -140,3 +141,23 @@ def test_the_configuration_refuses_unsafe_or_dangling_settings(change, message, 
     config["auth"]["oauth"].update(change)
     with pytest.raises(ConfigError, match=re.escape(message)):
         parse_config(config)
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {"groups": 5, "team": {"a": 1}, "scope": 7},
+        {"groups": {"admin": True}, "scp": {"calc:add": 1}, "team": ["blue"]},
+        {"email": 5, "sub": ["bob"], "groups": [["admin"], None, 3]},
+    ],
+)
+async def test_odd_claim_types_map_to_nothing_instead_of_crashing(odd, issuer, tmp_path):
+    tokens = authenticator(issuer.issuer, tmp_path)
+    claims = {**issuer.claims(RESOURCE), **odd}
+    try:
+        identity = tokens.identity(claims)
+    except Unauthenticated as refused:  # no usable user claim (`sub` is not a string): a 401, not a crash
+        assert refused.message.startswith("The token names no user")
+        return
+    assert identity.principal.roles == () and identity.principal.team is None
+    assert not identity.access.allows(ToolRef.parse("calc/add"))

@@ -99,8 +99,11 @@ class TokenAuthenticator:
         if mapping.roles is None:
             return ()
         value = claims.get(mapping.roles)
-        groups = [value] if isinstance(value, str) else [g for g in value or () if isinstance(g, str)]
-        if not isinstance(value, str | list | tuple | type(None)):
+        if isinstance(value, str):
+            groups = [value]
+        elif isinstance(value, list):
+            groups = [g for g in value if isinstance(g, str)]
+        else:  # absent, or not a group list (a number, an object): no group
             groups = []
         if mapping.role_map:
             roles = [r for g in groups for r in mapping.role_map.get(g, ())]
