@@ -76,7 +76,8 @@ class ClaimMapping(_Model):
     )
     scopes: dict[str, list[str]] = Field(
         default_factory=dict,
-        description="Scope (from the `scope`/`scp` claim) → tool patterns it grants beyond the roles.",
+        description="Scope (from the `scope`/`scp` claim) → patterns it grants beyond the roles (tools, or "
+        "`resource:` / `prompt:` ones, as under `roles:`).",
     )
 
     @field_validator("scopes")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...caches import _ENTRY_OVERHEAD, BoundedMemo
 from ...errors import GatewayError, NotAllowed
-from ...names import ToolRef
+from ...names import Ref
 from ...patterns import PatternSet
 from ..access import PrincipalAccess
 from ..keys import KEY_PREFIX
@@ -111,7 +111,7 @@ class TokenAuthenticator:
             roles = [g for g in groups if g in self.resolver.config.roles]
         return tuple(dict.fromkeys(roles))
 
-    def scopes_granting(self, ref: ToolRef) -> list[str]:
+    def scopes_granting(self, ref: Ref) -> list[str]:
         """The scopes whose grants include `ref` (what a 403 asks for), else every supported scope."""
         granting = [scope for scope, patterns in self._scope_grants.items() if patterns.matches(ref)]
         return granting or list(self.settings.scopes_supported)
@@ -126,7 +126,7 @@ class ScopedAccess(PrincipalAccess):
         super().__init__(base.key_name, base.roles, base._allow, base._deny)
         self._authenticator = authenticator
 
-    def denial(self, ref: ToolRef) -> GatewayError:
+    def denial(self, ref: Ref) -> GatewayError:
         error = super().denial(ref)
         if not isinstance(error, NotAllowed):
             return error
