@@ -16,8 +16,19 @@ def test_defaults_are_safe():
     settings = AuditSettings()
     assert settings.sink == "sqlite:///mcp-guard-audit.db"
     assert {"password", "token", "secret", "api_key", "apikey", "authorization"} <= set(settings.redact)
-    assert settings.retention_days is None and settings.synchronous is False
+    assert settings.retention_days is None
+    assert settings.durability == "commit" and settings.synchronous  # an answered call has a committed record
     assert (settings.queue_size, settings.batch_size, settings.flush_interval) == (10_000, 500, 0.2)
+
+
+@pytest.mark.parametrize(("fields", "durability"), [({"synchronous": True}, "commit"), ({"synchronous": False}, "queued")])
+def test_synchronous_is_the_older_spelling_of_durability(fields, durability):
+    assert AuditSettings(**fields).durability == durability
+
+
+def test_synchronous_and_durability_must_agree():
+    with pytest.raises(ValidationError, match="contradicts durability"):
+        AuditSettings(synchronous=False, durability="commit")
 
 
 def test_every_field_is_described():
@@ -57,6 +68,8 @@ def test_invalid_checkpoint_settings_name_the_problem(fields, message):
         ({"queue_size": 0}, "queue_size"),
         ({"retention_days": 0}, "retention_days"),
         ({"flush_interval": -1}, "flush_interval"),
+        ({"durability": "eventually"}, "durability"),
+        ({"synchronous": "yes"}, "synchronous must be true or false"),
     ],
 )
 def test_invalid_settings_name_the_field_or_value(fields, message):

@@ -86,7 +86,7 @@ async def test_ten_thousand_concurrent_records_arrive_complete_and_in_order(kind
 
 
 async def test_a_full_queue_makes_callers_wait_and_warns_once_per_episode(tmp_path, caplog):
-    log = sqlite_log(tmp_path / "a.db", queue_size=2, flush_interval=0)
+    log = sqlite_log(tmp_path / "a.db", durability="queued", queue_size=2, flush_interval=0)
     caplog.set_level(logging.INFO, logger="mcp_guard.audit.log")
 
     async def fill_and_overflow(group, first):
@@ -107,7 +107,7 @@ async def test_a_full_queue_makes_callers_wait_and_warns_once_per_episode(tmp_pa
 
 
 async def test_a_cancelled_caller_still_gets_its_record_queued(tmp_path):
-    log = sqlite_log(tmp_path / "a.db", queue_size=1)
+    log = sqlite_log(tmp_path / "a.db", durability="queued", queue_size=1)
     await log.record(make_record(1))
     caller = anyio.CancelScope()
 
@@ -127,16 +127,49 @@ async def test_a_cancelled_caller_still_gets_its_record_queued(tmp_path):
     assert stored_count(tmp_path / "a.db") == 2
 
 
-async def test_synchronous_mode_writes_before_record_returns(tmp_path):
+async def test_by_default_record_returns_once_the_record_is_committed(tmp_path):
     path = tmp_path / "a.db"
-    async with sqlite_log(path, synchronous=True, flush_interval=30).running() as log:
+    async with sqlite_log(path, flush_interval=30).running() as log:
         await log.record(make_record(1))
         assert stored_count(path) == 1
 
 
-async def test_without_synchronous_record_returns_before_the_write(tmp_path):
+async def test_concurrent_records_share_one_commit(tmp_path):
     path = tmp_path / "a.db"
-    async with sqlite_log(path, flush_interval=30).running() as log:
+    store = SQLiteStore(path)
+    batches = []
+    append = store.append_batch
+    store.append_batch = lambda records: (batches.append(len(records)), append(records))[1]
+    async with AuditLog(store, AuditSettings()).running() as log, anyio.create_task_group() as group:
+        for n in range(1, 101):
+            group.start_soon(log.record, make_record(n))
+    assert stored_count(path) == 100
+    assert sum(batches) == 100 and len(batches) < 100  # group commit: fewer transactions than calls
+
+
+async def test_with_commit_durability_a_caller_waits_while_the_store_fails(tmp_path):
+    directory = tmp_path / "not-yet"
+    log = AuditLog(SQLiteStore(directory / "a.db"), AuditSettings(), backoff=FAST)
+    answered = anyio.Event()
+
+    async def call():
+        await log.record(make_record(1))
+        answered.set()
+
+    with anyio.fail_after(10):
+        async with log.running(), anyio.create_task_group() as group:
+            group.start_soon(call)
+            while log.last_error is None:
+                await anyio.sleep(0.01)
+            assert not answered.is_set() and log.pending == 1  # no answer without a committed record
+            directory.mkdir()
+            await answered.wait()
+            assert stored_count(directory / "a.db") == 1
+
+
+async def test_queued_durability_returns_before_the_write(tmp_path):
+    path = tmp_path / "a.db"
+    async with sqlite_log(path, durability="queued", flush_interval=30).running() as log:
         await log.record(make_record(1))
         assert log.pending == 1
         await log.flush()
@@ -148,7 +181,7 @@ async def test_a_sink_that_cannot_be_opened_loses_nothing_once_fixed(kind, tmp_p
     directory = tmp_path / "not-yet"
     path = directory / ("a.db" if kind == "sqlite" else "a.jsonl")
     store = SQLiteStore(path) if kind == "sqlite" else JSONLStore(path)
-    log = AuditLog(store, AuditSettings(flush_interval=0), backoff=FAST)
+    log = AuditLog(store, AuditSettings(durability="queued", flush_interval=0), backoff=FAST)
     with anyio.fail_after(10):
         async with log.running():
             for n in range(1, 6):
@@ -164,7 +197,7 @@ async def test_a_sink_that_cannot_be_opened_loses_nothing_once_fixed(kind, tmp_p
 
 
 async def test_records_still_unwritable_at_shutdown_go_to_the_error_log(tmp_path, caplog):
-    log = sqlite_log(tmp_path / "missing" / "a.db", shutdown_timeout=0.1)
+    log = sqlite_log(tmp_path / "missing" / "a.db", durability="queued", shutdown_timeout=0.1)
     async with log.running():
         await log.record(make_record(1, arguments={"token": "t0ps3cret"}))
     unwritten = [r.getMessage() for r in caplog.records if "unwritten audit record" in r.getMessage()]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..errors import ConfigError
@@ -82,15 +84,21 @@ class AuditSettings(BaseModel):
     retention_days: int | None = Field(
         None, gt=0, description="Delete records older than this many days (checked hourly); omitted = keep all."
     )
-    synchronous: bool = Field(
-        False, description="Each call waits until its record is durably written, instead of only queued."
+    durability: Literal["commit", "queued"] = Field(
+        "commit",
+        description="commit: a call is answered only once its record is committed (group commit: one "
+        "transaction per batch of concurrent calls); queued: answered once the record is queued in memory, "
+        "faster, but a crash (kill -9, power cut) may lose the last records of answered calls.",
     )
     queue_size: int = Field(
         10_000, gt=0, description="Records waiting to be written; when full, calls wait (nothing is dropped)."
     )
     batch_size: int = Field(500, gt=0, description="Most records written in one transaction.")
     flush_interval: float = Field(
-        0.2, ge=0, description="Seconds the writer waits to gather a batch before writing what it has."
+        0.2,
+        ge=0,
+        description="With durability: queued, seconds the writer waits to gather a batch before writing it "
+        "(with commit it never waits: a batch is what arrived while the previous one was being committed).",
     )
     refusals: RefusalSettings = Field(
         default_factory=RefusalSettings,
@@ -104,6 +112,25 @@ class AuditSettings(BaseModel):
         gt=0,
         description="Seconds shutdown waits for queued records to be written; any left are logged, not dropped.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _synchronous_alias(cls, data: Any) -> Any:
+        """`synchronous: true|false`, the older spelling, means `durability: commit|queued`."""
+        if isinstance(data, dict) and "synchronous" in data:
+            data = dict(data)
+            synchronous = data.pop("synchronous")
+            if not isinstance(synchronous, bool):
+                raise ValueError(f"synchronous must be true or false, got {synchronous!r}")
+            wanted = "commit" if synchronous else "queued"
+            if data.setdefault("durability", wanted) != wanted:
+                raise ValueError(f"synchronous: {synchronous} contradicts durability: {data['durability']!r}")
+        return data
+
+    @property
+    def synchronous(self) -> bool:
+        """True when each call waits for its record's commit (`durability: commit`)."""
+        return self.durability == "commit"
 
     @field_validator("sink")
     @classmethod

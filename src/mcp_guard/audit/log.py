@@ -1,11 +1,19 @@
-"""`AuditLog`: the gateway's audit sink. Records leave the hot path through a bounded queue.
+"""`AuditLog`: the gateway's audit sink. One writer task commits records in batches (group commit).
 
-`record()` only queues the record; one writer task, started by `running()`, redacts and normalises each
-batch, seals it into the hash chain and writes it, all in worker threads, so neither that work nor storage
-holds up a tool call or blocks the event loop. Nothing is
-dropped: a full queue makes callers wait (one warning per episode), and a failing store keeps its batch
-and is retried with backoff until it works again. Leaving `running()` writes what is queued; if the store
-still fails after `shutdown_timeout`, the unwritten records go to the error log rather than nowhere.
+`record()` hands the record to a bounded queue; one writer task, started by `running()`, takes everything
+queued, redacts and normalises it, seals it into the hash chain and writes it in one transaction, all in
+worker threads, so neither that work nor storage blocks the event loop. With `durability: commit` (the
+default) `record()` returns only once its batch is committed: the pipeline answers a call after that, so
+an answered call has a durable record whatever happens to the process next. Concurrent calls share a
+commit: while one batch is being written, the records of other calls gather into the next one, so the
+cost of a commit is paid once per batch rather than once per call (`bench/audit_durability.py`). With
+`durability: queued`, `record()` returns once the record is queued and the writer lingers up to
+`flush_interval` to fill a batch: faster, but a crash loses what is still queued.
+
+Nothing is dropped otherwise: a full queue makes callers wait (one warning per episode), and a failing
+store keeps its batch and is retried with backoff until it works again. Leaving `running()` writes what
+is queued; if the store still fails after `shutdown_timeout`, the unwritten records go to the error log
+rather than nowhere.
 """
 
 from __future__ import annotations
@@ -91,7 +99,7 @@ class AuditLog:
         return len(self._queue) + len(self._in_flight)
 
     async def record(self, record: AuditRecord) -> None:
-        """Queue `record` (redacted when written); with `synchronous`, return once it is durably written.
+        """Queue `record` (redacted when written); with `durability: commit`, return once it is committed.
 
         The record is handed over, not copied: neither it nor its arguments may change afterwards. Redacting
         and normalising it here cost ≈ 12 µs per tool call; the writer does it in a worker thread."""
@@ -140,8 +148,8 @@ class AuditLog:
         until: Timestamp | None = None,
         limit: int = 100,
     ) -> list[dict[str, Any]]:
-        """Stored records, newest first; `tool` is `server/tool` or `server/*`. Queued ones are not seen
-        until written (`flush()` first to read your own writes)."""
+        """Stored records, newest first; `tool` is `server/tool` or `server/*`. With `durability: queued`,
+        records still queued are not seen (`flush()` first to read your own writes)."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit!r}")
         server, tool_name = tool_filter(tool)
