@@ -2,14 +2,19 @@
 `Pipeline.call`, and nothing else enforces anything:
 
     well-formed? → resolve → visible? → arguments valid? → confirmed? → admit (rate limit, then budget
-            reserve) → upstream call → settle → audit
+            reserve) → upstream call → audit → settle
 
 Resource reads, prompt gets and completions go through `Pipeline.use`: the same stages without the
-tool-only ones (resolve → visible? → admit → upstream → settle → audit), on the same `ToolCall` record
+tool-only ones (resolve → visible? → admit → upstream → audit → settle), on the same `ToolCall` record
 (its `ref` a `ResourceRef` or `PromptRef`, its `method` the MCP method).
 
 Each stage reads what the middlewares put on the `RequestState`; a stage whose field is empty is off. A
 refusal is a `GatewayError` and is audited like a success, so the log shows every attempt.
+
+The record is written before the budget is settled, and the budget's hold is named after the call: a
+crash between the two leaves a hold that `mcp_guard.reconcile` settles as the record says, where the
+other order would leave spend that no record explains. With the default `audit.durability: commit`, the
+caller gets its answer only after both.
 """
 
 from __future__ import annotations
@@ -64,6 +69,8 @@ class ToolCall:
     cost: float = 0.0  # set by the budget stage
     item: ResourceRef | PromptRef | None = None  # set once resolved (other methods)
     method: str = "tools/call"
+    refund_if_failed: bool = False  # set by the budget stage: a failed call is then recorded at no cost
+    ended: float | None = None  # epoch seconds: the audit record's time, at which the budget books the cost
 
     @property
     def ref(self) -> Ref | None:
@@ -104,8 +111,10 @@ class Pipeline:
         code_only: frozenset[str] = frozenset(),
         confirmations: ConfirmationCheck | None = None,
         observer: Observer | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.catalog = catalog
+        self.clock = clock  # the audit records' time; the budget books at it (give both the same clock)
         self.upstreams = upstreams
         self.code_only = code_only  # servers whose tools only Code Mode programs may call
         self.confirmations = confirmations
@@ -136,16 +145,23 @@ class Pipeline:
         return CallOutcome(call, result, _elapsed_ms(call))
 
     async def _governed(self, call: ToolCall, confirmation: str | None) -> types.CallToolResult:
+        admitted: list[tuple[CallGuard, Any]] = []
+        result: types.CallToolResult | None = None
         try:
-            _check_well_formed(call)
-            result = await self._run(call, confirmation)
-        except GatewayError as exc:
-            await self._finish(call, None, exc)
-            raise
-        await self._finish(call, result, None)
-        return result
+            try:
+                _check_well_formed(call)
+                result = await self._run(call, confirmation, admitted)
+            except GatewayError as exc:
+                await self._finish(call, None, exc)
+                raise
+            await self._finish(call, result, None)
+            return result
+        finally:  # after the record (see the module docstring); also when the call was cancelled
+            await _settle_all(call, admitted, result is not None and not result.is_error)
 
-    async def _run(self, call: ToolCall, confirmation: str | None) -> types.CallToolResult:
+    async def _run(
+        self, call: ToolCall, confirmation: str | None, admitted: list[tuple[CallGuard, Any]]
+    ) -> types.CallToolResult:
         entry = call.tool = self._resolve(call)
         call.state.check_visible(entry.ref)
         if entry.ref.server in self.code_only and call.entry_point != "code":
@@ -160,7 +176,7 @@ class Pipeline:
         upstream = self.upstreams[entry.ref.server]
         tracing = self.observer.tracing
         callee = tracing.traced_upstream(upstream) if tracing is not None else upstream
-        return await self._admitted(call, upstream, callee.call, entry.ref.tool, call.arguments)
+        return await self._admitted(call, admitted, upstream, callee.call, entry.ref.tool, call.arguments)
 
     async def use(
         self,
@@ -189,48 +205,54 @@ class Pipeline:
         resolve: Callable[[], ResourceRef | PromptRef],
         invoke: Callable[[Upstream, Any], Awaitable[R]],
     ) -> R:
+        admitted: list[tuple[CallGuard, Any]] = []
+        succeeded = False
         try:
-            _check_well_formed(call)
-            ref = call.item = resolve()
-            if self.catalog.blocks(ref):
-                raise NotAllowed(f"{described(ref)} is blocked", extra={ref.kind: str(ref)})
-            call.state.check_visible(ref)
-            upstream = self.upstreams.get(ref.server)
-            if upstream is None:
-                raise NotFound(f"Unknown server {ref.server!r} in {described(ref)}", extra={ref.kind: str(ref)})
-            result = await self._admitted(call, upstream, invoke, upstream, ref)
-        except GatewayError as exc:
-            await self._finish(call, None, exc)
-            raise
-        await self._finish(call, None, None)
-        return result
+            try:
+                _check_well_formed(call)
+                ref = call.item = resolve()
+                if self.catalog.blocks(ref):
+                    raise NotAllowed(f"{described(ref)} is blocked", extra={ref.kind: str(ref)})
+                call.state.check_visible(ref)
+                upstream = self.upstreams.get(ref.server)
+                if upstream is None:
+                    raise NotFound(f"Unknown server {ref.server!r} in {described(ref)}", extra={ref.kind: str(ref)})
+                result = await self._admitted(call, admitted, upstream, invoke, upstream, ref)
+            except GatewayError as exc:
+                await self._finish(call, None, exc)
+                raise
+            await self._finish(call, None, None)
+            succeeded = True
+            return result
+        finally:  # after the record, as for tool calls
+            await _settle_all(call, admitted, succeeded)
 
-    async def _admitted(self, call: ToolCall, upstream: Upstream, invoke: Callable[..., Awaitable[R]], *args: Any) -> R:
-        """Admit (rate limit, then budget reserve), run `invoke(*args)` on `upstream`, settle: the stages every
-        use of an upstream shares. A tool's `is_error` result counts as failed (its reservation is refunded)."""
+    async def _admitted(
+        self,
+        call: ToolCall,
+        admitted: list[tuple[CallGuard, Any]],
+        upstream: Upstream,
+        invoke: Callable[..., Awaitable[R]],
+        *args: Any,
+    ) -> R:
+        """Admit (rate limit, then budget reserve) into `admitted`, then run `invoke(*args)` on `upstream`:
+        the stages every use of an upstream shares. The caller settles `admitted` once the call is recorded
+        (`_settle_all`)."""
         guards: list[CallGuard] = [g for g in (call.state.rate_limiter, call.state.budget) if g is not None]
         tracing = self.observer.tracing
         if tracing is not None:  # the same stages, each in a span of its own
             guards = [tracing.traced_guard(g) for g in guards]
-        admitted: list[tuple[CallGuard, Any]] = []
-        succeeded = False
+        for guard in guards:
+            admitted.append((guard, await _admit(guard, call)))
+        in_flight = self.in_flight
+        in_flight[upstream] = in_flight.get(upstream, 0) + 1
         try:
-            for guard in guards:
-                admitted.append((guard, await _admit(guard, call)))
-            in_flight = self.in_flight
-            in_flight[upstream] = in_flight.get(upstream, 0) + 1
-            try:
-                result = await invoke(*args)
-            finally:
-                if in_flight[upstream] == 1:
-                    del in_flight[upstream]
-                else:
-                    in_flight[upstream] -= 1
-            succeeded = not getattr(result, "is_error", False)
-            return result
+            return await invoke(*args)
         finally:
-            for guard, token in reversed(admitted):
-                await _settle(guard, call, token, succeeded)
+            if in_flight[upstream] == 1:
+                del in_flight[upstream]
+            else:
+                in_flight[upstream] -= 1
 
     def _resolve(self, call: ToolCall) -> CatalogEntry:
         entry = self.catalog.resolve(call.name)
@@ -294,6 +316,10 @@ class Pipeline:
         self.observer.call_finished(call, outcome_of(result, error), error)
 
     async def _audit(self, call: ToolCall, result: types.CallToolResult | None, error: GatewayError | None) -> None:
+        if call.ended is None:
+            call.ended = self.clock()
+        if call.refund_if_failed and outcome_of(result, error) != "ok":
+            call.cost = 0.0  # refunded when settled, right after this record
         sink = call.state.audit
         if sink is not None:
             await sink.record(_audit_record(call, result, error))
@@ -308,6 +334,13 @@ async def _admit(guard: CallGuard, call: ToolCall) -> Any:
     except Exception:
         logger.exception("%s failed to admit a call to %r; refusing it", type(guard).__name__, call.name)
         raise ServiceUnavailable(f"{type(guard).__name__} is unavailable; the call was refused") from None
+
+
+async def _settle_all(call: ToolCall, admitted: list[tuple[CallGuard, Any]], succeeded: bool) -> None:
+    """Settle every guard that admitted `call`, the last admitted first. A tool's `is_error` result counts
+    as failed (its reservation is refunded)."""
+    for guard, token in reversed(admitted):
+        await _settle(guard, call, token, succeeded)
 
 
 async def _settle(guard: CallGuard, call: ToolCall, token: Any, succeeded: bool) -> None:
@@ -364,7 +397,7 @@ def _audit_record(call: ToolCall, result: types.CallToolResult | None, error: Ga
     outcome = outcome_of(result, error)
     denied = outcome == "denied"
     return AuditRecord(
-        time=time.time(),
+        time=time.time() if call.ended is None else call.ended,
         request_id=state.request_id,
         call_id=call.id,
         parent_id=call.parent_id,

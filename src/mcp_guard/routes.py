@@ -30,6 +30,7 @@ from .ratelimit.rate import Rate, parse_rate
 from .state import RequestState
 
 if TYPE_CHECKING:
+    from .chat.spend import LLMSpend
     from .gateway import Gateway
 
 ROUTE_SERVER = "app"  # how the host app's own routes appear in audit records and analytics: `app/<route>`
@@ -73,22 +74,23 @@ class RouteRule:
                 state.check_visible(self.tool)
             if self.rate is not None:
                 await gateway.governance.rate_limiter.hit_route(principal, self.rate, name)
-            if self.cost > 0:
-                await _charge(gateway, principal, self.cost)
-                call.cost = self.cost
+            spend = _spend(gateway) if self.cost > 0 else None
+            hold = None if spend is None else await spend.reserve(principal.budgets, self.cost, call_id=call.id)
+            call.cost = self.cost
         except GatewayError as exc:
             await gateway.pipeline.record_call(call, exc)
             raise
         await gateway.pipeline.record_call(call)
+        if spend is not None:  # booked after the record, at its time (as tool calls: `pipeline.py`)
+            await spend.settle(hold, self.cost, now=call.ended)
         return principal
 
 
-async def _charge(gateway: Gateway, principal: Principal, cost: float) -> None:
-    """Reserve `cost` at every tier of the principal and book it at once (a route's charge is its price)."""
-    from .chat.spend import LLMSpend  # the ledger's reserve/commit over tiers; loaded with the first charge
+def _spend(gateway: Gateway) -> LLMSpend:
+    """The ledger's reserve/commit over tiers (a route's charge is its price); loaded with the first charge."""
+    from .chat.spend import LLMSpend
 
-    spend = LLMSpend(gateway.governance.budget)
-    await spend.settle(await spend.reserve(principal.budgets, cost), cost)
+    return LLMSpend(gateway.governance.budget)
 
 
 def _request_of(scope: Scope) -> dict[str, Any]:

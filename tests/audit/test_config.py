@@ -21,7 +21,9 @@ def test_defaults_are_safe():
     assert (settings.queue_size, settings.batch_size, settings.flush_interval) == (10_000, 500, 0.2)
 
 
-@pytest.mark.parametrize(("fields", "durability"), [({"synchronous": True}, "commit"), ({"synchronous": False}, "queued")])
+@pytest.mark.parametrize(
+    ("fields", "durability"), [({"synchronous": True}, "commit"), ({"synchronous": False}, "queued")]
+)
 def test_synchronous_is_the_older_spelling_of_durability(fields, durability):
     assert AuditSettings(**fields).durability == durability
 

@@ -32,12 +32,12 @@ class Recorder:
 
 
 @pytest.fixture
-def pipeline():
+def pipeline(clock):
     catalog = Catalog(GatewayConfig())
     catalog.update_server(
         "github", [types.Tool(name=n, input_schema={"type": "object"}) for n in ("search", "fail", "big")]
     )
-    return Pipeline(catalog, {"github": ScriptedUpstream()})
+    return Pipeline(catalog, {"github": ScriptedUpstream()}, clock=clock)
 
 
 @pytest.fixture

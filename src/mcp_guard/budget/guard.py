@@ -121,6 +121,7 @@ class BudgetGuard:
     async def admit(self, call: ToolCall) -> Reservation | None:
         """Reserve the call's cost at every tier of its principal; `BudgetExceeded` if one has no room."""
         plan = self._plans.get(call.state.principal, _resolved(call))
+        call.refund_if_failed = self.refund_failed
         if not plan.charges or plan.amount <= 0:
             call.cost = plan.cost
             return None
@@ -130,7 +131,9 @@ class BudgetGuard:
             with self._shielded():
                 if self.pending:
                     await self.pending.send(self.ledger, self.clock())
-                reservation = await self.ledger.reserve(plan.charges, plan.amount, self.clock())
+                # Named after the call, so that a hold a crash left behind can be matched with the call's
+                # audit record and settled as it says (`mcp_guard.reconcile`).
+                reservation = await self.ledger.reserve(plan.charges, plan.amount, self.clock(), reservation=call.id)
         except TierExceeded as refusal:
             self.outage.recovered()
             raise _exceeded(refusal, _budgets(call.state.principal), plan.amount) from None
@@ -158,7 +161,10 @@ class BudgetGuard:
         raise ServiceUnavailable("Budget storage is unavailable; the call was refused") from None
 
     async def settle(self, call: ToolCall, token: Reservation | None, succeeded: bool) -> None:
-        """Commit the reservation, or refund it when the call failed and `refund_failed` is set."""
+        """Commit the reservation, or refund it when the call failed and `refund_failed` is set.
+
+        The pipeline settles after the call's audit record is written, and books at the record's time
+        (`call.ended`): the ledger and the audit log then put every call in the same budget window."""
         refund = not succeeded and self.refund_failed
         if refund:
             call.cost = 0.0  # what the audit record shows is what was charged
@@ -170,7 +176,8 @@ class BudgetGuard:
                 if refund:
                     found = await self.ledger.release(token.id)
                 else:
-                    found = await self.ledger.commit(token.id, token.amount, self.clock())
+                    now = self.clock() if call.ended is None else call.ended
+                    found = await self.ledger.commit(token.id, token.amount, now)
             except LedgerError as exc:
                 self.outage.failed(exc, "keeping settlements to send when it answers again")
                 self.pending.add(Settlement(token.id, token.amount, refund, call.id))

@@ -60,6 +60,15 @@ class TierUsage:
     window: Window | None
 
 
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """A live reservation, as `LedgerStorage.holds` lists it."""
+
+    reservation: str
+    amount: int  # micro-units
+    expires: float  # epoch seconds: reclaimed unbooked after this
+
+
 class LedgerError(Exception):
     """The storage failed (driver error, unreadable file); the message names the storage."""
 
@@ -77,8 +86,11 @@ class TierExceeded(Exception):
 class LedgerStorage(Protocol):
     """Where counters and holds live. Every method is one atomic operation on shared state."""
 
-    async def reserve(self, charges: Sequence[Charge], amount: int, now: float) -> str:
-        """Hold `amount` at every tier of `charges` or at none; return the reservation id.
+    async def reserve(
+        self, charges: Sequence[Charge], amount: int, now: float, *, reservation: str | None = None
+    ) -> str:
+        """Hold `amount` at every tier of `charges` or at none; return the reservation id (`reservation`
+        when given: the pipeline passes the call id, so a hold and the call's audit record share an id).
 
         First reclaims holds whose TTL has passed. Raises `TierExceeded` for the first tier without room.
         """
@@ -97,6 +109,14 @@ class LedgerStorage(Protocol):
 
     async def spent(self, key: str, now: float) -> TierUsage:
         """The tier's spend in its current window and its live holds."""
+        ...
+
+    async def holds(self) -> list[Hold]:
+        """Every hold not yet settled or reclaimed (`reconcile.py` settles those of crashed processes)."""
+        ...
+
+    async def tiers(self, now: float) -> dict[str, TierUsage]:
+        """Every tier the ledger has a counter for, with its usage in its current window."""
         ...
 
     async def aclose(self) -> None:

@@ -113,7 +113,7 @@ class Metering:
             if self._spend is None or self._price is None:
                 return None
             estimate = self._price.cost(meter.prompt_estimate, meter.output_bound)
-            return await self._spend.reserve(tiers_of(principal, self.route), estimate)
+            return await self._spend.reserve(tiers_of(principal, self.route), estimate, call_id=meter.call.id)
         except GatewayError as exc:
             await self.gateway.pipeline.record_call(meter.call, exc)
             raise
@@ -126,12 +126,13 @@ class Metering:
             meter.call.arguments.update(used.as_dict())
             if self._tokens is not None:
                 await self._tokens.settle(self.state.principal, used.total - meter.prompt_estimate)
-        if self._spend is not None:
-            await self._spend.settle(hold, cost if used is not None else None)
         if used is not None:  # a model the configuration names is a label of its own; any other is `_other`
             config, model = self.route.config, self.route.model
             label = model if model in (config.models or ()) or model in config.pricing else "_other"
             self.gateway.observer.model_turn(
                 meter.call, self.route.provider, label, used.prompt_tokens, used.completion_tokens
             )
+        # Recorded before the spend is booked, at the record's time (as tool calls: `pipeline.py`).
         await self.gateway.pipeline.record_call(meter.call, error or meter.failure)
+        if self._spend is not None:
+            await self._spend.settle(hold, cost if used is not None else None, now=meter.call.ended)

@@ -50,15 +50,17 @@ class LLMSpend:
     def __init__(self, guard: BudgetGuard) -> None:
         self.guard = guard
 
-    async def reserve(self, tiers: Sequence[TierBudget], cost: float) -> Hold | None:
-        """Hold `cost` at every tier; 402 naming the first tier without room. None when nothing is held."""
+    async def reserve(self, tiers: Sequence[TierBudget], cost: float, *, call_id: str | None = None) -> Hold | None:
+        """Hold `cost` at every tier; 402 naming the first tier without room. None when nothing is held.
+
+        `call_id` names the hold after the call's audit record (see `mcp_guard.reconcile`)."""
         amount = to_micros(cost)
         if not tiers or amount <= 0:
             return None
         charges = tuple(charge_of(t) for t in tiers)
         try:
             with anyio.CancelScope(shield=True):  # a hold made must reach `settle`
-                reservation = await self.guard.ledger.reserve(charges, amount, self.guard.clock())
+                reservation = await self.guard.ledger.reserve(charges, amount, self.guard.clock(), reservation=call_id)
         except TierExceeded as refusal:
             raise _exceeded(refusal, tiers, amount) from None
         except LedgerError as exc:
@@ -68,8 +70,9 @@ class LLMSpend:
             raise ServiceUnavailable("Budget storage is unavailable; the model call was refused") from None
         return Hold(reservation, amount, charges)
 
-    async def settle(self, hold: Hold | None, cost: float | None) -> None:
-        """Book `cost` (None: the call failed before using anything, so release the hold)."""
+    async def settle(self, hold: Hold | None, cost: float | None, *, now: float | None = None) -> None:
+        """Book `cost` at `now` (the audit record's time; the clock's by default), or release the hold
+        (`cost` None: the call failed before using anything)."""
         if hold is None:
             return
         with anyio.CancelScope(shield=True):
@@ -78,14 +81,14 @@ class LLMSpend:
                     await self.guard.ledger.release(hold.id)
                     return
                 actual = to_micros(cost)
-                await self.guard.ledger.commit(hold.id, min(actual, hold.amount), self.guard.clock())
+                now = self.guard.clock() if now is None else now
+                await self.guard.ledger.commit(hold.id, min(actual, hold.amount), now)
                 if actual > hold.amount:
-                    await self._book_excess(hold, actual - hold.amount)
+                    await self._book_excess(hold, actual - hold.amount, now)
             except LedgerError as exc:  # the hold expires after the ledger's TTL
                 logger.error("could not settle LLM reservation %s: %s", hold.id, exc)
 
-    async def _book_excess(self, hold: Hold, excess: int) -> None:
-        now = self.guard.clock()
+    async def _book_excess(self, hold: Hold, excess: int, now: float) -> None:
         try:
             extra = await self.guard.ledger.reserve(hold.charges, excess, now)
         except TierExceeded as refusal:

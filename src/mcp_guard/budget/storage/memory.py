@@ -12,6 +12,7 @@ from ..ledger import (
     DEFAULT_RESERVATION_TTL,
     Charge,
     Counter,
+    Hold,
     TierUsage,
     admit_charge,
     check_commit,
@@ -41,6 +42,7 @@ class MemoryLedger:
         self._reserved: dict[str, int] = {}  # tier key → sum of its live holds
         self._holds: dict[str, _Hold] = {}
         self._expiry: list[tuple[float, str]] = []  # heap; settled entries are skipped when popped
+        self._expires: dict[str, float] = {}  # reservation → when it expires, for `holds`
         # Reservation ids need only be unique in this ledger: a counter, not `uuid4` (2 µs a call).
         self._ids = itertools.count(1)
 
@@ -51,7 +53,9 @@ class MemoryLedger:
             raise ConfigError(f"memory budget storage takes no options: use 'memory://', got {url!r}")
         return cls(reservation_ttl=reservation_ttl)
 
-    async def reserve(self, charges: Sequence[Charge], amount: int, now: float) -> str:
+    async def reserve(
+        self, charges: Sequence[Charge], amount: int, now: float, *, reservation: str | None = None
+    ) -> str:
         """Hold `amount` at every tier or none (see `LedgerStorage.reserve`)."""
         check_request(charges, amount)
         self._reclaim(now)
@@ -59,12 +63,13 @@ class MemoryLedger:
             admit_charge(charge, self._counters.get(charge.key), self._reserved.get(charge.key, 0), amount, now)
             for charge in charges
         ]
-        reservation = f"r{next(self._ids)}"
+        reservation = reservation or f"r{next(self._ids)}"
         for counter, charge in zip(counters, charges, strict=True):
             self._counters[charge.key] = counter
             self._reserved[charge.key] = self._reserved.get(charge.key, 0) + amount
         self._holds[reservation] = _Hold(tuple(c.key for c in charges), amount)
         heapq.heappush(self._expiry, (now + self._ttl, reservation))
+        self._expires[reservation] = now + self._ttl
         return reservation
 
     async def commit(self, reservation: str, amount: int, now: float) -> bool:
@@ -89,11 +94,19 @@ class MemoryLedger:
         reserved = self._reserved.get(key, 0)
         return TierUsage(0, reserved, None, None) if counter is None else counter.usage(reserved, now)
 
+    async def holds(self) -> list[Hold]:
+        return [Hold(id_, hold.amount, self._expires[id_]) for id_, hold in self._holds.items()]
+
+    async def tiers(self, now: float) -> dict[str, TierUsage]:
+        self._reclaim(now)
+        return {key: counter.usage(self._reserved.get(key, 0), now) for key, counter in self._counters.items()}
+
     async def aclose(self) -> None:
         """Nothing to release."""
 
     def _drop(self, reservation: str) -> _Hold | None:
         hold = self._holds.pop(reservation, None)
+        self._expires.pop(reservation, None)
         if hold is not None:
             for key in hold.keys:
                 self._reserved[key] -= hold.amount

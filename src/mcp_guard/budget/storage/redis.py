@@ -20,6 +20,7 @@ scheme, host, port and database appear in logs and errors, never a password.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar, get_args
 from urllib.parse import urlsplit
@@ -33,7 +34,16 @@ from ...breaker import CircuitBreaker, CircuitOpen
 from ...errors import ConfigError
 from ...storage_url import shown_url, split_options
 from ..config import Period
-from ..ledger import DEFAULT_RESERVATION_TTL, Charge, Counter, TierExceeded, check_commit, stored_counter
+from ..ledger import (
+    DEFAULT_RESERVATION_TTL,
+    Charge,
+    Counter,
+    Hold,
+    TierExceeded,
+    TierUsage,
+    check_commit,
+    stored_counter,
+)
 from ..periods import PeriodRule
 from . import redis_scripts
 from .shared import SharedLedger
@@ -86,9 +96,11 @@ class RedisLedger(SharedLedger):
         )
         return cls(Redis.from_pool(pool), prefix=prefix, reservation_ttl=reservation_ttl, name=shown_url(url))
 
-    async def reserve(self, charges: Sequence[Charge], amount: int, now: float) -> str:
+    async def reserve(
+        self, charges: Sequence[Charge], amount: int, now: float, *, reservation: str | None = None
+    ) -> str:
         """Hold `amount` at every tier or none (see `LedgerStorage.reserve`)."""
-        reservation = self._new_reservation(charges, amount)
+        reservation = self._new_reservation(charges, amount, reservation)
         args: list[str] = [repr(now), repr(now + self._ttl), reservation, str(amount)]
         for charge in charges:
             window = charge.rule.fresh(now)
@@ -119,6 +131,23 @@ class RedisLedger(SharedLedger):
         stored, reserved = await self._run(lambda: self._spent(keys=self.keys, args=[repr(now), key]))
         return _counter(key, _text(stored)), int(reserved)
 
+    async def holds(self) -> list[Hold]:
+        holds, expiry = await self._run(lambda: _read_all(self.client, self.keys[2], self.keys[3]))
+        scores = {_text(id_): float(score) for id_, score in expiry}
+        listed = [(_text(id_), json.loads(text)) for id_, text in holds.items()]
+        return [Hold(id_, int(hold[0]), scores.get(id_, 0.0)) for id_, hold in listed]
+
+    async def tiers(self, now: float) -> dict[str, TierUsage]:
+        await self._run(lambda: self._spent(keys=self.keys, args=[repr(now), ""]))  # reclaim expired holds first
+        counters, reserved = await self._run(lambda: _read_all(self.client, self.keys[0], self.keys[1], zset=False))
+        usage: dict[str, TierUsage] = {}
+        for raw_key, text in counters.items():
+            key = _text(raw_key)
+            counter = _counter(key, _text(text))
+            if counter is not None:
+                usage[key] = counter.usage(int(reserved.get(raw_key, 0)), now)
+        return usage
+
     async def aclose(self) -> None:
         """Close the client and its connection pool."""
         await self._breaker.aclose()
@@ -129,6 +158,18 @@ class RedisLedger(SharedLedger):
             return await self._breaker.call(operation)
         except (RedisError, CircuitOpen) as exc:
             raise self._failed(exc) from exc
+
+
+async def _read_all(client: Redis, first: str, second: str, *, zset: bool = True) -> tuple[Any, Any]:
+    """Two whole keys read in one transaction: a hash, and a sorted set with scores (or another hash)."""
+    async with client.pipeline(transaction=True) as pipe:
+        pipe.hgetall(first)
+        if zset:
+            pipe.zrange(second, 0, -1, withscores=True)
+        else:
+            pipe.hgetall(second)
+        first_value, second_value = await pipe.execute()
+    return first_value, second_value
 
 
 def _rule_args(rule: PeriodRule) -> list[str]:

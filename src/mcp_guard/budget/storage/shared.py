@@ -30,10 +30,11 @@ class SharedLedger(ABC):
     async def _stored(self, key: str, now: float) -> tuple[Counter | None, int]:
         """The tier's stored counter (None before its first spend) and its live holds, read together."""
 
-    def _new_reservation(self, charges: Sequence[Charge], amount: int) -> str:
-        """Check a reservation request and name it: random, like `uuid4().hex`, at a quarter of its cost."""
+    def _new_reservation(self, charges: Sequence[Charge], amount: int, reservation: str | None) -> str:
+        """Check a reservation request and name it (`reservation`, or random like `uuid4().hex`, at a
+        quarter of its cost)."""
         check_request(charges, amount)
-        return os.urandom(16).hex()
+        return reservation or os.urandom(16).hex()
 
     def _failed(self, exc: Exception) -> LedgerError:
         return LedgerError(f"budget storage {self.name!r} failed: {type(exc).__name__}: {exc}")

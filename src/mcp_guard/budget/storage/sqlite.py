@@ -20,7 +20,17 @@ from typing import TypeVar
 import anyio.to_thread
 
 from ...errors import ConfigError
-from ..ledger import DEFAULT_RESERVATION_TTL, Charge, Counter, TierExceeded, admit_charge, check_commit, stored_counter
+from ..ledger import (
+    DEFAULT_RESERVATION_TTL,
+    Charge,
+    Counter,
+    Hold,
+    TierExceeded,
+    TierUsage,
+    admit_charge,
+    check_commit,
+    stored_counter,
+)
 from .shared import SharedLedger
 from .sqlite_file import ConnectionPool
 
@@ -47,9 +57,11 @@ class SqliteLedger(SharedLedger):
             )
         return cls(path, reservation_ttl=reservation_ttl)
 
-    async def reserve(self, charges: Sequence[Charge], amount: int, now: float) -> str:
+    async def reserve(
+        self, charges: Sequence[Charge], amount: int, now: float, *, reservation: str | None = None
+    ) -> str:
         """Hold `amount` at every tier or none (see `LedgerStorage.reserve`)."""
-        reservation = self._new_reservation(charges, amount)
+        reservation = self._new_reservation(charges, amount, reservation)
         await self._run(lambda conn: _reserve(conn, reservation, charges, amount, now, now + self._ttl))
         return reservation
 
@@ -64,6 +76,13 @@ class SqliteLedger(SharedLedger):
 
     async def _stored(self, key: str, now: float) -> tuple[Counter | None, int]:
         return await self._run(lambda conn: _stored(conn, key, now))
+
+    async def holds(self) -> list[Hold]:
+        sql = "SELECT reservation_id, MAX(amount), MAX(expires_at) FROM budget_holds GROUP BY reservation_id"
+        return await self._run(lambda conn: [Hold(*row) for row in conn.execute(sql).fetchall()])
+
+    async def tiers(self, now: float) -> dict[str, TierUsage]:
+        return await self._run(lambda conn: _tiers(conn, now))
 
     async def aclose(self) -> None:
         """Close the connections; the storage refuses further calls."""
@@ -137,6 +156,13 @@ def _stored(conn: sqlite3.Connection, key: str, now: float) -> tuple[Counter | N
     """The counter and live holds of a tier, read from one snapshot."""
     with _transaction(conn, "DEFERRED"):
         return _counter(conn, key), _reserved(conn, key, now)
+
+
+def _tiers(conn: sqlite3.Connection, now: float) -> dict[str, TierUsage]:
+    with _transaction(conn, "DEFERRED"):
+        keys = [key for (key,) in conn.execute("SELECT tier_key FROM budget_counters").fetchall()]
+        stored = [(key, _counter(conn, key), _reserved(conn, key, now)) for key in keys]
+    return {key: counter.usage(reserved, now) for key, counter, reserved in stored if counter is not None}
 
 
 def _counter(conn: sqlite3.Connection, key: str) -> Counter | None:
