@@ -18,6 +18,7 @@ from .errors import ConfigError
 from .gateway import Gateway
 from .middleware.paths import MOUNT
 from .observability.logformat import FORMATS, LEVELS, configure_logging
+from .reconcile.cli import add_reconcile_command
 from .server import serve
 from .servers.cli import add_servers_commands
 
@@ -69,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_keys_commands(commands)
     add_servers_commands(commands)
-    add_audit_commands(commands)
+    add_reconcile_command(add_audit_commands(commands))
     return parser
 
 

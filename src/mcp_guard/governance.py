@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .audit.refusals import RefusalLog
     from .budget.guard import BudgetGuard
     from .config import GatewayConfig
+    from .reconcile.orphans import OrphanSweeper
 
 Background = Callable[[], AbstractAsyncContextManager[Any]]
 
@@ -62,6 +63,7 @@ class Governance:
         if guard.alerts is not None:
             guard.alerts.metrics = self.metrics
         self._run_while_running(guard.running)
+        self._run_while_running(lambda: self._orphan_sweeper(guard).running())
         return guard
 
     @cached_property
@@ -91,6 +93,23 @@ class Governance:
     def audit_in_use(self) -> AuditLog | None:
         """The audit log if something created it, without creating it (which would open its store)."""
         return self.__dict__.get("audit")
+
+    def _orphan_sweeper(self, guard: BudgetGuard) -> OrphanSweeper:
+        """Settles the holds a crashed process left behind, from their calls' records (`mcp_guard.reconcile`)."""
+        from .reconcile.orphans import OrphanSweeper, Recorded
+
+        async def lookup(call_id: str) -> Recorded | None:
+            rows = await self.audit.query(call_id=call_id, limit=1)
+            return Recorded(rows[0]["decision"] == "allowed", rows[0]["cost"], rows[0]["time"]) if rows else None
+
+        settings = self.config.budgets
+        return OrphanSweeper(
+            guard.ledger,
+            lambda: lookup if self.audit_in_use() is not None else None,  # no audit log: nothing to settle from
+            ttl=settings.reservation_ttl,
+            every=settings.reconcile_after,
+            clock=self.clock,
+        )
 
     def reconfigure(self, config: GatewayConfig) -> None:
         """A reloaded configuration: the components built so far take its keys, roles, rules, prices and

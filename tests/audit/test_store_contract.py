@@ -59,6 +59,8 @@ def test_query_filters_newest_first(store):
     assert seqs(after_seq=2) == [4, 3]
     assert seqs(limit=2) == [4, 3]
     assert seqs(key_id="k1", team="eng", limit=1) == [3]
+    assert seqs(call_id="call-3") == [3]
+    assert seqs(call_id="call-9") == []
 
 
 def test_cost_usage_counts_allowed_calls_per_tool(store):

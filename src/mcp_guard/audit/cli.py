@@ -29,8 +29,11 @@ from .verify import VerifyReport, verify_store
 DEFAULT_SINK: str = AuditSettings.model_fields["sink"].default
 
 
-def add_audit_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `audit verify` and `audit tail` to a command line's subparsers; each sets `run(args) -> int`."""
+def add_audit_commands(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    """Add `audit verify` and `audit tail` to a command line's subparsers; each sets `run(args) -> int`.
+    Returns the `audit` command's subparsers, for commands defined elsewhere (`audit reconcile`)."""
     audit = subparsers.add_parser("audit", help="verify or read the audit log")
     commands = audit.add_subparsers(required=True, metavar="COMMAND")
 
@@ -47,6 +50,7 @@ def add_audit_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     tail.add_argument("-f", "--follow", action="store_true", help="keep printing new records until interrupted")
     tail.add_argument("--interval", type=float, default=1.0, help="seconds between checks with --follow")
     tail.set_defaults(run=run_tail)
+    return commands
 
 
 def _add_sink_option(parser: argparse.ArgumentParser) -> None:

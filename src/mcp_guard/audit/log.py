@@ -146,6 +146,7 @@ class AuditLog:
         decision: str | None = None,
         since: Timestamp | None = None,
         until: Timestamp | None = None,
+        call_id: str | None = None,
         limit: int = 100,
     ) -> list[dict[str, Any]]:
         """Stored records, newest first; `tool` is `server/tool` or `server/*`. With `durability: queued`,
@@ -161,6 +162,7 @@ class AuditLog:
             decision=decision_filter(decision),
             since=epoch(since),
             until=epoch(until),
+            call_id=call_id,
             limit=limit,
         )
         return [row.as_dict() for row in await self._in_thread(self.store.query, filters)]

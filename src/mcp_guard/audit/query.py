@@ -48,6 +48,7 @@ class RecordFilter:
     since: float | None = None
     until: float | None = None
     after_seq: int | None = None
+    call_id: str | None = None  # one call's record (`mcp_guard.reconcile` settles a hold from it)
     limit: int | None = None  # newest first, at most this many (`query` only)
 
     def matches(self, record: AuditRecord) -> bool:
@@ -59,6 +60,7 @@ class RecordFilter:
             (self.server, record.server),
             (self.tool, record.tool),
             (self.decision, record.decision),
+            (self.call_id, record.call_id),
         )
         if any(wanted is not None and wanted != actual for wanted, actual in equal):
             return False
@@ -76,7 +78,12 @@ def sql_where(
         if wanted is not None:
             clauses.append(f"{name} = {mark}")
             params.append(value(wanted))
-    bounds = (("time >=", filters.since), ("time <", filters.until), ("seq >", filters.after_seq))
+    bounds = (
+        ("time >=", filters.since),
+        ("time <", filters.until),
+        ("seq >", filters.after_seq),
+        ("call_id =", filters.call_id),
+    )
     for clause, bound in bounds:
         if bound is not None:
             clauses.append(f"{clause} {mark}")

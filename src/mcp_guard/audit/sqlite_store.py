@@ -57,6 +57,7 @@ CREATE INDEX IF NOT EXISTS audit_log_team ON audit_log (team, time);
 CREATE INDEX IF NOT EXISTS audit_log_customer ON audit_log (customer, time);
 CREATE INDEX IF NOT EXISTS audit_log_tool ON audit_log (server, tool, time);
 CREATE INDEX IF NOT EXISTS audit_log_decision ON audit_log (decision, time);
+CREATE INDEX IF NOT EXISTS audit_log_call ON audit_log (call_id);
 CREATE TABLE IF NOT EXISTS audit_anchor (
     id   INTEGER PRIMARY KEY CHECK (id = 1),
     seq  INTEGER NOT NULL,
@@ -176,6 +177,8 @@ def _connect(path: Path, create: bool) -> sqlite3.Connection:
             version = _migrate(db)
         if version != SCHEMA_VERSION:
             raise AuditStoreError(f"{str(path)!r} is not an mcp-guard audit database (schema {version!r})")
+        if create:  # added later than the schema: files written before it get it now
+            db.execute("CREATE INDEX IF NOT EXISTS audit_log_call ON audit_log (call_id)")
         db.execute("PRAGMA synchronous=FULL")
     except BaseException:
         db.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Period = Literal["1m", "1h", "1d", "1w", "1M"]
 Tier = Literal["customer", "team", "key", "provider"]
@@ -89,3 +89,19 @@ class BudgetSettings(BaseModel):
         description="Seconds after which a reservation that was never settled (the process died mid-call) is "
         "released. Keep it above the longest call timeout.",
     )
+    reconcile_after: float = Field(
+        30.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Every this many seconds, each process settles the holds older than this whose call has "
+        "an audit record but was never booked (a process died between the two), as the record says.",
+    )
+
+    @model_validator(mode="after")
+    def _reconcile_before_expiry(self) -> BudgetSettings:
+        if self.reconcile_after >= self.reservation_ttl:
+            raise ValueError(
+                f"reconcile_after ({self.reconcile_after!r} s) must be below reservation_ttl "
+                f"({self.reservation_ttl!r} s): a hold is settled from its record before it expires"
+            )
+        return self
