@@ -136,3 +136,22 @@ async def test_unknown_tiers_report_nothing(ledger):
 async def test_malformed_reservations_are_refused(ledger, charges, amount, message):
     with pytest.raises(ValueError, match=message):
         await ledger.reserve(charges, amount, T0)
+
+
+async def test_a_reservation_can_be_named_after_its_call_and_holds_list_it(ledger):
+    named = await ledger.reserve(tiers(), 3 * CENT, T0, reservation="call-7")
+    other = await ledger.reserve(tiers(), CENT, T0 + 1)
+    assert named == "call-7" and other != named
+    listed = sorted((hold.reservation, hold.amount, hold.expires) for hold in await ledger.holds())
+    assert listed == sorted([("call-7", 3 * CENT, T0 + TTL), (other, CENT, T0 + 1 + TTL)])
+    assert await ledger.commit("call-7", 3 * CENT, T0 + 2)
+    assert [hold.reservation for hold in await ledger.holds()] == [other]
+
+
+async def test_tiers_lists_every_counter_in_its_current_window(ledger):
+    await ledger.commit(await ledger.reserve(tiers(), 3 * CENT, T0), 3 * CENT, T0)
+    await ledger.reserve(tiers(), CENT, T0)  # a live hold
+    listed = await ledger.tiers(T0 + 1)
+    assert sorted(listed) == sorted([CUSTOMER, TEAM, KEY])
+    window = Window(T0, utc(2024, 4, 14, 12))
+    assert listed[TEAM] == TierUsage(3 * CENT, CENT, to_micros(1), window)
