@@ -37,7 +37,8 @@ def store_in(schema: str, **options) -> PostgresStore:
 
 async def test_several_writers_build_one_chain_that_verifies(schema):
     """Four logs, each on its own connection (as four processes), append concurrently."""
-    settings = AuditSettings(sink="memory://", batch_size=BATCH, flush_interval=0.0)
+    # queued: each writer's records go in batches of up to 50 (with commit, each would wait for its own)
+    settings = AuditSettings(sink="memory://", durability="queued", batch_size=BATCH, flush_interval=0.0)
     logs = [AuditLog(store_in(schema), settings) for _ in range(WRITERS)]
 
     async def write(writer: int, log: AuditLog) -> None:
