@@ -138,7 +138,9 @@ class Caller:
     concurrency: int = 200
 
     def client(self) -> httpx2.AsyncClient:
-        limits = httpx2.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
+        # No keep-alive: a server may close a pooled connection just as the client reuses it (an
+        # `httpx2.ReadError` under load), and a tool call is not safe to retry; a fresh connection per call is.
+        limits = httpx2.Limits(max_connections=self.concurrency, max_keepalive_connections=0)
         return httpx2.AsyncClient(limits=limits, timeout=60.0)
 
     async def many(self, key: str, tool: str, count: int, *, text: str = "x") -> list[int]:
