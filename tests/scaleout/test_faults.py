@@ -67,6 +67,10 @@ async def test_redis_and_postgres_cut_during_load_then_back(mode, tmp_path):
             teams={"spenders": {"customer": "acme", "budget": {"limit": 1000.0, "period": "1d"}}},
             budgets=settings["budgets"],
             auth=settings["auth"],
+            # Queued records: this test is about the fail modes of budgets, rate limits and keys. With the
+            # default `durability: commit`, every call would wait for PostgreSQL to come back for its record
+            # (tests/audit/test_log.py checks that), and no call would end during the outage.
+            audit={"durability": "queued"},
             rate_limits={**settings["rate_limits"], "rules": [{"limit": "100000/minute", "tools": "work/limited"}]},
         )
         processes = deployment.start(tmp_path, 2, config)
