@@ -27,9 +27,9 @@ class FlakyLedger(MemoryLedger):
         if self.down:
             raise LedgerError("budget storage 'redis://127.0.0.1:6379/0' failed: ConnectionError: refused")
 
-    async def reserve(self, charges, amount, now):
+    async def reserve(self, charges, amount, now, *, reservation=None):
         self._check()
-        return await super().reserve(charges, amount, now)
+        return await super().reserve(charges, amount, now, reservation=reservation)
 
     async def commit(self, reservation, amount, now):
         self._check()
