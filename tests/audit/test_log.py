@@ -301,3 +301,14 @@ async def test_arguments_that_cannot_be_stored_are_dropped_and_the_writer_goes_o
     assert [(row["call_id"], row["arguments"]) for row in rows] == [("call-2", {"query": "q2"}), ("call-1", {})]
     assert "call-1 has arguments that cannot be stored" in caplog.text
     assert (await log.verify()).ok
+
+
+async def test_without_a_running_writer_a_record_is_written_by_its_caller(tmp_path, caplog):
+    path = tmp_path / "a.db"
+    log = sqlite_log(path)  # `running()` never entered: a host app that did not run the gateway's lifespan
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as group:
+            for n in range(1, 6):
+                group.start_soon(log.record, make_record(n))
+    assert stored_count(path) == 5 and (await log.verify()).ok
+    assert caplog.text.count("is not running") == 1

@@ -86,6 +86,7 @@ class AuditLog:
         self._in_flight: list[Entry] = []
         self._running = False
         self._congested = False
+        self._warned_not_running = False
 
     @classmethod
     def from_settings(cls, settings: AuditSettings) -> AuditLog:
@@ -103,10 +104,16 @@ class AuditLog:
 
         The record is handed over, not copied: neither it nor its arguments may change afterwards. Redacting
         and normalising it here cost ≈ 12 µs per tool call; the writer does it in a worker thread."""
-        done = anyio.Event() if self.settings.synchronous else None
-        await self._enqueue(Entry(record, done))
-        if done is not None:
+        if not self.settings.synchronous:
+            await self._enqueue(Entry(record))
+        elif self._running:
+            done = anyio.Event()
+            await self._enqueue(Entry(record, done))
             await done.wait()
+        else:  # nobody would write it (a host app that never ran the gateway's lifespan): write it now
+            self._warn_not_running()
+            with anyio.CancelScope(shield=True):
+                await self._write([record])
 
     async def flush(self) -> None:
         """Wait until every record queued before this call is written (needs `running()`)."""
@@ -208,6 +215,15 @@ class AuditLog:
         with anyio.CancelScope(shield=True):  # a caller cancelled while waiting must not lose its record
             await self._queue.put(entry)
 
+    def _warn_not_running(self) -> None:
+        if not self._warned_not_running:
+            self._warned_not_running = True
+            logger.warning(
+                "Audit log %r is not running (is the gateway's lifespan running?): each call writes its record "
+                "itself, one transaction per call",
+                self.name,
+            )
+
     async def _write_forever(self) -> None:
         while True:
             await self._queue.wait()
@@ -229,9 +245,16 @@ class AuditLog:
                 await self._queue.wait(len(self._queue) + 1)
 
     async def _commit(self, batch: list[Entry]) -> None:
-        """Write the batch's records, retrying until the store takes them, then wake their waiters."""
+        """Write the batch's records, then wake their waiters."""
         self._in_flight = batch
-        records = [entry.record for entry in batch if entry.record is not None]
+        await self._write([entry.record for entry in batch if entry.record is not None])
+        self._in_flight = []
+        for entry in batch:
+            if entry.done is not None:
+                entry.done.set()
+
+    async def _write(self, records: list[AuditRecord]) -> None:
+        """Write `records` in one transaction, retrying until the store takes them."""
         if records:
             records = await anyio.to_thread.run_sync(self._stored_forms, records)
         failures = 0
@@ -246,10 +269,6 @@ class AuditLog:
         if failures:
             logger.warning("Audit store %r works again: wrote %d records held back", self.name, len(records))
             self.last_error = None
-        self._in_flight = []
-        for entry in batch:
-            if entry.done is not None:
-                entry.done.set()
 
     def _stored_forms(self, records: list[AuditRecord]) -> list[AuditRecord]:
         """(Worker thread.) The records as they are stored: redacted, then normalised (`chain.normalized`)."""
