@@ -79,9 +79,9 @@ CALL_TREE = [
     "    mcp_guard.rate_limit.admit (INTERNAL)",
     "    mcp_guard.budget.admit (INTERNAL)",
     "    tools/call add (CLIENT)",
+    "    mcp_guard.audit (INTERNAL)",  # the record first, then the booking (docs/deployment.md)
     "    mcp_guard.budget.settle (INTERNAL)",
     "    mcp_guard.rate_limit.settle (INTERNAL)",
-    "    mcp_guard.audit (INTERNAL)",
 ]
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, TypeVar, get_args
 from urllib.parse import urlsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -34,19 +34,13 @@ from ...breaker import CircuitBreaker, CircuitOpen
 from ...errors import ConfigError
 from ...storage_url import shown_url, split_options
 from ..config import Period
-from ..ledger import (
-    DEFAULT_RESERVATION_TTL,
-    Charge,
-    Counter,
-    Hold,
-    TierExceeded,
-    TierUsage,
-    check_commit,
-    stored_counter,
-)
+from ..ledger import DEFAULT_RESERVATION_TTL, Charge, Hold, TierExceeded, TierUsage, check_commit, stored_counter
 from ..periods import PeriodRule
 from . import redis_scripts
 from .shared import SharedLedger
+
+if TYPE_CHECKING:
+    from ..ledger import Counter
 
 DEFAULT_PREFIX = "mcpg:budget"
 CONNECT_TIMEOUT = 1.0  # seconds; an unreachable Redis refuses calls quickly instead of holding them
