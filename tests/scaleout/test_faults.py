@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import anyio
 import httpx2
+import psycopg
 import pytest
 
 from mcp_guard.audit.postgres_store import PostgresStore
@@ -23,7 +24,7 @@ from mcp_guard.budget.storage.redis import RedisLedger
 
 from .cluster import Deployment, admin_headers, call, stop
 from .proxy import TcpProxy
-from .services import POSTGRES_URL, REDIS_URL, count_records, require, target_of, via
+from .services import POSTGRES_URL, REDIS_URL, require, target_of, via
 
 pytestmark = pytest.mark.anyio
 
@@ -152,13 +153,17 @@ async def _check(mode, deployment, processes, samples, cut_at, restored_at):
     assert seen == set(expected.items()), sorted(seen)
     assert all(process.running for process in processes)
 
-    # Every call the pipeline saw (all but the runtime key's 503s, refused before it) is audited.
-    audited = sum(1 for s in samples if not (s.kind == "runtime" and s.status == 503))
-    audited += len(processes)  # the calls that waited for the runtime key to be seen everywhere
+    # Every call the pipeline saw (all but the runtime key's 503s, refused before it) is audited; those
+    # 503s are refusals at the door, recorded as such up to the per-source cap (`audit.refusals`).
+    refused = sum(1 for s in samples if s.kind == "runtime" and s.status == 503)
+    audited = len(samples) - refused + len(processes)  # + the calls that waited for the runtime key
     with anyio.fail_after(60):
-        while count_records(deployment.schema) < audited:
+        while _records(deployment.schema)[0] < audited:
             await anyio.sleep(0.25)
-    assert count_records(deployment.schema) == audited
+    calls, unavailable, at_the_door = _records(deployment.schema)
+    assert calls == audited
+    assert (unavailable > 0) == (refused > 0) and unavailable <= refused
+    audited += at_the_door  # also the 401s of the runtime key before every process knew it
     direct = Deployment(name=deployment.name)
     store = PostgresStore.from_uri(direct.postgres_sink, create=False)
     try:
@@ -180,3 +185,17 @@ async def _check(mode, deployment, processes, samples, cut_at, restored_at):
         assert team.reserved <= cut_off * CENT, (team.reserved, cut_off)
     else:  # calls admitted unbudgeted during the outage are not booked
         assert team.spent < booked
+
+
+def _records(schema: str) -> tuple[int, int, int]:
+    """Records of tool calls; of requests refused at the door because a store was down (503); of all
+    requests refused at the door (entry `request`)."""
+    door = "body::json ->> 'entry' = 'request'"
+    with psycopg.connect(POSTGRES_URL) as conn:
+        row = conn.execute(
+            f"SELECT COUNT(*) FILTER (WHERE NOT {door}), "
+            f"COUNT(*) FILTER (WHERE {door} AND body::json ->> 'outcome' = 'failed'), "
+            f'COUNT(*) FILTER (WHERE {door}) FROM "{schema}".audit_log'
+        ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1]), int(row[2])
