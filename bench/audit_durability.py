@@ -17,7 +17,11 @@ Stores: SQLite (WAL, `synchronous=FULL`: an fsync per commit), JSON lines (an fs
 PostgreSQL on this machine (a commit per batch; skipped when no server answers). Reported: calls/s and
 p50/p99 latency per call, and each as a ratio to `queued` in the same round (median over the rounds).
 
-    .venv/bin/python bench/audit_durability.py [--seconds 2] [--rounds 2] [--concurrency 1 32]
+`--http CALLS` adds the scale-out setting over HTTP: one `mcp-guard serve` process on Redis (rate limit,
+budgets) and PostgreSQL (keys, audit), `CALLS` priced REST calls 64 at a time (`bench/scaleout.py`'s
+client), each audit setting in turn in every round (store `http+postgresql`).
+
+    .venv/bin/python bench/audit_durability.py [--seconds 2] [--rounds 2] [--concurrency 1 32] [--http 2000]
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from mcp_guard import Gateway, InProcessServer  # noqa: E402
 from mcp_guard.auth.keys import generate_key  # noqa: E402
 from mcp_guard.config import parse_config  # noqa: E402
 
+HTTP_CONCURRENCY = 64
 POSTGRES_URL = os.environ.get("MCP_GUARD_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 MODES: dict[str, dict[str, Any]] = {
     "queued": {"durability": "queued"},
@@ -93,13 +98,41 @@ async def measure(sink: str, mode: dict[str, Any], seconds: float, concurrency: 
     return {"calls_per_s": round(len(latencies) / seconds, 1), "p50_ms": cuts[49] / 1e6, "p99_ms": cuts[98] / 1e6}
 
 
-async def main(seconds: float, rounds: int, levels: list[int]) -> dict[str, Any]:
+async def measure_http(mode: dict[str, Any], calls: int) -> dict[str, float]:
+    """Calls/s and latency quantiles of priced REST calls through one `mcp-guard serve` on Redis and PostgreSQL."""
+    from tests.scaleout.cluster import Deployment, stop
+
+    from scaleout import WARMUP, config_for, drive
+
+    deployment = Deployment()
+    with tempfile.TemporaryDirectory() as tmp:
+        config = config_for(deployment, "redis+postgres", Path(tmp))
+        config["audit"] = {"sink": deployment.postgres_sink, **mode}  # `flush_interval` the default, 0.2 s
+        processes = deployment.start(Path(tmp), 1, config)
+        try:
+            key = deployment.keys["faulty"]
+            await drive(processes, key, WARMUP, HTTP_CONCURRENCY)
+            started = time.perf_counter()
+            latencies = await drive(processes, key, calls, HTTP_CONCURRENCY)
+            elapsed = time.perf_counter() - started
+        finally:
+            stop(processes)
+            deployment.cleanup()
+    cuts = statistics.quantiles(latencies, n=100)
+    return {"calls_per_s": round(calls / elapsed, 1), "p50_ms": cuts[49], "p99_ms": cuts[98]}
+
+
+async def main(seconds: float, rounds: int, levels: list[int], http_calls: int) -> dict[str, Any]:
     schema = f"mcpg_bench_{uuid.uuid4().hex[:8]}"
     samples: dict[tuple[str, int, str], list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         stores = sinks(Path(tmp), schema)
         try:
             for round_ in range(rounds):
+                for mode, settings in MODES.items() if http_calls and "postgresql" in stores else ():
+                    sample = await measure_http(settings, http_calls)
+                    samples.setdefault(("http+postgresql", 64, mode), []).append(sample)
+                    print(f"round {round_ + 1} http+postgresql x64 {mode}: {sample}", file=sys.stderr)
                 for store, sink in stores.items():
                     for concurrency in levels:
                         for mode, settings in MODES.items():
@@ -173,8 +206,9 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 32])
+    parser.add_argument("--http", type=int, default=0, metavar="CALLS", help="also over HTTP (Redis, PostgreSQL)")
     args = parser.parse_args()
-    result = anyio.run(main, args.seconds, args.rounds, args.concurrency)
+    result = anyio.run(main, args.seconds, args.rounds, args.concurrency, args.http)
     head, rows = table(result)
     write_result("audit_durability", result, markdown_report("audit_durability", result, markdown_table(head, rows)))
     print(text_table(head, rows))
