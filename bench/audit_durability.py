@@ -39,6 +39,7 @@ from typing import Any
 import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # `tests.scaleout` for `--http`
 
 from _common import markdown_report, markdown_table, run_label, text_table, write_result  # noqa: E402
 from inprocess_pipeline import bench_document, echo, governed_state  # noqa: E402
