@@ -21,7 +21,7 @@ from ..audit.backends import open_store
 from ..audit.query import CostUsage, RecordFilter
 from ..audit.store import AuditStore, AuditStoreError
 from ..budget.guard import usd
-from ..budget.ledger import Hold, LedgerError, to_micros
+from ..budget.ledger import DEFAULT_RESERVATION_TTL, Hold, LedgerError, to_micros
 from ..budget.storage import open_ledger
 from ..config import load_config
 from ..errors import ConfigError
@@ -68,7 +68,7 @@ def _targets(args: argparse.Namespace) -> tuple[str, str, float]:
         raise ConfigError("audit reconcile needs a configuration file, or both --ledger and --sink")
     if MEMORY in (ledger, sink):
         raise ConfigError("audit reconcile reads shared storage: a memory:// ledger or sink lives in its process")
-    return ledger, sink, config.budgets.reservation_ttl if config else 600.0
+    return ledger, sink, config.budgets.reservation_ttl if config else DEFAULT_RESERVATION_TTL
 
 
 async def _reconcile(ledger_url: str, sink: str, ttl: float, args: argparse.Namespace) -> int:
