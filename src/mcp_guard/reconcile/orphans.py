@@ -118,6 +118,6 @@ class OrphanSweeper:
         while True:
             try:
                 await self.sweep()
-            except Exception as exc:  # a store or the ledger is down: the next sweep tries again
-                logger.info("Budget hold sweep skipped: %s", exc)
+            except Exception as exc:  # a store is down (its own outage lines say so): the next sweep tries again
+                logger.debug("Budget hold sweep skipped: %s", exc)
             await anyio.sleep(self.every)
