@@ -107,12 +107,11 @@ class OrphanSweeper:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[OrphanSweeper]:
+        """Sweep in the background while inside (an error inside cancels the sweeps with it)."""
         async with anyio.create_task_group() as group:
             group.start_soon(self._sweep_forever)
-            try:
-                yield self
-            finally:
-                group.cancel_scope.cancel()
+            yield self
+            group.cancel_scope.cancel()
 
     async def _sweep_forever(self) -> None:
         while True:
