@@ -6,7 +6,7 @@ the caller's tools injected, manual and agent mode, confirmation of destructive 
     request.py        the request body, and the tools injected into it
     tokens.py         token estimates and token rate limits (the `limits` library)
     spend.py          LLM cost reserved and settled on the budget ledger (customer → team → key + provider)
-    metering.py       one governed model turn: token limit → budget → provider → settle → audit
+    metering.py       one governed model turn: token limit → budget → provider → audit → settle
     auto.py           which tool calls agent mode may run unasked
     execution.py      running one turn's auto calls in parallel through `Gateway.call`
     agent.py          the agent loop and its answer (summed usage, the `mcp_guard` extension)
