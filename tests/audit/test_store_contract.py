@@ -57,6 +57,8 @@ def test_query_filters_newest_first(store):
     assert seqs(server="notes", tool="search") == [4, 2, 1]
     assert seqs(since=T0 + 2, until=T0 + 4) == [3, 2]
     assert seqs(after_seq=2) == [4, 3]
+    assert seqs(before_seq=4, limit=2) == [3, 2]  # the dashboard's pager: older than the last row shown
+    assert seqs(after_seq=1, before_seq=4) == [3, 2]
     assert seqs(limit=2) == [4, 3]
     assert seqs(key_id="k1", team="eng", limit=1) == [3]
     assert seqs(call_id="call-3") == [3]

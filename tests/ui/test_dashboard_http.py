@@ -431,3 +431,5 @@ async def test_audit_pages_back_through_older_records() -> None:
         more = [int(s) for s in re.findall(r'<tr data-seq="(\d+)"', second.text)]
         assert len(more) == 5 and max(more) < min(seqs) and 'rel="next"' not in second.text
         assert 'id="f-tool" name="tool" value="calc/add"' in second.text  # the filters carry over
+        bad = await http.get(f"{UI}/audit", params={"before": "-1"})
+        assert bad.status_code == 400 and "is not a record&#39;s seq" in bad.text

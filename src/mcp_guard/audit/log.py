@@ -154,6 +154,7 @@ class AuditLog:
         since: Timestamp | None = None,
         until: Timestamp | None = None,
         call_id: str | None = None,
+        before_seq: int | None = None,
         limit: int = 100,
     ) -> list[dict[str, Any]]:
         """Stored records, newest first; `tool` is `server/tool` or `server/*`. With `durability: queued`,
@@ -170,6 +171,7 @@ class AuditLog:
             since=epoch(since),
             until=epoch(until),
             call_id=call_id,
+            before_seq=before_seq,
             limit=limit,
         )
         return [row.as_dict() for row in await self._in_thread(self.store.query, filters)]

@@ -48,11 +48,12 @@ class RecordFilter:
     since: float | None = None
     until: float | None = None
     after_seq: int | None = None
+    before_seq: int | None = None  # paging back: records older than one already shown (times may tie)
     call_id: str | None = None  # one call's record (`mcp_guard.reconcile` settles a hold from it)
     limit: int | None = None  # newest first, at most this many (`query` only)
 
     def matches(self, record: AuditRecord) -> bool:
-        """The Python meaning of the filter, minus `after_seq` and `limit` (they need the seq/order)."""
+        """The Python meaning of the filter, minus the seq bounds and `limit` (they need the seq/order)."""
         equal = (
             (self.key_id, record.key_id),
             (self.team, record.team),
@@ -82,6 +83,7 @@ def sql_where(
         ("time >=", filters.since),
         ("time <", filters.until),
         ("seq >", filters.after_seq),
+        ("seq <", filters.before_seq),
         ("call_id =", filters.call_id),
     )
     for clause, bound in bounds:
@@ -116,8 +118,12 @@ def epoch(value: Timestamp | None) -> float | None:
 
 def select(rows: Iterable[SealedRecord], filters: RecordFilter) -> list[SealedRecord]:
     """Matching rows, newest (highest seq) first, cut to `filters.limit`."""
-    after = filters.after_seq
-    found = [row for row in rows if (after is None or row.seq > after) and filters.matches(row.record)]
+    after, before = filters.after_seq, filters.before_seq
+    found = [
+        row
+        for row in rows
+        if (after is None or row.seq > after) and (before is None or row.seq < before) and filters.matches(row.record)
+    ]
     found.sort(key=lambda row: row.seq, reverse=True)
     return found if filters.limit is None else found[: filters.limit]
 

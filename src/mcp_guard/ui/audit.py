@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 100
 FLUSH_SECONDS = 5.0  # how long a page waits for queued records to be written (a stuck store: shown later)
-FILTERS = ("key", "tool", "decision", "outcome", "since", "until")
+FILTERS = ("key", "tool", "decision", "outcome", "since", "until", "before")  # `before`: the pager's seq
 OUTCOMES = ("ok", "tool_error", "failed", "denied")
 OUTCOME_SCAN = 1000  # an outcome filter looks at the newest this many records that match the other filters
 _MAX_PROBLEMS_SHOWN = 20
@@ -37,6 +37,7 @@ async def audit_page(ui: Dashboard, request: Request) -> Answer:
             decision=_decision(wanted.get("decision"), outcome),
             since=_time(wanted, "since"),
             until=_time(wanted, "until"),
+            before_seq=_seq(wanted, "before"),
             limit=PAGE_SIZE if outcome is None else OUTCOME_SCAN,
         )
         if outcome is not None:  # the stores filter by decision, not outcome: the rest is done here
@@ -74,13 +75,11 @@ async def settled(ui: Dashboard) -> None:
 
 
 def _older(wanted: dict[str, str], records: list[dict[str, Any]]) -> str | None:
-    """The query string of the next page back (the same filters, up to the oldest record shown), when this
-    page is full. Times go to the millisecond, as a `datetime-local` field holds them."""
+    """The query string of the next page back (the same filters, before the oldest record shown), when this
+    page is full. By seq, not time: records of the same millisecond would be skipped or shown twice."""
     if len(records) < PAGE_SIZE:
         return None
-    oldest = datetime.fromtimestamp(records[-1]["time"], UTC).replace(tzinfo=None)
-    until = oldest.isoformat(timespec="milliseconds")
-    return urlencode({**wanted, "until": until})
+    return urlencode({**wanted, "before": records[-1]["seq"]})
 
 
 def _decision(decision: str | None, outcome: str | None) -> str | None:
@@ -95,6 +94,15 @@ def _decision(decision: str | None, outcome: str | None) -> str | None:
             f"outcome={outcome!r} contradicts decision={decision!r}: a call with that outcome was {implied}"
         )
     return implied
+
+
+def _seq(wanted: dict[str, str], name: str) -> int | None:
+    raw = wanted.get(name)
+    if raw is None:
+        return None
+    if not raw.isdecimal() or len(raw) > 19:
+        raise BadRequest(f"{name}={raw[:40]!r} is not a record's seq (a positive whole number)")
+    return int(raw)
 
 
 def _time(wanted: dict[str, str], name: str) -> float | None:
