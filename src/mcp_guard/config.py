@@ -28,6 +28,7 @@ from .observability.settings import ObservabilitySettings
 from .patterns import ToolPattern
 from .ratelimit.config import RateLimitSettings
 from .ui.settings import UISettings
+from .virtual import RESERVED_NAMES, VirtualServerConfig
 
 Transport = Literal["stdio", "http", "sse", "inprocess"]
 
@@ -179,6 +180,11 @@ class GatewayConfig(_Model):
         default_factory=ObservabilitySettings, description="Health, metrics, traces and per-call logs."
     )
     ui: UISettings = Field(default_factory=UISettings, description="The admin dashboard at `<mount>/ui/`.")
+    virtual_servers: dict[str, VirtualServerConfig] = Field(
+        default_factory=dict,
+        description="Name → a bundle of upstreams and their tools, resources and prompts, served as its own MCP "
+        "endpoint at `<mount>/s/<name>` (a filter on top of the key's rights, never a grant).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -211,6 +217,17 @@ class GatewayConfig(_Model):
                     if role not in self.roles:
                         raise ValueError(f"auth.oauth.claims.role_map: group {group!r} names role {role!r}, "
                                          "which is not under 'roles'")  # fmt: skip
+        return self
+
+    @model_validator(mode="after")
+    def _virtual_servers(self) -> GatewayConfig:
+        """Each virtual server has a server-like name that no route of the mount has (see `virtual.py`); that
+        its servers exist is checked once servers registered in code are known (`virtual.check_servers`)."""
+        for name in self.virtual_servers:
+            if not SERVER_NAME.match(name):
+                raise ValueError(f"virtual server name {name!r} must be 1-48 of A-Z a-z 0-9 _ - (starting with one)")
+            if name in RESERVED_NAMES:
+                raise ValueError(f"virtual server name {name!r} is taken by the gateway's own routes")
         return self
 
     @field_validator("blocked_tools")

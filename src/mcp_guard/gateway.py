@@ -30,6 +30,7 @@ from .servers.manager import UpstreamManager
 from .servers.store import ServerStore, open_server_store
 from .state import RequestState
 from .upstreams import Upstream, build_upstream
+from .virtual import check_servers
 
 if TYPE_CHECKING:
     from .chat.service import ChatService
@@ -131,8 +132,11 @@ class Gateway:
         return await reload_gateway(self, path)
 
     def with_code_servers(self, config: GatewayConfig) -> GatewayConfig:
-        """`config` with a server entry for each in-process server registered in code that it lacks."""
-        return _with_code_servers(config, self.registered)
+        """`config` with a server entry for each in-process server registered in code that it lacks;
+        `ConfigError` when a virtual server names a server that is neither."""
+        config = _with_code_servers(config, self.registered)
+        check_servers(config.virtual_servers, [server.name for server in config.servers])
+        return config
 
     @property
     def running(self) -> bool:

@@ -137,6 +137,19 @@ def resource_ref(text: str) -> ResourceRef | None:
     return ResourceRef(server, uri)
 
 
+def local_uri(server: str, shown: str) -> str:
+    """The URI of `server` behind gateway URI `shown` (a virtual server over one upstream shows these);
+    `shown` itself when it is another server's or no gateway URI."""
+    ref = resource_ref(shown)
+    return ref.uri if ref is not None and ref.server == server else shown
+
+
+def local_name(server: str, shown: str) -> str:
+    """A prompt's (resource's, template's) name on `server` behind its shown `server__name`."""
+    prefix = f"{server}{SEPARATOR}"
+    return shown[len(prefix) :] if shown.startswith(prefix) else shown
+
+
 def item_name(server: str, name: str) -> str:
     """The name clients are shown for a prompt (and, as a label, for a resource or template)."""
     return f"{server}{SEPARATOR}{name}"

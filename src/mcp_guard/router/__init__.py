@@ -18,6 +18,7 @@ from ..chat.endpoint import chat_completions
 from ..errors import GatewayError, MethodNotAllowed, NotFound
 from ..state import RequestState
 from . import admin, reports, rest, servers_admin
+from .virtual import VirtualServers, virtual_name
 
 if TYPE_CHECKING:
     from ..gateway import Gateway
@@ -109,6 +110,7 @@ class GatewayRouter:
         self.gateway = gateway
         self.routes = tuple(routes)
         self.mcp_at_root = mcp_at_root
+        self.virtual = VirtualServers(gateway)
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -123,6 +125,9 @@ class GatewayRouter:
             RequestState.from_scope(scope).tool_search = True  # presentation only, too
         if path == "/" and self.mcp_at_root:
             await self._mcp(scope, receive, send)
+            return
+        if self.mcp_at_root and path != "/" and (name := virtual_name(path, self.gateway.config.virtual_servers)):
+            await self._virtual(scope, receive, send, name)
             return
         if self.mcp_at_root and (path == UI_PATH or path.startswith(UI_PATH + "/")):
             await self.gateway.dashboard(scope, receive, send)
@@ -142,11 +147,20 @@ class GatewayRouter:
             await self.gateway.governance.refusals.refused(scope, exc)
             raise
 
-    async def _mcp(self, scope: Scope, receive: Any, send: Any) -> None:
+    async def _virtual(self, scope: Scope, receive: Any, send: Any, name: str) -> None:
+        """A virtual server's MCP endpoint (`virtual.py`); an unknown one is a 404 naming the configured ones."""
+        try:
+            user = self.virtual.enter(scope, name)
+        except GatewayError as exc:
+            await send_problem(send, exc, scope)
+            return
+        await self._mcp(scope, receive, send, user)
+
+    async def _mcp(self, scope: Scope, receive: Any, send: Any, user: Any = _NO_USER) -> None:
         """The MCP endpoint, with `scope["user"]` set to the gateway's user for the caller's key right before
         the SDK reads it (it binds sessions by it), whatever the host app put there; restored afterwards."""
         app_user = scope.get("user", _NO_USER)
-        scope["user"] = RequestState.from_scope(scope).mcp_user
+        scope["user"] = RequestState.from_scope(scope).mcp_user if user is _NO_USER else user
         try:
             await self.gateway.mcp_app(scope, receive, send)
         finally:

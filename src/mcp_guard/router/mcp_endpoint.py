@@ -24,7 +24,7 @@ from ..errors import GatewayError
 from ..listing import listing_for
 from ..observability.mcp_spans import McpSpanMiddleware
 from ..results import error_result
-from ..state import RequestState
+from ..state import SCOPE_KEY, RequestState
 from .aggregate import state_of as _state
 from .completion import completion_handlers
 from .fast_call import FastToolCall, ToolCaller
@@ -32,6 +32,7 @@ from .list_changed import NotifyingServer
 from .prompts import prompt_handlers
 from .resources import resource_handlers
 from .subscriptions import subscription_handlers
+from .virtual import UnprefixedNames, unprefixed_server
 
 if TYPE_CHECKING:
     from ..gateway import Gateway
@@ -88,7 +89,8 @@ def build_mcp_server(gateway: Gateway) -> Server[Any]:
     )
     # The gateway's own MCP span replaces the SDK's (or none at all while tracing is off: it costs ~µs)
     tracing = gateway.observer.tracing
-    server.middleware = [McpSpanMiddleware(tracing)] if tracing is not None else []
+    spans = [McpSpanMiddleware(tracing)] if tracing is not None else []
+    server.middleware = [*spans, UnprefixedNames(gateway)]
     return server
 
 
@@ -109,6 +111,10 @@ class GatewaySessionManager(StreamableHTTPSessionManager):
         )
 
     async def handle_request(self, scope: Scope, receive: Any, send: Any) -> None:
+        state = scope.get(SCOPE_KEY)
+        if state is not None and state.access and unprefixed_server(state) is not None:
+            await super().handle_request(scope, receive, send)  # the upstream's own names: `UnprefixedNames`
+            return
         await self._fast(scope, receive, send, super().handle_request)
 
 
