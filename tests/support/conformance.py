@@ -1,0 +1,75 @@
+"""The official MCP conformance suite (npm `@modelcontextprotocol/conformance`, pinned in tests/node) and what
+it runs against: the reference server (`examples/servers/conformance_server.py`) and a keyed gateway.
+
+`run_suite(url)` runs every server scenario against an MCP endpoint under node 22 (`node22_executable`) and
+returns each scenario's passed and failed check counts, read from the suite's summary lines
+(`✓ tools-list: 1 passed, 0 failed`). A scenario passes when it has no failed check.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .node import ensure_node_modules, node22_executable
+from .processes import ServerProcess, free_port, kill_process_group
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples" / "servers"
+SUITE_SCRIPT = Path("@modelcontextprotocol") / "conformance" / "dist" / "index.js"
+_SUMMARY_LINE = re.compile(r"^[✓✗] (?P<scenario>[\w./-]+): (?P<passed>\d+) passed, (?P<failed>\d+) failed$")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One scenario's checks."""
+
+    passed: int
+    failed: int
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0
+
+
+def conformance_server() -> ServerProcess:
+    """The reference server over streamable HTTP (`url` ends in /mcp)."""
+    port = free_port()
+    argv = [sys.executable, str(EXAMPLES_DIR / "conformance_server.py"), "--port", str(port)]
+    return ServerProcess(argv, port=port, path="/mcp")
+
+
+def keyed_gateway(config: Path, key: str) -> ServerProcess:
+    """The standalone gateway from `config`, adding `key` to requests without one (`keyed_gateway.py`)."""
+    port = free_port()
+    argv = [sys.executable, "-m", "tests.support.keyed_gateway", str(config), "--port", str(port)]
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "MCP_GUARD_TEST_KEY": key, "PYTHONPATH": str(root)}
+    return ServerProcess(argv, port=port, path="/mcp", env=env, cwd=root)
+
+
+def run_suite(url: str, timeout: float = 180.0) -> dict[str, Outcome]:
+    """Every server scenario of the suite against `url`, by scenario name."""
+    script = ensure_node_modules() / SUITE_SCRIPT
+    argv = [str(node22_executable()), str(script), "server", "--url", url, "--suite", "all"]
+    with tempfile.TemporaryDirectory() as work:  # the suite writes its result files under the working directory
+        process = subprocess.Popen(
+            argv, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            output, _ = process.communicate(timeout=timeout)
+        finally:
+            kill_process_group(process, grace=0)
+    text = output.decode(errors="replace")
+    outcomes = {
+        match["scenario"]: Outcome(int(match["passed"]), int(match["failed"]))
+        for match in (_SUMMARY_LINE.match(line.strip()) for line in text.splitlines())
+        if match is not None
+    }
+    if not outcomes:
+        raise RuntimeError(f"the conformance suite printed no summary (exit {process.returncode}):\n{text[-3000:]}")
+    return outcomes
