@@ -42,7 +42,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, O
         direct = run_suite(reference.url)
         config = _gateway_config(tmp_path_factory.mktemp("conformance"), reference.url, key)
         with keyed_gateway(config, key) as gateway:
-            through = run_suite(f"{gateway.url}/s/conformance")
+            through = run_suite(f"{gateway.url}/s/conformance", expected_failures=NOT_YET)
     yield direct, through
 
 
@@ -65,9 +65,12 @@ def test_counts(runs: tuple[dict[str, Outcome], dict[str, Outcome]]) -> None:
     for name, outcomes in (("directly", direct), ("through the gateway", through)):
         passed = [scenario for scenario, outcome in outcomes.items() if outcome.ok]
         checks = sum(outcome.passed for outcome in outcomes.values())
-        print(f"conformance {name}: {len(passed)} of {len(outcomes)} scenarios ({checks} checks passed)")
+        failed = sorted(set(outcomes) - set(passed))
+        print(
+            f"conformance {name}: {len(passed)} of {len(outcomes)} scenarios ({checks} checks passed); failed: {failed}"
+        )
     assert sorted(direct) == sorted(SCENARIOS) == sorted(through)  # a new suite version's scenarios get listed
-    assert all(outcome.ok for outcome in direct.values()), direct  # the reference server passes everything
+    assert [s for s, outcome in direct.items() if not outcome.ok] == []  # the reference server passes everything
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,10 +53,23 @@ def keyed_gateway(config: Path, key: str) -> ServerProcess:
     return ServerProcess(argv, port=port, path="/mcp", env=env, cwd=root)
 
 
-def run_suite(url: str, timeout: float = 180.0) -> dict[str, Outcome]:
-    """Every server scenario of the suite against `url`, by scenario name."""
+def run_suite(url: str, retries: int = 2, expected_failures: Collection[str] = ()) -> dict[str, Outcome]:
+    """Every server scenario of the suite against `url`, by scenario name. A scenario that fails (and is not
+    an expected failure) is run again alone, up to `retries` times: several of the suite's checks wait fixed
+    times (200 ms for log messages, for instance), which a loaded machine can miss; a scenario that really
+    fails fails every time."""
+    outcomes = _run(url, ("--suite", "all"))
+    for scenario in [name for name, outcome in outcomes.items() if not outcome.ok and name not in expected_failures]:
+        for _attempt in range(retries):
+            outcomes[scenario] = _run(url, ("--scenario", scenario))[scenario]
+            if outcomes[scenario].ok:
+                break
+    return outcomes
+
+
+def _run(url: str, selection: tuple[str, ...], timeout: float = 180.0) -> dict[str, Outcome]:
     script = ensure_node_modules() / SUITE_SCRIPT
-    argv = [str(node22_executable()), str(script), "server", "--url", url, "--suite", "all"]
+    argv = [str(node22_executable()), str(script), "server", "--url", url, *selection]
     with tempfile.TemporaryDirectory() as work:  # the suite writes its result files under the working directory
         process = subprocess.Popen(
             argv, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
