@@ -11,12 +11,15 @@ import mcp_types as types
 import pytest
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser, authorization_context
+from mcp.server.auth.provider import AccessToken
 
 from mcp_guard import Gateway
 from mcp_guard.auth.keys import generate_key, hash_key
 from mcp_guard.config import parse_config
 from mcp_guard.errors import ConfigError
 from mcp_guard.router import ROUTES
+from mcp_guard.router.virtual import endpoint_user
 from mcp_guard.server import standalone_app
 from mcp_guard.virtual import RESERVED_NAMES
 from tests.integration.gateway_fixtures import make_tools
@@ -177,3 +180,18 @@ def test_no_virtual_server_can_shadow_a_route():
 
 
 _NOTES = {"transport": "stdio", "command": "true"}
+
+
+def test_a_virtual_servers_session_identity_keeps_the_callers():
+    def user(subject: str | None, issuer: str = "https://idp") -> AuthenticatedUser:
+        token = AccessToken(token="t", client_id="app", scopes=[], subject=subject, claims={"iss": issuer})
+        return AuthenticatedUser(token)
+
+    def identity(user: object, name: str) -> object:
+        return authorization_context(endpoint_user(user, name))
+
+    assert identity(user("alice"), "notes") != identity(user("bob"), "notes")  # one OAuth client, two people
+    assert identity(user("alice"), "notes") != identity(user("alice"), "desk")
+    assert identity(user("alice"), "notes") != identity(user("alice", "https://other"), "notes")
+    assert identity(user("alice"), "notes") == identity(user("alice"), "notes")
+    assert identity(None, "notes") != identity(None, "desk")

@@ -73,13 +73,14 @@ class VirtualServers:
 
 
 def endpoint_user(user: Any, name: str) -> AuthenticatedUser:
-    """The key's SDK user with the virtual server as its subject (a keyless gateway: the endpoint alone)."""
-    token = user.access_token if isinstance(user, AuthenticatedUser) else None
-    client_id = token.client_id if token is not None else ""
-    scopes = list(token.scopes) if token is not None else []
-    return AuthenticatedUser(
-        AccessToken(token=client_id, client_id=client_id, scopes=scopes, subject=f"virtual-server:{name}")
-    )
+    """The caller's SDK user with the virtual server added to its subject, every other component (client id,
+    issuer claim) kept, so two callers still differ on it; a keyless gateway: the endpoint alone."""
+    endpoint = f"virtual-server:{name}"
+    if not isinstance(user, AuthenticatedUser):
+        return AuthenticatedUser(AccessToken(token="", client_id="", scopes=[], subject=endpoint))
+    token = user.access_token
+    subject = endpoint if token.subject is None else f"{token.subject} {endpoint}"
+    return AuthenticatedUser(token.model_copy(update={"subject": subject}))
 
 
 def unprefixed_server(state: RequestState) -> str | None:
