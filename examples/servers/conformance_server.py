@@ -94,31 +94,33 @@ async def sampling(ctx: Context, arguments: dict[str, Any]) -> Content:
     return [_text(f"LLM response: {text}")]
 
 
+USER_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "username": {"type": "string", "description": "User's response"},
+        "email": {"type": "string", "description": "User's email address"},
+    },
+    "required": ["username", "email"],
+}
+DEFAULTS_SCHEMA = {  # SEP-1034: a default for every primitive type
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "default": "John Doe"},
+        "age": {"type": "integer", "default": 30},
+        "score": {"type": "number", "default": 95.5},
+        "status": {"type": "string", "enum": ["active", "inactive", "pending"], "default": "active"},
+        "verified": {"type": "boolean", "default": True},
+    },
+}
+
+
 async def elicitation(ctx: Context, arguments: dict[str, Any]) -> Content:
-    schema = {
-        "type": "object",
-        "properties": {
-            "username": {"type": "string", "description": "User's response"},
-            "email": {"type": "string", "description": "User's email address"},
-        },
-        "required": ["username", "email"],
-    }
-    answer = await ctx.session.elicit_form(str(arguments.get("message", "")), schema, ctx.request_id)
+    answer = await ctx.session.elicit_form(str(arguments.get("message", "")), USER_SCHEMA, ctx.request_id)
     return [_text(f"User response: action={answer.action}, content={json.dumps(answer.content)}")]
 
 
 async def elicitation_defaults(ctx: Context, arguments: dict[str, Any]) -> Content:
-    schema = {
-        "type": "object",
-        "properties": {
-            "name": {"type": "string", "default": "John Doe"},
-            "age": {"type": "integer", "default": 30},
-            "score": {"type": "number", "default": 95.5},
-            "status": {"type": "string", "enum": ["active", "inactive", "pending"], "default": "active"},
-            "verified": {"type": "boolean", "default": True},
-        },
-    }
-    return await _elicited(ctx, "Please confirm your details", schema)
+    return await _elicited(ctx, "Please confirm your details", DEFAULTS_SCHEMA)
 
 
 async def elicitation_enums(ctx: Context, arguments: dict[str, Any]) -> Content:

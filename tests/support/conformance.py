@@ -14,8 +14,8 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Collection
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .node import ensure_node_modules, node22_executable
 from .processes import ServerProcess, free_port, kill_process_group
@@ -25,9 +25,8 @@ SUITE_SCRIPT = Path("@modelcontextprotocol") / "conformance" / "dist" / "index.j
 _SUMMARY_LINE = re.compile(r"^[✓✗] (?P<scenario>[\w./-]+): (?P<passed>\d+) passed, (?P<failed>\d+) failed$")
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """One scenario's checks."""
+class Outcome(NamedTuple):
+    """One scenario's checks; it passed when none failed (`ok`)."""
 
     passed: int
     failed: int
