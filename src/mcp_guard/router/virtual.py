@@ -4,11 +4,12 @@ endpoint.
 
 Paths: `<mount>/s/<name>`, and Bifrost's `<mount>/<name>`. The short form is unambiguous because a virtual
 server may not be named like a first segment of the mount's own routes (`RESERVED_NAMES`, checked at
-config load) and the mount's routes are matched first.
+config load), so no path is both.
 
 Sessions: the SDK binds a handshake-era session to `scope["user"]`'s (client id, issuer, subject). On a
-virtual server the gateway's user for the key gets the endpoint as its subject, so a session opened at
-one endpoint is unknown (404) at every other, and to every other key, as at the root endpoint.
+virtual server the endpoint is added to the subject of the gateway's user for the key (or token), so a
+session opened at one endpoint is unknown (404) at every other, and to every other caller, as at the root
+endpoint.
 
 Names: an endpoint over one upstream shows that upstream's tools, prompts and resource URIs as the upstream
 names them. `UnprefixedNames`, an SDK server middleware, turns a request's names into the gateway's
