@@ -6,7 +6,8 @@ one is applied section by section:
 
 - live: `servers` and `blocked_tools` (upstreams are added, replaced beside the old one and drained, or
   retired: `servers/manager.py`), `roles`, `teams`, `customers`, `keys`, `rate_limits.rules` and
-  `requests_per_key`, `pricing`, `code_mode`, `agent`, `servers_api`;
+  `requests_per_key`, `pricing`, `code_mode`, `agent`, `servers_api`, `virtual_servers` (its
+  sessions stay open; a removed one answers 404);
 - at the next restart only (the running value is kept and the report says so): where things are stored
   (`auth`, `servers_store`, `budgets`, `audit`, the rest of `rate_limits`, `confirmations`), what the MCP
   endpoint was built with (`max_body_bytes`, `allowed_hosts`, `allowed_origins`), `llm` and
@@ -44,6 +45,7 @@ LIVE = (
     "code_mode",
     "agent",
     "servers_api",
+    "virtual_servers",
 )
 LIVE_RATE_LIMITS = ("rules", "requests_per_key")
 

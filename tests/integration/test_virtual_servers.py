@@ -9,6 +9,7 @@ from typing import Any
 import httpx2
 import mcp_types as types
 import pytest
+import yaml
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser, authorization_context
@@ -136,6 +137,30 @@ async def test_an_unknown_virtual_server_is_a_404_naming_the_configured_ones():
         answer = await client.post("/mcp/s/nope", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
         assert answer.status_code == 404
         assert "No virtual server 'nope'; the virtual servers are: bundle, notes" in answer.json()["detail"]
+        for path in ("/mcp/s/", "/mcp/s/notes/extra", "/mcp/s/" + "x" * 5000, "/mcp/s/%00"):
+            answer = await client.post(path, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+            assert answer.status_code == 404, (path, answer.text)
+            assert "the virtual servers are: bundle, notes" in answer.json()["detail"]
+
+
+async def test_a_reload_changes_the_virtual_servers(tmp_path):
+    keys = Keys()
+    path = tmp_path / "gateway.yaml"
+    path.write_text(yaml.safe_dump(keys.document()))
+    gateway = Gateway.from_yaml(path, inprocess=[notes_server(), make_tools()])
+    async with gateway.lifespan():
+        app = standalone_app(gateway)
+        async with session(app, keys.admin, "/mcp/s/bundle") as bundle:
+            assert sorted(tool.name for tool in (await bundle.list_tools()).tools) == ["calc__add", "notes__add_note"]
+            path.write_text(yaml.safe_dump(keys.document({"bundle": {"servers": ["calc"], "tools": ["calc/upper"]}})))
+            assert "virtual_servers" in (await gateway.reload())["applied"]
+            assert [tool.name for tool in (await bundle.list_tools()).tools] == ["upper"]  # now one upstream
+        async with http(app, keys.admin) as client:
+            answer = await client.post("/mcp/s/notes", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+            assert answer.status_code == 404 and "the virtual servers are: bundle" in answer.json()["detail"]
+            path.write_text(yaml.safe_dump(keys.document({"x": {"servers": ["gone"]}})))
+            with pytest.raises(ConfigError, match="not configured servers: \\['gone'\\]"):
+                await gateway.reload()
 
 
 async def test_bifrost_short_path_serves_a_virtual_server_and_routes_keep_theirs():

@@ -126,7 +126,8 @@ class GatewayRouter:
         if path == "/" and self.mcp_at_root:
             await self._mcp(scope, receive, send)
             return
-        if self.mcp_at_root and path != "/" and (name := virtual_name(path, self.gateway.config.virtual_servers)):
+        name = virtual_name(path, self.gateway.config.virtual_servers) if self.mcp_at_root else None
+        if name is not None:
             await self._virtual(scope, receive, send, name)
             return
         if self.mcp_at_root and (path == UI_PATH or path.startswith(UI_PATH + "/")):

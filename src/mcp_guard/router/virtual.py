@@ -43,7 +43,7 @@ def virtual_name(path: str, configured: Mapping[str, Any]) -> str | None:
     """The virtual server a path under the mount addresses: `/s/<name>` (whether configured or not, so an
     unknown one is a 404 naming the configured ones) or `/<name>` for a configured one; None otherwise."""
     trimmed = path.rstrip("/") if path != "/" else path
-    if trimmed.startswith(PREFIX):
+    if trimmed.startswith(PREFIX) or trimmed == PREFIX.rstrip("/"):
         return trimmed[len(PREFIX) :]
     name = trimmed[1:]
     return name if name in configured and name not in RESERVED_NAMES else None
