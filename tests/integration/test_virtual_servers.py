@@ -6,6 +6,7 @@ their endpoint; an unknown virtual server is a 404 naming the configured ones.""
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 import httpx2
 import mcp_types as types
 import pytest
@@ -24,7 +25,10 @@ from mcp_guard.router.virtual import endpoint_user
 from mcp_guard.server import standalone_app
 from mcp_guard.virtual import RESERVED_NAMES
 from tests.integration.gateway_fixtures import make_tools
+from tests.integration.test_resource_subscriptions import subscribe
 from tests.integration.test_resources_governance import notes_server
+from tests.servers.test_servers_api import on_a_socket
+from tests.support.servers import notes_server as notes_server_process
 
 pytestmark = pytest.mark.anyio
 ERAS = ["auto", "legacy"]
@@ -220,3 +224,30 @@ def test_a_virtual_servers_session_identity_keeps_the_callers():
     assert identity(user("alice"), "notes") != identity(user("alice", "https://other"), "notes")
     assert identity(user("alice"), "notes") == identity(user("alice"), "notes")
     assert identity(None, "notes") != identity(None, "desk")
+
+
+async def test_a_handshake_era_subscriber_hears_of_updates_under_the_upstreams_uri():
+    keys = Keys()
+    async with notes_server_process("http") as notes:
+        document = keys.document({"notes": {"servers": ["notes"]}}) | {
+            "servers": {"notes": {"transport": "http", "url": notes.url}}
+        }
+        gateway = Gateway(parse_config(document))
+        async with gateway.lifespan(), on_a_socket(standalone_app(gateway)) as base:
+            heard: list[str] = []
+            told = anyio.Event()
+
+            async def on_message(message: object) -> None:
+                if isinstance(message, types.ResourceUpdatedNotification):
+                    heard.append(message.params.uri)
+                    told.set()
+
+            with anyio.fail_after(30):
+                async with httpx2.AsyncClient(headers={"authorization": f"Bearer {keys.admin}"}, timeout=60) as http:
+                    url = f"{base}/mcp/s/notes"
+                    transport = streamable_http_client(url, http_client=http)
+                    async with Client(transport, mode="legacy", message_handler=on_message) as client:
+                        await subscribe(client, "notes://examples/readme")
+                        await client.call_tool("touch_resource", {"uri": "notes://examples/readme"})
+                        await told.wait()
+            assert heard == ["notes://examples/readme"]

@@ -37,8 +37,9 @@ from mcp.server.subscriptions import (
 from mcp_types import INTERNAL_ERROR, SubscriptionsListenRequestParams, SubscriptionsListenResult
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from ..names import gateway_uri
+from ..names import gateway_uri, local_uri
 from ..state import RequestState, ToolAccess
+from .virtual import unprefixed_server
 
 logger = logging.getLogger(__name__)
 DEBOUNCE = 0.05
@@ -80,7 +81,8 @@ class ListChangedNotifier:
         }
         self._changed: dict[str, set[str] | None] = {}
         self._updated: set[str] = set()  # gateway URIs of updated resources, not yet told
-        self._subscribers: dict[str, weakref.WeakSet[Any]] = {}  # gateway URI → handshake-era connections
+        # gateway URI → handshake-era connections subscribed to it → the URI each is told (its endpoint's)
+        self._subscribers: dict[str, weakref.WeakKeyDictionary[Any, str]] = {}
         self._wake: anyio.Event | None = None
 
     def remember(self, ctx: ServerRequestContext[Any], kind: str = "tools") -> None:
@@ -106,9 +108,11 @@ class ListChangedNotifier:
         if connection is None:
             return
         if on:
-            self._subscribers.setdefault(uri, weakref.WeakSet()).add(connection)
+            server = unprefixed_server(_rules(ctx))  # a single-upstream virtual server shows its own URIs
+            shown = local_uri(server, uri) if server is not None else uri
+            self._subscribers.setdefault(uri, weakref.WeakKeyDictionary())[connection] = shown
         elif uri in self._subscribers:
-            self._subscribers[uri].discard(connection)
+            self._subscribers[uri].pop(connection, None)
 
     def updated(self, server: str, uri: str) -> None:
         """Upstream `server` says its resource `uri` was updated (called synchronously)."""
@@ -135,8 +139,11 @@ class ListChangedNotifier:
     async def _tell_updated(self, uri: str) -> None:
         for listener in list(self._listeners):
             listener(Notice("updated", None, uri))
-        subscribers = self._subscribers.get(uri, ())
-        await self._notify(subscribers, "notifications/resources/updated", {"uri": uri})
+        told: dict[str, list[Any]] = {}
+        for connection, shown in list(self._subscribers.get(uri, {}).items()):
+            told.setdefault(shown, []).append(connection)
+        for shown, connections in told.items():
+            await self._notify(connections, "notifications/resources/updated", {"uri": shown})
 
     async def _tell(self, notice: Notice) -> None:
         for listener in list(self._listeners):

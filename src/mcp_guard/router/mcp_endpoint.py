@@ -112,7 +112,7 @@ class GatewaySessionManager(StreamableHTTPSessionManager):
 
     async def handle_request(self, scope: Scope, receive: Any, send: Any) -> None:
         state = scope.get(SCOPE_KEY)
-        if state is not None and state.access and unprefixed_server(state) is not None:
+        if state is not None and state.access and unprefixed_server(state.access) is not None:
             await super().handle_request(scope, receive, send)  # the upstream's own names: `UnprefixedNames`
             return
         await self._fast(scope, receive, send, super().handle_request)

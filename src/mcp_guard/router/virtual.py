@@ -21,7 +21,7 @@ the same for every endpoint.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
@@ -30,7 +30,7 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from pydantic import BaseModel
 
 from ..names import gateway_uri, local_name, local_uri
-from ..state import RequestState
+from ..state import RequestState, ToolAccess
 from ..virtual import RESERVED_NAMES, VirtualServerConfig, VirtualServerRule, virtual_rule
 
 if TYPE_CHECKING:
@@ -84,9 +84,10 @@ def endpoint_user(user: Any, name: str) -> AuthenticatedUser:
     return AuthenticatedUser(token.model_copy(update={"subject": subject}))
 
 
-def unprefixed_server(state: RequestState) -> str | None:
-    """The upstream whose own names this request's endpoint shows, if it is a single-upstream virtual server."""
-    for rule in state.access:
+def unprefixed_server(rules: Iterable[ToolAccess]) -> str | None:
+    """The upstream whose own names a request's endpoint shows, if it is a single-upstream virtual server
+    (`rules`: the request's access rules, `RequestState.access`)."""
+    for rule in rules:
         if isinstance(rule, VirtualServerRule):
             return rule.unprefixed
     return None
@@ -102,7 +103,7 @@ class UnprefixedNames:
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         request = ctx.request
-        server = unprefixed_server(RequestState.from_scope(request.scope)) if request is not None else None
+        server = unprefixed_server(RequestState.from_scope(request.scope).access) if request is not None else None
         if server is None:
             return await call_next(ctx)
         params = _inbound(server, ctx.params) if ctx.params else ctx.params
