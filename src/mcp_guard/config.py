@@ -22,6 +22,7 @@ from .budget.config import BudgetSettings
 from .budget.pricing import PricingConfig
 from .chat.config import AgentSettings, ConfirmationSettings, LLMSettings
 from .codemode.settings import CodeModeSettings
+from .credentials.config import CredentialSettings, ServerCredentials
 from .errors import ConfigError
 from .names import SERVER_NAME
 from .observability.settings import ObservabilitySettings
@@ -75,6 +76,9 @@ class ServerConfig(_Model):
     connect_timeout: float = Field(10.0, gt=0, description="Seconds to connect and list tools.")
     call_timeout: float = Field(30.0, gt=0, description="Seconds one tool call may take.")
     health_interval: float = Field(10.0, gt=0, description="Seconds between health checks.")
+    credentials: ServerCredentials | None = Field(
+        None, description="Call this server as each user, with their own credential (docs/oauth.md); omitted = shared."
+    )
 
     @field_validator("name")
     @classmethod
@@ -165,6 +169,9 @@ class GatewayConfig(_Model):
     )
     servers_api: ServersApiSettings = Field(
         default_factory=ServersApiSettings, description="What the admin API may add as upstream servers."
+    )
+    credentials: CredentialSettings = Field(
+        default_factory=CredentialSettings, description="Per-user upstream credentials: store and encryption key."
     )
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings, description="Rate limit rules.")
     budgets: BudgetSettings = Field(default_factory=BudgetSettings, description="Where spend is counted.")

@@ -17,6 +17,7 @@ from .catalog import Catalog
 from .chat.confirmations import ConfirmationGate
 from .code_mode import AutoRule, CodeModeService, call_meta_tool, is_meta_tool
 from .config import GatewayConfig, ServerConfig, load_config
+from .credentials.service import CredentialService
 from .errors import ConfigError
 from .governance import Governance
 from .observability.observer import Observer
@@ -62,7 +63,11 @@ class Gateway:
         self.config = config
         self.config_path: Path | None = None  # the file `reload()` reads again (set by `from_yaml`)
         self.catalog = Catalog(config)
-        self.upstreams: dict[str, Upstream] = {s.name: build_upstream(s, registered) for s in config.servers}
+        CredentialService.check_servers(config.credentials, config.servers)
+        self.credentials = CredentialService(config.credentials, config.auth.store)  # per-user upstream tokens
+        self.upstreams: dict[str, Upstream] = {
+            s.name: build_upstream(s, registered, self.credentials) for s in config.servers
+        }
         self.reload_on_sighup = False  # the standalone server sets it: SIGHUP then reloads `config_path`
         self.code_only_servers = frozenset(s.name for s in config.servers if s.code_mode)
         self.confirmations = ConfirmationGate(config)

@@ -29,6 +29,7 @@ import mcp_types as types
 
 from .audit.record import AuditRecord, Outcome, caller_fields, outcome_of_refusal
 from .catalog import Catalog, CatalogEntry
+from .credentials.sessions import PerPrincipalUpstream
 from .errors import (
     BadRequest,
     GatewayError,
@@ -174,8 +175,9 @@ class Pipeline:
         if self.confirmations is not None:  # before admission: a refused attempt spends no rate or budget
             await self.confirmations.check(call, confirmation)
         upstream = self.upstreams[entry.ref.server]
+        callee = await _as_caller(upstream, call.state)
         tracing = self.observer.tracing
-        callee = tracing.traced_upstream(upstream) if tracing is not None else upstream
+        callee = tracing.traced_upstream(callee) if tracing is not None else callee
         return await self._admitted(call, admitted, upstream, callee.call, entry.ref.tool, call.arguments)
 
     async def use(
@@ -217,7 +219,9 @@ class Pipeline:
                 upstream = self.upstreams.get(ref.server)
                 if upstream is None:
                     raise NotFound(f"Unknown server {ref.server!r} in {described(ref)}", extra={ref.kind: str(ref)})
-                result = await self._admitted(call, admitted, upstream, invoke, upstream, ref)
+                result = await self._admitted(
+                    call, admitted, upstream, invoke, await _as_caller(upstream, call.state), ref
+                )
             except GatewayError as exc:
                 await self._finish(call, None, exc)
                 raise
@@ -349,6 +353,14 @@ async def _settle(guard: CallGuard, call: ToolCall, token: Any, succeeded: bool)
         await guard.settle(call, token, succeeded)
     except Exception:
         logger.exception("%s failed to settle call %s", type(guard).__name__, call.id)
+
+
+async def _as_caller(upstream: Upstream, state: RequestState) -> Upstream:
+    """The upstream a call goes to: the shared one, or for a server that acts as each user, the caller's
+    own session (`credentials/sessions.py`; `CredentialRequired` when they have linked no credential)."""
+    if isinstance(upstream, PerPrincipalUpstream):
+        return await upstream.session(state)
+    return upstream
 
 
 def _servers_named(name: str, upstreams: Mapping[str, Upstream]) -> list[str]:

@@ -17,7 +17,7 @@ from ..asgi import Scope, header, route_path, send_problem
 from ..chat.endpoint import chat_completions
 from ..errors import GatewayError, MethodNotAllowed, NotFound
 from ..state import RequestState
-from . import admin, reports, rest, servers_admin
+from . import admin, credentials_admin, reports, rest, servers_admin
 from .virtual import VirtualServers, virtual_name
 
 if TYPE_CHECKING:
@@ -95,6 +95,9 @@ ROUTES: list[Endpoint] = [
     Endpoint("POST", "/keys", admin.create_key, "admin", "Create a runtime key"),
     Endpoint("POST", "/keys/{key_id}/deactivate", admin.deactivate_key, "admin", "Deactivate a runtime key"),
     Endpoint("PUT", "/keys/{key_id}/budget", admin.set_key_budget, "admin", "Set or clear a key's budget"),
+    Endpoint("GET", "/credentials/{server}", credentials_admin.list_credentials, "admin", "Who linked a credential"),
+    Endpoint("PUT", "/credentials/{server}/{user}", credentials_admin.put_credential, "any", "Link a user's token"),
+    Endpoint("DELETE", "/credentials/{server}/{user}", credentials_admin.delete_credential, "any", "Unlink it"),
     Endpoint("GET", "/audit", admin.audit_records, "admin", "Audit records, newest first"),
     Endpoint("GET", "/analytics/costs", admin.cost_analytics, "admin", "Spend, budget and usage by tool"),
     Endpoint("GET", "/analytics/usage", reports.usage, "admin", "Usage report by team, key, tool, period"),

@@ -139,7 +139,7 @@ class UpstreamManager:
 
     def _build(self, config: ServerConfig) -> Upstream | None:
         try:
-            return build_upstream(config, self.registered)
+            return build_upstream(config, self.registered, self.gateway.credentials)
         except ConfigError as exc:  # e.g. an in-process target this process cannot import
             logger.error("upstream %s cannot be started here: %s", config.name, exc)
             return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 
@@ -14,15 +14,25 @@ from .base import ToolsChanged, ToolsOnly, Upstream, UpstreamState, UpstreamStat
 from .client import ClientUpstream
 from .inprocess import InProcessServer, InProcessUpstream
 
+if TYPE_CHECKING:
+    from ..credentials.service import CredentialService
 
-def build_upstream(config: ServerConfig, inprocess: Mapping[str, Any]) -> Upstream:
+
+def build_upstream(
+    config: ServerConfig, inprocess: Mapping[str, Any], credentials: CredentialService | None = None
+) -> Upstream:
     """`inprocess` holds servers registered in code; YAML names them by `target: module:attribute`.
+    A server marked `credentials:` is called as each user, with their credential from `credentials`.
 
     An in-process server is either an `InProcessServer` (plain functions, called directly) or an MCP
     server object (`mcp.server.Server` / `MCPServer`), reached through the SDK's in-memory client."""
     if not config.enabled:
         return DisabledUpstream(config)
     if config.transport != "inprocess":
+        if config.credentials is not None and credentials is not None:
+            from ..credentials.sessions import PerPrincipalUpstream
+
+            return PerPrincipalUpstream(ClientUpstream(config), credentials)
         return ClientUpstream(config)
     server = inprocess.get(config.name) or load_inprocess_target(config)
     if isinstance(server, InProcessServer):

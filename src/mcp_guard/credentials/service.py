@@ -1,0 +1,79 @@
+"""`CredentialService`: the gateway's per-user upstream tokens: linking, unlinking, listing (the admin
+API), and the token a call to a per-user server carries (`token`).
+
+`stored` servers: the user's token, opened from the store by the vault. `token_exchange` servers: not
+built yet; they are refused at configuration time (`check_servers`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import anyio
+
+from ..config import ServerConfig
+from ..errors import ConfigError, ServiceUnavailable
+from .config import CredentialSettings
+from .errors import missing
+from .store import CredentialStore, StoredCredential, credential, open_credential_store
+from .vault import Vault
+
+if TYPE_CHECKING:
+    from ..state import RequestState
+
+
+class CredentialService:
+    def __init__(self, settings: CredentialSettings, default_store: str) -> None:
+        self.settings = settings
+        self.store_url = settings.store or default_store
+        self._store: CredentialStore | None = None
+        self._vault: Vault | None = None
+        self._opening = anyio.Lock()
+
+    @staticmethod
+    def check_servers(settings: CredentialSettings, servers: list[ServerConfig]) -> None:
+        """At start and reload: per-user servers need a key, and a transport that carries a header."""
+        marked = [server for server in servers if server.credentials is not None]
+        for server in marked:
+            if server.transport not in ("http", "sse"):
+                raise ConfigError(
+                    f"servers.{server.name}.credentials: only http and sse servers take a per-user credential"
+                )
+            if server.credentials and server.credentials.mode == "token_exchange":
+                raise ConfigError(
+                    f"servers.{server.name}.credentials.mode: token_exchange is not available yet; use stored"
+                )
+        if marked:
+            Vault.from_settings(settings)  # a missing or bad key is a start-up error, not a first-call one
+
+    async def _opened(self) -> tuple[CredentialStore, Vault]:
+        async with self._opening:
+            if self._store is None or self._vault is None:
+                self._vault = Vault.from_settings(self.settings)
+                self._store = await anyio.to_thread.run_sync(open_credential_store, self.store_url)
+        return self._store, self._vault
+
+    async def token(self, server: ServerConfig, user: str, state: RequestState) -> str:
+        """The token `user`'s calls to `server` carry; `CredentialRequired` naming how to link one."""
+        store, vault = await self._opened()
+        found = await store.get(server.name, user)
+        if found is None:
+            raise missing(server.name, user)
+        try:
+            return vault.open(found.sealed)
+        except ValueError as exc:
+            raise ServiceUnavailable(f"Server '{server.name}': {exc}") from None
+
+    async def link(self, server: str, user: str, token: str, by: str) -> StoredCredential:
+        store, vault = await self._opened()
+        record = credential(server, user, vault.seal(token), by)
+        await store.put(record)
+        return record
+
+    async def unlink(self, server: str, user: str) -> bool:
+        store, _ = await self._opened()
+        return await store.delete(server, user)
+
+    async def linked(self, server: str) -> list[StoredCredential]:
+        store, _ = await self._opened()
+        return await store.list(server)
