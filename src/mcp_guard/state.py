@@ -66,6 +66,9 @@ class RequestState:
     key_fingerprint: str | None = None  # of a key refused at the door (`auth.keys.fingerprint`), for its record
     # A known key refused as inactive or expired: its refusal's audit record names it; nothing else reads it.
     refused_key: Principal | None = None
+    # The caller's OAuth access token: sent only to its own issuer, as the subject of a token exchange for a
+    # server that acts as each user (`credentials/exchange.py`); never to an upstream.
+    access_token: str | None = None
     user: str | None = None  # `x-mcp-user`: recorded for attribution, never used to authorize
     access: list[ToolAccess] = field(default_factory=list)  # every rule must allow a tool
     rate_limiter: CallGuard | None = None

@@ -33,15 +33,19 @@ from starlette.routing import Route
 from tests.support.node import NODE_DIR, ensure_node_modules, node_executable
 from tests.support.processes import ServerProcess, free_port
 
-CLIENT_SECRETS = {"es-client": "es-secret", "opaque-client": "opaque-secret"}
+CLIENT_SECRETS = {"es-client": "es-secret", "opaque-client": "opaque-secret", "rs-client": "rs-secret"}
 
 
 class OpenIDProvider(ServerProcess):
     """`oidc-provider` for `resource`, with `accounts` (id → extra claims: email, groups, team)."""
 
-    def __init__(self, resource: str, accounts: dict[str, dict[str, Any]], port: int | None = None) -> None:
+    def __init__(
+        self, resource: str, accounts: dict[str, dict[str, Any]], port: int | None = None, exchange_audiences: tuple[str, ...] = ()
+    ) -> None:
+        """`exchange_audiences`: the upstream audiences the client `gateway` may exchange tokens for (RFC 8693)."""
         port = port or free_port()
         env = {"PORT": str(port), "RESOURCE": resource, "ACCOUNTS": json.dumps(accounts)}
+        env["TOKEN_EXCHANGE_AUDIENCES"] = ",".join(exchange_audiences)
         super().__init__([node_executable(), str(NODE_DIR / "oidc-provider.mjs")], port=port, path="", env=env)
         ensure_node_modules()
 
@@ -51,7 +55,7 @@ class OpenIDProvider(ServerProcess):
 
     async def client_credentials_token(self, resource: str, client: str = "es-client") -> str:
         """An access token for `resource` issued to `client` (its claims: `accounts[client]`): ES256 for
-        `es-client`, opaque for `opaque-client`."""
+        `es-client`, opaque for `opaque-client`, RS256 for `rs-client`."""
         async with httpx2.AsyncClient() as http:
             response = await http.post(
                 f"{self.issuer}/token",

@@ -3,7 +3,7 @@
     credentials:                       # the gateway's
       store: sqlite:///mcp-guard-credentials.db   # default: the key store `auth.store`
       key_env: MCP_GUARD_CREDENTIALS_KEY          # or key_file: a Fernet key (never inline)
-      token_exchange: {token_endpoint: ..., client_id: ..., client_secret_env: ...}
+      token_exchange: {issuer: ..., token_endpoint: ..., client_id: ..., client_secret_env: ...}
     servers:
       - name: github
         transport: http
@@ -38,7 +38,8 @@ class ServerCredentials(_Model):
 class TokenExchangeSettings(_Model):
     """The identity provider's token endpoint and the gateway's client there (RFC 8693)."""
 
-    token_endpoint: str = Field(description="The IdP's token endpoint URL.")
+    issuer: str = Field(description="The issuer whose access tokens are exchanged; no other token is sent there.")
+    token_endpoint: str = Field(description="That issuer's token endpoint URL.")
     client_id: str = Field(description="The gateway's client id at the IdP.")
     client_secret_env: str | None = Field(None, description="Environment variable holding the client secret.")
     timeout: float = Field(10.0, gt=0, description="Seconds an exchange may take.")

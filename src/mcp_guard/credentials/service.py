@@ -1,8 +1,9 @@
 """`CredentialService`: the gateway's per-user upstream tokens: linking, unlinking, listing (the admin
 API), and the token a call to a per-user server carries (`token`).
 
-`stored` servers: the user's token, opened from the store by the vault. `token_exchange` servers: not
-built yet; they are refused at configuration time (`check_servers`).
+`stored` servers: the user's token, opened from the store by the vault. `token_exchange` servers: a token
+for the server's audience, exchanged at the identity provider for the caller's access token (RFC 8693,
+`exchange.py`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ..config import ServerConfig
 from ..errors import ConfigError, ServiceUnavailable
 from .config import CredentialSettings
 from .errors import missing
+from .exchange import TokenExchanger
 from .store import CredentialStore, StoredCredential, credential, open_credential_store
 from .vault import Vault
 
@@ -29,6 +31,7 @@ class CredentialService:
         self._store: CredentialStore | None = None
         self._vault: Vault | None = None
         self._opening = anyio.Lock()
+        self.exchanger = TokenExchanger(settings.token_exchange) if settings.token_exchange else None
 
     @staticmethod
     def check_servers(settings: CredentialSettings, servers: list[ServerConfig]) -> None:
@@ -39,11 +42,12 @@ class CredentialService:
                 raise ConfigError(
                     f"servers.{server.name}.credentials: only http and sse servers take a per-user credential"
                 )
-            if server.credentials and server.credentials.mode == "token_exchange":
+            if server.credentials and server.credentials.mode == "token_exchange" and not settings.token_exchange:
                 raise ConfigError(
-                    f"servers.{server.name}.credentials.mode: token_exchange is not available yet; use stored"
+                    f"servers.{server.name}.credentials.mode: token_exchange needs credentials.token_exchange "
+                    "(the identity provider's token endpoint and the gateway's client there)"
                 )
-        if marked:
+        if any(server.credentials and server.credentials.mode == "stored" for server in marked):
             Vault.from_settings(settings)  # a missing or bad key is a start-up error, not a first-call one
 
     async def _opened(self) -> tuple[CredentialStore, Vault]:
@@ -55,6 +59,11 @@ class CredentialService:
 
     async def token(self, server: ServerConfig, user: str, state: RequestState) -> str:
         """The token `user`'s calls to `server` carry; `CredentialRequired` naming how to link one."""
+        if server.credentials is not None and server.credentials.mode == "token_exchange":
+            if self.exchanger is None:
+                raise ServiceUnavailable(f"Server '{server.name}': credentials.token_exchange is not configured")
+            principal = state.principal
+            return await self.exchanger.token(server, principal.key_id if principal else "", state.access_token)
         store, vault = await self._opened()
         found = await store.get(server.name, user)
         if found is None:

@@ -77,6 +77,7 @@ class KeyAuthMiddleware(GoverningMiddleware):
             raise
         if identity.record.source == "oauth":
             state.user = identity.principal.key_name  # the token's user, authenticated: no header overrides it
+            state.access_token = presented
         state.principal = identity.principal
         state.access.append(identity.access)
         state.mcp_user = self._users.get(identity, None)
