@@ -124,7 +124,10 @@ async def test_a_user_without_a_credential_is_told_how_to_link_one(served: Any, 
     response = await whoami(http, token_of(issuer, "carol@example.com"))
     assert response.status_code == 403
     problem = response.json()
-    assert problem["type"].endswith(":credential_required") and problem["link"] == "/mcp/credentials/identity/carol@example.com"
+    assert (
+        problem["type"].endswith(":credential_required")
+        and problem["link"] == "/mcp/credentials/identity/carol@example.com"
+    )
     assert "PUT /mcp/credentials/identity/carol@example.com" in problem["detail"]
     records = [r for r in await stored(gateway) if r["tool"] == "whoami"]
     assert records[-1]["decision"] == "denied" and records[-1]["reason"] == "credential_required"
@@ -176,7 +179,9 @@ async def test_bad_bodies_are_refused_with_400(served: Any, issuer: TestIssuer) 
 
 def test_a_per_user_server_needs_an_encryption_key() -> None:
     config = {
-        "servers": [{"name": "s", "transport": "http", "url": "http://127.0.0.1:9/mcp", "credentials": {"mode": "stored"}}]
+        "servers": [
+            {"name": "s", "transport": "http", "url": "http://127.0.0.1:9/mcp", "credentials": {"mode": "stored"}}
+        ]
     }
     with pytest.raises(ConfigError, match="key_file or key_env"):
         Gateway(parse_config(config))

@@ -102,8 +102,9 @@ async def test_each_caller_reaches_the_upstream_with_a_token_exchanged_for_its_a
     served: Any, provider: OpenIDProvider
 ) -> None:
     gateway, http = served
-    robot, rs = await provider.client_credentials_token(RESOURCE), await provider.client_credentials_token(
-        RESOURCE, "rs-client"
+    robot, rs = (
+        await provider.client_credentials_token(RESOURCE),
+        await provider.client_credentials_token(RESOURCE, "rs-client"),
     )
     for inbound, subject in ((robot, "es-client"), (rs, "rs-client")):
         response = await whoami(http, inbound)
@@ -120,9 +121,7 @@ async def test_each_caller_reaches_the_upstream_with_a_token_exchanged_for_its_a
     assert gateway.upstreams["identity"].open_sessions() == ["robot@example.com", "rs@example.com"]
 
 
-async def test_an_exchange_the_provider_refuses_is_a_403_with_its_reason(
-    served: Any, provider: OpenIDProvider
-) -> None:
+async def test_an_exchange_the_provider_refuses_is_a_403_with_its_reason(served: Any, provider: OpenIDProvider) -> None:
     gateway, http = served
     response = await whoami(http, await provider.client_credentials_token(RESOURCE), server="stranger")
     assert response.status_code == 403, response.text

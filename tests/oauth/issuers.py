@@ -40,7 +40,11 @@ class OpenIDProvider(ServerProcess):
     """`oidc-provider` for `resource`, with `accounts` (id → extra claims: email, groups, team)."""
 
     def __init__(
-        self, resource: str, accounts: dict[str, dict[str, Any]], port: int | None = None, exchange_audiences: tuple[str, ...] = ()
+        self,
+        resource: str,
+        accounts: dict[str, dict[str, Any]],
+        port: int | None = None,
+        exchange_audiences: tuple[str, ...] = (),
     ) -> None:
         """`exchange_audiences`: the upstream audiences the client `gateway` may exchange tokens for (RFC 8693)."""
         port = port or free_port()

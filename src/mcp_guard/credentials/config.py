@@ -1,15 +1,15 @@
 """The `credentials:` settings: per server (`servers.<name>.credentials`) and the gateway's (`credentials:`).
 
-    credentials:                       # the gateway's
-      store: sqlite:///mcp-guard-credentials.db   # default: the key store `auth.store`
-      key_env: MCP_GUARD_CREDENTIALS_KEY          # or key_file: a Fernet key (never inline)
-      token_exchange: {issuer: ..., token_endpoint: ..., client_id: ..., client_secret_env: ...}
-    servers:
-      - name: github
-        transport: http
-        url: https://github-mcp.example.com/mcp
-        headers: {Authorization: "Bearer ${GITHUB_SERVICE_TOKEN}"}   # the catalog's service credential
-        credentials: {mode: stored}    # or token_exchange
+credentials:                       # the gateway's
+  store: sqlite:///mcp-guard-credentials.db   # default: the key store `auth.store`
+  key_env: MCP_GUARD_CREDENTIALS_KEY          # or key_file: a Fernet key (never inline)
+  token_exchange: {issuer: ..., token_endpoint: ..., client_id: ..., client_secret_env: ...}
+servers:
+  - name: github
+    transport: http
+    url: https://github-mcp.example.com/mcp
+    headers: {Authorization: "Bearer ${GITHUB_SERVICE_TOKEN}"}   # the catalog's service credential
+    credentials: {mode: stored}    # or token_exchange
 """
 
 from __future__ import annotations

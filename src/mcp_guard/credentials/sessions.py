@@ -51,6 +51,8 @@ class PerPrincipalUpstream:
     def __init__(self, shared: Upstream, source: CredentialService) -> None:
         assert shared.config.credentials is not None
         self.shared = shared
+        self.config: ServerConfig = shared.config
+        self.status = shared.status  # the same object: the shared upstream updates it in place
         self.source = source
         self.settings = shared.config.credentials
         self._sessions: dict[str, _Session] = {}
@@ -58,14 +60,6 @@ class PerPrincipalUpstream:
         self._group: TaskGroup | None = None
 
     # -- the shared upstream's face: discovery, status, listings
-
-    @property
-    def config(self) -> ServerConfig:
-        return self.shared.config
-
-    @property
-    def status(self) -> Any:
-        return self.shared.status
 
     @property
     def on_list_changed(self) -> Any:

@@ -128,7 +128,7 @@ class PostgresCredentialStore:
 
     async def put(self, credential: StoredCredential) -> None:
         sql = (
-            f'INSERT INTO {self._table} ({_PG_SELECT}, version) VALUES (%s, %s, %s, %s, %s, %s) '
+            f"INSERT INTO {self._table} ({_PG_SELECT}, version) VALUES (%s, %s, %s, %s, %s, %s) "
             'ON CONFLICT (server, "user") DO UPDATE SET sealed = EXCLUDED.sealed, '
             "updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by, version = EXCLUDED.version"
         )
