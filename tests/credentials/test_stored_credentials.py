@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 
 from mcp_guard import Gateway
 from mcp_guard.auth.keys import generate_key, hash_key
@@ -185,3 +187,15 @@ def test_a_per_user_server_needs_an_encryption_key() -> None:
     }
     with pytest.raises(ConfigError, match="key_file or key_env"):
         Gateway(parse_config(config))
+
+
+async def test_an_mcp_client_without_a_credential_reads_how_to_link_one(served: Any, issuer: TestIssuer) -> None:
+    gateway, _ = served
+    carol = token_of(issuer, "carol@example.com")
+    async with (
+        http_client(standalone_app(gateway), headers=bearer(carol)) as http,
+        Client(streamable_http_client("http://127.0.0.1/mcp", http_client=http)) as client,
+    ):
+        result = await client.call_tool("identity__whoami", {})
+    assert result.is_error  # a refusal of the call, as MCP clients show tool errors to the model and the user
+    assert "PUT /mcp/credentials/identity/carol@example.com" in str(result.content)
