@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from cryptography.fernet import Fernet
 from mcp import Client
@@ -49,7 +50,7 @@ async def issuer() -> AsyncIterator[TestIssuer]:
         yield running
 
 
-def document(issuer: TestIssuer, upstream: Any, tmp_path: Path) -> dict[str, Any]:
+def document(issuer: TestIssuer, upstream: Any, tmp_path: Path, **sessions: Any) -> dict[str, Any]:
     return {
         "roles": {"admin": {"tools": ["*"], "admin": True}, "user": {"tools": ["identity/*"]}},
         "keys": [{"name": "ops", "hash": hash_key(ADMIN_KEY), "roles": ["admin"]}],
@@ -68,7 +69,7 @@ def document(issuer: TestIssuer, upstream: Any, tmp_path: Path) -> dict[str, Any
                 "transport": "http",
                 "url": upstream.url,
                 "headers": {"Authorization": f"Bearer {SERVICE}"},
-                "credentials": {"mode": "stored"},
+                "credentials": {"mode": "stored", **sessions},
             }
         ],
         "audit": {"sink": f"sqlite:///{tmp_path / 'audit.db'}"},
@@ -76,9 +77,12 @@ def document(issuer: TestIssuer, upstream: Any, tmp_path: Path) -> dict[str, Any
 
 
 @pytest.fixture
-async def served(issuer: TestIssuer, upstream: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+async def served(
+    issuer: TestIssuer, upstream: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Any:
     monkeypatch.setenv("TEST_CREDENTIALS_KEY", Fernet.generate_key().decode())
-    gateway = Gateway(parse_config(document(issuer, upstream, tmp_path)))
+    sessions = getattr(request, "param", {})
+    gateway = Gateway(parse_config(document(issuer, upstream, tmp_path, **sessions)))
     async with gateway.lifespan(), http_client(standalone_app(gateway)) as http:
         yield gateway, http
 
@@ -199,3 +203,32 @@ async def test_an_mcp_client_without_a_credential_reads_how_to_link_one(served: 
         result = await client.call_tool("identity__whoami", {})
     assert result.is_error  # a refusal of the call, as MCP clients show tool errors to the model and the user
     assert "PUT /mcp/credentials/identity/carol@example.com" in str(result.content)
+
+
+@pytest.mark.parametrize("served", [{"max_sessions": 1, "idle_seconds": 0.2}], indirect=True)
+async def test_sessions_are_bounded_and_closed_when_idle(served: Any, issuer: TestIssuer) -> None:
+    gateway, http = served
+    upstream = gateway.upstreams["identity"]
+    alice, bob = token_of(issuer, "alice@example.com"), token_of(issuer, "bob@example.com")
+    for token, user, linked in ((alice, "alice@example.com", ALICE_UPSTREAM), (bob, "bob@example.com", BOB_UPSTREAM)):
+        await http.put(f"/mcp/credentials/identity/{user}", json={"token": linked}, headers=bearer(token))
+    assert answered(await whoami(http, alice))["user"] == "alice-at-upstream"
+    assert answered(await whoami(http, bob))["user"] == "bob-at-upstream"
+    assert upstream.open_sessions() == ["bob@example.com"]  # the bound: alice's idle session made room
+    with anyio.fail_after(10):  # the reaper runs every idle_seconds / 4
+        while upstream.open_sessions():
+            await anyio.sleep(0.05)
+    assert answered(await whoami(http, alice))["user"] == "alice-at-upstream"  # reopened on demand
+
+
+async def test_a_token_the_upstream_refuses_is_a_502_naming_the_user(served: Any, issuer: TestIssuer) -> None:
+    gateway, http = served
+    alice = token_of(issuer, "alice@example.com")
+    await http.put(
+        "/mcp/credentials/identity/alice@example.com", json={"token": "revoked-at-github"}, headers=bearer(alice)
+    )
+    response = await whoami(http, alice)
+    assert response.status_code == 502, response.text
+    assert "refused the session of 'alice@example.com'" in response.json()["detail"]
+    assert "revoked-at-github" not in response.text
+    assert gateway.upstreams["identity"].open_sessions() == []

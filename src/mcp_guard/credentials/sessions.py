@@ -155,6 +155,9 @@ class PerPrincipalUpstream:
         self._close(user)
 
     def _close(self, user: str) -> None:
+        lock = self._opening.get(user)
+        if lock is not None and not lock.locked():  # one lock per user with a session or an opening under way
+            del self._opening[user]
         session = self._sessions.pop(user, None)
         if session is not None:
             session.scope.cancel()
