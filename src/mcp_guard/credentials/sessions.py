@@ -23,7 +23,7 @@ from anyio.abc import TaskGroup
 
 from ..config import ServerConfig
 from ..errors import NotAllowed, ServiceUnavailable, UpstreamError
-from ..upstreams.base import Upstream, UpstreamState
+from ..upstreams.base import ListChanged, ResourceUpdated, ToolsChanged, Upstream, UpstreamState
 from ..upstreams.client import ClientUpstream
 
 if TYPE_CHECKING:
@@ -53,6 +53,8 @@ class PerPrincipalUpstream:
         self.shared = shared
         self.config: ServerConfig = shared.config
         self.status = shared.status  # the same object: the shared upstream updates it in place
+        self.on_list_changed: ListChanged | None = None  # set by the supervisor, handed to the shared upstream
+        self.on_resource_updated: ResourceUpdated | None = None
         self.source = source
         self.settings = shared.config.credentials
         self._sessions: dict[str, _Session] = {}
@@ -60,22 +62,6 @@ class PerPrincipalUpstream:
         self._group: TaskGroup | None = None
 
     # -- the shared upstream's face: discovery, status, listings
-
-    @property
-    def on_list_changed(self) -> Any:
-        return self.shared.on_list_changed
-
-    @on_list_changed.setter
-    def on_list_changed(self, value: Any) -> None:
-        self.shared.on_list_changed = value
-
-    @property
-    def on_resource_updated(self) -> Any:
-        return self.shared.on_resource_updated
-
-    @on_resource_updated.setter
-    def on_resource_updated(self, value: Any) -> None:
-        self.shared.on_resource_updated = value
 
     def offers(self, feature: str) -> bool:
         return self.shared.offers(feature)
@@ -97,7 +83,8 @@ class PerPrincipalUpstream:
     async def call(self, tool: str, arguments: dict[str, Any]) -> types.CallToolResult:
         raise NotAllowed(f"Server '{self.config.name}' acts as each user: a call needs the caller")
 
-    async def run(self, on_tools: Any) -> None:
+    async def run(self, on_tools: ToolsChanged) -> None:
+        self.shared.on_list_changed, self.shared.on_resource_updated = self.on_list_changed, self.on_resource_updated
         async with anyio.create_task_group() as group:
             self._group = group
             group.start_soon(self._reap_idle)
