@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from .config import GatewayConfig, load_config
+from .credentials.service import CredentialService
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ async def reload_gateway(gateway: Gateway, path: str | Path | None = None) -> di
         raise ConfigError("the gateway was not started from a configuration file: there is nothing to reload")
     try:
         new = gateway.with_code_servers(load_config(source))
+        CredentialService.check_servers(gateway.config.credentials, new.servers)  # its settings need a restart
     except ConfigError as exc:
         logger.error("Configuration reload refused, the running configuration is kept: %s", exc)
         raise

@@ -68,3 +68,17 @@ def test_the_vault_opens_what_its_keys_sealed(monkeypatch: pytest.MonkeyPatch, t
         Vault.from_settings(CredentialSettings(key_env="NOT_A_KEY"))
     with pytest.raises(ConfigError, match="UNSET_KEY is not set"):
         Vault.from_settings(CredentialSettings(key_env="UNSET_KEY"))
+
+
+async def test_a_reload_that_adds_a_per_user_server_without_a_key_is_refused(tmp_path: Path) -> None:
+    from mcp_guard import Gateway
+
+    path = tmp_path / "gateway.yaml"
+    path.write_text("servers: []\n")
+    gateway = Gateway.from_yaml(path)
+    path.write_text(
+        "servers:\n  - {name: gh, transport: http, url: 'http://127.0.0.1:9/mcp', credentials: {mode: stored}}\n"
+    )
+    with pytest.raises(ConfigError, match="key_file or key_env"):
+        await gateway.reload()
+    assert gateway.config.servers == []

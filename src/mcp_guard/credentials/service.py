@@ -8,6 +8,7 @@ for the server's audience, exchanged at the identity provider for the caller's a
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 import anyio
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
     from ..state import RequestState
 
 
+CACHE_SECONDS = 1.0  # how stale a stored credential (or its absence) may be when another process changed it
+
+
 class CredentialService:
     def __init__(self, settings: CredentialSettings, default_store: str) -> None:
         self.settings = settings
@@ -31,6 +35,8 @@ class CredentialService:
         self._store: CredentialStore | None = None
         self._vault: Vault | None = None
         self._opening = anyio.Lock()
+        # (server, user) → (the token or None, when read): a call does not read the store each time
+        self._cache: dict[tuple[str, str], tuple[str | None, float]] = {}
         self.exchanger = TokenExchanger(settings.token_exchange) if settings.token_exchange else None
 
     @staticmethod
@@ -64,23 +70,39 @@ class CredentialService:
                 raise ServiceUnavailable(f"Server '{server.name}': credentials.token_exchange is not configured")
             principal = state.principal
             return await self.exchanger.token(server, principal.key_id if principal else "", state.access_token)
-        store, vault = await self._opened()
-        found = await store.get(server.name, user)
-        if found is None:
+        key = (server.name, user)
+        cached = self._cache.get(key)
+        if cached is not None and time.monotonic() - cached[1] < CACHE_SECONDS:
+            token = cached[0]
+        else:
+            token = await self._stored(server.name, user)
+            if len(self._cache) >= 100_000:  # bounded: cleared wholesale, it refills from the store
+                self._cache.clear()
+            self._cache[key] = (token, time.monotonic())
+        if token is None:
             raise missing(server.name, user)
+        return token
+
+    async def _stored(self, server: str, user: str) -> str | None:
+        store, vault = await self._opened()
+        found = await store.get(server, user)
+        if found is None:
+            return None
         try:
             return vault.open(found.sealed)
         except ValueError as exc:
-            raise ServiceUnavailable(f"Server '{server.name}': {exc}") from None
+            raise ServiceUnavailable(f"Server '{server}': {exc}") from None
 
     async def link(self, server: str, user: str, token: str, by: str) -> StoredCredential:
         store, vault = await self._opened()
         record = credential(server, user, vault.seal(token), by)
         await store.put(record)
+        self._cache.pop((server, user), None)
         return record
 
     async def unlink(self, server: str, user: str) -> bool:
         store, _ = await self._opened()
+        self._cache.pop((server, user), None)
         return await store.delete(server, user)
 
     async def linked(self, server: str) -> list[StoredCredential]:
