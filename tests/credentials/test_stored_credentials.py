@@ -21,7 +21,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from mcp_guard import Gateway
 from mcp_guard.auth.keys import generate_key, hash_key
-from mcp_guard.config import parse_config
+from mcp_guard.config import load_config, parse_config
 from mcp_guard.errors import ConfigError
 from mcp_guard.server import standalone_app
 from tests.integration.gateway_fixtures import http_client
@@ -232,3 +232,25 @@ async def test_a_token_the_upstream_refuses_is_a_502_naming_the_user(served: Any
     assert "refused the session of 'alice@example.com'" in response.json()["detail"]
     assert "revoked-at-github" not in response.text
     assert gateway.upstreams["identity"].open_sessions() == []
+
+
+async def test_the_example_configuration_runs_as_documented(
+    upstream: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice_key, bob_key = generate_key(), generate_key()
+    environ = {
+        "ALICE_KEY_HASH": hash_key(alice_key), "BOB_KEY_HASH": hash_key(bob_key), "IDENTITY_URL": upstream.url,
+        "IDENTITY_SERVICE_TOKEN": SERVICE, "MCP_GUARD_CREDENTIALS_KEY": Fernet.generate_key().decode(),
+    }  # fmt: skip
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)  # its SQLite credential store is relative
+    gateway = Gateway(load_config(ROOT / "examples/per-user-credentials.yaml"))
+    async with gateway.lifespan(), http_client(standalone_app(gateway)) as http:
+        linked = await http.put(
+            "/mcp/credentials/identity/alice", json={"token": ALICE_UPSTREAM}, headers=bearer(alice_key)
+        )
+        assert linked.status_code == 200, linked.text
+        assert answered(await whoami(http, alice_key))["user"] == "alice-at-upstream"
+        assert (await whoami(http, bob_key)).status_code == 403
+    assert (tmp_path / "mcp-guard-credentials.db").exists()
