@@ -16,6 +16,7 @@ import jwt
 import pytest
 
 from mcp_guard import Gateway
+from mcp_guard.auth.keys import generate_key, hash_key
 from mcp_guard.config import parse_config
 from mcp_guard.server import standalone_app
 from tests.integration.gateway_fixtures import http_client
@@ -31,6 +32,7 @@ ACCOUNTS = {
     "rs-client": {"email": "rs@example.com", "groups": ["staff"]},
     "opaque-client": {"email": "batch@example.com", "groups": ["staff"]},
 }
+LEGACY_KEY = generate_key()  # a virtual key: no access token to exchange
 UPSTREAM_PORT = free_port()
 UPSTREAM_URL = f"http://127.0.0.1:{UPSTREAM_PORT}/mcp"
 
@@ -54,6 +56,7 @@ async def served(provider: OpenIDProvider, upstream: ServerProcess, tmp_path: Pa
     monkeypatch.setenv("TEST_GATEWAY_SECRET", "gateway-secret")
     document = {
         "roles": {"user": {"tools": ["identity/*", "stranger/*"]}},
+        "keys": [{"name": "legacy", "hash": hash_key(LEGACY_KEY), "roles": ["user"]}],
         "auth": {
             "store": "memory://",
             "oauth": {
@@ -128,3 +131,11 @@ async def test_an_exchange_the_provider_refuses_is_a_403_with_its_reason(served:
     assert "refused by the identity provider (400: unknown audience http://127.0.0.1:9/unknown)" in response.text
     records = [r for r in await stored(gateway) if r["server"] == "stranger"]
     assert [(r["decision"], r["reason"]) for r in records] == [("denied", "not_allowed")]
+
+
+async def test_a_virtual_key_has_no_token_to_exchange_and_is_told_so(served: Any, provider: OpenIDProvider) -> None:
+    _, http = served
+    response = await whoami(http, LEGACY_KEY)
+    assert response.status_code == 403, response.text
+    assert "call it with an access token of that issuer" in response.json()["detail"]
+    assert provider.issuer in response.json()["detail"]
