@@ -24,6 +24,7 @@ from mcp_guard.auth.keys import generate_key, hash_key
 from mcp_guard.config import load_config, parse_config
 from mcp_guard.errors import ConfigError
 from mcp_guard.server import standalone_app
+from tests.credentials.helpers import oauth_auth, whoami
 from tests.integration.gateway_fixtures import http_client
 from tests.oauth.gateway import RESOURCE, bearer, stored
 from tests.oauth.issuers import TestIssuer
@@ -54,14 +55,7 @@ def document(issuer: TestIssuer, upstream: Any, tmp_path: Path, **sessions: Any)
     return {
         "roles": {"admin": {"tools": ["*"], "admin": True}, "user": {"tools": ["identity/*"]}},
         "keys": [{"name": "ops", "hash": hash_key(ADMIN_KEY), "roles": ["admin"]}],
-        "auth": {
-            "store": "memory://",
-            "oauth": {
-                "resource": RESOURCE,
-                "issuers": [{"issuer": issuer.issuer}],
-                "claims": {"user": ["email", "sub"], "roles": "groups", "role_map": {"staff": ["user"]}},
-            },
-        },
+        "auth": oauth_auth(issuer.issuer),
         "credentials": {"store": f"sqlite:///{tmp_path / 'credentials.db'}", "key_env": "TEST_CREDENTIALS_KEY"},
         "servers": [
             {
@@ -89,11 +83,6 @@ async def served(
 
 def token_of(issuer: TestIssuer, email: str) -> str:
     return issuer.mint(issuer.claims(RESOURCE, sub=email.split("@")[0], email=email, groups=["staff"]))
-
-
-async def whoami(http: Any, token: str) -> Any:
-    body = {"id": "1", "type": "function", "function": {"name": "identity/whoami", "arguments": {}}}
-    return await http.post("/mcp/tool/execute", json=body, headers=bearer(token))
 
 
 def answered(response: Any) -> dict[str, Any]:

@@ -19,8 +19,9 @@ from mcp_guard import Gateway
 from mcp_guard.auth.keys import generate_key, hash_key
 from mcp_guard.config import parse_config
 from mcp_guard.server import standalone_app
+from tests.credentials.helpers import oauth_auth, whoami
 from tests.integration.gateway_fixtures import http_client
-from tests.oauth.gateway import RESOURCE, bearer, stored
+from tests.oauth.gateway import RESOURCE, stored
 from tests.oauth.issuers import OpenIDProvider
 from tests.support.processes import ServerProcess, free_port
 
@@ -57,14 +58,7 @@ async def served(provider: OpenIDProvider, upstream: ServerProcess, tmp_path: Pa
     document = {
         "roles": {"user": {"tools": ["identity/*", "stranger/*"]}},
         "keys": [{"name": "legacy", "hash": hash_key(LEGACY_KEY), "roles": ["user"]}],
-        "auth": {
-            "store": "memory://",
-            "oauth": {
-                "resource": RESOURCE,
-                "issuers": [{"issuer": provider.issuer}],
-                "claims": {"user": ["email", "sub"], "roles": "groups", "role_map": {"staff": ["user"]}},
-            },
-        },
+        "auth": oauth_auth(provider.issuer),
         "credentials": {
             "token_exchange": {
                 "issuer": provider.issuer,
@@ -94,11 +88,6 @@ async def served(provider: OpenIDProvider, upstream: ServerProcess, tmp_path: Pa
     gateway = Gateway(parse_config(document))
     async with gateway.lifespan(), http_client(standalone_app(gateway)) as http:
         yield gateway, http
-
-
-async def whoami(http: Any, token: str, server: str = "identity") -> Any:
-    body = {"id": "1", "type": "function", "function": {"name": f"{server}/whoami", "arguments": {}}}
-    return await http.post("/mcp/tool/execute", json=body, headers=bearer(token))
 
 
 async def test_each_caller_reaches_the_upstream_with_a_token_exchanged_for_its_audience(
