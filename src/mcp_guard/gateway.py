@@ -25,6 +25,7 @@ from .observability.operations import Operations
 from .pipeline import Pipeline
 from .reload import reload_gateway, reload_on_sighup
 from .router import GatewayRouter
+from .router.client_requests import Relays
 from .router.list_changed import ListChangedNotifier
 from .router.mcp_endpoint import build_session_manager
 from .servers.manager import UpstreamManager
@@ -86,6 +87,7 @@ class Gateway:
         self.operations = Operations(self)  # /healthz, /readyz, /metrics
         self.upstream_manager = UpstreamManager(self, registered)
         self.list_changed = ListChangedNotifier()  # MCP clients are told when the catalog changes
+        self.relays = Relays(self)  # upstreams' elicitation and sampling reach the client that caused them
         self.catalog.on_change(lambda server: self.list_changed.changed("tools", server))
         self._session_manager: StreamableHTTPSessionManager | None = None
 
@@ -113,6 +115,7 @@ class Gateway:
                 try:
                     async with anyio.create_task_group() as notices:
                         notices.start_soon(self.list_changed.run)
+                        notices.start_soon(self.relays.run)
                         try:
                             yield
                         finally:

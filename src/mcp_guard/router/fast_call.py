@@ -278,8 +278,10 @@ def _plain_params(params: dict[str, Any], headers: dict[bytes, bytes]) -> bool:
     name, arguments, meta = params.get("name"), params.get("arguments"), params.get("_meta")
     if not isinstance(name, str) or not (arguments is None or isinstance(arguments, dict)):
         return False
-    if not isinstance(meta, dict) or not isinstance(meta.get(CLIENT_CAPABILITIES_META_KEY), dict):
+    if not isinstance(meta, dict) or not isinstance(capabilities := meta.get(CLIENT_CAPABILITIES_META_KEY), dict):
         return False
+    if "elicitation" in capabilities or "sampling" in capabilities:
+        return False  # the upstream may ask this client for input: the SDK's path relays it (client_requests.py)
     version = headers[b"mcp-protocol-version"].decode("latin-1")
     name_header = headers.get(b"mcp-name")
     shown = decode_header_value(name_header.decode("latin-1")) if name_header is not None else None

@@ -26,6 +26,7 @@ from ..observability.mcp_spans import McpSpanMiddleware
 from ..results import error_result
 from ..state import SCOPE_KEY, RequestState
 from .aggregate import state_of as _state
+from .client_requests import CallResult
 from .completion import completion_handlers
 from .fast_call import FastToolCall, ToolCaller
 from .list_changed import NotifyingServer
@@ -63,9 +64,12 @@ def build_mcp_server(gateway: Gateway) -> Server[Any]:
         gateway.list_changed.remember(ctx)
         return types.ListToolsResult(tools=listing_for(gateway, _state(ctx)).mcp_tools())
 
-    async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> types.CallToolResult:
+    async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> CallResult:
         confirmation = header(ctx.request.scope, CONFIRM_HEADER) if ctx.request is not None else None
-        return await answer(_state(ctx), params.name, params.arguments, confirmation)
+        # elicitation and sampling of the upstream reach this client (`client_requests.py`)
+        return await gateway.relays.serve(
+            ctx, params, lambda: answer(_state(ctx), params.name, params.arguments, confirmation)
+        )
 
     def input_schema(name: str) -> Mapping[str, Any] | None:
         """Lets the SDK validate `Mcp-Param-*` headers without running `tools/list` per call."""

@@ -38,6 +38,7 @@ from mcp_types import CONNECTION_CLOSED, INVALID_PARAMS, METHOD_NOT_FOUND, REQUE
 
 from ..config import ServerConfig
 from ..errors import BadRequest, GatewayError, NotFound, UpstreamError, UpstreamTimeout
+from ..relay import InFlight, current_relay
 from .base import ListChanged, ResourceUpdated, ToolsChanged, UpstreamState, UpstreamStatus
 from .direct_http import DirectHttpCaller, Undelivered
 from .transports import TransportEvents, open_transport
@@ -78,6 +79,7 @@ class ClientUpstream:
         self.status = UpstreamStatus(name=config.name, transport=config.transport)
         self.on_list_changed: ListChanged | None = None
         self.on_resource_updated: ResourceUpdated | None = None
+        self.in_flight = InFlight()  # which call a handshake-era upstream's elicitation belongs to (relay.py)
         self._watched: set[str] = set()  # resource URIs someone downstream is subscribed to
         self._watchers: dict[str, anyio.CancelScope] = {}  # 2026-07-28: one listen stream per watched URI
         self._tasks: anyio.abc.TaskGroup | None = None  # the connection's task group, while connected
@@ -124,7 +126,7 @@ class ClientUpstream:
         with anyio.CancelScope(deadline=anyio.current_time() + self.config.connect_timeout) as deadline:
             async with AsyncExitStack() as stack:
                 events = TransportEvents(self._child_exited, self._session_lost)
-                client = await open_transport(stack, self.config, self._on_message, events, self.server)
+                client = await open_transport(stack, self.config, self._on_message, events, self.server, self.in_flight)
                 await self._discover(client, on_tools)
                 deadline.deadline = math.inf
                 # saves ~1 ms of CPU per call: one plain POST instead of the SDK transport and httpx2
@@ -313,6 +315,10 @@ class ClientUpstream:
         await self._first_attempt.wait()
 
     async def call(self, tool: str, arguments: dict[str, Any]) -> types.CallToolResult:
+        with self.in_flight.call():
+            return await self._call(tool, arguments)
+
+    async def _call(self, tool: str, arguments: dict[str, Any]) -> types.CallToolResult:
         link = await self._connection()
         try:
             return await self._call_on(link, tool, arguments)
@@ -330,7 +336,7 @@ class ClientUpstream:
 
     async def _call_on(self, link: _Link, tool: str, arguments: dict[str, Any]) -> types.CallToolResult:
         try:
-            if link.direct is not None:
+            if link.direct is not None and current_relay() is None:  # the SDK relays input requests (relay.py)
                 return await link.direct.call(tool, arguments)
             return await link.client.call_tool(tool, arguments, read_timeout_seconds=self.config.call_timeout)
         except MCPError:
@@ -377,7 +383,8 @@ class ClientUpstream:
         connection; `what` names it in errors (`resources/read 'file:///x'`)."""
         link = await self._connection()
         try:
-            return await send(link.client)  # bounded by the client's `read_timeout_seconds` (call_timeout)
+            with self.in_flight.call():
+                return await send(link.client)  # bounded by the client's `read_timeout_seconds` (call_timeout)
         except MCPError as exc:
             raise self._failure(f"{what} on '{self.config.name}'", what, exc) from None
         except GatewayError:

@@ -172,7 +172,8 @@ class DirectHttpCaller:
             raw["ttlMs"] = 0  # as the SDK client does: a negative cache hint must not fail the call
         result = self.session._call_tool_adapter.validate_python(raw, by_name=False)
         if not isinstance(result, types.CallToolResult):
-            raise MCPError(code=INTERNAL_ERROR, message="the upstream asked for client input, which is not relayed")
+            asked = "the upstream asked for client input (elicitation or sampling)"
+            raise MCPError(code=INTERNAL_ERROR, message=f"{asked}, but the calling client declared neither capability")
         if not result.is_error:
             await self.session.validate_tool_result(tool, result)  # output schema, as `call_tool` checks it
         return result

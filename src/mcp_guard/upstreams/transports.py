@@ -18,6 +18,7 @@ from mcp.client.streamable_http import MCP_SESSION_ID, streamable_http_client
 from mcp.shared._httpx_utils import MCP_DEFAULT_SSE_READ_TIMEOUT, MCP_DEFAULT_TIMEOUT
 
 from ..config import ServerConfig
+from ..relay import InFlight, upstream_callbacks
 from .stdio import stdio_transport
 
 # An SSE/streamable-HTTP response stream may stay open between events for a long time.
@@ -38,13 +39,18 @@ async def open_transport(
     on_message: MessageHandlerFnT,
     events: TransportEvents,
     server: Any = None,
+    in_flight: InFlight | None = None,
 ) -> Client:
     """Connect (and negotiate the protocol era) inside `stack`; the caller's scope bounds the time.
-    `server` is an in-process MCP server object, for `inprocess` servers registered as such."""
+    `server` is an in-process MCP server object, for `inprocess` servers registered as such. Elicitation and
+    sampling requests go to the client of the call that caused them (`relay.py`), found in `in_flight`."""
+    on_elicit, on_sample = upstream_callbacks(config.name, in_flight or InFlight())
     client = Client(
         server if server is not None else await _target(stack, config, events),
         mode=config.protocol,
         message_handler=on_message,
+        elicitation_callback=on_elicit,
+        sampling_callback=on_sample,
         read_timeout_seconds=config.call_timeout,
         cache=None,  # the gateway keeps its own catalog; stale cached listings would hide changes
     )

@@ -1,0 +1,129 @@
+"""Server→client requests (elicitation, sampling) relayed to the client whose call caused them.
+
+An upstream may ask for input while it runs a tool: `elicitation/create` (ask the user) or
+`sampling/createMessage` (ask the client's model). The gateway never answers these itself; it passes each
+one to the client of the call that caused it, through a `ClientRelay` bound to that call:
+
+- The router binds the relay of the downstream request around its pipeline call (`relaying`), in a
+  context variable: every upstream call made inside it carries that relay and no other.
+- A 2026-07-28 upstream's input requests arrive inside the gateway's own `tools/call` (the SDK client's
+  input-required loop runs in the calling task), so the context variable names the call exactly.
+- A handshake-era upstream's requests arrive on the SDK's receive loop, outside any call's task. The
+  upstream's `InFlight` register names the call then: the one call in flight on that upstream. With
+  several in flight the request cannot be attributed and is refused, never guessed: an upstream can never
+  reach another caller's client.
+
+A request with no relay to go to (the client did not declare the capability, or the request came with no
+call of ours in flight) is answered with an error that says why.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Protocol
+
+import mcp_types as types
+from mcp.client.session import ClientRequestContext, ElicitationFnT, SamplingFnT
+from mcp_types import INVALID_REQUEST
+
+logger = logging.getLogger(__name__)
+
+InputRequest = types.ElicitRequest | types.CreateMessageRequest
+InputAnswer = types.ElicitResult | types.CreateMessageResult | types.CreateMessageResultWithTools | types.ErrorData
+
+
+class ClientRelay(Protocol):
+    """Carries one input request to the client of one downstream call and brings its answer back."""
+
+    async def ask(self, server: str, request: InputRequest) -> InputAnswer:
+        """The client's answer, or `ErrorData` (no capability, timeout, refused)."""
+        ...
+
+
+_current: ContextVar[ClientRelay | None] = ContextVar("mcp_guard_client_relay", default=None)
+
+
+@contextmanager
+def relaying(relay: ClientRelay | None) -> Iterator[None]:
+    """Bind `relay` to the upstream calls made inside the block (None: the client can answer nothing)."""
+    token = _current.set(relay)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def current_relay() -> ClientRelay | None:
+    return _current.get()
+
+
+def capability_of(request: InputRequest) -> str:
+    """The client capability a request needs: `elicitation` or `sampling`."""
+    return "elicitation" if isinstance(request, types.ElicitRequest) else "sampling"
+
+
+def refusal(message: str) -> types.ErrorData:
+    return types.ErrorData(code=INVALID_REQUEST, message=message)
+
+
+class InFlight:
+    """The upstream calls in flight on one upstream connection, each with the relay of its caller.
+
+    Only consulted for requests that arrive outside a call's task (handshake-era upstreams)."""
+
+    def __init__(self) -> None:
+        self._calls: dict[int, ClientRelay | None] = {}
+        self._next = 0
+
+    @contextmanager
+    def call(self) -> Iterator[None]:
+        """Register the current call (with the caller's relay, if any) while it runs."""
+        self._next += 1
+        token = self._next
+        self._calls[token] = current_relay()
+        try:
+            yield
+        finally:
+            del self._calls[token]
+
+    def attributed(self) -> tuple[ClientRelay | None, str | None]:
+        """(relay, None) when exactly one call is in flight, else (None, why not)."""
+        if len(self._calls) == 1:
+            return next(iter(self._calls.values())), None
+        if not self._calls:
+            return None, "no call of the gateway is in flight on this upstream"
+        return None, "several calls are in flight on this upstream, so the gateway cannot tell which caused it"
+
+
+def upstream_callbacks(server: str, in_flight: InFlight) -> tuple[ElicitationFnT, SamplingFnT]:
+    """The SDK client callbacks (elicitation, sampling) of upstream `server`: each finds the relay of the
+    call that caused the request and asks through it."""
+
+    async def relay(request: InputRequest) -> InputAnswer:
+        relay = current_relay()
+        why: str | None = None
+        if relay is None:
+            relay, why = in_flight.attributed()
+        kind = capability_of(request)
+        if relay is None:
+            reason = why or f"the client that caused this call did not declare the {kind} capability"
+            logger.info("upstream %s: %s request refused: %s", server, kind, reason)
+            return refusal(f"mcp-guard cannot relay this {kind} request: {reason}")
+        return await relay.ask(server, request)
+
+    async def on_elicit(
+        context: ClientRequestContext, params: types.ElicitRequestParams
+    ) -> types.ElicitResult | types.ErrorData:
+        answer = await relay(types.ElicitRequest(params=params))
+        return answer if isinstance(answer, types.ElicitResult | types.ErrorData) else refusal("not an elicit result")
+
+    async def on_sample(
+        context: ClientRequestContext, params: types.CreateMessageRequestParams
+    ) -> types.CreateMessageResult | types.CreateMessageResultWithTools | types.ErrorData:
+        answer = await relay(types.CreateMessageRequest(params=params))
+        return refusal("not a sampling result") if isinstance(answer, types.ElicitResult) else answer
+
+    return on_elicit, on_sample

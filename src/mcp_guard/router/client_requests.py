@@ -1,0 +1,252 @@
+"""Elicitation and sampling requests of upstreams, carried to the client whose `tools/call` caused them
+(`relay.py` finds that call); one relay per downstream request, in either era of the client:
+
+- A handshake-era client (`SessionRelay`) gets the classic `elicitation/create` or `sampling/createMessage`
+  on its stream, related to its `tools/call`, and answers it there.
+- A 2026-07-28 client has no back-channel: its call is parked (`Parked`). The upstream call keeps running in
+  the gateway's task group while the client gets an `input_required` result naming the question and a
+  `requestState` handle; its retry with `inputResponses` answers the question and waits for the next
+  question or the result. A handle is bound to the key that got it; another key's retry is refused.
+
+Either way a question unanswered within `timeout` goes back to the upstream as an error that says so, a
+decline or cancel goes back as that decline or cancel, and each relayed request leaves an audit record
+(`elicitation:<server>` / `sampling:<server>`, its outcome, the action; never the answer's content).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+import anyio
+import anyio.abc
+import mcp_types as types
+from mcp import MCPError
+from mcp.server.context import ServerRequestContext
+from mcp.shared.message import ServerMessageMetadata
+from mcp_types import INVALID_PARAMS, REQUEST_TIMEOUT
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+from ..errors import UpstreamError
+from ..pipeline import ToolCall
+from ..relay import InputAnswer, InputRequest, capability_of, refusal, relaying
+from ..state import RequestState
+from .aggregate import state_of as _state
+
+if TYPE_CHECKING:
+    from ..gateway import Gateway
+
+CallResult = types.CallToolResult | types.InputRequiredResult
+DEFAULT_TIMEOUT = 120.0  # seconds a client has to answer one question
+PARKED_TTL = 600.0  # seconds a parked call's outcome waits for a client that never retries
+
+
+def _timed_out(kind: str, seconds: float) -> types.ErrorData:
+    return types.ErrorData(
+        code=REQUEST_TIMEOUT, message=f"the client did not answer the {kind} request within {seconds:g} s"
+    )
+
+
+class Relays:
+    """The gateway's relays: binds one to each downstream `tools/call` and holds parked 2026-07-28 calls."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.timeout = DEFAULT_TIMEOUT
+        self._parked: dict[str, Parked] = {}
+        self._tasks: anyio.abc.TaskGroup | None = None
+
+    async def run(self) -> None:
+        """Hold the task group parked calls run in (the gateway's lifespan runs this)."""
+        async with anyio.create_task_group() as tg:
+            self._tasks = tg
+            try:
+                await anyio.sleep_forever()
+            finally:
+                self._tasks = None
+
+    async def serve(
+        self,
+        ctx: ServerRequestContext[Any],
+        params: types.CallToolRequestParams,
+        call: Callable[[], Awaitable[types.CallToolResult]],
+    ) -> CallResult:
+        """Run `call` (the pipeline's tool call) with the relay this client can be reached through."""
+        state = _state(ctx)
+        kinds = _capabilities(ctx)
+        if not kinds:
+            with relaying(None):
+                return await call()
+        if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+            with relaying(SessionRelay(self, ctx, state, kinds)):
+                return await call()
+        if params.request_state is not None:
+            return await self._resume(state, params)
+        if self._tasks is None:  # no lifespan running parked calls: the client gets errors, not a hang
+            with relaying(None):
+                return await call()
+        parked = Parked(self, state, kinds)
+        self._parked[parked.handle] = parked
+        self._tasks.start_soon(parked.run, call)
+        return await parked.next_outcome()
+
+    async def _resume(self, state: RequestState, params: types.CallToolRequestParams) -> CallResult:
+        self._expire()
+        parked = self._parked.get(params.request_state or "")
+        if parked is None or _key(parked.state) != _key(state):
+            raise MCPError(code=INVALID_PARAMS, message="unknown or expired requestState")
+        parked.answer(params.input_responses or {})
+        return await parked.next_outcome()
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for handle in [h for h, p in self._parked.items() if p.done_at is not None and now - p.done_at > PARKED_TTL]:
+            del self._parked[handle]
+
+    def forget(self, parked: Parked) -> None:
+        self._parked.pop(parked.handle, None)
+
+    async def audit(self, state: RequestState, server: str, request: InputRequest, answer: InputAnswer) -> None:
+        """One audit record per relayed request: who, which upstream, what became of it (not the content)."""
+        kind = capability_of(request)
+        details: dict[str, Any] = {}
+        error = None
+        if isinstance(answer, types.ErrorData):
+            error = UpstreamError(f"{kind} request of '{server}' not answered: {answer.message}")
+        elif isinstance(answer, types.ElicitResult):
+            details["action"] = answer.action
+        else:
+            details["model"] = answer.model
+        method = "elicitation/create" if kind == "elicitation" else "sampling/createMessage"
+        call = ToolCall(f"{kind}:{server}", details, state, "mcp", method=method)
+        await self.gateway.pipeline.record_call(call, error)
+
+
+class SessionRelay:
+    """A handshake-era client: the request goes on its stream, related to its `tools/call`."""
+
+    def __init__(self, relays: Relays, ctx: ServerRequestContext[Any], state: RequestState, kinds: set[str]) -> None:
+        self.relays, self.ctx, self.state, self.kinds = relays, ctx, state, kinds
+
+    async def ask(self, server: str, request: InputRequest) -> InputAnswer:
+        answer = await self._ask(request)
+        await self.relays.audit(self.state, server, request, answer)
+        return answer
+
+    async def _ask(self, request: InputRequest) -> InputAnswer:
+        kind = capability_of(request)
+        if kind not in self.kinds:
+            return refusal(f"the client that caused this call did not declare the {kind} capability")
+        result: type[Any] = types.ElicitResult if kind == "elicitation" else types.CreateMessageResult
+        timeout = self.relays.timeout
+        try:
+            with anyio.fail_after(timeout):
+                return await self.ctx.session.send_request(
+                    request, result, metadata=ServerMessageMetadata(related_request_id=self.ctx.request_id)
+                )
+        except TimeoutError:
+            return _timed_out(kind, timeout)
+        except MCPError as exc:
+            return exc.error
+
+
+@dataclass
+class _Question:
+    key: str
+    server: str
+    request: InputRequest
+    answered: anyio.Event = field(default_factory=anyio.Event)
+    answer: InputAnswer | None = None
+
+
+class Parked:
+    """A 2026-07-28 client's call whose upstream asked for input: it runs on, questions go out as
+    `input_required` results, answers come back in the client's retries."""
+
+    def __init__(self, relays: Relays, state: RequestState, kinds: set[str]) -> None:
+        self.relays, self.state, self.kinds = relays, state, kinds
+        self.handle = secrets.token_urlsafe(24)
+        self.done_at: float | None = None
+        self._result: types.CallToolResult | None = None
+        self._failure: BaseException | None = None
+        self._questions: dict[str, _Question] = {}
+        self._changed = anyio.Event()
+        self._count = 0
+
+    async def run(self, call: Callable[[], Awaitable[types.CallToolResult]]) -> None:
+        try:
+            with relaying(self):
+                self._result = await call()
+        except Exception as exc:  # noqa: BLE001 - handed to the client's next retry, like a result
+            self._failure = exc
+        finally:
+            self.done_at = time.monotonic()
+            self._signal()
+
+    async def ask(self, server: str, request: InputRequest) -> InputAnswer:
+        kind = capability_of(request)
+        if kind not in self.kinds:
+            answer: InputAnswer = refusal(f"the client that caused this call did not declare the {kind} capability")
+        else:
+            self._count += 1
+            question = _Question(f"{kind}-{self._count}", server, request)
+            self._questions[question.key] = question
+            self._signal()
+            timeout = self.relays.timeout
+            with anyio.move_on_after(timeout):
+                await question.answered.wait()
+            self._questions.pop(question.key, None)
+            answer = question.answer if question.answer is not None else _timed_out(kind, timeout)
+        await self.relays.audit(self.state, server, request, answer)
+        return answer
+
+    def answer(self, responses: types.InputResponses) -> None:
+        for key, response in responses.items():
+            question = self._questions.get(key)
+            if question is not None and not question.answered.is_set():
+                question.answer = _answer_for(question.request, response)
+                question.answered.set()
+
+    async def next_outcome(self) -> CallResult:
+        """The result once the call ends, or the questions it waits on; whichever comes first."""
+        while True:
+            if self.done_at is not None:
+                self.relays.forget(self)
+                if self._failure is not None:
+                    raise self._failure
+                return cast(types.CallToolResult, self._result)  # set whenever `run` ended without failure
+            waiting = {k: q.request for k, q in self._questions.items() if not q.answered.is_set()}
+            if waiting:
+                return types.InputRequiredResult(input_requests=waiting, request_state=self.handle)
+            changed = self._changed
+            await changed.wait()
+
+    def _signal(self) -> None:
+        changed, self._changed = self._changed, anyio.Event()
+        changed.set()
+
+
+def _answer_for(request: InputRequest, response: Any) -> InputAnswer:
+    """The client's response as the type its question asks for (a mismatched one is an error)."""
+    wanted = types.ElicitResult if isinstance(request, types.ElicitRequest) else types.CreateMessageResult
+    if isinstance(response, wanted):
+        return response
+    try:
+        data = response.model_dump(by_alias=True, exclude_none=True) if hasattr(response, "model_dump") else response
+        return wanted.model_validate(data, by_name=False)
+    except ValueError:
+        return refusal(f"the client's answer is not a valid {capability_of(request)} result")
+
+
+def _capabilities(ctx: ServerRequestContext[Any]) -> set[str]:
+    declared = ctx.session.client_capabilities
+    if declared is None:
+        return set()
+    return {kind for kind in ("elicitation", "sampling") if getattr(declared, kind, None) is not None}
+
+
+def _key(state: RequestState) -> str | None:
+    return state.principal.key_id if state.principal is not None else None
