@@ -61,12 +61,23 @@ from mcp.server.session import ServerSession
 from mcp_types import (
     AudioContent,
     Completion,
+    CreateMessageRequest,
+    CreateMessageRequestParams,
+    CreateMessageResult,
+    ElicitRequest,
+    ElicitRequestFormParams,
+    ElicitResult,
     EmbeddedResource,
     ImageContent,
+    InputRequiredResult,
     PromptReference,
+    SamplingMessage,
+    TextContent,
     TextResourceContents,
     ToolAnnotations,
 )
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import BaseModel
 from typing_extensions import TypedDict
 
 RESOURCE_URI = "notes://examples/readme"
@@ -313,6 +324,46 @@ def _register_many_tools(server: MCPServer, count: int) -> None:
         server.add_tool(lambda name=name: name, name=name, description=f"Trivial tool {name}")
 
 
+class Confirmation(BaseModel):
+    """What `confirm` asks the user for."""
+
+    ok: bool
+
+
+def _register_input_tools(server: MCPServer) -> None:
+    """Tools that ask the client for input: in the handshake era with a request on the client's stream, in
+    2026-07-28 with an `input_required` result the client answers by calling again (`ctx.input_responses`)."""
+
+    @server.tool(structured_output=False, annotations=ToolAnnotations(read_only_hint=True))
+    async def confirm(question: str, ctx: Context) -> Any:
+        """Ask the user `question` (form elicitation); say what they answered."""
+        if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+            result = await ctx.elicit(question, Confirmation)
+            return f"{result.action} ok={result.data.ok}" if result.action == "accept" else result.action
+        answer = (ctx.input_responses or {}).get("confirm")
+        if not isinstance(answer, ElicitResult):
+            schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+            form = ElicitRequestFormParams(message=question, requested_schema=schema)
+            return InputRequiredResult(input_requests={"confirm": ElicitRequest(params=form)})
+        return f"accept ok={(answer.content or {}).get('ok')}" if answer.action == "accept" else answer.action
+
+    @server.tool(structured_output=False, annotations=ToolAnnotations(read_only_hint=True))
+    async def ask_model(prompt: str, ctx: Context) -> Any:
+        """Ask the client's model `prompt` (sampling); say what it answered."""
+        messages = [SamplingMessage(role="user", content=TextContent(type="text", text=prompt))]
+        if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+            result: Any = await ctx.request_context.session.create_message(
+                messages=messages, max_tokens=64, related_request_id=ctx.request_id
+            )
+        else:
+            result = (ctx.input_responses or {}).get("sample")
+            if not isinstance(result, CreateMessageResult):
+                params = CreateMessageRequestParams(messages=messages, max_tokens=64)
+                return InputRequiredResult(input_requests={"sample": CreateMessageRequest(params=params)})
+        text = result.content.text if isinstance(result.content, TextContent) else "?"
+        return f"{result.model}: {text}"
+
+
 def build_server(many_tools: int = 0) -> MCPServer:
     """Build a fresh notes server with its own in-memory store."""
     app = NotesApp()
@@ -325,6 +376,7 @@ def build_server(many_tools: int = 0) -> MCPServer:
     )
     _register_note_tools(server, app)
     _register_test_tools(server, app)
+    _register_input_tools(server)
     _register_resources_and_prompts(server, app)
     _register_many_tools(server, many_tools)
     return server

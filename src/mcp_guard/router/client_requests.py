@@ -26,6 +26,7 @@ import anyio.abc
 import mcp_types as types
 from mcp import MCPError
 from mcp.server.context import ServerRequestContext
+from mcp.shared.exceptions import NoBackChannelError
 from mcp.shared.message import ServerMessageMetadata
 from mcp_types import INVALID_PARAMS, REQUEST_TIMEOUT
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
@@ -144,13 +145,22 @@ class SessionRelay:
         timeout = self.relays.timeout
         try:
             with anyio.fail_after(timeout):
-                return await self.ctx.session.send_request(
-                    request, result, metadata=ServerMessageMetadata(related_request_id=self.ctx.request_id)
-                )
+                return await self._send(request, result)
         except TimeoutError:
             return _timed_out(kind, timeout)
         except MCPError as exc:
             return exc.error
+
+
+    async def _send(self, request: InputRequest, result: type[Any]) -> Any:
+        """On the stream of the `tools/call`, or (the endpoint answers POSTs with plain JSON) on the session's
+        own GET stream: the session is this client's either way."""
+        session = self.ctx.session
+        try:
+            related = ServerMessageMetadata(related_request_id=self.ctx.request_id)
+            return await session.send_request(request, result, metadata=related)
+        except NoBackChannelError:
+            return await session.send_request(request, result)
 
 
 @dataclass

@@ -1,0 +1,196 @@
+"""Elicitation and sampling of upstreams relayed to the client whose call caused them, through a standalone
+gateway: SDK clients of both eras (callbacks answering accept, decline, cancel, or never), over the notes
+example server as a 2026-07-28 upstream (`input_required` results) and as a handshake-era one (requests on
+its stream), and over npm server-everything. Another key's session never receives the request."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import mcp_types as types
+import pytest
+from mcp import Client
+
+from mcp_guard import Gateway
+from mcp_guard.auth.keys import generate_key, hash_key
+from mcp_guard.config import parse_config
+from mcp_guard.server import standalone_app
+from tests.servers.test_servers_api import on_a_socket
+from tests.support.servers import everything_stdio_params, notes_server
+
+from .test_resources_list_changed import keyed
+from .upstream_fixtures import stdio_config, url_config
+
+pytestmark = pytest.mark.anyio
+ERAS = ["auto", "legacy"]  # the client's: 2026-07-28, or the handshake era
+
+
+class Answers:
+    """A client's callbacks: answer every elicitation with `action` (after `delay` seconds), every sampling
+    request with a fixed text; remember what was asked."""
+
+    def __init__(self, action: str = "accept", delay: float = 0.0) -> None:
+        self.action, self.delay = action, delay
+        self.asked: list[str] = []
+
+    async def elicit(self, context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        self.asked.append(params.message)
+        await anyio.sleep(self.delay)
+        if self.action != "accept":
+            return types.ElicitResult(action=self.action)  # type: ignore[arg-type]
+        return types.ElicitResult(action="accept", content={"ok": True, "name": "Ada"})
+
+    async def sample(self, context: Any, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
+        self.asked.append("sampling")
+        await anyio.sleep(self.delay)
+        text = types.TextContent(type="text", text="four")
+        return types.CreateMessageResult(role="assistant", content=text, model="client-model")
+
+    def options(self) -> dict[str, Any]:
+        return {"elicitation_callback": self.elicit, "sampling_callback": self.sample}
+
+
+@asynccontextmanager
+async def governed(*servers: Any) -> AsyncIterator[tuple[str, str, str, Gateway]]:
+    """A standalone gateway on a socket with two keys, `alice` and `bob`, both allowed every tool."""
+    alice, bob = generate_key(), generate_key()
+    document = {
+        "servers": [s.model_dump(exclude_defaults=True) for s in servers],
+        "roles": {"user": {"tools": ["*"]}},
+        "keys": [
+            {"name": "alice", "hash": hash_key(alice), "roles": ["user"]},
+            {"name": "bob", "hash": hash_key(bob), "roles": ["user"]},
+        ],
+        "auth": {"store": "memory://"},
+        "audit": {"sink": "memory://", "synchronous": True},
+    }
+    gateway = Gateway(parse_config(document))
+    async with gateway.lifespan(), on_a_socket(standalone_app(gateway)) as base:
+        yield base, alice, bob, gateway
+
+
+def text_of(result: types.CallToolResult) -> str:
+    return " ".join(c.text for c in result.content if isinstance(c, types.TextContent))
+
+
+async def call(base: str, key: str, era: str, answers: Answers | None, tool: str, arguments: dict[str, Any]) -> Any:
+    options = answers.options() if answers is not None else {}
+    with anyio.fail_after(30):
+        async with keyed(base, key, era, **options) as client:
+            return await client.call_tool(tool, arguments)
+
+
+@pytest.mark.parametrize("upstream_era", ["auto", "legacy"])
+@pytest.mark.parametrize("era", ERAS)
+async def test_elicitation_and_sampling_reach_the_caller_and_come_back(era: str, upstream_era: str):
+    async with (
+        notes_server("http") as server,
+        governed(url_config("notes", server.url, protocol=upstream_era)) as (base, alice, _bob, _gw),
+    ):
+        answers = Answers()
+        result = await call(base, alice, era, answers, "notes__confirm", {"question": "Delete it?"})
+        assert not result.is_error and text_of(result) == "accept ok=True"
+        result = await call(base, alice, era, answers, "notes__ask_model", {"prompt": "2+2?"})
+        assert not result.is_error and text_of(result) == "client-model: four"
+        assert answers.asked == ["Delete it?", "sampling"]
+
+
+@pytest.mark.parametrize("action", ["decline", "cancel"])
+@pytest.mark.parametrize("era", ERAS)
+async def test_a_decline_or_cancel_goes_back_to_the_upstream_as_such(era: str, action: str):
+    async with notes_server("http") as server, governed(url_config("notes", server.url)) as (base, alice, _, _gw):
+        result = await call(base, alice, era, Answers(action), "notes__confirm", {"question": "Delete it?"})
+        assert not result.is_error and text_of(result) == action
+
+
+@pytest.mark.parametrize("upstream_era", ["auto", "legacy"])
+@pytest.mark.parametrize("era", ERAS)
+async def test_an_unanswered_question_reaches_the_upstream_as_a_timeout(era: str, upstream_era: str):
+    async with (
+        notes_server("http") as server,
+        governed(url_config("notes", server.url, protocol=upstream_era)) as (base, alice, _, gateway),
+    ):
+        gateway.relays.timeout = 0.5
+        result = await call(base, alice, era, Answers(delay=5), "notes__confirm", {"question": "Still there?"})
+        assert result.is_error and "did not answer the elicitation request within 0.5 s" in text_of(result)
+
+
+@pytest.mark.parametrize("era", ERAS)
+async def test_a_client_without_the_capability_gets_an_error_that_says_so(era: str):
+    async with notes_server("http") as server, governed(url_config("notes", server.url)) as (base, alice, _, _gw):
+        result = await call(base, alice, era, None, "notes__confirm", {"question": "Delete it?"})
+        assert result.is_error
+        assert "elicitation" in text_of(result) and "capability" in text_of(result)
+
+
+async def test_concurrent_callers_each_get_only_their_own_question():
+    """Alice (2026-07-28) and Bob (handshake era) ask at once over one upstream connection: each is asked
+    once, its own question, and each gets the result of its own answer."""
+    async with notes_server("http") as server, governed(url_config("notes", server.url)) as (base, alice, bob, _gw):
+        alice_answers, bob_answers = Answers("accept", delay=0.3), Answers("decline", delay=0.3)
+        results: dict[str, Any] = {}
+
+        async def ask(who: str, key: str, era: str, answers: Answers) -> None:
+            results[who] = await call(base, key, era, answers, "notes__confirm", {"question": f"{who}?"})
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(ask, "alice", alice, "auto", alice_answers)
+            tg.start_soon(ask, "bob", bob, "legacy", bob_answers)
+        assert alice_answers.asked == ["alice?"] and bob_answers.asked == ["bob?"]
+        assert text_of(results["alice"]) == "accept ok=True" and text_of(results["bob"]) == "decline"
+
+
+async def test_another_keys_retry_cannot_answer_a_parked_question():
+    """A 2026-07-28 question's `requestState` is bound to the key it went to."""
+    async with notes_server("http") as server, governed(url_config("notes", server.url)) as (base, alice, bob, _gw):
+        with anyio.fail_after(30):
+            async with keyed(base, alice, **Answers().options()) as alice_client:
+                first = await alice_client.session.call_tool(
+                    "notes__confirm", {"question": "Mine?"}, allow_input_required=True
+                )
+                assert isinstance(first, types.InputRequiredResult) and first.request_state
+                (key,) = first.input_requests or {}
+                answer = types.ElicitResult(action="accept", content={"ok": True})
+                async with keyed(base, bob, **Answers().options()) as bob_client:
+                    with pytest.raises(Exception, match="unknown or expired requestState"):
+                        await bob_client.session.call_tool(
+                            "notes__confirm",
+                            {"question": "Mine?"},
+                            input_responses={key: answer},
+                            request_state=first.request_state,
+                            allow_input_required=True,
+                        )
+                final = await alice_client.session.call_tool(
+                    "notes__confirm",
+                    {"question": "Mine?"},
+                    input_responses={key: answer},
+                    request_state=first.request_state,
+                    allow_input_required=True,
+                )
+                assert isinstance(final, types.CallToolResult) and text_of(final) == "accept ok=True"
+
+
+async def test_relayed_requests_are_audited_without_their_content():
+    async with notes_server("http") as server, governed(url_config("notes", server.url)) as (base, alice, _, gateway):
+        await call(base, alice, "legacy", Answers(), "notes__confirm", {"question": "secret question"})
+        await call(base, alice, "auto", Answers("decline"), "notes__confirm", {"question": "secret question"})
+        records = await gateway.governance.audit.query()
+        relayed = [r for r in records if "elicitation" in repr(r)]
+        print(relayed)
+        assert [r["decision"] for r in relayed] == ["allowed", "allowed"]
+        assert all("secret" not in repr(r) and "Ada" not in repr(r) for r in relayed)
+
+
+@pytest.mark.node
+@pytest.mark.parametrize("era", ERAS)
+async def test_server_everything_elicitation_and_sampling(era: str):
+    everything = stdio_config("everything", everything_stdio_params())
+    async with governed(everything) as (base, alice, _, _gw):
+        answers = Answers()
+        result = await call(base, alice, era, answers, "everything__trigger-elicitation-request", {})
+        assert not result.is_error and "Ada" in text_of(result)
+        result = await call(base, alice, era, Answers("decline"), "everything__trigger-elicitation-request", {})
+        assert "declined" in text_of(result)
+        result = await call(base, alice, era, answers, "everything__trigger-sampling-request", {"prompt": "2+2?"})
+        assert not result.is_error and "four" in text_of(result)
