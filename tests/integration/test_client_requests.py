@@ -10,7 +10,6 @@ from typing import Any
 import anyio
 import mcp_types as types
 import pytest
-from mcp import Client
 
 from mcp_guard import Gateway
 from mcp_guard.auth.keys import generate_key, hash_key
@@ -112,7 +111,7 @@ async def test_an_unanswered_question_reaches_the_upstream_as_a_timeout(era: str
         governed(url_config("notes", server.url, protocol=upstream_era)) as (base, alice, _, gateway),
     ):
         gateway.relays.timeout = 0.5
-        result = await call(base, alice, era, Answers(delay=5), "notes__confirm", {"question": "Still there?"})
+        result = await call(base, alice, era, Answers(delay=3), "notes__confirm", {"question": "Still there?"})
         assert result.is_error and "did not answer the elicitation request within 0.5 s" in text_of(result)
 
 

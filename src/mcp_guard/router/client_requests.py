@@ -28,7 +28,7 @@ from mcp import MCPError
 from mcp.server.context import ServerRequestContext
 from mcp.shared.exceptions import NoBackChannelError
 from mcp.shared.message import ServerMessageMetadata
-from mcp_types import INVALID_PARAMS, REQUEST_TIMEOUT
+from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from ..errors import UpstreamError
@@ -46,9 +46,9 @@ PARKED_TTL = 600.0  # seconds a parked call's outcome waits for a client that ne
 
 
 def _timed_out(kind: str, seconds: float) -> types.ErrorData:
-    return types.ErrorData(
-        code=REQUEST_TIMEOUT, message=f"the client did not answer the {kind} request within {seconds:g} s"
-    )
+    # not REQUEST_TIMEOUT (-32001): the upstream's call did not time out, and would be reported as if it had
+    message = f"the client did not answer the {kind} request within {seconds:g} s"
+    return types.ErrorData(code=INTERNAL_ERROR, message=message)
 
 
 class Relays:
@@ -150,7 +150,6 @@ class SessionRelay:
             return _timed_out(kind, timeout)
         except MCPError as exc:
             return exc.error
-
 
     async def _send(self, request: InputRequest, result: type[Any]) -> Any:
         """On the stream of the `tools/call`, or (the endpoint answers POSTs with plain JSON) on the session's
