@@ -7,11 +7,13 @@ one to the client of the call that caused it, through a `ClientRelay` bound to t
 - The router binds the relay of the downstream request around its pipeline call (`relaying`), in a
   context variable: every upstream call made inside it carries that relay and no other.
 - A 2026-07-28 upstream's input requests arrive inside the gateway's own `tools/call` (the SDK client's
-  input-required loop runs in the calling task), so the context variable names the call exactly.
-- A handshake-era upstream's requests arrive on the SDK's receive loop, outside any call's task. The
-  upstream's `InFlight` register names the call then: the one call in flight on that upstream. With
-  several in flight the request cannot be attributed and is refused, never guessed: an upstream can never
-  reach another caller's client.
+  input-required loop runs in the calling task), so the context variable names the call exactly. So do a
+  handshake-era upstream's over streamable HTTP: they come on the POST stream of the call, and the SDK
+  runs their callbacks in the context of the task that sent it.
+- Over stdio and SSE a handshake-era upstream's requests arrive on the SDK's receive loop, with nothing that
+  ties them to a call. The upstream's `InFlight` register names the call then: the one call in flight on
+  that upstream. With several in flight the request cannot be attributed and is refused, never guessed: an
+  upstream can never reach another caller's client.
 
 A request with no relay to go to (the client did not declare the capability, or the request came with no
 call of ours in flight) is answered with an error that says why.

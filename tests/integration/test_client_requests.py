@@ -16,7 +16,7 @@ from mcp_guard.auth.keys import generate_key, hash_key
 from mcp_guard.config import parse_config
 from mcp_guard.server import standalone_app
 from tests.servers.test_servers_api import on_a_socket
-from tests.support.servers import everything_stdio_params, notes_server
+from tests.support.servers import everything_stdio_params, notes_server, notes_stdio_params
 
 from .test_resources_list_changed import keyed
 from .upstream_fixtures import stdio_config, url_config
@@ -34,9 +34,9 @@ class Answers:
         self.asked: list[str] = []
 
     async def elicit(self, context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
-        self.asked.append(params.message)
+        self.asked.append(params.url if isinstance(params, types.ElicitRequestURLParams) else params.message)
         await anyio.sleep(self.delay)
-        if self.action != "accept":
+        if isinstance(params, types.ElicitRequestURLParams) or self.action != "accept":
             return types.ElicitResult(action=self.action)  # type: ignore[arg-type]
         return types.ElicitResult(action="accept", content={"ok": True, "name": "Ada"})
 
@@ -175,9 +175,11 @@ async def test_relayed_requests_are_audited_without_their_content():
         await call(base, alice, "legacy", Answers(), "notes__confirm", {"question": "secret question"})
         await call(base, alice, "auto", Answers("decline"), "notes__confirm", {"question": "secret question"})
         records = await gateway.governance.audit.query()
-        relayed = [r for r in records if "elicitation" in repr(r)]
-        print(relayed)
-        assert [r["decision"] for r in relayed] == ["allowed", "allowed"]
+        relayed = [r for r in records if r["tool"] == "elicitation:notes"]
+        assert [(r["key_name"], r["arguments"], r["outcome"]) for r in relayed] == [
+            ("alice", {"action": "decline"}, "ok"),  # newest first
+            ("alice", {"action": "accept"}, "ok"),
+        ]
         assert all("secret" not in repr(r) and "Ada" not in repr(r) for r in relayed)
 
 
@@ -193,3 +195,27 @@ async def test_server_everything_elicitation_and_sampling(era: str):
         assert "declined" in text_of(result)
         result = await call(base, alice, era, answers, "everything__trigger-sampling-request", {"prompt": "2+2?"})
         assert not result.is_error and "four" in text_of(result)
+        url = "https://auth.example.com/consent"
+        result = await call(base, alice, era, answers, "everything__trigger-url-elicitation", {"url": url})
+        assert not result.is_error and "completed the URL elicitation" in text_of(result)
+        assert answers.asked == ["Please provide inputs for the following fields:", "sampling", url]
+
+
+async def test_a_handshake_era_upstreams_question_that_cannot_be_attributed_is_refused_not_guessed():
+    """Over stdio its requests carry no link to a call: with another key's call in flight on the same upstream
+    the gateway cannot tell whose it is, so it reaches neither client and the upstream is told why."""
+    notes = stdio_config("notes", notes_stdio_params(), protocol="legacy")
+    async with governed(notes) as (base, alice, bob, gateway):
+        alice_answers, bob_answers = Answers(), Answers()
+
+        async def bobs_slow_call() -> None:
+            await call(base, bob, "legacy", bob_answers, "notes__sleep", {"seconds": 2})
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(bobs_slow_call)
+            with anyio.fail_after(10):
+                while not gateway.pipeline.in_flight:
+                    await anyio.sleep(0.02)
+            result = await call(base, alice, "legacy", alice_answers, "notes__confirm", {"question": "Mine?"})
+        assert result.is_error and "several calls are in flight" in text_of(result)
+        assert alice_answers.asked == [] and bob_answers.asked == []

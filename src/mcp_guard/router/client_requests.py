@@ -77,19 +77,19 @@ class Relays:
     ) -> CallResult:
         """Run `call` (the pipeline's tool call) with the relay this client can be reached through."""
         state = _state(ctx)
-        kinds = _capabilities(ctx)
-        if not kinds:
+        declared = ctx.session.client_capabilities
+        if declared is None or (declared.elicitation is None and declared.sampling is None):
             with relaying(None):
                 return await call()
         if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
-            with relaying(SessionRelay(self, ctx, state, kinds)):
+            with relaying(SessionRelay(self, ctx, state, declared)):
                 return await call()
         if params.request_state is not None:
             return await self._resume(state, params)
         if self._tasks is None:  # no lifespan running parked calls: the client gets errors, not a hang
             with relaying(None):
                 return await call()
-        parked = Parked(self, state, kinds)
+        parked = Parked(self, state, declared)
         self._parked[parked.handle] = parked
         self._tasks.start_soon(parked.run, call)
         return await parked.next_outcome()
@@ -129,8 +129,10 @@ class Relays:
 class SessionRelay:
     """A handshake-era client: the request goes on its stream, related to its `tools/call`."""
 
-    def __init__(self, relays: Relays, ctx: ServerRequestContext[Any], state: RequestState, kinds: set[str]) -> None:
-        self.relays, self.ctx, self.state, self.kinds = relays, ctx, state, kinds
+    def __init__(
+        self, relays: Relays, ctx: ServerRequestContext[Any], state: RequestState, declared: types.ClientCapabilities
+    ) -> None:
+        self.relays, self.ctx, self.state, self.declared = relays, ctx, state, declared
 
     async def ask(self, server: str, request: InputRequest) -> InputAnswer:
         answer = await self._ask(request)
@@ -139,19 +141,19 @@ class SessionRelay:
 
     async def _ask(self, request: InputRequest) -> InputAnswer:
         kind = capability_of(request)
-        if kind not in self.kinds:
-            return refusal(f"the client that caused this call did not declare the {kind} capability")
-        result: type[Any] = types.ElicitResult if kind == "elicitation" else types.CreateMessageResult
+        missing = unsupported(request, self.declared)
+        if missing is not None:
+            return refusal(missing)
         timeout = self.relays.timeout
         try:
             with anyio.fail_after(timeout):
-                return await self._send(request, result)
+                return await self._send(request, _result_type(request))
         except TimeoutError:
             return _timed_out(kind, timeout)
         except MCPError as exc:
             return exc.error
 
-    async def _send(self, request: InputRequest, result: type[Any]) -> Any:
+    async def _send(self, request: InputRequest, result: type[InputAnswer]) -> InputAnswer:
         """On the stream of the `tools/call`, or (the endpoint answers POSTs with plain JSON) on the session's
         own GET stream: the session is this client's either way."""
         session = self.ctx.session
@@ -175,8 +177,8 @@ class Parked:
     """A 2026-07-28 client's call whose upstream asked for input: it runs on, questions go out as
     `input_required` results, answers come back in the client's retries."""
 
-    def __init__(self, relays: Relays, state: RequestState, kinds: set[str]) -> None:
-        self.relays, self.state, self.kinds = relays, state, kinds
+    def __init__(self, relays: Relays, state: RequestState, declared: types.ClientCapabilities) -> None:
+        self.relays, self.state, self.declared = relays, state, declared
         self.handle = secrets.token_urlsafe(24)
         self.done_at: float | None = None
         self._result: types.CallToolResult | None = None
@@ -197,8 +199,9 @@ class Parked:
 
     async def ask(self, server: str, request: InputRequest) -> InputAnswer:
         kind = capability_of(request)
-        if kind not in self.kinds:
-            answer: InputAnswer = refusal(f"the client that caused this call did not declare the {kind} capability")
+        missing = unsupported(request, self.declared)
+        if missing is not None:
+            answer: InputAnswer = refusal(missing)
         else:
             self._count += 1
             question = _Question(f"{kind}-{self._count}", server, request)
@@ -238,9 +241,13 @@ class Parked:
         changed.set()
 
 
+def _result_type(request: InputRequest) -> type[types.ElicitResult | types.CreateMessageResult]:
+    return types.ElicitResult if isinstance(request, types.ElicitRequest) else types.CreateMessageResult
+
+
 def _answer_for(request: InputRequest, response: Any) -> InputAnswer:
     """The client's response as the type its question asks for (a mismatched one is an error)."""
-    wanted = types.ElicitResult if isinstance(request, types.ElicitRequest) else types.CreateMessageResult
+    wanted = _result_type(request)
     if isinstance(response, wanted):
         return response
     try:
@@ -250,11 +257,18 @@ def _answer_for(request: InputRequest, response: Any) -> InputAnswer:
         return refusal(f"the client's answer is not a valid {capability_of(request)} result")
 
 
-def _capabilities(ctx: ServerRequestContext[Any]) -> set[str]:
-    declared = ctx.session.client_capabilities
-    if declared is None:
-        return set()
-    return {kind for kind in ("elicitation", "sampling") if getattr(declared, kind, None) is not None}
+def unsupported(request: InputRequest, declared: types.ClientCapabilities) -> str | None:
+    """Why the client cannot take `request` (a capability, or an elicitation mode, it did not declare)."""
+    lacks = "the client that caused this call did not declare"
+    if isinstance(request, types.CreateMessageRequest):
+        return None if declared.sampling is not None else f"{lacks} the sampling capability"
+    elicitation = declared.elicitation
+    if elicitation is None:
+        return f"{lacks} the elicitation capability"
+    if isinstance(request.params, types.ElicitRequestURLParams):
+        return None if elicitation.url is not None else f"{lacks} URL mode elicitation"
+    form = elicitation.form is not None or elicitation.url is None  # `elicitation: {}` means form mode
+    return None if form else f"{lacks} form mode elicitation"
 
 
 def _key(state: RequestState) -> str | None:
