@@ -45,7 +45,12 @@ class ClientRelay(Protocol):
         ...
 
 
-_current: ContextVar[ClientRelay | None] = ContextVar("mcp_guard_client_relay", default=None)
+class _Unbound:
+    """The context of no call at all (the SDK's receive loop), as opposed to a call with no relay (None)."""
+
+
+UNBOUND = _Unbound()
+_current: ContextVar[ClientRelay | _Unbound | None] = ContextVar("mcp_guard_client_relay", default=UNBOUND)
 
 
 @contextmanager
@@ -59,7 +64,9 @@ def relaying(relay: ClientRelay | None) -> Iterator[None]:
 
 
 def current_relay() -> ClientRelay | None:
-    return _current.get()
+    """The relay bound to the call running here; None when there is none (or no call at all)."""
+    relay = _current.get()
+    return None if isinstance(relay, _Unbound) else relay
 
 
 def capability_of(request: InputRequest) -> str:
@@ -85,9 +92,10 @@ class InFlight:
         """Register the current call (with the caller's relay, if any) while it runs."""
         self._next += 1
         token = self._next
-        self._calls[token] = current_relay()
+        relay = self._calls[token] = current_relay()
         try:
-            yield
+            with relaying(relay):  # a call from anywhere (REST, Code Mode) is a call with or without a relay
+                yield
         finally:
             del self._calls[token]
 
@@ -105,10 +113,8 @@ def upstream_callbacks(server: str, in_flight: InFlight) -> tuple[ElicitationFnT
     call that caused the request and asks through it."""
 
     async def relay(request: InputRequest) -> InputAnswer:
-        relay = current_relay()
-        why: str | None = None
-        if relay is None:
-            relay, why = in_flight.attributed()
+        bound = _current.get()
+        relay, why = in_flight.attributed() if isinstance(bound, _Unbound) else (bound, None)
         kind = capability_of(request)
         if relay is None:
             reason = why or f"the client that caused this call did not declare the {kind} capability"

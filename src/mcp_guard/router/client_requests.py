@@ -89,7 +89,8 @@ class Relays:
         if self._tasks is None:  # no lifespan running parked calls: the client gets errors, not a hang
             with relaying(None):
                 return await call()
-        parked = Parked(self, state, declared)
+        self._expire()
+        parked = Parked(self, state, declared, params.name)
         self._parked[parked.handle] = parked
         self._tasks.start_soon(parked.run, call)
         return await parked.next_outcome()
@@ -97,7 +98,7 @@ class Relays:
     async def _resume(self, state: RequestState, params: types.CallToolRequestParams) -> CallResult:
         self._expire()
         parked = self._parked.get(params.request_state or "")
-        if parked is None or _key(parked.state) != _key(state):
+        if parked is None or _key(parked.state) != _key(state) or parked.tool != params.name:
             raise MCPError(code=INVALID_PARAMS, message="unknown or expired requestState")
         parked.answer(params.input_responses or {})
         return await parked.next_outcome()
@@ -177,8 +178,8 @@ class Parked:
     """A 2026-07-28 client's call whose upstream asked for input: it runs on, questions go out as
     `input_required` results, answers come back in the client's retries."""
 
-    def __init__(self, relays: Relays, state: RequestState, declared: types.ClientCapabilities) -> None:
-        self.relays, self.state, self.declared = relays, state, declared
+    def __init__(self, relays: Relays, state: RequestState, declared: types.ClientCapabilities, tool: str) -> None:
+        self.relays, self.state, self.declared, self.tool = relays, state, declared, tool
         self.handle = secrets.token_urlsafe(24)
         self.done_at: float | None = None
         self._result: types.CallToolResult | None = None
