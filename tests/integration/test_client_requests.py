@@ -113,6 +113,8 @@ async def test_an_unanswered_question_reaches_the_upstream_as_a_timeout(era: str
         gateway.relays.timeout = 0.5
         result = await call(base, alice, era, Answers(delay=3), "notes__confirm", {"question": "Still there?"})
         assert result.is_error and "did not answer the elicitation request within 0.5 s" in text_of(result)
+        (record,) = [r for r in await gateway.governance.audit.query() if r["tool"] == "elicitation:notes"]
+        assert record["outcome"] != "ok" and "did not answer" in str(record["error"])
 
 
 @pytest.mark.parametrize("era", ERAS)
