@@ -87,17 +87,10 @@ class InFlight:
         self._calls: dict[int, ClientRelay | None] = {}
         self._next = 0
 
-    @contextmanager
-    def call(self) -> Iterator[None]:
-        """Register the current call (with the caller's relay, if any) while it runs."""
+    def call(self) -> _Registered:
+        """Register the current call (with the caller's relay, if any) while it runs (`with in_flight.call():`)."""
         self._next += 1
-        token = self._next
-        relay = self._calls[token] = current_relay()
-        try:
-            with relaying(relay):  # a call from anywhere (REST, Code Mode) is a call with or without a relay
-                yield
-        finally:
-            del self._calls[token]
+        return _Registered(self._calls, self._next)
 
     def attributed(self) -> tuple[ClientRelay | None, str | None]:
         """(relay, None) when exactly one call is in flight, else (None, why not)."""
@@ -106,6 +99,25 @@ class InFlight:
         if not self._calls:
             return None, "no call of the gateway is in flight on this upstream"
         return None, "several calls are in flight on this upstream, so the gateway cannot tell which caused it"
+
+
+class _Registered:
+    """One call in the register; binds its relay (None if it has none) in its own context, so a call from
+    anywhere (REST, Code Mode) counts as a call with or without a relay, never as no call at all. A class
+    rather than a generator: it runs on every upstream call (~0.6 µs instead of ~2.5)."""
+
+    __slots__ = ("_calls", "_id", "_token")
+
+    def __init__(self, calls: dict[int, ClientRelay | None], id: int) -> None:
+        self._calls, self._id = calls, id
+
+    def __enter__(self) -> None:
+        relay = self._calls[self._id] = current_relay()
+        self._token = _current.set(relay)
+
+    def __exit__(self, *exc_info: object) -> None:
+        _current.reset(self._token)
+        del self._calls[self._id]
 
 
 def upstream_callbacks(server: str, in_flight: InFlight) -> tuple[ElicitationFnT, SamplingFnT]:
