@@ -53,20 +53,24 @@ class Answers:
 @asynccontextmanager
 async def governed(*servers: Any) -> AsyncIterator[tuple[str, str, str, Gateway]]:
     """A standalone gateway on a socket with two keys, `alice` and `bob`, both allowed every tool."""
-    alice, bob = generate_key(), generate_key()
+    keys = {name: generate_key() for name in ("alice", "bob")}
     document = {
         "servers": [s.model_dump(exclude_defaults=True) for s in servers],
         "roles": {"user": {"tools": ["*"]}},
-        "keys": [
-            {"name": "alice", "hash": hash_key(alice), "roles": ["user"]},
-            {"name": "bob", "hash": hash_key(bob), "roles": ["user"]},
-        ],
+        "keys": [{"name": name, "hash": hash_key(key), "roles": ["user"]} for name, key in keys.items()],
         "auth": {"store": "memory://"},
         "audit": {"sink": "memory://", "synchronous": True},
     }
     gateway = Gateway(parse_config(document))
     async with gateway.lifespan(), on_a_socket(standalone_app(gateway)) as base:
-        yield base, alice, bob, gateway
+        yield base, keys["alice"], keys["bob"], gateway
+
+
+@asynccontextmanager
+async def notes_behind(upstream_era: str = "auto") -> AsyncIterator[tuple[str, str, str, Gateway]]:
+    """`governed` over the notes example on HTTP, spoken to in `upstream_era` (`auto`: 2026-07-28)."""
+    async with notes_server("http") as server, governed(url_config("notes", server.url, protocol=upstream_era)) as g:
+        yield g
 
 
 def text_of(result: types.CallToolResult) -> str:
@@ -83,10 +87,7 @@ async def call(base: str, key: str, era: str, answers: Answers | None, tool: str
 @pytest.mark.parametrize("upstream_era", ["auto", "legacy"])
 @pytest.mark.parametrize("era", ERAS)
 async def test_elicitation_and_sampling_reach_the_caller_and_come_back(era: str, upstream_era: str):
-    async with (
-        notes_server("http") as server,
-        governed(url_config("notes", server.url, protocol=upstream_era)) as (base, alice, _bob, _gw),
-    ):
+    async with notes_behind(upstream_era) as (base, alice, _bob, _gw):
         answers = Answers()
         result = await call(base, alice, era, answers, "notes__confirm", {"question": "Delete it?"})
         assert not result.is_error and text_of(result) == "accept ok=True"
@@ -98,7 +99,7 @@ async def test_elicitation_and_sampling_reach_the_caller_and_come_back(era: str,
 @pytest.mark.parametrize("action", ["decline", "cancel"])
 @pytest.mark.parametrize("era", ERAS)
 async def test_a_decline_or_cancel_goes_back_to_the_upstream_as_such(era: str, action: str):
-    async with notes_server("http") as server, governed(url_config("notes", server.url)) as (base, alice, _, _gw):
+    async with notes_behind() as (base, alice, _, _gw):
         result = await call(base, alice, era, Answers(action), "notes__confirm", {"question": "Delete it?"})
         assert not result.is_error and text_of(result) == action
 
@@ -106,10 +107,7 @@ async def test_a_decline_or_cancel_goes_back_to_the_upstream_as_such(era: str, a
 @pytest.mark.parametrize("upstream_era", ["auto", "legacy"])
 @pytest.mark.parametrize("era", ERAS)
 async def test_an_unanswered_question_reaches_the_upstream_as_a_timeout(era: str, upstream_era: str):
-    async with (
-        notes_server("http") as server,
-        governed(url_config("notes", server.url, protocol=upstream_era)) as (base, alice, _, gateway),
-    ):
+    async with notes_behind(upstream_era) as (base, alice, _, gateway):
         gateway.relays.timeout = 0.5
         result = await call(base, alice, era, Answers(delay=3), "notes__confirm", {"question": "Still there?"})
         assert result.is_error and "did not answer the elicitation request within 0.5 s" in text_of(result)
@@ -119,7 +117,7 @@ async def test_an_unanswered_question_reaches_the_upstream_as_a_timeout(era: str
 
 @pytest.mark.parametrize("era", ERAS)
 async def test_a_client_without_the_capability_gets_an_error_that_says_so(era: str):
-    async with notes_server("http") as server, governed(url_config("notes", server.url)) as (base, alice, _, _gw):
+    async with notes_behind() as (base, alice, _, _gw):
         result = await call(base, alice, era, None, "notes__confirm", {"question": "Delete it?"})
         assert result.is_error
         assert "elicitation" in text_of(result) and "capability" in text_of(result)
@@ -128,7 +126,7 @@ async def test_a_client_without_the_capability_gets_an_error_that_says_so(era: s
 async def test_concurrent_callers_each_get_only_their_own_question():
     """Alice (2026-07-28) and Bob (handshake era) ask at once over one upstream connection: each is asked
     once, its own question, and each gets the result of its own answer."""
-    async with notes_server("http") as server, governed(url_config("notes", server.url)) as (base, alice, bob, _gw):
+    async with notes_behind() as (base, alice, bob, _gw):
         alice_answers, bob_answers = Answers("accept", delay=0.3), Answers("decline", delay=0.3)
         results: dict[str, Any] = {}
 
@@ -144,7 +142,7 @@ async def test_concurrent_callers_each_get_only_their_own_question():
 
 async def test_another_keys_retry_cannot_answer_a_parked_question():
     """A 2026-07-28 question's `requestState` is bound to the key it went to."""
-    async with notes_server("http") as server, governed(url_config("notes", server.url)) as (base, alice, bob, _gw):
+    async with notes_behind() as (base, alice, bob, _gw):
         with anyio.fail_after(30):
             async with keyed(base, alice, **Answers().options()) as alice_client:
                 first = await alice_client.session.call_tool(
@@ -173,7 +171,7 @@ async def test_another_keys_retry_cannot_answer_a_parked_question():
 
 
 async def test_relayed_requests_are_audited_without_their_content():
-    async with notes_server("http") as server, governed(url_config("notes", server.url)) as (base, alice, _, gateway):
+    async with notes_behind() as (base, alice, _, gateway):
         await call(base, alice, "legacy", Answers(), "notes__confirm", {"question": "secret question"})
         await call(base, alice, "auto", Answers("decline"), "notes__confirm", {"question": "secret question"})
         records = await gateway.governance.audit.query()
