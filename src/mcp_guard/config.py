@@ -140,6 +140,13 @@ class GatewayConfig(_Model):
         default_factory=list, description="Tool patterns nobody may see or call, whatever else allows them."
     )
     max_body_bytes: int = Field(4 * 1024 * 1024, gt=0, description="Largest accepted request body (413 above).")
+    client_request_timeout: float = Field(
+        120.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Seconds a client has to answer an upstream's elicitation or sampling request relayed to it; "
+        "then the upstream is told it was not answered.",
+    )
     allowed_hosts: list[str] = Field(
         default_factory=lambda: ["127.0.0.1", "localhost", "[::1]", "127.0.0.1:*", "localhost:*", "[::1]:*"],
         description="Host headers the MCP endpoint accepts (DNS-rebinding protection); ['*'] turns it off.",

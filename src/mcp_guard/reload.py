@@ -47,6 +47,7 @@ LIVE = (
     "agent",
     "servers_api",
     "virtual_servers",
+    "client_request_timeout",
 )
 LIVE_RATE_LIMITS = ("rules", "requests_per_key")
 

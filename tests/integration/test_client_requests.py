@@ -51,7 +51,7 @@ class Answers:
 
 
 @asynccontextmanager
-async def governed(*servers: Any) -> AsyncIterator[tuple[str, str, str, Gateway]]:
+async def governed(*servers: Any, **settings: Any) -> AsyncIterator[tuple[str, str, str, Gateway]]:
     """A standalone gateway on a socket with two keys, `alice` and `bob`, both allowed every tool."""
     keys = {name: generate_key() for name in ("alice", "bob")}
     document = {
@@ -60,6 +60,7 @@ async def governed(*servers: Any) -> AsyncIterator[tuple[str, str, str, Gateway]
         "keys": [{"name": name, "hash": hash_key(key), "roles": ["user"]} for name, key in keys.items()],
         "auth": {"store": "memory://"},
         "audit": {"sink": "memory://", "synchronous": True},
+        **settings,
     }
     gateway = Gateway(parse_config(document))
     async with gateway.lifespan(), on_a_socket(standalone_app(gateway)) as base:
@@ -67,10 +68,11 @@ async def governed(*servers: Any) -> AsyncIterator[tuple[str, str, str, Gateway]
 
 
 @asynccontextmanager
-async def notes_behind(upstream_era: str = "auto") -> AsyncIterator[tuple[str, str, str, Gateway]]:
+async def notes_behind(upstream_era: str = "auto", **settings: Any) -> AsyncIterator[tuple[str, str, str, Gateway]]:
     """`governed` over the notes example on HTTP, spoken to in `upstream_era` (`auto`: 2026-07-28)."""
-    async with notes_server("http") as server, governed(url_config("notes", server.url, protocol=upstream_era)) as g:
-        yield g
+    async with notes_server("http") as server:
+        async with governed(url_config("notes", server.url, protocol=upstream_era), **settings) as g:
+            yield g
 
 
 def text_of(result: types.CallToolResult) -> str:
@@ -107,8 +109,7 @@ async def test_a_decline_or_cancel_goes_back_to_the_upstream_as_such(era: str, a
 @pytest.mark.parametrize("upstream_era", ["auto", "legacy"])
 @pytest.mark.parametrize("era", ERAS)
 async def test_an_unanswered_question_reaches_the_upstream_as_a_timeout(era: str, upstream_era: str):
-    async with notes_behind(upstream_era) as (base, alice, _, gateway):
-        gateway.relays.timeout = 0.5
+    async with notes_behind(upstream_era, client_request_timeout=0.5) as (base, alice, _, gateway):
         result = await call(base, alice, era, Answers(delay=3), "notes__confirm", {"question": "Still there?"})
         assert result.is_error and "did not answer the elicitation request within 0.5 s" in text_of(result)
         (record,) = [r for r in await gateway.governance.audit.query() if r["tool"] == "elicitation:notes"]

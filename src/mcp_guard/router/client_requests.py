@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from ..gateway import Gateway
 
 CallResult = types.CallToolResult | types.InputRequiredResult
-DEFAULT_TIMEOUT = 120.0  # seconds a client has to answer one question
 PARKED_TTL = 600.0  # seconds a parked call's outcome waits for a client that never retries
 
 
@@ -56,9 +55,13 @@ class Relays:
 
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
-        self.timeout = DEFAULT_TIMEOUT
         self._parked: dict[str, Parked] = {}
         self._tasks: anyio.abc.TaskGroup | None = None
+
+    @property
+    def timeout(self) -> float:
+        """Seconds a client has to answer one question (`client_request_timeout`, live on reload)."""
+        return self.gateway.config.client_request_timeout
 
     async def run(self) -> None:
         """Hold the task group parked calls run in (the gateway's lifespan runs this)."""
