@@ -220,3 +220,24 @@ async def test_a_handshake_era_upstreams_question_that_cannot_be_attributed_is_r
             result = await call(base, alice, "legacy", alice_answers, "notes__confirm", {"question": "Mine?"})
         assert result.is_error and "several calls are in flight" in text_of(result)
         assert alice_answers.asked == [] and bob_answers.asked == []
+
+
+async def test_an_answer_of_the_wrong_kind_reaches_the_upstream_as_an_error():
+    """A 2026-07-28 retry that answers a sampling question with an elicitation result is not passed on as
+    if it were one."""
+    async with notes_behind() as (base, alice, _, _gw):
+        with anyio.fail_after(30):
+            async with keyed(base, alice, **Answers().options()) as client:
+                arguments = {"prompt": "2+2?"}
+                first = await client.session.call_tool("notes__ask_model", arguments, allow_input_required=True)
+                assert isinstance(first, types.InputRequiredResult)
+                (key,) = first.input_requests or {}
+                final = await client.session.call_tool(
+                    "notes__ask_model",
+                    arguments,
+                    input_responses={key: types.ElicitResult(action="accept", content={"ok": True})},
+                    request_state=first.request_state,
+                    allow_input_required=True,
+                )
+        assert isinstance(final, types.CallToolResult) and final.is_error
+        assert "not a valid sampling result" in text_of(final)
