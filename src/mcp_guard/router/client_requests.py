@@ -171,7 +171,6 @@ class SessionRelay:
 @dataclass
 class _Question:
     key: str
-    server: str
     request: InputRequest
     answered: anyio.Event = field(default_factory=anyio.Event)
     answer: InputAnswer | None = None
@@ -208,7 +207,7 @@ class Parked:
             answer: InputAnswer = refusal(missing)
         else:
             self._count += 1
-            question = _Question(f"{kind}-{self._count}", server, request)
+            question = _Question(f"{kind}-{self._count}", request)
             self._questions[question.key] = question
             self._signal()
             timeout = self.relays.timeout
