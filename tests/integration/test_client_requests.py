@@ -202,6 +202,16 @@ async def test_server_everything_elicitation_and_sampling(era: str):
         assert answers.asked == ["Please provide inputs for the following fields:", "sampling", url]
 
 
+@pytest.mark.parametrize("era", ERAS)
+async def test_over_stdio_the_one_call_in_flight_gets_the_question(era: str):
+    """A handshake-era stdio upstream's request names no call: the only call in flight on it is its cause."""
+    notes = stdio_config("notes", notes_stdio_params(), protocol="legacy")
+    async with governed(notes) as (base, alice, _, _gw):
+        answers = Answers()
+        result = await call(base, alice, era, answers, "notes__confirm", {"question": "Over stdio?"})
+        assert not result.is_error and text_of(result) == "accept ok=True" and answers.asked == ["Over stdio?"]
+
+
 async def test_a_handshake_era_upstreams_question_that_cannot_be_attributed_is_refused_not_guessed():
     """Over stdio its requests carry no link to a call: with another key's call in flight on the same upstream
     the gateway cannot tell whose it is, so it reaches neither client and the upstream is told why."""
