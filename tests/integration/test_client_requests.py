@@ -220,7 +220,8 @@ async def test_a_handshake_era_upstreams_question_that_cannot_be_attributed_is_r
         alice_answers, bob_answers = Answers(), Answers()
 
         async def bobs_slow_call() -> None:
-            await call(base, bob, "legacy", bob_answers, "notes__sleep", {"seconds": 2})
+            # long enough to outlast alice's whole call on a loaded machine
+            await call(base, bob, "legacy", bob_answers, "notes__sleep", {"seconds": 6})
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(bobs_slow_call)
