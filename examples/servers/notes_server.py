@@ -2,7 +2,8 @@
 
 It keeps notes in process memory and also offers tools that a gateway's tests
 need: every content type (text, image, audio, embedded resource), a failing
-tool, a slow tool, the server's pid, environment and received HTTP headers,
+tool, a slow tool, a slow tool that reports progress and tallies its cancellations
+(`count_slowly`, `slow_calls`), the server's pid, environment and received HTTP headers,
 a tool that adds a tool at runtime and announces the change, and one that adds a
 resource (`add_resource`) and announces that, and one that announces a resource update
 (`touch_resource`). Beyond tools:
@@ -135,6 +136,8 @@ class NotesApp:
         # One session per legacy connection, so a tool added by one client is
         # announced to every connected legacy client, not only the caller.
         self.legacy_sessions: list[ServerSession] = []
+        # what `count_slowly` calls came to: "finished" or "cancelled" (a gateway's tests read it back)
+        self.slow_calls: dict[str, int] = {"finished": 0, "cancelled": 0}
 
     async def track_legacy_sessions(self, ctx: Any, call_next: Any) -> Any:
         """Middleware: remember each handshake-era connection once it is initialized."""
@@ -244,6 +247,25 @@ def _register_test_tools(server: MCPServer, app: NotesApp) -> None:
         """Sleep without blocking the server, then say so."""
         await anyio.sleep(seconds)
         return f"slept {seconds:g}"
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=True))
+    async def count_slowly(steps: int, ctx: Context, interval: float = 0.05) -> str:
+        """Count to `steps`, one step per `interval` seconds, reporting progress after each step (when the
+        caller sent a progress token); a cancelled call stops counting and is tallied (`slow_calls`)."""
+        try:
+            for step in range(1, steps + 1):
+                await anyio.sleep(interval)
+                await ctx.report_progress(step, steps, f"step {step} of {steps}")
+        except anyio.get_cancelled_exc_class():
+            app.slow_calls["cancelled"] += 1
+            raise
+        app.slow_calls["finished"] += 1
+        return f"counted to {steps}"
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=True))
+    def slow_calls() -> dict[str, int]:
+        """How many `count_slowly` calls finished and how many were cancelled."""
+        return dict(app.slow_calls)
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=True))
     def pid() -> int:

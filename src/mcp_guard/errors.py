@@ -17,6 +17,7 @@ The tree is shallow on purpose; each refusal maps to exactly one HTTP status:
     ├── BodyTooLarge        413    request body over the configured limit
     ├── UnsupportedMediaType 415   body is not application/json
     ├── RateLimited         429    a rate limit would be exceeded
+    ├── Cancelled           499    the client cancelled the call (or went away) before it was answered
     ├── UpstreamError       502    the upstream server failed or is unreachable
     │   └── UpstreamTimeout 504    the upstream did not answer in time
     └── ServiceUnavailable  503    a storage the gateway needs (rate limits, budgets) is unreachable
@@ -109,6 +110,12 @@ class UnsupportedMediaType(GatewayError):
 
 class RateLimited(GatewayError):
     status, title, reason = 429, "Rate limit exceeded", "rate_limited"
+
+
+class Cancelled(GatewayError):
+    """Never sent (nobody is listening any more): what the audit record of a cancelled call says."""
+
+    status, title, reason = 499, "Client closed request", "cancelled"
 
 
 class UpstreamError(GatewayError):

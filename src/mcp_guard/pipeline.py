@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+import anyio
 import mcp_types as types
 
 from .audit.record import AuditRecord, Outcome, caller_fields, outcome_of_refusal
@@ -32,6 +33,7 @@ from .catalog import Catalog, CatalogEntry
 from .credentials.sessions import PerPrincipalUpstream
 from .errors import (
     BadRequest,
+    Cancelled,
     GatewayError,
     MalformedInput,
     NotAllowed,
@@ -47,6 +49,7 @@ from .state import CallGuard, RequestState, new_id
 from .upstreams import Upstream
 
 logger = logging.getLogger(__name__)
+CANCELLED = Cancelled("The client cancelled the call before it was answered")
 R = TypeVar("R")
 
 
@@ -155,9 +158,12 @@ class Pipeline:
             except GatewayError as exc:
                 await self._finish(call, None, exc)
                 raise
+            except anyio.get_cancelled_exc_class():
+                await self._cancelled(call, admitted)
+                raise
             await self._finish(call, result, None)
             return result
-        finally:  # after the record (see the module docstring); also when the call was cancelled
+        finally:  # after the record (see the module docstring)
             await _settle_all(call, admitted, result is not None and not result.is_error)
 
     async def _run(
@@ -225,11 +231,23 @@ class Pipeline:
             except GatewayError as exc:
                 await self._finish(call, None, exc)
                 raise
+            except anyio.get_cancelled_exc_class():
+                await self._cancelled(call, admitted)
+                raise
             await self._finish(call, None, None)
             succeeded = True
             return result
         finally:  # after the record, as for tool calls
             await _settle_all(call, admitted, succeeded)
+
+    async def _cancelled(self, call: ToolCall, admitted: list[tuple[CallGuard, Any]]) -> None:
+        """The client cancelled the call (or went away): record it as cancelled and settle it as failed (the
+        budget reservation refunded), shielded, since every `await` in a cancelled scope is cancelled at once.
+        `admitted` is emptied: nothing is left for the caller's `finally` to settle."""
+        with anyio.CancelScope(shield=True):
+            await self._finish(call, None, CANCELLED)
+            await _settle_all(call, admitted, False)
+        admitted.clear()
 
     async def _admitted(
         self,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import anyio
 import pytest
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
@@ -50,14 +51,20 @@ def request(body: Any, headers: dict[str, str] | None = None, extra: list[tuple[
 
 async def answer(handle: Any, req: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     messages = [{"type": "http.request", "body": req["body"], "more_body": False}]
+    answered = anyio.Event()
 
     async def receive() -> dict[str, Any]:
-        return messages.pop(0) if messages else {"type": "http.disconnect"}
+        if messages:
+            return messages.pop(0)
+        await answered.wait()  # as a server does: the client is there until it has its answer
+        return {"type": "http.disconnect"}
 
     sent: list[dict[str, Any]] = []
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            answered.set()
 
     await handle(dict(req["scope"]), receive, send)
     start = next(m for m in sent if m["type"] == "http.response.start")

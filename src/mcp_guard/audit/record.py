@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..errors import Cancelled
+
 if TYPE_CHECKING:
     from ..auth.principal import Principal
     from ..errors import GatewayError
 
 Decision = Literal["allowed", "denied"]
-Outcome = Literal["ok", "tool_error", "failed", "denied"]
+Outcome = Literal["ok", "tool_error", "failed", "denied", "cancelled"]
 
 
 @dataclass(slots=True)
@@ -60,7 +62,10 @@ ADDED_FIELDS: dict[str, Any] = {
 
 
 def outcome_of_refusal(error: GatewayError) -> Outcome:
-    """denied (a 4xx refusal) or failed (5xx: a storage the gateway needs is down)."""
+    """denied (a 4xx refusal), failed (5xx: a storage the gateway needs is down) or cancelled (the client
+    cancelled the call, or went away, before it was answered)."""
+    if isinstance(error, Cancelled):
+        return "cancelled"
     return "denied" if error.status < 500 else "failed"
 
 

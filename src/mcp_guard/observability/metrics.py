@@ -3,7 +3,7 @@
 Series and their labels (every label value comes from configuration or a fixed set: no argument, no
 secret, no client-chosen string; a tool name the catalog does not know is counted as `_unknown`):
 
-    mcp_guard_tool_calls_total{server,tool,outcome,entry}    outcome: ok | tool_error | denied | failed
+    mcp_guard_tool_calls_total{server,tool,outcome,entry}    outcome: ok | tool_error | denied | failed | cancelled
     mcp_guard_tool_call_duration_seconds{server,tool}        histogram, refusals included
     mcp_guard_refusals_total{cause,reason}                   cause: auth | visibility | rate_limit | budget |
                                                              confirmation | invalid | not_found | unavailable | other

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import mcp_types as types
 from mcp import MCPError
 from mcp.server.runner import modern_error_data
@@ -101,7 +102,7 @@ class FastToolCall:
         if parsed is None:
             await fallback(scope, read.replay, send)
             return
-        await self._answer(scope, send, headers, *parsed)
+        await self._answer(scope, read.replay, send, headers, *parsed)
 
     def _plain_headers(self, scope: Scope) -> dict[bytes, bytes] | None:
         """The headers this path reads, when the request is a plain modern `tools/call` POST; else None."""
@@ -146,21 +147,34 @@ class FastToolCall:
         return _allowed(self.security, host, origin)
 
     async def _answer(
-        self, scope: Scope, send: Send, headers: dict[bytes, bytes], request_id: int | str, params: dict[str, Any]
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        headers: dict[bytes, bytes],
+        request_id: int | str,
+        params: dict[str, Any],
     ) -> None:
         state = RequestState.from_scope(scope)
         version = params["_meta"][PROTOCOL_VERSION_META_KEY]
         confirmation = headers.get(CONFIRM_HEADER)  # a destructive tool's second step (`chat/confirmations.py`)
         confirmation_id = confirmation.decode("latin-1") if confirmation is not None else None
         arguments = (state, params["name"], params.get("arguments"), confirmation_id)
-        if self.tracing is None:
-            message = await self._reply(request_id, version, arguments, None)
-        else:  # the MCP server span the SDK path would open for this message
-            name, meta = params["name"], params["_meta"]
-            with self.tracing.mcp_span(
-                METHOD, name, request_id=request_id, protocol_version=version, meta=meta
-            ) as span:
-                message = await self._reply(request_id, version, arguments, span)
+        message: dict[str, Any] | None = None
+        # A 2026-07-28 client cancels a call by closing its request: the call (and its upstream call) stop
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(_cancel_on_disconnect, receive, tasks.cancel_scope)
+            if self.tracing is None:
+                message = await self._reply(request_id, version, arguments, None)
+            else:  # the MCP server span the SDK path would open for this message
+                name, meta = params["name"], params["_meta"]
+                with self.tracing.mcp_span(
+                    METHOD, name, request_id=request_id, protocol_version=version, meta=meta
+                ) as span:
+                    message = await self._reply(request_id, version, arguments, span)
+            tasks.cancel_scope.cancel()
+        if message is None:
+            return  # cancelled: nobody to answer
         status = ERROR_CODE_HTTP_STATUS.get(message["error"]["code"], 200) if "error" in message else 200
         await _send_json(send, status, _compact_json(message).encode())
 
@@ -282,6 +296,8 @@ def _plain_params(params: dict[str, Any], headers: dict[bytes, bytes]) -> bool:
         return False
     if "elicitation" in capabilities or "sampling" in capabilities:
         return False  # the upstream may ask this client for input: the SDK's path relays it (client_requests.py)
+    if "progressToken" in meta:
+        return False  # the call's progress is streamed: the SDK's event-stream path (`mcp_endpoint.py`)
     version = headers[b"mcp-protocol-version"].decode("latin-1")
     name_header = headers.get(b"mcp-name")
     shown = decode_header_value(name_header.decode("latin-1")) if name_header is not None else None
@@ -299,6 +315,12 @@ def _allowed(security: TransportSecuritySettings, host: bytes | None, origin: by
 
 def _matches(value: str, allowed: list[str]) -> bool:
     return value in allowed or any(a.endswith(":*") and value.startswith(a[:-1]) for a in allowed)
+
+
+async def _cancel_on_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    scope.cancel()
 
 
 async def _send_json(send: Send, status: int, payload: bytes) -> None:

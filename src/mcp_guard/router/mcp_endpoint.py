@@ -14,15 +14,18 @@ from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 from mcp.server import Server
+from mcp.server._streamable_http_modern import handle_modern_request
 from mcp.server.context import ServerRequestContext
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
-from mcp.server.transport_security import TransportSecuritySettings
+from mcp.server.transport_security import RequestBodyLimitMiddleware, TransportSecuritySettings
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from ..asgi import Scope, header
 from ..chat.confirmations import CONFIRM_HEADER
 from ..errors import GatewayError
 from ..listing import listing_for
 from ..observability.mcp_spans import McpSpanMiddleware
+from ..progress import reporting
 from ..results import error_result
 from ..state import SCOPE_KEY, RequestState
 from .aggregate import state_of as _state
@@ -30,6 +33,7 @@ from .client_requests import CallResult
 from .completion import completion_handlers
 from .fast_call import FastToolCall, ToolCaller
 from .list_changed import NotifyingServer
+from .progress import client_sink
 from .prompts import prompt_handlers
 from .resources import resource_handlers
 from .subscriptions import subscription_handlers
@@ -66,10 +70,11 @@ def build_mcp_server(gateway: Gateway) -> Server[Any]:
 
     async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> CallResult:
         confirmation = header(ctx.request.scope, CONFIRM_HEADER) if ctx.request is not None else None
-        # elicitation and sampling of the upstream reach this client (`client_requests.py`)
-        return await gateway.relays.serve(
-            ctx, params, lambda: answer(_state(ctx), params.name, params.arguments, confirmation)
-        )
+        # the upstream's progress (when the client sent a token), elicitation and sampling reach this client
+        with reporting(client_sink(ctx)):
+            return await gateway.relays.serve(
+                ctx, params, lambda: answer(_state(ctx), params.name, params.arguments, confirmation)
+            )
 
     def input_schema(name: str) -> Mapping[str, Any] | None:
         """Lets the SDK validate `Mcp-Param-*` headers without running `tools/list` per call."""
@@ -100,7 +105,12 @@ def build_mcp_server(gateway: Gateway) -> Server[Any]:
 
 class GatewaySessionManager(StreamableHTTPSessionManager):
     """The SDK's session manager with the fast path for plain 2026-07-28 `tools/call` POSTs in front
-    (`fast_call.py`); every other request, and every refusal, is the SDK's."""
+    (`fast_call.py`); every other request, and every refusal, is the SDK's.
+
+    Requests are answered with one JSON body (`json_response`), except a 2026-07-28 `tools/call` whose
+    client accepts an event stream: that one may stream (the SDK answers JSON all the same when the call
+    ends without a notification), so the upstream's progress reaches the client and a client that closes
+    the stream cancels the call (the SDK's JSON mode would notice neither)."""
 
     def __init__(self, gateway: Gateway, security: TransportSecuritySettings) -> None:
         server = build_mcp_server(gateway)
@@ -113,13 +123,32 @@ class GatewaySessionManager(StreamableHTTPSessionManager):
         self._fast = FastToolCall(
             tool_caller(gateway), server, security, gateway.config.max_body_bytes, tracing=gateway.observer.tracing
         )
+        self._streaming = RequestBodyLimitMiddleware(self._stream_call, gateway.config.max_body_bytes)
 
     async def handle_request(self, scope: Scope, receive: Any, send: Any) -> None:
         state = scope.get(SCOPE_KEY)
         if state is not None and state.access and unprefixed_server(state.access) is not None:
-            await super().handle_request(scope, receive, send)  # the upstream's own names: `UnprefixedNames`
+            await self._sdk(scope, receive, send)  # the upstream's own names: `UnprefixedNames`
             return
-        await self._fast(scope, receive, send, super().handle_request)
+        await self._fast(scope, receive, send, self._sdk)
+
+    async def _sdk(self, scope: Scope, receive: Any, send: Any) -> None:
+        if _streamable_call(scope):
+            await self._streaming(scope, receive, send)
+        else:
+            await super().handle_request(scope, receive, send)
+
+    async def _stream_call(self, scope: Scope, receive: Any, send: Any) -> None:
+        # The SDK's own 2026-07-28 entry (what its manager calls), in its event-stream mode
+        await handle_modern_request(self.app, self.security_settings, False, self._lifespan_state, scope, receive, send)
+
+
+def _streamable_call(scope: Scope) -> bool:
+    """A 2026-07-28 `tools/call` POST whose client accepts an event stream."""
+    version = header(scope, b"mcp-protocol-version")
+    if scope.get("method") != "POST" or version not in MODERN_PROTOCOL_VERSIONS:
+        return False
+    return header(scope, b"mcp-method") == "tools/call" and "text/event-stream" in (header(scope, b"accept") or "")
 
 
 def build_session_manager(gateway: Gateway) -> StreamableHTTPSessionManager:

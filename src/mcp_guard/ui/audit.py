@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 PAGE_SIZE = 100
 FLUSH_SECONDS = 5.0  # how long a page waits for queued records to be written (a stuck store: shown later)
 FILTERS = ("key", "tool", "decision", "outcome", "since", "until", "before")  # `before`: the pager's seq
-OUTCOMES = ("ok", "tool_error", "failed", "denied")
+OUTCOMES = ("ok", "tool_error", "failed", "denied", "cancelled")
 OUTCOME_SCAN = 1000  # an outcome filter looks at the newest this many records that match the other filters
 _MAX_PROBLEMS_SHOWN = 20
 

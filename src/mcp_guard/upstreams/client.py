@@ -38,6 +38,7 @@ from mcp_types import CONNECTION_CLOSED, INVALID_PARAMS, METHOD_NOT_FOUND, REQUE
 
 from ..config import ServerConfig
 from ..errors import BadRequest, GatewayError, NotFound, UpstreamError, UpstreamTimeout
+from ..progress import current_sink
 from ..relay import InFlight, current_relay
 from .base import ListChanged, ResourceUpdated, ToolsChanged, UpstreamState, UpstreamStatus
 from .direct_http import DirectHttpCaller, Undelivered
@@ -335,10 +336,13 @@ class ClientUpstream:
             raise self._call_error(tool, exc) from None
 
     async def _call_on(self, link: _Link, tool: str, arguments: dict[str, Any]) -> types.CallToolResult:
+        sink = current_sink()  # the caller asked for progress: the SDK client carries it (not the direct path)
         try:
-            if link.direct is not None and current_relay() is None:  # the SDK relays input requests (relay.py)
+            if link.direct is not None and sink is None and current_relay() is None:  # input requests too (relay.py)
                 return await link.direct.call(tool, arguments)
-            return await link.client.call_tool(tool, arguments, read_timeout_seconds=self.config.call_timeout)
+            return await link.client.call_tool(
+                tool, arguments, read_timeout_seconds=self.config.call_timeout, progress_callback=sink
+            )
         except MCPError:
             raise
         except Exception as exc:  # noqa: BLE001 - e.g. structured content that violates the output schema
