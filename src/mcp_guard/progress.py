@@ -12,12 +12,17 @@ request id), and the sink closes over the one client's own token; the two never 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Protocol
 
-ProgressSink = Callable[[float, float | None, str | None], Awaitable[None]]
-"""Called with (progress, total, message) for each progress notification the upstream sends."""
+
+class ProgressSink(Protocol):
+    """Called for each progress notification the upstream sends about the call."""
+
+    async def __call__(self, progress: float, total: float | None, message: str | None) -> None: ...
+
 
 _SINK: ContextVar[ProgressSink | None] = ContextVar("mcp_guard_progress_sink", default=None)
 
