@@ -3,7 +3,7 @@
 It keeps notes in process memory and also offers tools that a gateway's tests
 need: every content type (text, image, audio, embedded resource), a failing
 tool, a slow tool, a slow tool that reports progress and tallies its cancellations
-(`count_slowly`, `slow_calls`), the server's pid, environment and received HTTP headers,
+(`count_slowly`, `slow_calls`), a tool that logs (`log`), the server's pid, environment and received HTTP headers,
 a tool that adds a tool at runtime and announces the change, and one that adds a
 resource (`add_resource`) and announces that, and one that announces a resource update
 (`touch_resource`). Beyond tools:
@@ -71,6 +71,7 @@ from mcp_types import (
     EmbeddedResource,
     ImageContent,
     InputRequiredResult,
+    LoggingLevel,
     PromptReference,
     SamplingMessage,
     TextContent,
@@ -261,6 +262,12 @@ def _register_test_tools(server: MCPServer, app: NotesApp) -> None:
             raise
         app.slow_calls["finished"] += 1
         return f"counted to {steps}"
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=True))
+    async def log(level: LoggingLevel, text: str, ctx: Context) -> str:
+        """Send `text` to the client as a log message (`notifications/message`) of `level`."""
+        await ctx.log(level, text, logger_name="notes")
+        return "logged"
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=True))
     def slow_calls() -> dict[str, int]:

@@ -27,6 +27,7 @@ from .reload import reload_gateway, reload_on_sighup
 from .router import GatewayRouter
 from .router.client_requests import Relays
 from .router.list_changed import ListChangedNotifier
+from .router.logging_relay import LogRelay
 from .router.mcp_endpoint import build_session_manager
 from .servers.manager import UpstreamManager
 from .servers.store import ServerStore, open_server_store
@@ -88,6 +89,7 @@ class Gateway:
         self.upstream_manager = UpstreamManager(self, registered)
         self.list_changed = ListChangedNotifier()  # MCP clients are told when the catalog changes
         self.relays = Relays(self)  # upstreams' elicitation and sampling reach the client that caused them
+        self.logs = LogRelay()  # upstreams' log messages, relayed to the sessions that asked for them
         self.catalog.on_change(lambda server: self.list_changed.changed("tools", server))
         self._session_manager: StreamableHTTPSessionManager | None = None
 
@@ -116,6 +118,7 @@ class Gateway:
                     async with anyio.create_task_group() as notices:
                         notices.start_soon(self.list_changed.run)
                         notices.start_soon(self.relays.run)
+                        notices.start_soon(self.logs.run)
                         try:
                             yield
                         finally:

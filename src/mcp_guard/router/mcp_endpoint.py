@@ -95,6 +95,7 @@ def build_mcp_server(gateway: Gateway) -> Server[Any]:
         **prompt_handlers(gateway),
         **completion_handlers(gateway),
         **subscription_handlers(gateway),
+        **gateway.logs.handlers(),
     )
     # The gateway's own MCP span replaces the SDK's (or none at all while tracing is off: it costs ~µs)
     tracing = gateway.observer.tracing

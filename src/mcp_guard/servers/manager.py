@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import mcp_types as types
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 DRAIN_POLL = 0.05
+T = TypeVar("T")
 
 
 class UpstreamManager:
@@ -196,10 +197,10 @@ class UpstreamManager:
 
         return update
 
-    def _relayed(self, upstream: Upstream, tell: Callable[[str, str], None]) -> Callable[[str], None]:
+    def _relayed(self, upstream: Upstream, tell: Callable[[str, T], None]) -> Callable[[T], None]:
         """`tell(server, what)` for what `upstream` announces, while it is its server's current upstream."""
 
-        def relay(what: str) -> None:
+        def relay(what: T) -> None:
             if self.upstreams.get(upstream.config.name) is upstream:  # a retired upstream's news is old
                 tell(upstream.config.name, what)
 
@@ -218,6 +219,7 @@ class UpstreamManager:
                 notices = self.gateway.list_changed
                 upstream.on_list_changed = self._relayed(upstream, lambda server, kind: notices.changed(kind, server))
                 upstream.on_resource_updated = self._relayed(upstream, notices.updated)
+                upstream.on_log_message = self._relayed(upstream, self.gateway.logs.post)
                 await upstream.run(self._on_tools(upstream))
             finally:
                 self._scopes.pop(upstream, None)

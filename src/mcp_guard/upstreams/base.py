@@ -27,6 +27,9 @@ ListChanged = Callable[[str], None]
 ResourceUpdated = Callable[[str], None]
 """Called with the URI of a watched resource the upstream says was updated."""
 
+LogMessage = Callable[[types.LoggingMessageNotificationParams], None]
+"""Called with each log message (`notifications/message`) the upstream sends."""
+
 
 class UpstreamState(StrEnum):
     CONNECTING = "connecting"
@@ -77,6 +80,7 @@ class Upstream(Protocol):
     status: UpstreamStatus
     on_list_changed: ListChanged | None  # set by whoever supervises it, to relay the announcements
     on_resource_updated: ResourceUpdated | None
+    on_log_message: LogMessage | None
 
     async def run(self, on_tools: ToolsChanged) -> None:
         """Connect, discover, watch and reconnect until cancelled."""
@@ -107,6 +111,7 @@ class ToolsOnly:
     config: ServerConfig
     on_list_changed: ListChanged | None = None  # nothing to announce
     on_resource_updated: ResourceUpdated | None = None
+    on_log_message: LogMessage | None = None
 
     def offers(self, feature: str) -> bool:
         return False

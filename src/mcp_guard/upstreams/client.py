@@ -40,7 +40,7 @@ from ..config import ServerConfig
 from ..errors import BadRequest, GatewayError, NotFound, UpstreamError, UpstreamTimeout
 from ..progress import current_sink
 from ..relay import InFlight, current_relay
-from .base import ListChanged, ResourceUpdated, ToolsChanged, UpstreamState, UpstreamStatus
+from .base import ListChanged, LogMessage, ResourceUpdated, ToolsChanged, UpstreamState, UpstreamStatus
 from .direct_http import DirectHttpCaller, Undelivered
 from .transports import TransportEvents, open_transport
 
@@ -81,6 +81,7 @@ class ClientUpstream:
         self.on_list_changed: ListChanged | None = None
         self.on_resource_updated: ResourceUpdated | None = None
         self.in_flight = InFlight()  # which call a handshake-era upstream's elicitation belongs to (relay.py)
+        self.on_log_message: LogMessage | None = None
         self._watched: set[str] = set()  # resource URIs someone downstream is subscribed to
         self._watchers: dict[str, anyio.CancelScope] = {}  # 2026-07-28: one listen stream per watched URI
         self._tasks: anyio.abc.TaskGroup | None = None  # the connection's task group, while connected
@@ -226,6 +227,8 @@ class ClientUpstream:
             self._announce("prompts")
         elif isinstance(message, types.ResourceUpdatedNotification):
             self._resource_updated(message.params.uri)
+        elif isinstance(message, types.LoggingMessageNotification) and self.on_log_message is not None:
+            self.on_log_message(message.params)
         await anyio.lowlevel.checkpoint()
 
     def _announce(self, kind: str) -> None:
