@@ -135,3 +135,44 @@ async def test_a_cancelled_call_stops_its_upstream_is_refunded_and_audited(mode,
             answered = [outcome for tool, outcome in calls if tool == "slow_calls"]
             assert set(answered) == {"ok"}
             assert remaining == 10 - len(answered)  # the cancelled call was reserved, then refunded
+
+
+async def test_log_messages_reach_the_sessions_that_asked_and_may_see_the_server():
+    """A handshake-era upstream's log messages: to each session at the level it set, with the server named,
+    and never to a session whose key cannot see that server."""
+    notes_key, other_key, admin = generate_key(), generate_key(), generate_key()
+    config = governed_config(stdio_config("notes", notes_stdio_params(), protocol="legacy"), notes_key, admin)
+    config["roles"]["elsewhere"] = {"tools": ["other/*"]}
+    config["keys"].append({"name": "other", "hash": hash_key(other_key), "roles": ["elsewhere"]})
+    gateway = Gateway(parse_config(config))
+    heard: dict[str, list[tuple[str, str | None, Any]]] = {"notes": [], "other": []}
+
+    def hearing(who: str) -> Any:
+        async def on_log(params: Any) -> None:
+            heard[who].append((params.level, params.logger, params.data))
+
+        return on_log
+
+    async with gateway.lifespan(), on_a_socket(standalone_app(gateway)) as base:
+        async with (
+            httpx2.AsyncClient(headers={"authorization": f"Bearer {notes_key}"}) as notes_http,
+            httpx2.AsyncClient(headers={"authorization": f"Bearer {other_key}"}) as other_http,
+            Client(
+                streamable_http_client(f"{base}/mcp", http_client=notes_http),
+                mode="legacy",
+                logging_callback=hearing("notes"),
+            ) as client,
+            Client(
+                streamable_http_client(f"{base}/mcp", http_client=other_http),
+                mode="legacy",
+                logging_callback=hearing("other"),
+            ) as other,
+        ):
+            await client.set_logging_level("warning")
+            await other.set_logging_level("debug")
+            with anyio.fail_after(10):
+                await client.call_tool("notes__log", {"level": "info", "text": "below the level"})
+                await client.call_tool("notes__log", {"level": "error", "text": "disk full"})
+            await wait_until(lambda: bool(heard["notes"]), 5, "the log message")
+            await client.call_tool("notes__slow_calls", {})  # a round trip more: a stray message would be in
+            assert heard == {"notes": [("error", "notes/notes", "disk full")], "other": []}

@@ -18,6 +18,7 @@ from typing import Any
 
 import anyio
 import mcp_types as types
+from anyio.streams.memory import MemoryObjectSendStream
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from ..state import RequestState, ToolAccess
@@ -42,12 +43,8 @@ _RANK = {level: rank for rank, level in enumerate(LEVELS)}
 class LogRelay:
     def __init__(self) -> None:
         # handshake-era connection → (its level's rank, the access rules of the request that set it)
-        self._sessions: weakref.WeakKeyDictionary[Any, tuple[int, tuple[ToolAccess, ...]]] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._queue, self._inbox = anyio.create_memory_object_stream[
-            tuple[str, types.LoggingMessageNotificationParams]
-        ](QUEUE)
+        self._sessions: weakref.WeakKeyDictionary[Any, tuple[int, tuple[ToolAccess, ...]]] = weakref.WeakKeyDictionary()
+        self._queue: MemoryObjectSendStream[tuple[str, types.LoggingMessageNotificationParams]] | None = None
 
     def handlers(self) -> dict[str, Any]:
         """The low-level server's handler for `logging/setLevel` (an `mcp.server.Server` keyword argument)."""
@@ -69,7 +66,7 @@ class LogRelay:
     def post(self, server: str, params: types.LoggingMessageNotificationParams) -> None:
         """Upstream `server` logged `params` (called synchronously, from its connection's reader): queued,
         or dropped when the queue is full, so a slow client never holds an upstream."""
-        if self._sessions:
+        if self._sessions and self._queue is not None:
             try:
                 self._queue.send_nowait((server, params))
             except anyio.WouldBlock:
@@ -77,8 +74,14 @@ class LogRelay:
 
     async def run(self) -> None:
         """Relay the queued messages while the gateway runs."""
-        async for server, params in self._inbox:
-            await self.relay(server, params)
+        queue, inbox = anyio.create_memory_object_stream[tuple[str, types.LoggingMessageNotificationParams]](QUEUE)
+        self._queue = queue
+        try:
+            async with queue, inbox:
+                async for server, params in inbox:
+                    await self.relay(server, params)
+        finally:
+            self._queue = None
 
     async def relay(self, server: str, params: types.LoggingMessageNotificationParams) -> None:
         """Send `server`'s log message to every session that wants it and may see the server."""
