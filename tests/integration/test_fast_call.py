@@ -173,3 +173,26 @@ async def test_verdicts_kept_per_header_set_and_per_meta_never_leak_between_requ
             statuses.append(fast[0])
     assert statuses[0] == statuses[3] == statuses[5] == 200
     assert all(status >= 400 for status in statuses[1:3] + statuses[4:5])
+
+
+async def test_a_client_that_goes_away_cancels_its_call_on_the_fast_path() -> None:
+    """A 2026-07-28 client cancels by closing its request: the call stops and nothing is answered (the SDK's
+    JSON-response mode would have run the hour-long call to its end)."""
+    req = request(call_body("calc__hang", {"seconds": 3600}))
+    messages = [{"type": "http.request", "body": req["body"], "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop(0)
+        await anyio.sleep(0.2)  # the client waits a moment, then closes the connection
+        return {"type": "http.disconnect"}
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async with running_gateway() as gateway:
+        with anyio.fail_after(10):
+            await gateway._session_manager.handle_request(dict(req["scope"]), receive, send)  # type: ignore[union-attr]
+    assert sent == []
