@@ -15,12 +15,12 @@ With tracing on, each call gets the same MCP server span as on the SDK path (`ob
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-import anyio
 import mcp_types as types
 from mcp import MCPError
 from mcp.server.runner import modern_error_data
@@ -65,6 +65,7 @@ _RESPONSE_TYPE = (b"content-type", b"application/json")
 # What `json.dumps(value, separators=(",", ":"))` gives (the SDK's call), without building an encoder per call
 _compact_json = json.JSONEncoder(separators=(",", ":")).encode
 _CACHE_BYTES = 512 * 1024
+WATCH_AFTER = 0.1  # seconds a call runs before the fast path watches for its client going away
 _MAX_KEY = 2048  # bytes or characters of a cache key; longer ones are judged afresh every time
 # repr of a request's `_meta` → whether the SDK's surface accepts it
 _META_VERDICTS: BoundedMemo[str, bool] = BoundedMemo(_CACHE_BYTES)
@@ -160,10 +161,9 @@ class FastToolCall:
         confirmation = headers.get(CONFIRM_HEADER)  # a destructive tool's second step (`chat/confirmations.py`)
         confirmation_id = confirmation.decode("latin-1") if confirmation is not None else None
         arguments = (state, params["name"], params.get("arguments"), confirmation_id)
-        message: dict[str, Any] | None = None
         # A 2026-07-28 client cancels a call by closing its request: the call (and its upstream call) stop
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(_cancel_on_disconnect, receive, tasks.cancel_scope)
+        watch = _DisconnectWatch(receive)
+        try:
             if self.tracing is None:
                 message = await self._reply(request_id, version, arguments, None)
             else:  # the MCP server span the SDK path would open for this message
@@ -172,9 +172,13 @@ class FastToolCall:
                     METHOD, name, request_id=request_id, protocol_version=version, meta=meta
                 ) as span:
                     message = await self._reply(request_id, version, arguments, span)
-            tasks.cancel_scope.cancel()
-        if message is None:
-            return  # cancelled: nobody to answer
+        except asyncio.CancelledError:
+            if not watch.fired:
+                raise  # the server's cancellation, not ours
+            watch.caller_uncancel()
+            return  # the client has gone: nobody to answer
+        finally:
+            watch.close()
         status = ERROR_CODE_HTTP_STATUS.get(message["error"]["code"], 200) if "error" in message else 200
         await _send_json(send, status, _compact_json(message).encode())
 
@@ -317,10 +321,50 @@ def _matches(value: str, allowed: list[str]) -> bool:
     return value in allowed or any(a.endswith(":*") and value.startswith(a[:-1]) for a in allowed)
 
 
-async def _cancel_on_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
-    scope.cancel()
+class _DisconnectWatch:
+    """Cancels the calling task when its client disconnects, watching only once the call has run
+    `WATCH_AFTER` seconds: a call that ends sooner is answered anyway, and a plain call then pays one timer
+    (~2 µs) instead of a watcher task (~25 µs; in a task group ~110 µs) and a cancel scope (~4 µs). The
+    cancellation is the task's own (`Task.cancel`), so the caller tells it apart by `fired`. asyncio only
+    (as uvicorn runs the app); elsewhere nothing is watched."""
+
+    __slots__ = ("_caller", "_receive", "_timer", "_watcher", "fired")
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self._watcher: asyncio.Task[None] | None = None
+        self._caller: asyncio.Task[Any] | None = None
+        self.fired = False
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not on asyncio
+            self._timer: asyncio.TimerHandle | None = None
+            return
+        self._caller = asyncio.current_task()
+        self._timer = loop.call_later(WATCH_AFTER, self._arm)
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._watcher is not None:
+            self._watcher.cancel()
+
+    def caller_uncancel(self) -> None:
+        if self._caller is not None:
+            self._caller.uncancel()
+
+    def _arm(self) -> None:
+        self._watcher = asyncio.get_running_loop().create_task(self._watch())
+
+    async def _watch(self) -> None:
+        try:
+            while (await self._receive())["type"] != "http.disconnect":
+                pass
+        except Exception:  # noqa: BLE001 - a server whose receive fails after the body: the client is gone
+            pass
+        if self._caller is not None:
+            self.fired = True
+            self._caller.cancel()
 
 
 async def _send_json(send: Send, status: int, payload: bytes) -> None:
