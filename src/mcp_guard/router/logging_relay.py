@@ -5,7 +5,8 @@ Each session has its own level (set with `logging/setLevel`, kept as long as the
 that never set one is sent nothing. A message reaches a session only when its level is at least the
 session's and the session's key and filter headers could let it see something of the server
 (`ToolAccess.may_see_any`), so a key does not read the logs of a server it cannot see. The message's
-`logger` names the server it came from (`server` or `server/logger`).
+`logger` names the server it came from (`server` or `server/logger`). The gateway holds one connection per
+upstream, so a message belongs to the server, not to one call: whoever may see the server reads it.
 
 2026-07-28 retired `logging/setLevel` for a per-request `_meta` level; requests of that era are not
 relayed log messages (see docs/governance.md).
