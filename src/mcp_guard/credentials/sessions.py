@@ -23,7 +23,7 @@ from anyio.abc import TaskGroup
 
 from ..config import ServerConfig
 from ..errors import NotAllowed, ServiceUnavailable, UpstreamError
-from ..upstreams.base import ListChanged, ResourceUpdated, ToolsChanged, Upstream, UpstreamState
+from ..upstreams.base import ListChanged, LogMessage, ResourceUpdated, ToolsChanged, Upstream, UpstreamState
 from ..upstreams.client import ClientUpstream
 
 if TYPE_CHECKING:
@@ -55,6 +55,8 @@ class PerPrincipalUpstream:
         self.status = shared.status  # the same object: the shared upstream updates it in place
         self.on_list_changed: ListChanged | None = None  # set by the supervisor, handed to the shared upstream
         self.on_resource_updated: ResourceUpdated | None = None
+        # the shared connection's log messages only: a user's own session's are that user's, never relayed
+        self.on_log_message: LogMessage | None = None
         self.source = source
         self.settings = shared.config.credentials
         self._sessions: dict[str, _Session] = {}
@@ -85,6 +87,7 @@ class PerPrincipalUpstream:
 
     async def run(self, on_tools: ToolsChanged) -> None:
         self.shared.on_list_changed, self.shared.on_resource_updated = self.on_list_changed, self.on_resource_updated
+        self.shared.on_log_message = self.on_log_message
         async with anyio.create_task_group() as group:
             self._group = group
             group.start_soon(self._reap_idle)
