@@ -15,9 +15,7 @@ from tests.support.conformance import Outcome, conformance_server, keyed_gateway
 
 pytestmark = pytest.mark.node  # the suite runs on node 22 from tests/node
 
-NOT_YET = {
-    "tools-call-with-logging": "a 2026-07-28 upstream is not asked for log messages yet (issue 20, item 1)",
-}
+NOT_YET: dict[str, str] = {}  # scenario → why it does not pass through the gateway yet (none left)
 SCENARIOS = [  # `conformance list` 0.1.16, server scenarios
     "server-initialize", "logging-set-level", "ping", "completion-complete", "tools-list",
     "tools-call-simple-text", "tools-call-image", "tools-call-audio", "tools-call-embedded-resource",
