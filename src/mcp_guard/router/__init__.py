@@ -17,7 +17,7 @@ from ..asgi import Scope, header, route_path, send_problem
 from ..chat.endpoint import chat_completions
 from ..errors import GatewayError, MethodNotAllowed, NotFound
 from ..state import RequestState
-from . import admin, credentials_admin, reports, rest, servers_admin
+from . import admin, credentials_admin, reports, rest, rest_items, servers_admin
 from .virtual import VirtualServers, virtual_name
 
 if TYPE_CHECKING:
@@ -81,6 +81,12 @@ def resource_metadata_path(mount: str) -> str:
 ROUTES: list[Endpoint] = [
     Endpoint("GET", "/tools", rest.list_tools, "any", "The caller's visible tools"),
     Endpoint("POST", "/tool/execute", rest.execute_tool, "any", "Execute one tool call (OpenAI format)"),
+    Endpoint("GET", "/resources", rest_items.list_resources, "any", "The caller's visible resources"),
+    Endpoint("GET", "/resources/templates", rest_items.list_resource_templates, "any", "Visible resource templates"),
+    Endpoint("GET", "/resources/read", rest_items.read_resource, "any", "Read one resource (?uri=)"),
+    Endpoint("POST", "/resources/read", rest_items.read_resource_posted, "any", "Read one resource ({uri})"),
+    Endpoint("GET", "/prompts", rest_items.list_prompts, "any", "The caller's visible prompts"),
+    Endpoint("POST", "/prompts/get", rest_items.get_prompt, "any", "Get one prompt with its arguments"),
     Endpoint("GET", "/servers", rest.list_servers, "any", "State of every upstream server"),
     Endpoint("POST", "/servers/{name}/reconnect", rest.reconnect_server, "operator", "Reconnect one upstream"),
     Endpoint("POST", "/servers", servers_admin.add_server, "admin", "Add an upstream server at runtime"),

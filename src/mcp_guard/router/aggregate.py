@@ -6,7 +6,8 @@ A gateway cursor names the upstream to continue with and that upstream's own cur
 a listing walks the upstreams in name order, each through its own pages, and the gateway holds nothing
 between pages. One gateway page gathers upstream pages until it has `PAGE_ITEMS` visible items (or
 `MAX_UPSTREAM_PAGES` pages), so a caller who may see little does not get a run of empty pages. A cursor the
-gateway did not make, or one naming a server that no longer offers the feature, is refused with -32602.
+gateway did not make, or one naming a server that no longer offers the feature, is refused: -32602 on
+the MCP endpoint, 400 over REST.
 """
 
 from __future__ import annotations
@@ -69,11 +70,29 @@ async def gather(
     ref_of: RefOf[Item],
     renamed: Renamed[Item],
 ) -> tuple[list[Item], str | None]:
-    """One gateway page of the `feature` (`resources`, `prompts`) items the caller may see, renamed, and
-    the cursor of the next page."""
+    """`collect` for an MCP session, which is then told when the `feature` listing changes; a refused
+    cursor is a JSON-RPC -32602."""
     gateway.list_changed.remember(ctx, feature)
-    state = state_of(ctx)
-    cursor = params.cursor if params is not None else None
+    try:
+        return await collect(
+            gateway, state_of(ctx), params.cursor if params is not None else None, feature, fetch, ref_of, renamed
+        )
+    except BadRequest as exc:
+        raise MCPError(INVALID_PARAMS, exc.message) from None
+
+
+async def collect(
+    gateway: Gateway,
+    state: RequestState,
+    cursor: str | None,
+    feature: str,
+    fetch: FetchPage[Item],
+    ref_of: RefOf[Item],
+    renamed: Renamed[Item],
+) -> tuple[list[Item], str | None]:
+    """One gateway page of the `feature` (`resources`, `prompts`) items the caller may see, renamed, and
+    the cursor of the next page; `BadRequest` for a cursor the gateway did not make or an upstream refused.
+    The MCP endpoint and REST (`rest_items.py`) both list through it."""
     servers = sorted(name for name, upstream in gateway.upstreams.items() if upstream.offers(feature))
     position = _decode(cursor, servers) if cursor is not None else _first(servers)
     items: list[Item] = []
@@ -98,7 +117,7 @@ async def _page(
         return await fetch(upstream, cursor)
     except BadRequest as exc:
         if cursor is not None:  # the upstream refused its own cursor: the caller's cursor is stale
-            raise MCPError(INVALID_PARAMS, f"Invalid cursor: {exc.message}") from None
+            raise BadRequest(f"Invalid cursor: {exc.message}") from None
         logger.warning("listing %s of upstream %s failed: %s", feature, server, exc.message)
     except GatewayError as exc:
         logger.warning("listing %s of upstream %s failed: %s", feature, server, exc.message)
@@ -126,9 +145,9 @@ def _decode(cursor: str, servers: Sequence[str]) -> tuple[str, str | None]:
         if not isinstance(server, str) or not isinstance(upstream_cursor, (str, type(None))):
             raise ValueError("not a gateway cursor")
     except (ValueError, TypeError, UnicodeError, binascii.Error):
-        raise MCPError(INVALID_PARAMS, f"Invalid cursor {cursor[:100]!r}: it was not made by this gateway") from None
+        raise BadRequest(f"Invalid cursor {cursor[:100]!r}: it was not made by this gateway") from None
     if server not in servers:
-        raise MCPError(INVALID_PARAMS, f"Invalid cursor: server {server!r} no longer offers this listing")
+        raise BadRequest(f"Invalid cursor: server {server!r} no longer offers this listing")
     return server, upstream_cursor
 
 

@@ -16,6 +16,7 @@ from ..auth.admin import NewKey
 from ..budget.config import BudgetConfig
 from . import OPENAPI_PATH, ROUTES, Endpoint
 from .rest import ChatToolCall, ResponsesToolCall
+from .rest_items import GetPrompt, ReadResource
 from .schemas import RESPONSES
 
 if TYPE_CHECKING:
@@ -34,6 +35,10 @@ _REQUEST_HEADERS = [
     ("x-mcp-include-clients", "Only these servers (comma list)"),
     ("x-mcp-include-tools", "Only these tools: `server/tool`, `server/*`, `server__tool`, `server-tool`"),
     ("x-mcp-exclude-tools", "Never these tools"),
+    ("x-mcp-include-resources", "Only these resources: `server/<URI pattern>`"),
+    ("x-mcp-exclude-resources", "Never these resources"),
+    ("x-mcp-include-prompts", "Only these prompts: `server/prompt`, `server/*`"),
+    ("x-mcp-exclude-prompts", "Never these prompts"),
     ("x-mcp-user", "The end user, recorded in the audit log; never used to authorize"),
     ("x-mcp-code-mode", "`true`: every visible tool is shown through Code Mode's meta-tools"),
     ("x-mcp-tool-search", "`true`: tools are found with `search_tools` instead of listed"),
@@ -43,17 +48,29 @@ _REQUEST_HEADERS = [
 _QUERY: dict[str, list[tuple[str, str]]] = {
     "/tools": [("format", "`openai`: OpenAI function definitions instead of MCP tools")],
     "/tool/execute": [("format", "`responses`: a Responses API `function_call` item and answer")],
+    "/resources": [("cursor", "`nextCursor` of the previous page")],
+    "/resources/templates": [("cursor", "`nextCursor` of the previous page")],
+    "/resources/read": [("uri", "GET: the gateway URI, as `GET /resources` shows it")],
+    "/prompts": [("cursor", "`nextCursor` of the previous page")],
     "/audit": [(name, f"filter by {name}") for name in ("key", "team", "tool", "decision", "since", "until", "limit")],
     "/analytics/costs": [("team_id", "the team (all when omitted)"), ("period", "`day`, `week` or `month`")],
 }
 _BODY: dict[tuple[str, str], list[type[BaseModel]]] = {
     ("POST", "/tool/execute"): [ChatToolCall, ResponsesToolCall],
+    ("POST", "/resources/read"): [ReadResource],
+    ("POST", "/prompts/get"): [GetPrompt],
     ("POST", "/keys"): [NewKey],
     ("PUT", "/keys/{key_id}/budget"): [BudgetConfig],
 }
 _ANSWER: dict[tuple[str, str], tuple[int, list[str]]] = {
     ("GET", "/tools"): (200, ["ToolList"]),
     ("POST", "/tool/execute"): (200, ["ToolMessage", "FunctionCallOutput"]),
+    ("GET", "/resources"): (200, ["ResourceList"]),
+    ("GET", "/resources/templates"): (200, ["ResourceTemplateList"]),
+    ("GET", "/resources/read"): (200, ["ResourceContents"]),
+    ("POST", "/resources/read"): (200, ["ResourceContents"]),
+    ("GET", "/prompts"): (200, ["PromptList"]),
+    ("POST", "/prompts/get"): (200, ["PromptMessages"]),
     ("GET", "/servers"): (200, ["ServerList"]),
     ("POST", "/servers/{name}/reconnect"): (202, ["ServerStatus"]),
     ("GET", "/keys"): (200, ["KeyList"]),

@@ -13,7 +13,8 @@ from mcp import Client
 
 from ..errors import GatewayError, NotFound
 from ..names import PromptRef, item_name, prompt_ref
-from .aggregate import Context, gather, rpc_error, state_of
+from ..state import RequestState
+from .aggregate import Context, collect, gather, rpc_error, state_of
 from .shown import shown_block, unstamped
 
 if TYPE_CHECKING:
@@ -29,25 +30,39 @@ def prompt_handlers(gateway: Gateway) -> dict[str, Any]:
         return types.ListPromptsResult(prompts=items, next_cursor=cursor)
 
     async def get_prompt(ctx: Context, params: types.GetPromptRequestParams) -> types.GetPromptResult:
-        ref = prompt_ref(params.name, gateway.upstreams)
-        arguments = dict(params.arguments or {})
-
-        async def get(upstream: Upstream, ref: PromptRef) -> types.GetPromptResult:
-            result = await upstream.request(
-                f"prompts/get {ref.prompt!r}", lambda client: client.get_prompt(ref.prompt, arguments or None)
-            )
-            messages = [m.model_copy(update={"content": shown_block(ref.server, m.content)}) for m in result.messages]
-            return unstamped(result, messages=messages)
-
-        label = f"prompt:{ref.prompt if ref is not None else params.name}"
         try:
-            return await gateway.pipeline.use(
-                state_of(ctx), "prompts/get", label, arguments, lambda: resolved_prompt(ref, params.name), get
-            )
+            return await get(gateway, state_of(ctx), params.name, dict(params.arguments or {}))
         except GatewayError as exc:
             raise rpc_error(exc) from None
 
     return {"on_list_prompts": list_prompts, "on_get_prompt": get_prompt}
+
+
+async def prompts_page(
+    gateway: Gateway, state: RequestState, cursor: str | None
+) -> tuple[list[types.Prompt], str | None]:
+    """One page of the prompts `state`'s caller may see (REST lists through it)."""
+    return await collect(gateway, state, cursor, "prompts", _prompts_page, _prompt_ref, _renamed)
+
+
+async def get(
+    gateway: Gateway, state: RequestState, name: str, arguments: dict[str, str], *, entry_point: str = "mcp"
+) -> types.GetPromptResult:
+    """Get prompt `name` (`server__prompt`) through the pipeline; `GatewayError` when refused or failed.
+    Every entry point (MCP, REST, Code Mode) gets prompts through here."""
+    ref = prompt_ref(name, gateway.upstreams)
+
+    async def fetch(upstream: Upstream, ref: PromptRef) -> types.GetPromptResult:
+        result = await upstream.request(
+            f"prompts/get {ref.prompt!r}", lambda client: client.get_prompt(ref.prompt, arguments or None)
+        )
+        messages = [m.model_copy(update={"content": shown_block(ref.server, m.content)}) for m in result.messages]
+        return unstamped(result, messages=messages)
+
+    label = f"prompt:{ref.prompt if ref is not None else name}"
+    return await gateway.pipeline.use(
+        state, "prompts/get", label, arguments, lambda: resolved_prompt(ref, name), fetch, entry_point=entry_point
+    )
 
 
 def resolved_prompt(ref: PromptRef | None, name: str) -> PromptRef:

@@ -16,7 +16,8 @@ from mcp import Client
 
 from ..errors import BadRequest, GatewayError
 from ..names import GATEWAY_URI_SCHEME, ResourceRef, gateway_uri, item_name, resource_ref
-from .aggregate import Context, gather, rpc_error, state_of
+from ..state import RequestState
+from .aggregate import Context, collect, gather, rpc_error, state_of
 from .shown import shown_contents, unstamped
 
 if TYPE_CHECKING:
@@ -40,12 +41,8 @@ def resource_handlers(gateway: Gateway) -> dict[str, Any]:
         return types.ListResourceTemplatesResult(resource_templates=items, next_cursor=cursor)
 
     async def read_resource(ctx: Context, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
-        ref = resource_ref(params.uri)
-        label = f"resource:{ref.uri if ref is not None else params.uri}"
         try:
-            return await gateway.pipeline.use(
-                state_of(ctx), "resources/read", label, {}, lambda: resolved_resource(ref, params.uri), _read
-            )
+            return await read(gateway, state_of(ctx), params.uri)
         except GatewayError as exc:
             raise rpc_error(exc) from None
 
@@ -54,6 +51,32 @@ def resource_handlers(gateway: Gateway) -> dict[str, Any]:
         "on_list_resource_templates": list_templates,
         "on_read_resource": read_resource,
     }
+
+
+async def resources_page(
+    gateway: Gateway, state: RequestState, cursor: str | None
+) -> tuple[list[types.Resource], str | None]:
+    """One page of the resources `state`'s caller may see (REST lists through it)."""
+    return await collect(gateway, state, cursor, "resources", _resources_page, _resource_ref, _renamed)
+
+
+async def templates_page(
+    gateway: Gateway, state: RequestState, cursor: str | None
+) -> tuple[list[types.ResourceTemplate], str | None]:
+    """One page of the resource templates `state`'s caller may see."""
+    return await collect(gateway, state, cursor, "resources", _templates_page, _template_ref, _renamed_template)
+
+
+async def read(
+    gateway: Gateway, state: RequestState, uri: str, *, entry_point: str = "mcp"
+) -> types.ReadResourceResult:
+    """Read gateway URI `uri` through the pipeline; `GatewayError` when refused or failed. Every entry point
+    (MCP, REST, Code Mode) reads through here, so all are governed alike."""
+    ref = resource_ref(uri)
+    label = f"resource:{ref.uri if ref is not None else uri}"
+    return await gateway.pipeline.use(
+        state, "resources/read", label, {}, lambda: resolved_resource(ref, uri), _read, entry_point=entry_point
+    )
 
 
 def _resource_ref(server: str, resource: types.Resource) -> ResourceRef:

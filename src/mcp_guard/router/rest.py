@@ -75,7 +75,7 @@ async def execute_tool(gateway: Gateway, scope: Scope, receive: Any, send: Any) 
     try:
         call = model.model_validate(body)
     except ValidationError as exc:
-        raise BadRequest(f"Body is not {_expected(responses_format)}: {_first_error(exc)}") from None
+        raise BadRequest(f"Body is not {_expected(responses_format)}: {first_error(exc)}") from None
     name, call_id, raw_args = (
         (call.name, call.call_id, call.arguments)
         if isinstance(call, ResponsesToolCall)
@@ -130,6 +130,6 @@ def _expected(responses_format: bool) -> str:
     )
 
 
-def _first_error(exc: ValidationError) -> str:
+def first_error(exc: ValidationError) -> str:
     err = exc.errors()[0]
     return f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}"

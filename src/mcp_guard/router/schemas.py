@@ -57,6 +57,53 @@ class ToolList(_Open):
     tools: list[ToolInfo]
 
 
+class ResourceInfo(_Open):
+    uri: str = Field(description="The gateway URI, `mcp-guard://<server>/<the server's URI>`.")
+    name: str = Field(description="`server__name`.")
+    mimeType: str | None = None
+    description: str | None = None
+
+
+class ResourceList(_Open):
+    resources: list[ResourceInfo]
+    nextCursor: str | None = Field(None, description="Present when there is another page: pass it as `?cursor=`.")
+
+
+class ResourceTemplateInfo(_Open):
+    uriTemplate: str = Field(description="An RFC 6570 template of gateway URIs.")
+    name: str
+    description: str | None = None
+
+
+class ResourceTemplateList(_Open):
+    resourceTemplates: list[ResourceTemplateInfo]
+    nextCursor: str | None = None
+
+
+class ResourceContents(_Open):
+    """The MCP `resources/read` result: text or base64 `blob` contents, under gateway URIs."""
+
+    contents: list[dict[str, Any]]
+
+
+class PromptInfo(_Open):
+    name: str = Field(description="`server__prompt`: what `POST /prompts/get` takes.")
+    description: str | None = None
+    arguments: list[dict[str, Any]] | None = None
+
+
+class PromptList(_Open):
+    prompts: list[PromptInfo]
+    nextCursor: str | None = None
+
+
+class PromptMessages(_Open):
+    """The MCP `prompts/get` result: `{role, content}` messages; embedded resources under gateway URIs."""
+
+    description: str | None = None
+    messages: list[dict[str, Any]]
+
+
 class ServerStatus(_Open):
     name: str
     transport: str
@@ -136,6 +183,11 @@ RESPONSES: dict[str, type[BaseModel]] = {
         ToolMessage,
         FunctionCallOutput,
         ToolList,
+        ResourceList,
+        ResourceTemplateList,
+        ResourceContents,
+        PromptList,
+        PromptMessages,
         ServerStatus,
         ServerList,
         KeyInfo,
