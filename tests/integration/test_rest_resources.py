@@ -91,7 +91,8 @@ async def test_a_key_without_the_grant_neither_sees_nor_reads_and_the_refusal_is
             assert ok(await http.get("/prompts"))["prompts"] == []
             problem(await http.get("/resources/read", params={"uri": README}), 403, "not_allowed")
         refusals = await audit(app, keys.admin, key="reader-bot", tool="notes/resource:notes://notes/1")
-        assert [(r["decision"], r["reason"], r["outcome"]) for r in refusals] == [("denied", "not_allowed", "denied")] * 3
+        outcomes = [(r["decision"], r["reason"], r["outcome"]) for r in refusals]
+        assert outcomes == [("denied", "not_allowed", "denied")] * 3  # one over MCP, two over REST
         [denied_prompt] = await audit(app, keys.admin, key="restricted-bot", tool="notes/prompt:summarize")
         assert denied_prompt["decision"] == "denied"
 
@@ -140,7 +141,8 @@ async def test_hostile_input_is_a_4xx_naming_the_problem():
             assert "?uri=" in problem(await http.get("/resources/read"), 400, "bad_request")
             long_uri = {"uri": "x" * 9000}
             assert "characters" in problem(await http.get("/resources/read", params=long_uri), 400, "bad_request")
-            unknown = problem(await http.get("/resources/read", params={"uri": "file:///etc/passwd"}), 400, "bad_request")
+            raw_uri = {"uri": "file:///etc/passwd"}  # not a gateway URI
+            unknown = problem(await http.get("/resources/read", params=raw_uri), 400, "bad_request")
             assert "Unknown resource URI 'file:///etc/passwd'" in unknown
             assert "uri" in problem(await http.post("/resources/read", json={"url": README}), 400, "bad_request")
             assert "uri" in problem(await http.post("/resources/read", json=[README]), 400, "bad_request")
