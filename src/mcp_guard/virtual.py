@@ -22,7 +22,22 @@ from .patterns import PatternSet, ToolPattern
 
 KINDS = ("tool", "resource", "prompt")
 RESERVED_NAMES = frozenset(
-    ("s", "tools", "tool", "servers", "admin", "keys", "credentials", "audit", "analytics", "v1", "ui", "openapi.json")
+    (
+        "s",
+        "tools",
+        "tool",
+        "resources",
+        "prompts",
+        "servers",
+        "admin",
+        "keys",
+        "credentials",
+        "audit",
+        "analytics",
+        "v1",
+        "ui",
+        "openapi.json",
+    )
 )
 """First path segments of the mount's own routes: no virtual server is named so, so Bifrost's short form
 `<mount>/<name>` never shadows a route nor is shadowed by one (`router/virtual.py`)."""
