@@ -29,6 +29,7 @@ RESERVED_NAMES = frozenset(
         "resources",
         "prompts",
         "servers",
+        "credentials",
         "admin",
         "keys",
         "credentials",
