@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 
+from .code_mode_items import gateway_operation
 from .codemode import (
     CLASSIC_SEARCH_TOOL,
     EXECUTE_TOOL_CODE,
@@ -176,6 +177,8 @@ async def _execute(
         servers.setdefault(entry.ref.server, []).append(entry.ref.tool)
 
     async def call_tool(server: str, tool: str, arguments: dict[str, Any]) -> ToolOutcome:
+        if server == codemode.GATEWAY_SERVER:  # resources.* / prompts.*: what the caller may read, governed
+            return await read_item(tool, arguments)
         ref = ToolRef(server, tool)
         if auto_only is not None and not auto_only(ref):
             needs_approval = f"Tool '{ref}' needs approval: it is not auto-executable"
@@ -187,6 +190,12 @@ async def _execute(
         except GatewayError as exc:
             raise codemode.ToolCallError.from_gateway_error(exc) from None
         return codemode.ToolOutcome.from_result(outcome.result, settings.max_tool_result_bytes)
+
+    async def read_item(operation: str, arguments: dict[str, Any]) -> ToolOutcome:
+        try:
+            return codemode.ToolOutcome(await gateway_operation(gateway, state, operation, arguments, execution_id))
+        except GatewayError as exc:
+            raise codemode.ToolCallError.from_gateway_error(exc) from None
 
     result = await codemode.execute(code, servers=servers, call_tool=call_tool, settings=settings, pool=service.pool)
     error = None if result.ok or result.error is None else f"{result.error.kind}: {result.error.message}"

@@ -196,11 +196,14 @@ class Pipeline:
         invoke: Callable[[Upstream, Any], Awaitable[R]],
         *,
         entry_point: str = "mcp",
+        mode: str = "manual",
+        parent_id: str | None = None,
     ) -> R:
         """Read a resource, get a prompt or complete an argument (`method`) through the stages a tool call
         takes; `GatewayError` when refused or failed. `resolve` names what is used (or raises); `invoke`
-        does it on its upstream. `label` is what the audit log shows (`resource:<uri>`, `prompt:<name>`)."""
-        call = ToolCall(label, arguments, state, entry_point, method=method)
+        does it on its upstream. `label` is what the audit log shows (`resource:<uri>`, `prompt:<name>`);
+        `parent_id` links the record to what made the use (a Code Mode execution), as for tool calls."""
+        call = ToolCall(label, arguments, state, entry_point, mode, parent_id, method=method)
         tracing = self.observer.tracing
         if tracing is None:
             return await self._used(call, resolve, invoke)

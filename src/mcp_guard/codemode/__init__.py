@@ -46,6 +46,7 @@ Public API:
     format_for_model(result) -> str
     CodeModeSettings: the per-run limits (`CodeModeLimits`) and the pool's settings; `.limits_for(overrides)`
     WorkerPool(size=, runs_per_worker=, nice=), `.from_settings(settings)`, `.close()`
+    GATEWAY_SERVER: the `server` of a program's `resources.*` / `prompts.*` calls (the operation is the `tool`)
     ToolCaller, ToolOutcome(value, error).from_result(result, max_bytes), ToolCallError(kind, message,
         fatal=, reason=, limit=).from_gateway_error(exc), CallRecord
     ToolIndex(entries), tool_files(entries) -> dict[str, str], file_name(server) -> str
@@ -86,7 +87,7 @@ from .settings import CodeModeSettings
 
 if TYPE_CHECKING:
     from .bindings import binding_names
-    from .calls import CallRecord, ToolCaller, ToolCallError, ToolOutcome
+    from .calls import GATEWAY_SERVER, CallRecord, ToolCaller, ToolCallError, ToolOutcome
     from .discovery import ToolIndex
     from .dts import file_name, tool_files
     from .executor import CodeModeUnavailable, execute
@@ -99,6 +100,7 @@ if TYPE_CHECKING:
 # first also keeps the package's `meta_tools` the function, not the submodule of the same name).
 _HOME = {
     "binding_names": "bindings",
+    "GATEWAY_SERVER": "calls",
     "CallRecord": "calls",
     "ToolCaller": "calls",
     "ToolCallError": "calls",
@@ -128,6 +130,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "CLASSIC_SEARCH_TOOL",
     "EXECUTE_TOOL_CODE",
+    "GATEWAY_SERVER",
     "LIST_TOOL_FILES",
     "META_TOOL_NAMES",
     "READ_TOOL_FILE",

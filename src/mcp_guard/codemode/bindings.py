@@ -40,7 +40,7 @@ _GLOBALS = frozenset(
     "TypeError RangeError SyntaxError ReferenceError EvalError URIError AggregateError Promise Proxy "
     "Reflect Map Set WeakMap WeakSet WeakRef Intl Iterator Temporal setTimeout clearTimeout parseInt "
     "parseFloat isNaN isFinite encodeURI encodeURIComponent decodeURI decodeURIComponent escape "
-    "unescape ToolError servers".split()
+    "unescape ToolError servers resources prompts".split()
 )
 # Properties a tool binding must not take over on the server object.
 _OBJECT_PROPERTIES = frozenset(

@@ -4,7 +4,9 @@ Every `call` frame a worker sends is answered here, in the gateway, by `CallBrid
 
 1. the per-run byte limits: one call's arguments (`max_tool_argument_bytes`) and everything the run has
    moved so far (`max_tool_transfer_bytes`); over either, the program gets a catchable ToolError 'limit';
-2. the tool must be one the program was offered (the caller's visible set), then the arguments must be JSON;
+2. the tool must be one the program was offered (the caller's visible set) or one of the gateway's own
+   operations (`GATEWAY_OPERATIONS`: resources and prompts, which the pipeline governs per item), then the
+   arguments must be JSON;
 3. the caller's `ToolCaller` runs the call through the gateway's pipeline;
 4. the result must be JSON and fit `max_tool_result_bytes` before it is handed to the program.
 
@@ -22,7 +24,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .calls import CallRecord, ToolCaller, ToolCallError, ToolOutcome
+from .calls import GATEWAY_OPERATIONS, GATEWAY_SERVER, CallRecord, ToolCaller, ToolCallError, ToolOutcome
 from .settings import CodeModeSettings
 
 logger = logging.getLogger(__name__)
@@ -89,7 +91,8 @@ class CallBridge:
             raise ToolCallError(
                 "limit", f"{message} (code_mode.max_tool_argument_bytes)", limit="max_tool_argument_bytes"
             )
-        if call.tool not in self.servers.get(call.server, ()):  # the sandbox only offers visible tools
+        offered = GATEWAY_OPERATIONS if call.server == GATEWAY_SERVER else self.servers.get(call.server, ())
+        if call.tool not in offered:  # the sandbox only offers visible tools and the gateway's operations
             raise ToolCallError("denied", f"unknown tool {call.server + '/' + call.tool!r}")
         try:
             parsed = json.loads(arguments)

@@ -32,6 +32,14 @@ from ..results import result_text
 
 CallErrorKind = Literal["denied", "upstream", "limit"]
 
+GATEWAY_SERVER = ""
+"""The `server` of a program's calls to the gateway itself (the `resources` and `prompts` globals): no
+configured server has an empty name. The `ToolCaller` gets them like tool calls, with the operation as
+`tool` and its JSON object as `arguments`, and governs them through the pipeline like any other call."""
+GATEWAY_OPERATIONS = frozenset(
+    {"resources.list", "resources.templates", "resources.read", "prompts.list", "prompts.get"}
+)
+
 
 class ToolCallError(Exception):
     """A refused ("denied"), failed ("upstream") or over-limit ("limit") inner tool call."""

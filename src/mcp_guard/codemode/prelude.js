@@ -127,7 +127,7 @@
   defineProperty(g, "ToolError", { value: ToolError, writable: false, configurable: false });
 
   function toolError(server, tool, kind, message, site, limit) {
-    const text = server + "/" + tool + ": " + message;
+    const text = (server === "" ? tool : server + "/" + tool) + ": " + message;
     const err = new ToolError(text, kind, server, tool, limit);
     const stack = site.stack;  // captured when the program made the call: points at its line
     const firstFrame = typeof stack === "string" ? reflectApply(strIndexOf, stack, ["\n"]) : -1;
@@ -158,6 +158,42 @@
       return request('"tool",' + quote(server) + "," + quote(tool) + "," + quote(json), { server, tool, site });
     };
   }
+
+  // The gateway's own operations (`resources`, `prompts`): queued like tool calls on server "" (no
+  // configured server has that name), counted against the same limit; the gateway checks the operation.
+  function gatewayCall(operation, args) {
+    const site = new Err();
+    const json = toStr(stringify(args));
+    if (toolCalls >= config.maxToolCalls) {
+      throw toolError("", operation, "limit", `tool call limit reached: at most ${config.maxToolCalls} tool calls per execution (code_mode.max_tool_calls)`, site, "max_tool_calls");
+    }
+    if (json.length > config.maxArgumentChars) {
+      throw toolError("", operation, "limit", `the arguments are ${json.length} characters of JSON, over the ${config.maxArgumentChars}-byte limit (code_mode.max_tool_argument_bytes)`, site, "max_tool_argument_bytes");
+    }
+    toolCalls += 1;
+    return request('"tool","",' + quote(operation) + "," + quote(json), { server: "", tool: operation, site });
+  }
+  const text = (value, what) => {
+    if (typeof value !== "string") throw new TypeErr(`${what} must be a string, got ${value === null ? "null" : typeof value}`);
+    return value;
+  };
+  const cursorOf = (cursor, what) => (cursor === undefined || cursor === null ? {} : { cursor: text(cursor, what) });
+  function stringMap(value, what) {
+    const copy = create(null);
+    if (value === undefined || value === null) return copy;
+    if (typeof value !== "object" || isArray(value)) throw new TypeErr(`${what} must be an object of strings`);
+    for (const key of keys(value)) copy[key] = text(value[key], `${what}.${key}`);
+    return copy;
+  }
+  defineProperty(g, "resources", { value: freeze({
+    list: (cursor) => gatewayCall("resources.list", cursorOf(cursor, "resources.list(cursor)")),
+    templates: (cursor) => gatewayCall("resources.templates", cursorOf(cursor, "resources.templates(cursor)")),
+    read: (uri) => gatewayCall("resources.read", { uri: text(uri, "resources.read(uri)") }),
+  }), writable: false, configurable: false });
+  defineProperty(g, "prompts", { value: freeze({
+    list: (cursor) => gatewayCall("prompts.list", cursorOf(cursor, "prompts.list(cursor)")),
+    get: (name, args) => gatewayCall("prompts.get", { name: text(name, "prompts.get(name)"), arguments: stringMap(args, "prompts.get(name, arguments)") }),
+  }), writable: false, configurable: false });
 
   // Property reads that probing code (await, JSON, String) does on any object must not throw.
   const passThrough = new Set(["then", "toJSON", "constructor", "toString", "valueOf", "inspect", "nodeType",

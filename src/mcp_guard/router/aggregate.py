@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from mcp import MCPError
 from mcp.server.context import ServerRequestContext
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, PaginatedRequestParams
+from pydantic import BaseModel
 
 from ..errors import BadRequest, GatewayError
 from ..names import PromptRef, ResourceRef
@@ -149,6 +150,19 @@ def _decode(cursor: str, servers: Sequence[str]) -> tuple[str, str | None]:
     if server not in servers:
         raise BadRequest(f"Invalid cursor: server {server!r} no longer offers this listing")
     return server, upstream_cursor
+
+
+def page_json(key: str, items: Sequence[Any], next_cursor: str | None) -> dict[str, Any]:
+    """A page of a listing as REST and Code Mode return it: `{<key>: [...], nextCursor?}`, MCP's shapes."""
+    page: dict[str, Any] = {key: [as_json(item) for item in items]}
+    if next_cursor is not None:
+        page["nextCursor"] = next_cursor
+    return page
+
+
+def as_json(model: BaseModel) -> dict[str, Any]:
+    """An MCP item or result as its wire JSON (camelCase, nothing unset)."""
+    return model.model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
 def rpc_error(exc: GatewayError) -> MCPError:

@@ -46,7 +46,14 @@ async def prompts_page(
 
 
 async def get(
-    gateway: Gateway, state: RequestState, name: str, arguments: dict[str, str], *, entry_point: str = "mcp"
+    gateway: Gateway,
+    state: RequestState,
+    name: str,
+    arguments: dict[str, str],
+    *,
+    entry_point: str = "mcp",
+    mode: str = "manual",
+    parent_id: str | None = None,
 ) -> types.GetPromptResult:
     """Get prompt `name` (`server__prompt`) through the pipeline; `GatewayError` when refused or failed.
     Every entry point (MCP, REST, Code Mode) gets prompts through here."""
@@ -60,8 +67,9 @@ async def get(
         return unstamped(result, messages=messages)
 
     label = f"prompt:{ref.prompt if ref is not None else name}"
+    resolve = lambda: resolved_prompt(ref, name)  # noqa: E731
     return await gateway.pipeline.use(
-        state, "prompts/get", label, arguments, lambda: resolved_prompt(ref, name), fetch, entry_point=entry_point
+        state, "prompts/get", label, arguments, resolve, fetch, entry_point=entry_point, mode=mode, parent_id=parent_id
     )
 
 

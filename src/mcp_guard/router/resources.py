@@ -68,14 +68,21 @@ async def templates_page(
 
 
 async def read(
-    gateway: Gateway, state: RequestState, uri: str, *, entry_point: str = "mcp"
+    gateway: Gateway,
+    state: RequestState,
+    uri: str,
+    *,
+    entry_point: str = "mcp",
+    mode: str = "manual",
+    parent_id: str | None = None,
 ) -> types.ReadResourceResult:
     """Read gateway URI `uri` through the pipeline; `GatewayError` when refused or failed. Every entry point
     (MCP, REST, Code Mode) reads through here, so all are governed alike."""
     ref = resource_ref(uri)
     label = f"resource:{ref.uri if ref is not None else uri}"
+    resolve = lambda: resolved_resource(ref, uri)  # noqa: E731
     return await gateway.pipeline.use(
-        state, "resources/read", label, {}, lambda: resolved_resource(ref, uri), _read, entry_point=entry_point
+        state, "resources/read", label, {}, resolve, _read, entry_point=entry_point, mode=mode, parent_id=parent_id
     )
 
 

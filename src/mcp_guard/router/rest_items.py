@@ -16,6 +16,7 @@ from ..asgi import Scope, send_json
 from ..errors import BadRequest
 from ..state import RequestState
 from . import prompts, resources
+from .aggregate import as_json, page_json
 from .rest import first_error, query, read_json
 
 if TYPE_CHECKING:
@@ -43,13 +44,13 @@ class GetPrompt(BaseModel):
 async def list_resources(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
     state, cursor = _listing(scope)
     items, next_cursor = await resources.resources_page(gateway, state, cursor)
-    await send_json(send, 200, _page("resources", items, next_cursor))
+    await send_json(send, 200, page_json("resources", items, next_cursor))
 
 
 async def list_resource_templates(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
     state, cursor = _listing(scope)
     items, next_cursor = await resources.templates_page(gateway, state, cursor)
-    await send_json(send, 200, _page("resourceTemplates", items, next_cursor))
+    await send_json(send, 200, page_json("resourceTemplates", items, next_cursor))
 
 
 async def read_resource(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
@@ -68,13 +69,13 @@ async def read_resource_posted(gateway: Gateway, scope: Scope, receive: Any, sen
 
 async def _send_read(gateway: Gateway, scope: Scope, send: Any, uri: str) -> None:
     result = await resources.read(gateway, RequestState.from_scope(scope), uri, entry_point="rest")
-    await send_json(send, 200, _dumped(result))
+    await send_json(send, 200, as_json(result))
 
 
 async def list_prompts(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
     state, cursor = _listing(scope)
     items, next_cursor = await prompts.prompts_page(gateway, state, cursor)
-    await send_json(send, 200, _page("prompts", items, next_cursor))
+    await send_json(send, 200, page_json("prompts", items, next_cursor))
 
 
 async def get_prompt(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
@@ -84,22 +85,11 @@ async def get_prompt(gateway: Gateway, scope: Scope, receive: Any, send: Any) ->
     )
     state = RequestState.from_scope(scope)
     result = await prompts.get(gateway, state, body.name, body.arguments, entry_point="rest")
-    await send_json(send, 200, _dumped(result))
+    await send_json(send, 200, as_json(result))
 
 
 def _listing(scope: Scope) -> tuple[RequestState, str | None]:
     return RequestState.from_scope(scope), query(scope).get("cursor") or None
-
-
-def _page(key: str, items: list[Any], next_cursor: str | None) -> dict[str, Any]:
-    page: dict[str, Any] = {key: [_dumped(item) for item in items]}
-    if next_cursor is not None:
-        page["nextCursor"] = next_cursor
-    return page
-
-
-def _dumped(model: BaseModel) -> dict[str, Any]:
-    return model.model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
 def _validated(model: type[Body], body: Any, shape: str) -> Body:
