@@ -62,9 +62,10 @@ async def test_a_program_reads_resources_and_gets_prompts_as_its_key_may():
     calls = [(c["server"], c["tool"], c["ok"]) for c in body["calls"]]
     assert ("", "resources.read", False) in calls and ("", "prompts.get", True) in calls
     records = await audit(app, keys.admin, key="root")
-    execution = next(r for r in records if r["tool"] != "notes/add_note" and r.get("parent_id") is None
-                     and r["tool"].startswith(("code", "execute")))  # fmt: skip
-    used = {(r["tool"], r["decision"], r.get("parent_id")) for r in records if r["tool"].startswith(("resource:", "prompt:"))}
+    [execution] = [r for r in records if r["tool"] == "executeToolCode"]
+    used = {
+        (r["tool"], r["decision"], r["parent_id"]) for r in records if r["tool"].startswith(("resource:", "prompt:"))
+    }
     assert used == {
         ("resource:notes://examples/readme", "allowed", execution["call_id"]),
         ("prompt:summarize", "allowed", execution["call_id"]),
@@ -90,8 +91,31 @@ async def test_a_key_without_resource_grants_reads_nothing_from_a_program():
 
 async def test_a_forged_gateway_operation_is_refused():
     keys = Keys()
-    program = 'try { await (prompts as any).get(42); } catch (e: any) { return [e.name, e.message]; }'
+    program = "try { await (prompts as any).get(42); } catch (e: any) { return [e.name, e.message]; }"
     async with governed(keys) as app:
         async with session(app, keys.admin, **CODE) as admin:
             name, message = (await run(admin, program))["value"]
     assert name == "TypeError" and "prompts.get(name) must be a string" in message
+
+
+@pytest.mark.parametrize(
+    ("server", "tool"),
+    [("", "tools/call"), ("", "resources.subscribe"), ("", "notes__add_note"), ("notes", "resources.read")],
+)
+async def test_the_bridge_admits_only_the_gateway_operations_on_the_gateway_server(server, tool):
+    """What a compromised worker could send: any server and tool on its call frame. Only the operations the
+    globals make reach the caller, and only on server "" (a server's own tools need the caller's listing)."""
+    from mcp_guard.codemode import CodeModeSettings, ToolOutcome
+    from mcp_guard.codemode.bridge import CallBridge
+
+    reached: list[tuple[str, str]] = []
+
+    async def caller(server: str, tool: str, arguments: dict[str, Any]) -> ToolOutcome:
+        reached.append((server, tool))
+        return ToolOutcome(value="read")
+
+    bridge = CallBridge(caller, {"notes": ["add_note"]}, CodeModeSettings())
+    forged = json.loads((await bridge.answer(server, tool, b'{"uri": "x"}')).payload)
+    assert forged["error"]["kind"] == "denied" and "unknown tool" in forged["error"]["message"]
+    allowed = json.loads((await bridge.answer("", "resources.read", b'{"uri": "x"}')).payload)
+    assert allowed == {"ok": True, "value": "read"} and reached == [("", "resources.read")]
