@@ -157,3 +157,21 @@ async def test_hostile_input_is_a_4xx_naming_the_problem():
             assert "Invalid cursor 'not-ours'" in cursor
             problem(await http.get("/prompts", params={"cursor": "eyJ4Ijox"}), 400, "bad_request")
             assert (await http.delete("/prompts")).status_code == 405
+
+
+async def test_the_openapi_document_describes_the_routes():
+    keys = Keys()
+    async with governed(keys) as app:
+        async with rest(app, keys.admin) as http:
+            document = ok(await http.get("/openapi.json"))
+    paths, schemas = document["paths"], document["components"]["schemas"]
+    read = paths["/mcp/resources/read"]
+    assert {p["name"] for p in read["get"]["parameters"]} >= {"uri", "x-mcp-include-resources"}
+    assert read["post"]["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ReadResource"
+    }
+    assert schemas["GetPrompt"]["required"] == ["name"]
+    answers = {path: paths[path]["get"]["responses"]["200"] for path in ("/mcp/resources", "/mcp/prompts")}
+    assert answers["/mcp/resources"]["content"]["application/json"]["schema"]["$ref"].endswith("/ResourceList")
+    assert answers["/mcp/prompts"]["content"]["application/json"]["schema"]["$ref"].endswith("/PromptList")
+    assert "PromptMessages" in schemas and "ResourceContents" in schemas
