@@ -270,6 +270,16 @@ SAMPLE_PROGRAMS = {
         console.log(ticks.length);
         return ticks.toSorted((a, b) => a - b);
     """,
+    "resources_and_prompts.ts": """
+        const page = await resources.list();
+        const more = page.nextCursor ? (await resources.list(page.nextCursor)).resources : [];
+        const texts = (await resources.read(page.resources[0].uri)).contents.map((c) => c.text ?? c.blob ?? "");
+        const templates = (await resources.templates()).resourceTemplates.map((t) => t.uriTemplate);
+        const prompt = await prompts.get("git__review", { pr: "12" });
+        const roles = prompt.messages.map((m) => m.role);
+        const names = (await prompts.list()).prompts.map((p) => [p.name, p.arguments?.length ?? 0]);
+        return { more: more.length, texts, templates, roles, names };
+    """,
 }
 WRONG_PROGRAMS = {
     "wrong_kind.ts": 'try { await github.getMe(); } catch (e) { if (e instanceof ToolError && e.kind === "denyd") {} }',
@@ -277,6 +287,8 @@ WRONG_PROGRAMS = {
     "wrong_timer.ts": "setTimeout('globalThis.x = 1', 10);",
     "wrong_limit_type.ts": "const e = new ToolError('x'); const n: number = e.limit;",
     "wrong_server.ts": "await githb.getMe();",
+    "wrong_prompt_arguments.ts": 'await prompts.get("git__review", { pr: 12 });',
+    "wrong_resource_read.ts": "await resources.read({ uri: 'x' });",
 }
 
 

@@ -57,7 +57,8 @@ class ToolIndex:
         lines = [
             f"{len(servers)} server{'' if len(servers) == 1 else 's'}, {len(visible)} tools. Find tools with "
             f"{SEARCH_TOOLS}(query), or read a server's file with {READ_TOOL_FILE} (detail: names, signatures, full). "
-            f"{GLOBALS_FILE} declares ToolError, console and setTimeout."
+            f"{GLOBALS_FILE} declares ToolError, console and setTimeout, and `resources` / `prompts` for the "
+            "servers' resources and prompts."
         ]
         for server in sorted(servers):
             group = servers[server]
