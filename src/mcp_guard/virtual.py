@@ -29,7 +29,6 @@ RESERVED_NAMES = frozenset(
         "resources",
         "prompts",
         "servers",
-        "credentials",
         "admin",
         "keys",
         "credentials",
