@@ -229,3 +229,58 @@ async def test_listings_are_private_to_the_caller_on_the_wire():
                 answer = await http.post("/", json=body, headers={**HEADERS, "mcp-method": method})
                 assert answer.status_code == 200, answer.text
                 assert answer.json()["result"]["cacheScope"] == "private", method
+
+
+async def test_rest_gives_what_the_mcp_endpoint_gives_for_server_everything():
+    """`GET /resources`, `/resources/templates`, `/prompts`, `/resources/read`, `POST /prompts/get`
+    (router/rest_items.py) answer MCP's results as JSON, the same as the MCP endpoint's."""
+    params = everything_stdio_params()
+    async with gateway_for(stdio_config("everything", params)) as gateway:
+        async with mcp_client(gateway.router) as client, http_client(gateway.router) as http:
+            listed = (await http.get("/resources")).json()
+            shown = (await client.list_resources()).resources
+            assert listed["resources"] == [r.model_dump(by_alias=True, exclude_none=True, mode="json") for r in shown]
+            kinds = set()
+            templates = (await client.list_resource_templates()).resource_templates
+            blob = next(t.uri_template for t in templates if "blob" in t.uri_template).replace("{resourceId}", "2")
+            for uri in [r.uri for r in shown] + [blob]:
+                read = (await http.get("/resources/read", params={"uri": uri})).json()["contents"]
+                over_mcp = (await client.read_resource(uri)).contents
+                assert [without_times(json.dumps(c, sort_keys=True)) for c in read] == [
+                    without_times(
+                        json.dumps(c.model_dump(by_alias=True, exclude_none=True, mode="json"), sort_keys=True)
+                    )
+                    for c in over_mcp
+                ]
+                kinds |= {"blob" if "blob" in c else "text" for c in read}
+            assert kinds == {"blob", "text"}
+            listed_templates = (await http.get("/resources/templates")).json()["resourceTemplates"]
+            assert [t["uriTemplate"] for t in listed_templates] == [t.uri_template for t in templates]
+            names = [p["name"] for p in (await http.get("/prompts")).json()["prompts"]]
+            assert names == [p.name for p in (await client.list_prompts()).prompts]
+            arguments = {"city": "Lyon", "state": "Rhône"}
+            got = await http.post("/prompts/get", json={"name": "everything__args-prompt", "arguments": arguments})
+            assert got.status_code == 200, got.text
+            through_mcp = await client.get_prompt("everything__args-prompt", arguments)
+            assert got.json()["messages"] == [
+                m.model_dump(by_alias=True, exclude_none=True, mode="json") for m in through_mcp.messages
+            ]
+
+
+async def test_rest_listings_page_across_upstreams(monkeypatch):
+    monkeypatch.setattr(aggregate, "PAGE_ITEMS", 1)  # one upstream page per gateway page
+    async with notes_server("http") as server:
+        upstreams = [url_config(name, server.url) for name in ("a", "b", "c")]
+        async with gateway_for(*upstreams) as gateway, http_client(gateway.router) as http:
+            for path, key, field, expected in [
+                ("/resources", "resources", "uri", [gateway_uri(s, README) for s in "abc"]),
+                ("/prompts", "prompts", "name", [f"{s}__summarize" for s in "abc"]),
+            ]:
+                seen, cursor = [], None
+                while True:
+                    page = (await http.get(path, params={"cursor": cursor} if cursor else {})).json()
+                    seen += [item[field] for item in page[key]]
+                    cursor = page.get("nextCursor")
+                    if cursor is None:
+                        break
+                assert seen == expected
