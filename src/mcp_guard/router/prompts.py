@@ -67,7 +67,10 @@ async def get(
         return unstamped(result, messages=messages)
 
     label = f"prompt:{ref.prompt if ref is not None else name}"
-    resolve = lambda: resolved_prompt(ref, name)  # noqa: E731
+
+    def resolve() -> PromptRef:
+        return resolved_prompt(ref, name)
+
     return await gateway.pipeline.use(
         state, "prompts/get", label, arguments, resolve, fetch, entry_point=entry_point, mode=mode, parent_id=parent_id
     )

@@ -80,7 +80,10 @@ async def read(
     (MCP, REST, Code Mode) reads through here, so all are governed alike."""
     ref = resource_ref(uri)
     label = f"resource:{ref.uri if ref is not None else uri}"
-    resolve = lambda: resolved_resource(ref, uri)  # noqa: E731
+
+    def resolve() -> ResourceRef:
+        return resolved_resource(ref, uri)
+
     return await gateway.pipeline.use(
         state, "resources/read", label, {}, resolve, _read, entry_point=entry_point, mode=mode, parent_id=parent_id
     )
