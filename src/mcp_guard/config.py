@@ -231,6 +231,12 @@ class GatewayConfig(_Model):
                     if role not in self.roles:
                         raise ValueError(f"auth.oauth.claims.role_map: group {group!r} names role {role!r}, "
                                          "which is not under 'roles'")  # fmt: skip
+        login = self.ui.oauth
+        if login is not None:
+            issuers = [i.issuer for i in self.auth.oauth.issuers] if self.auth.oauth is not None else []
+            if login.issuer not in issuers:
+                raise ValueError(f"ui.oauth.issuer {login.issuer!r} must be one of auth.oauth.issuers (its tokens "
+                                 "are checked as the gateway checks any token)")  # fmt: skip
         return self
 
     @model_validator(mode="after")

@@ -9,6 +9,9 @@
 // The client `gateway` may also exchange (RFC 8693) an access token of this issuer for RESOURCE for a JWT
 // whose audience is the requested `audience` (an upstream in TOKEN_EXCHANGE_AUDIENCES, comma-separated):
 // oidc-provider has no token-exchange grant of its own, so one is registered with `registerGrantType`.
+// The public client `dashboard` (no secret, PKCE) logs in to mcp-guard's dashboard with the authorization code
+// flow; its redirect URIs are DASHBOARD_REDIRECT_URIS (comma-separated), by default `/ui/oauth/callback` and
+// `/mcp/ui/oauth/callback` at RESOURCE's origin.
 // Prints `READY <issuer>` once listening.
 import { generateKeyPairSync } from "node:crypto";
 import { SignJWT, createLocalJWKSet, importJWK, jwtVerify } from "jose";
@@ -20,6 +23,10 @@ const accounts = JSON.parse(process.env.ACCOUNTS || "{}");
 const issuer = `http://127.0.0.1:${port}`;
 const scope = "notes:read notes:write";
 const exchangeAudiences = (process.env.TOKEN_EXCHANGE_AUDIENCES || "").split(",").filter(Boolean);
+const resourceOrigin = new URL(resource).origin;
+const dashboardRedirects = (process.env.DASHBOARD_REDIRECT_URIS || `${resourceOrigin}/ui/oauth/callback,${resourceOrigin}/mcp/ui/oauth/callback`)
+  .split(",")
+  .filter(Boolean);
 const TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
 const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
 
@@ -57,6 +64,13 @@ const provider = new Provider(issuer, {
       grant_types: ["client_credentials"],
       redirect_uris: [],
       response_types: [],
+    },
+    {
+      client_id: "dashboard",
+      token_endpoint_auth_method: "none",
+      grant_types: ["authorization_code"],
+      response_types: ["code"],
+      redirect_uris: dashboardRedirects,
     },
     {
       client_id: "gateway",

@@ -1,16 +1,19 @@
 """`Dashboard`: the ASGI app under `/ui`. It routes a request to a page (`pages.py`), checks who is asking
 and renders the answer.
 
-Who may use it: a browser holding a session (`sessions.py`) opened by logging in with an admin key.
-Without one, a page redirects to the login form and a change is refused (401). A key that is no longer
-active or no longer admin ends its session at its next request. Every change (a POST) must carry the
-session's CSRF token in its form (403 without); the login form carries its own, from a short-lived cookie,
-so another site cannot log a browser in either. Logins and every change are audited (server `ui`).
+Who may use it: a browser holding a session (`sessions.py`) opened by logging in with an admin key, or
+with an admin's access token from the identity provider (`oauth_login.py`). Without one, a page redirects
+to the login form and a change is refused (401). A key that is no longer active or no longer admin (or a
+token that expired, or whose claims no longer map to an admin role) ends its session at its next request.
+Every change (a POST) must carry the session's CSRF token in its form (403 without); the login form carries
+its own, from a short-lived cookie, so another site cannot log a browser in either.
+Logins and every change are audited (server `ui`).
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -23,11 +26,14 @@ from . import pages
 from .actions import record_action
 from .http import cookies, read_form, redirect, send_file, send_html, set_cookie
 from .login import SESSION_COOKIE
+from .oauth_client import OAuthClient
+from .oauth_login import Attempts
 from .request import Answer, Redirect, Request
-from .sessions import SessionStore
+from .sessions import Session, SessionStore
 from .views import filters
 
 if TYPE_CHECKING:
+    from ..auth.resolver import Identity
     from ..gateway import Gateway
 
 UI = "/ui"
@@ -41,6 +47,7 @@ Handler = Callable[["Dashboard", Request], Awaitable[Answer]]
 class Dashboard:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
+        self.clock = time.time  # wall clock for token expiry (a test moves it)
         settings = gateway.config.ui
         self.sessions = SessionStore(
             idle=settings.idle_minutes * 60, lifetime=settings.max_hours * 3600, capacity=settings.max_sessions
@@ -52,6 +59,8 @@ class Dashboard:
             lstrip_blocks=True,
         )
         self.templates.filters.update(filters())
+        self.oauth_attempts = Attempts()
+        self._oauth_client: OAuthClient | None = None
         self.routes: list[tuple[str, re.Pattern[str], Handler, bool]] = [
             (method, re.compile(f"^{pattern}$"), handler, public) for method, pattern, handler, public in pages.ROUTES
         ]
@@ -81,6 +90,19 @@ class Dashboard:
             return
         await self._answer(send, request, answer)
 
+    @property
+    def oauth_client(self) -> OAuthClient | None:
+        """The client logging in with `ui.oauth`'s issuer (None without it), rebuilt when the settings change;
+        it shares the resource server's keys of that issuer."""
+        settings, tokens = self.gateway.config.ui.oauth, self.gateway.governance.keys.tokens
+        if settings is None or tokens is None:
+            return None
+        if self._oauth_client is None or self._oauth_client.settings != settings:
+            keys = tokens.verifier.keys(settings.issuer)
+            timeout = tokens.settings.http_timeout_seconds
+            self._oauth_client = OAuthClient(settings, tokens.settings.resource, keys, timeout)
+        return self._oauth_client
+
     def _route(self, method: str, sub: str, request: Request) -> tuple[Handler, bool]:
         allowed = False
         for route_method, pattern, handler, public in self.routes:
@@ -101,11 +123,9 @@ class Dashboard:
         session = self.sessions.get(token) if token else None
         if session is not None:
             try:
-                keys = self.gateway.governance.keys
-                identity = keys.identify_hash(session.key_hash)
-                keys.check_usable(identity)
+                identity = self._identity(session)
                 if not identity.principal.is_admin:
-                    raise NotAllowed(f"Key '{identity.principal.key_name}' is no longer an admin key")
+                    raise NotAllowed(f"'{identity.principal.key_name}' is no longer an admin")
             except GatewayError:  # deactivated, expired, removed, no longer admin: the session ends
                 self.sessions.close(token)
                 session = None
@@ -117,6 +137,18 @@ class Dashboard:
         else:
             await self._refuse(send, Unauthenticated("Log in to the dashboard first"), request)
         return False
+
+    def _identity(self, session: Session) -> Identity:
+        """Who the session is now: its key resolved again, or its token's claims mapped again (until the
+        token expires)."""
+        keys = self.gateway.governance.keys
+        if session.claims is None:
+            identity = keys.identify_hash(session.key_hash)
+            keys.check_usable(identity)
+            return identity
+        if keys.tokens is None or session.expires is None or self.clock() >= session.expires:
+            raise Unauthenticated("The session's access token expired (or OAuth is no longer configured)")
+        return keys.tokens.identity(session.claims)
 
     async def _check_csrf(self, request: Request) -> None:
         if request.session is None or not request.session.csrf_ok(request.field("csrf")):
@@ -130,7 +162,7 @@ class Dashboard:
 
     async def _answer(self, send: Any, request: Request, answer: Answer) -> None:
         if isinstance(answer, Redirect):
-            await redirect(send, request.base + answer.to, answer.headers)
+            await redirect(send, answer.to if answer.external else request.base + answer.to, answer.headers)
             return
         html = self.render(request, answer.template, answer.context)
         await send_html(send, answer.status, html, answer.headers)
@@ -164,8 +196,10 @@ class Dashboard:
     def _clear(self, request: Request, name: str) -> tuple[bytes, bytes]:
         return set_cookie(request.scope, name, "", path=request.base or "/", max_age=0)
 
-    def cookie(self, request: Request, name: str, value: str, max_age: int | None = None) -> tuple[bytes, bytes]:
-        return set_cookie(request.scope, name, value, path=request.base or "/", max_age=max_age)
+    def cookie(
+        self, request: Request, name: str, value: str, max_age: int | None = None, same_site: str = "Strict"
+    ) -> tuple[bytes, bytes]:
+        return set_cookie(request.scope, name, value, path=request.base or "/", max_age=max_age, same_site=same_site)
 
 
 def where(scope: Scope) -> tuple[str, str]:

@@ -40,10 +40,13 @@ def cookies(scope: Scope) -> dict[str, str]:
     return {name: morsel.value for name, morsel in jar.items()}
 
 
-def set_cookie(scope: Scope, name: str, value: str, *, path: str, max_age: int | None = None) -> tuple[bytes, bytes]:
-    """A `Set-Cookie` header: HttpOnly, SameSite=Strict, limited to the dashboard's path, Secure over HTTPS;
-    `max_age=0` deletes it."""
-    parts = [f"{name}={value}", f"Path={path}", "HttpOnly", "SameSite=Strict"]
+def set_cookie(
+    scope: Scope, name: str, value: str, *, path: str, max_age: int | None = None, same_site: str = "Strict"
+) -> tuple[bytes, bytes]:
+    """A `Set-Cookie` header: HttpOnly, SameSite=Strict (Lax only for the OAuth login's cookie, which must come
+    back on the identity provider's redirect), limited to the dashboard's path, Secure over HTTPS; `max_age=0`
+    deletes it."""
+    parts = [f"{name}={value}", f"Path={path}", "HttpOnly", f"SameSite={same_site}"]
     if max_age is not None:
         parts.append(f"Max-Age={max_age}")
     if scope.get("scheme") == "https":

@@ -27,27 +27,27 @@ _LOGIN_TOKEN_SECONDS = 3600
 
 
 async def login_form(ui: Dashboard, request: Request) -> Answer:
-    return _form(ui, request)
+    return login_page(ui, request)
 
 
 async def login(ui: Dashboard, request: Request) -> Answer:
     expected = cookies(request.scope).get(LOGIN_COOKIE, "")
     presented = request.field("csrf")
     if not expected or not hmac.compare_digest(expected.encode(), presented.encode()):
-        return _form(ui, request, "The login form expired or came from elsewhere: try again.", 403)
+        return login_page(ui, request, "The login form expired or came from elsewhere: try again.", 403)
     key = request.field("key")
     if not key:
-        return _form(ui, request, "Enter an admin key.", 400)
+        return login_page(ui, request, "Enter an admin key.", 400)
     try:
         identity = ui.gateway.governance.keys.authenticate(key)
     except GatewayError as exc:  # unknown (401), inactive or expired (403)
         known = _known_principal(ui, key)
         await record_action(ui.gateway, request, "login", {}, exc, principal=known, key=key)
-        return _form(ui, request, exc.message, exc.status)
+        return login_page(ui, request, exc.message, exc.status)
     if not identity.principal.is_admin:
         refusal = NotAllowed(f"Key '{identity.principal.key_name}' is not an admin key")
         await record_action(ui.gateway, request, "login", {}, refusal, principal=identity.principal, key=key)
-        return _form(ui, request, refusal.message, refusal.status)
+        return login_page(ui, request, refusal.message, refusal.status)
     token, session = ui.sessions.open(hash_key(key))
     request.session, request.principal = session, identity.principal
     await record_action(ui.gateway, request, "login", {})
@@ -69,8 +69,11 @@ def _known_principal(ui: Dashboard, key: str) -> Principal | None:
         return None
 
 
-def _form(ui: Dashboard, request: Request, error: str | None = None, status: int = 200) -> Page:
-    """The login page with a fresh login token (its cookie set alongside)."""
+def login_page(ui: Dashboard, request: Request, error: str | None = None, status: int = 200) -> Page:
+    """The login page with a fresh login token (its cookie set alongside), and the identity provider's
+    button when `ui.oauth` is configured."""
     token = secrets.token_urlsafe(32)
     cookie = ui.cookie(request, LOGIN_COOKIE, token, max_age=_LOGIN_TOKEN_SECONDS)
-    return Page("login.html", {"login_token": token, "error": error}, status, [cookie])
+    oauth = ui.gateway.config.ui.oauth
+    provider = (oauth.label or oauth.issuer) if oauth is not None else None
+    return Page("login.html", {"login_token": token, "error": error, "provider": provider}, status, [cookie])

@@ -1,12 +1,12 @@
 """The dashboard's routes: (method, path below `/ui` as a regular expression, handler, public?). Public
-routes need no session: the login form itself. Every other page needs an admin's session, and every POST
-among them the session's CSRF token."""
+routes need no session: the login form itself, and the identity provider's login and callback. Every other
+page needs an admin's session, and every POST among them the session's CSRF token."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import audit, keys, login, servers, spend, tools
+from . import audit, keys, login, oauth_login, servers, spend, tools
 from .request import Answer, Redirect, Request
 
 if TYPE_CHECKING:
@@ -22,6 +22,8 @@ _NAME = r"(?P<name>[^/]+)"
 ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("GET", "/login", login.login_form, True),
     ("POST", "/login", login.login, True),
+    ("GET", "/oauth/login", oauth_login.start, True),
+    ("GET", "/oauth/callback", oauth_login.callback, True),
     ("POST", "/logout", login.logout, False),
     ("GET", "/", home, False),
     ("GET", "/servers", servers.servers_page, False),

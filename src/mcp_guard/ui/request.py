@@ -53,6 +53,7 @@ class Page:
 class Redirect:
     to: str  # below the dashboard's base, e.g. `/keys`
     headers: Headers = field(default_factory=list)
+    external: bool = False  # `to` is an absolute URL elsewhere (the identity provider's authorization endpoint)
 
 
 Answer = Page | Redirect

@@ -63,6 +63,13 @@ class TokenAuthenticator:
             self._tokens.remember(token, (identity, until))
         return identity
 
+    async def verified_claims(self, token: str) -> dict[str, Any]:
+        """The claims of a valid token (a JWT verified, an opaque token introspected), uncached: for a caller
+        that keeps them itself (the dashboard's session)."""
+        if is_jwt(token):
+            return await self.verifier.verify(token)
+        return (await self.verifier.introspect(token))[0]
+
     def takes(self, credential: str) -> bool:
         """Whether a Bearer credential is checked as a token: a JWT; any credential but a virtual key when
         an issuer introspects opaque tokens; any credential at all when keys are not accepted."""
