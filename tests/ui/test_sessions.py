@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+
+from mcp_guard.ui.oauth_client import Attempt
+from mcp_guard.ui.oauth_login import ATTEMPT_SECONDS, Attempts
 from mcp_guard.ui.sessions import SessionStore
 
 
@@ -59,3 +64,25 @@ def test_csrf_token_and_one_time_notice() -> None:
     session.notice, session.secret = ("ok", "done"), "mcpg_x"
     assert session.take_notice() == (("ok", "done"), "mcpg_x")
     assert session.take_notice() == (None, None)
+
+
+def test_oauth_login_attempts_are_taken_once_expire_and_are_bounded() -> None:
+    now = [0.0]
+    attempts = Attempts(capacity=2, clock=lambda: now[0])
+    first = Attempt(redirect_uri="http://127.0.0.1/ui/oauth/callback")
+    token = attempts.put(first)
+    assert attempts.take(token) == first
+    assert attempts.take(token) is None  # once
+    assert attempts.take("") is None and attempts.take("made-up") is None
+    late = attempts.put(Attempt())
+    now[0] += ATTEMPT_SECONDS + 1
+    assert attempts.take(late) is None  # expired
+    kept = [attempts.put(Attempt()) for _ in range(3)]
+    assert attempts.take(kept[0]) is None and attempts.take(kept[2]) is not None  # the oldest dropped
+
+
+def test_pkce_challenge_is_s256_of_the_verifier() -> None:
+    attempt = Attempt()
+    assert 43 <= len(attempt.verifier) <= 128  # RFC 7636 §4.1
+    digest = base64.urlsafe_b64encode(hashlib.sha256(attempt.verifier.encode()).digest()).rstrip(b"=").decode()
+    assert attempt.challenge == digest and attempt.state != attempt.nonce
