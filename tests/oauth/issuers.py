@@ -45,11 +45,15 @@ class OpenIDProvider(ServerProcess):
         accounts: dict[str, dict[str, Any]],
         port: int | None = None,
         exchange_audiences: tuple[str, ...] = (),
+        dashboard_redirects: tuple[str, ...] = (),
     ) -> None:
-        """`exchange_audiences`: the upstream audiences the client `gateway` may exchange tokens for (RFC 8693)."""
+        """`exchange_audiences`: the upstream audiences the client `gateway` may exchange tokens for (RFC 8693);
+        `dashboard_redirects`: the redirect URIs of the client `dashboard` (default: `/ui/oauth/callback` and
+        `/mcp/ui/oauth/callback` at `resource`'s origin)."""
         port = port or free_port()
         env = {"PORT": str(port), "RESOURCE": resource, "ACCOUNTS": json.dumps(accounts)}
         env["TOKEN_EXCHANGE_AUDIENCES"] = ",".join(exchange_audiences)
+        env["DASHBOARD_REDIRECT_URIS"] = ",".join(dashboard_redirects)
         super().__init__([node_executable(), str(NODE_DIR / "oidc-provider.mjs")], port=port, path="", env=env)
         ensure_node_modules()
 
