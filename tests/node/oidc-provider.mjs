@@ -12,6 +12,8 @@
 // The public client `dashboard` (no secret, PKCE) logs in to mcp-guard's dashboard with the authorization code
 // flow; its redirect URIs are DASHBOARD_REDIRECT_URIS (comma-separated), by default `/ui/oauth/callback` and
 // `/mcp/ui/oauth/callback` at RESOURCE's origin.
+// With SIGN_IN_FORM=1 the login is a page with a "Sign in" button (a form posted to the provider) instead of
+// an immediate redirect, as at a real provider: the way back to the client then starts on the provider's page.
 // Prints `READY <issuer>` once listening.
 import { generateKeyPairSync } from "node:crypto";
 import { SignJWT, createLocalJWKSet, importJWK, jwtVerify } from "jose";
@@ -27,6 +29,7 @@ const resourceOrigin = new URL(resource).origin;
 const dashboardRedirects = (process.env.DASHBOARD_REDIRECT_URIS || `${resourceOrigin}/ui/oauth/callback,${resourceOrigin}/mcp/ui/oauth/callback`)
   .split(",")
   .filter(Boolean);
+const signInForm = process.env.SIGN_IN_FORM === "1";
 const TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
 const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
 
@@ -116,6 +119,11 @@ provider.use(async (ctx, next) => {
   const match = ctx.path.match(/^\/interaction\/([^/]+)$/);
   if (!match) return next();
   const { prompt, params, session, grantId } = await provider.interactionDetails(ctx.req, ctx.res);
+  if (prompt.name === "login" && signInForm && ctx.method === "GET") {
+    ctx.type = "html";
+    ctx.body = `<!doctype html><title>Sign in</title><form method="post" action="${ctx.path}"><button>Sign in</button></form>`;
+    return;
+  }
   ctx.respond = false;
   if (prompt.name === "login") {
     const accountId = params.login_hint || "alice";

@@ -46,14 +46,17 @@ class OpenIDProvider(ServerProcess):
         port: int | None = None,
         exchange_audiences: tuple[str, ...] = (),
         dashboard_redirects: tuple[str, ...] = (),
+        sign_in_form: bool = False,
     ) -> None:
         """`exchange_audiences`: the upstream audiences the client `gateway` may exchange tokens for (RFC 8693);
         `dashboard_redirects`: the redirect URIs of the client `dashboard` (default: `/ui/oauth/callback` and
-        `/mcp/ui/oauth/callback` at `resource`'s origin)."""
+        `/mcp/ui/oauth/callback` at `resource`'s origin); `sign_in_form`: log in through a page with a button
+        (for a browser) rather than at once."""
         port = port or free_port()
         env = {"PORT": str(port), "RESOURCE": resource, "ACCOUNTS": json.dumps(accounts)}
         env["TOKEN_EXCHANGE_AUDIENCES"] = ",".join(exchange_audiences)
         env["DASHBOARD_REDIRECT_URIS"] = ",".join(dashboard_redirects)
+        env["SIGN_IN_FORM"] = "1" if sign_in_form else ""
         super().__init__([node_executable(), str(NODE_DIR / "oidc-provider.mjs")], port=port, path="", env=env)
         ensure_node_modules()
 

@@ -1,6 +1,6 @@
 """Logging in to the dashboard with the identity provider in a real browser (Debian's Chromium driven by
-Playwright): the login page's button, the provider (the npm `oidc-provider`, which logs in its default account
-`alice` without a form), back to the dashboard and on to its pages.
+Playwright): the login page's button, the provider's sign-in page (the npm `oidc-provider`, signing in its
+default account `alice` with one button), back to the dashboard and on to its pages.
 
 The dashboard is opened as `http://localhost:<port>` and the provider is at `http://127.0.0.1:<port>`: two
 different sites, so the browser applies its SameSite rules as it would with a real identity provider (the
@@ -34,7 +34,10 @@ def site(tmp_path: Path) -> Iterator[str]:
     port = free_port()
     dashboard = f"http://localhost:{port}/ui"
     with OpenIDProvider(
-        f"http://127.0.0.1:{port}/mcp", ACCOUNTS, dashboard_redirects=(f"{dashboard}/oauth/callback",)
+        f"http://127.0.0.1:{port}/mcp",
+        ACCOUNTS,
+        dashboard_redirects=(f"{dashboard}/oauth/callback",),
+        sign_in_form=True,
     ) as provider:
         config = {
             "roles": {"admin": {"tools": ["*"], "admin": True}},
@@ -62,6 +65,7 @@ def test_log_in_with_the_provider_in_a_browser(chromium: str, site: str) -> None
             page.goto(f"{site}/keys")
             expect(page).to_have_url(f"{site}/login", timeout=WAIT_MS)
             page.get_by_role("link", name="Log in with Test IdP").click()
+            page.get_by_role("button", name="Sign in").click()  # at the provider, another site
             expect(page).to_have_url(f"{site}/servers", timeout=WAIT_MS)
             expect(page.locator(".who")).to_have_text("alice@example.com", timeout=WAIT_MS)
             page.get_by_role("link", name="Keys & teams").click()
