@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 import time
 from collections.abc import Callable
@@ -93,7 +94,8 @@ async def callback(ui: Dashboard, request: Request) -> Answer:
         refusal = NotAllowed(f"'{identity.principal.key_name}' has no admin role (from the token's claims)")
         await record_action(ui.gateway, request, "login", audited, refusal)
         return _refused(ui, request, refusal, cleared)
-    expires = float(claims["exp"]) if isinstance(claims.get("exp"), int | float) else ui.clock() + 3600
+    # without `exp` (an introspected token may omit it) only the session's own limits end it
+    expires = float(claims["exp"]) if isinstance(claims.get("exp"), int | float) else math.inf
     session_id, session = ui.sessions.open("", claims=claims, expires=expires)
     request.session = session
     await record_action(ui.gateway, request, "login", audited)
