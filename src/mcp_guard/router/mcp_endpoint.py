@@ -9,6 +9,7 @@ streams). `ping` is the SDK's own (handshake era; 2026-07-28 has none).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ from mcp.server._streamable_http_modern import handle_modern_request
 from mcp.server.context import ServerRequestContext
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.server.transport_security import RequestBodyLimitMiddleware, TransportSecuritySettings
+from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from ..asgi import Scope, header
@@ -83,20 +85,24 @@ def build_mcp_server(gateway: Gateway) -> Server[Any]:
 
     from .. import __version__
 
-    server = NotifyingServer(
-        SERVER_NAME,
-        version=__version__,
-        instructions="Tools, resources and prompts from several MCP servers, governed by mcp-guard. Tool and "
-        "prompt names are server__name; resource URIs are mcp-guard://server/<URI>.",
-        on_list_tools=list_tools,
-        on_call_tool=call_tool,
-        get_tool_input_schema=input_schema,
-        **resource_handlers(gateway),
-        **prompt_handlers(gateway),
-        **completion_handlers(gateway),
-        **subscription_handlers(gateway),
-        **gateway.logs.handlers(),
-    )
+    with warnings.catch_warnings():
+        # Logging is deprecated in 2026-07-28 only; handshake-era clients still set levels (logging_relay.py),
+        # so serving it is deliberate, not something an operator should be warned about at every start.
+        warnings.filterwarnings("ignore", "The logging capability is deprecated", MCPDeprecationWarning)
+        server = NotifyingServer(
+            SERVER_NAME,
+            version=__version__,
+            instructions="Tools, resources and prompts from several MCP servers, governed by mcp-guard. Tool "
+            "and prompt names are server__name; resource URIs are mcp-guard://server/<URI>.",
+            on_list_tools=list_tools,
+            on_call_tool=call_tool,
+            get_tool_input_schema=input_schema,
+            **resource_handlers(gateway),
+            **prompt_handlers(gateway),
+            **completion_handlers(gateway),
+            **subscription_handlers(gateway),
+            **gateway.logs.handlers(),
+        )
     # The gateway's own MCP span replaces the SDK's (or none at all while tracing is off: it costs ~µs)
     tracing = gateway.observer.tracing
     spans = [McpSpanMiddleware(tracing)] if tracing is not None else []
