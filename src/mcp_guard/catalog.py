@@ -11,7 +11,7 @@ change, not per request.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
@@ -94,7 +94,8 @@ class Catalog:
     def __init__(self, config: GatewayConfig) -> None:
         self._offered: dict[str, Sequence[types.Tool]] = {}  # each server's tools as it lists them
         self._tools: dict[str, Sequence[types.Tool]] = {}  # ... of which these are statically visible
-        self._entries: tuple[CatalogEntry, ...] = ()
+        self._entries: tuple[CatalogEntry, ...] = ()  # every server's, ordered by reference
+        self._per_server: dict[str, tuple[CatalogEntry, ...]] = {}
         self._by_ref: dict[ToolRef, CatalogEntry] = {}
         self._names = NameTable(())
         self._listeners: list[Callable[[str | None], None]] = []
@@ -119,7 +120,7 @@ class Catalog:
                 return  # a refresh that found the same tools changes nothing (and tells no client)
             self._offered[server] = offered
             self._tools[server] = self._visible(server)
-            self._rebuild()
+            self._rebuild({server})
         self._changed(server)
 
     def remove_server(self, server: str) -> None:
@@ -128,7 +129,7 @@ class Catalog:
             if self._offered.pop(server, None) is None:
                 return
             self._tools.pop(server, None)
-            self._rebuild()
+            self._rebuild(())
         self._changed(server)
 
     def _visible(self, server: str) -> list[types.Tool]:
@@ -158,12 +159,35 @@ class Catalog:
         allow = self._allowlists.get(ref.server)
         return (allow is None or allow.matches(ref)) and not self._blocked.matches(ref)
 
-    def _rebuild(self) -> None:
-        refs = {ToolRef(server, t.name): t for server, tools in self._tools.items() for t in tools}
+    def _rebuild(self, changed: Collection[str] | None = None) -> None:
+        """New snapshots from `_tools`. Only the servers in `changed` (None: every server) get new entries; the
+        others keep theirs unless a clash changed one of their exposed names: one upstream's change at 10,000
+        tools costs a fraction of rebuilding every entry (`bench/catalog_scale.py`), and it runs on the
+        event loop."""
+        kept: dict[str, tuple[CatalogEntry, ...]] = {}
+        refs: dict[ToolRef, types.Tool] = {}
+        for server in sorted(self._tools):
+            old = self._per_server.get(server) if changed is not None and server not in changed else None
+            if old is not None:
+                kept[server] = old
+                refs.update((e.ref, e.tool) for e in old)
+            else:
+                refs.update((ToolRef(server, t.name), t) for t in self._tools[server])
         names = NameTable(refs)
-        entries = tuple(CatalogEntry(ref, names.name_of(ref), tool) for ref, tool in sorted(refs.items()))
-        self._names, self._entries = names, entries
-        self._by_ref = {e.ref: e for e in entries}
+        per_server: dict[str, tuple[CatalogEntry, ...]] = {}
+        for server in sorted(self._tools):
+            old = kept.get(server)
+            if old is not None and all(names.name_of(e.ref) == e.name for e in old):
+                per_server[server] = old
+            else:
+                tools = {t.name: refs[ToolRef(server, t.name)] for t in self._tools[server]}
+                per_server[server] = tuple(
+                    CatalogEntry(ref, names.name_of(ref), tool)
+                    for ref, tool in ((ToolRef(server, name), tools[name]) for name in sorted(tools))
+                )
+        self._names, self._per_server = names, per_server
+        self._entries = tuple(entry for entries in per_server.values() for entry in entries)
+        self._by_ref = {e.ref: e for e in self._entries}
         self.version += 1
 
     def entries(self) -> tuple[CatalogEntry, ...]:

@@ -14,6 +14,7 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
 from .asgi import Scope, run_lifespan
 from .catalog import Catalog
+from .listing import ListingCache
 from .chat.confirmations import ConfirmationGate
 from .code_mode import AutoRule, CodeModeService, call_meta_tool, is_meta_tool
 from .config import GatewayConfig, ServerConfig, load_config
@@ -65,6 +66,7 @@ class Gateway:
         self.config = config
         self.config_path: Path | None = None  # the file `reload()` reads again (set by `from_yaml`)
         self.catalog = Catalog(config)
+        self.listings = ListingCache()  # what each caller is shown, per catalog version
         CredentialService.check_servers(config.credentials, config.servers)
         self.credentials = CredentialService(config.credentials, config.auth.store)  # per-user upstream tokens
         self.upstreams: dict[str, Upstream] = {

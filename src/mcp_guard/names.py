@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from operator import attrgetter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -175,6 +176,9 @@ def plain_name(ref: ToolRef) -> str:
     return _DISALLOWED_CHAR.sub("_", f"{ref.server}{SEPARATOR}{ref.tool}")
 
 
+_ORDER = attrgetter("server", "tool")  # sorts `ToolRef`s as their own order does, without its Python `__lt__`
+
+
 def hashed_name(ref: ToolRef) -> str:
     """The shortened, hash-suffixed form; unique per reference and always valid."""
     digest = hashlib.sha256(str(ref).encode()).hexdigest()[:_HASH_DIGITS]
@@ -204,7 +208,7 @@ class NameTable:
     __slots__ = ("_by_name", "_by_ref", "_servers")
 
     def __init__(self, refs: Iterable[ToolRef]) -> None:
-        unique = sorted(set(refs))
+        unique = sorted(set(refs), key=_ORDER)  # the dataclass's order, compared as tuples of str (in C)
         wanted: dict[str, list[ToolRef]] = {}
         for ref in unique:
             wanted.setdefault(exposed_name(ref), []).append(ref)

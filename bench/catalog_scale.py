@@ -1,0 +1,308 @@
+"""Catalog scale: `tools/list` and listings at 100, 1,000 and 10,000 tools over 50 upstreams.
+
+In process, catalog side only: the 50 upstreams' tool lists are handed to the catalog the way an upstream's
+supervisor does after discovery (`Catalog.update_server`), so what is measured is the gateway's own work,
+not an upstream's or the network's. Per size it measures:
+
+- the catalog: time to take all 50 lists, time of one upstream's change (the rebuild after its
+  `notifications/tools/list_changed` and refresh), and the memory the catalog holds (tracemalloc);
+- a key's listing (`listing_for`: role, team and key rules plus include/exclude filter headers), the first
+  one after a change and the following ones, and the `tools/list` answer built from it and serialized;
+- what a catalog change costs requests on other sessions: a prober task sleeps 1 ms in a loop and records how
+  late it wakes while another "session" lists tools and, every 100 ms, one upstream's tools change (with the
+  Code Mode discovery index in use, so it is rebuilt too). The figure is the prober's worst lateness during
+  the changes, against the same loop with no change in the same run.
+
+Baselines in the same run: `listing uncached` is the listing built for every request (what the gateway did
+before the listing cache), `full rebuild` rebuilds every entry of the catalog (what it did before the
+incremental rebuild); ratios are against them.
+
+    .venv/bin/python bench/catalog_scale.py            # writes bench/results/catalog_scale.{json,md}
+    .venv/bin/python bench/catalog_scale.py --quick    # 100 and 1,000 tools only
+    .venv/bin/python bench/catalog_scale.py --profile  # cProfile of the 10,000-tool listing and rebuild
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import gc
+import pstats
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import mcp_types as types  # noqa: E402
+from _common import markdown_table, run_label, write_result  # noqa: E402
+
+from mcp_guard.auth.keys import hash_key  # noqa: E402
+from mcp_guard.config import parse_config  # noqa: E402
+from mcp_guard.filters import HeaderFilter  # noqa: E402
+from mcp_guard.gateway import Gateway  # noqa: E402
+from mcp_guard.listing import build_listing, listing_for  # noqa: E402
+from mcp_guard.state import RequestState  # noqa: E402
+
+SERVERS = 50
+SIZES = (100, 1_000, 10_000)
+KEY = "bench-key"
+FILTER_HEADERS = [
+    (b"x-mcp-include-clients", b",".join(f"srv{i:02d}".encode() for i in range(0, SERVERS, 2))),
+    (b"x-mcp-exclude-tools", b"*/delete_*, srv04/update_*"),
+]
+
+
+def tools_of(server: int, count: int, generation: int = 0) -> list[types.Tool]:
+    verbs = ("list", "get", "create", "update", "delete", "search")
+    return [
+        types.Tool(
+            name=f"{verbs[i % len(verbs)]}_item{i}",
+            description=f"Does {verbs[i % len(verbs)]} on item {i} of server {server} (generation {generation}).",
+            input_schema={
+                "type": "object",
+                "properties": {"id": {"type": "string", "description": "The item ID."}, "limit": {"type": "integer"}},
+                "required": ["id"],
+            },
+        )
+        for i in range(count)
+    ]
+
+
+def gateway_config() -> Any:
+    return parse_config(
+        {
+            "servers": [{"name": f"srv{i:02d}", "transport": "http", "url": f"http://127.0.0.1:9/{i}"} for i in range(SERVERS)],
+            "blocked_tools": ["*/admin_*"],
+            "roles": {"dev": {"tools": [f"srv{i:02d}/*" for i in range(0, SERVERS, 1)]}},
+            "teams": {"core": {"allow": ["srv49/*"], "deny": ["srv01/*", "*/create_item1?"]}},
+            "keys": [{"name": "bench", "hash": hash_key(KEY), "roles": ["dev"], "team": "core", "deny": ["srv03/*"]}],
+        }
+    )
+
+
+def new_gateway() -> Gateway:
+    return Gateway(gateway_config())
+
+
+def fill(gateway: Gateway, size: int) -> None:
+    for i in range(SERVERS):
+        gateway.catalog.update_server(f"srv{i:02d}", tools_of(i, size // SERVERS))
+
+
+def request_state(gateway: Gateway) -> RequestState:
+    """What KeyAuthMiddleware and HeaderFilterMiddleware leave on a request: the key's rule and the filter's."""
+    state = RequestState()
+    identity = gateway.governance.keys.authenticate(KEY)
+    state.principal = identity.principal
+    state.access.append(identity.access)
+    rule = HeaderFilter.from_scope({"headers": FILTER_HEADERS}, gateway.catalog.servers())
+    assert rule is not None
+    state.access.append(rule)
+    return state
+
+
+def timed(fn: Any, repeat: int) -> list[float]:
+    """Milliseconds per call."""
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def serialize(listing: Any) -> bytes:
+    return types.ListToolsResult(tools=listing.mcp_tools()).model_dump_json(by_alias=True, exclude_none=True).encode()
+
+
+def measure_size(size: int) -> dict[str, Any]:
+    gc.collect()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    gateway = new_gateway()
+    start = time.perf_counter()
+    fill(gateway, size)
+    fill_ms = (time.perf_counter() - start) * 1000
+    gc.collect()
+    memory = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    state = request_state(gateway)
+    per_server = size // SERVERS
+
+    def change(generation: list[int] = [0]) -> None:  # noqa: B006 - a counter kept between calls
+        generation[0] += 1
+        gateway.catalog.update_server("srv07", tools_of(7, per_server, generation[0]))
+
+    def full_rebuild() -> None:
+        with gateway.catalog._lock:
+            gateway.catalog._rebuild()  # every entry built again, as before
+
+    change_ms = timed(change, 15)
+    full_ms = timed(full_rebuild, 15)
+    change()
+    first = timed(lambda: listing_for(gateway, state), 1)[0]  # the first listing after a change: built
+    cached = timed(lambda: listing_for(gateway, state), 200)
+    uncached = timed(lambda: build_listing(gateway, state), 30)
+    listing = listing_for(gateway, state)
+    answer = timed(lambda: serialize(listing), 5)
+    return {
+        "tools": size,
+        "servers": SERVERS,
+        "listed_for_key": len(listing.direct),
+        "catalog_fill_ms": round(fill_ms, 1),
+        "catalog_memory_mb": round(memory / 2**20, 2),
+        "catalog_memory_bytes_per_tool": round(memory / size),
+        "one_server_change_ms_median": round(statistics.median(change_ms), 3),
+        "full_rebuild_ms_median": round(statistics.median(full_ms), 3),
+        "listing_first_after_change_ms": round(first, 3),
+        "listing_cached_ms_median": round(statistics.median(cached), 4),
+        "listing_cached_ms_p99": round(sorted(cached)[int(len(cached) * 0.99) - 1], 4),
+        "listing_uncached_ms_median": round(statistics.median(uncached), 3),
+        "tools_list_answer_ms_median": round(statistics.median(answer), 2),
+        "tools_list_answer_bytes": len(serialize(listing)),
+    }
+
+
+async def _lag_run(gateway: Gateway, state: RequestState, size: int, changes: int) -> dict[str, float]:
+    """The prober's lateness (ms) while another session lists tools and, `changes` times, an upstream changes."""
+    lateness: list[float] = []
+    stop = asyncio.Event()
+
+    async def prober() -> None:
+        while not stop.is_set():
+            start = time.perf_counter()
+            await asyncio.sleep(0.001)
+            lateness.append((time.perf_counter() - start) * 1000 - 1)
+
+    async def other_session() -> None:
+        while not stop.is_set():
+            listing_for(gateway, state)
+            await asyncio.sleep(0.005)
+
+    async def upstream() -> None:
+        for generation in range(1, changes + 1):
+            await asyncio.sleep(0.1)
+            if changes:  # what the supervisor does after the upstream's list_changed and a refresh
+                gateway.catalog.update_server("srv07", tools_of(7, size // SERVERS, generation))
+            await gateway.code_mode_service.index()  # Code Mode discovery in use: its index follows
+        await asyncio.sleep(0.1)
+        stop.set()
+
+    tasks = [asyncio.create_task(t()) for t in (prober, other_session)]
+    await upstream()
+    await asyncio.gather(*tasks)
+    lateness.sort()
+    return {
+        "max_ms": round(lateness[-1], 2),
+        "p99_ms": round(lateness[int(len(lateness) * 0.99) - 1], 2),
+        "over_5ms": sum(1 for x in lateness if x > 5),
+        "samples": len(lateness),
+    }
+
+
+def measure_lag(size: int, changes: int = 10) -> dict[str, Any]:
+    gateway = new_gateway()
+    fill(gateway, size)
+    state = request_state(gateway)
+
+    async def run() -> dict[str, Any]:
+        await gateway.code_mode_service.index()
+        idle = await _lag_run(gateway, state, size, 0)
+        changing = await _lag_run(gateway, state, size, changes)
+        return {"tools": size, "changes": changes, "no_change": idle, "with_changes": changing}
+
+    return asyncio.run(run())
+
+
+def profile(size: int) -> None:
+    gateway = new_gateway()
+    fill(gateway, size)
+    state = request_state(gateway)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for generation in range(1, 6):
+        gateway.catalog.update_server("srv07", tools_of(7, size // SERVERS, generation))
+        listing_for(gateway, state)
+        for _ in range(20):
+            listing_for(gateway, state)
+        build_listing(gateway, state)
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+
+
+def markdown(result: dict[str, Any]) -> str:
+    rows = [
+        [
+            r["tools"],
+            r["catalog_memory_mb"],
+            r["catalog_memory_bytes_per_tool"],
+            r["one_server_change_ms_median"],
+            r["full_rebuild_ms_median"],
+            f"{r['full_rebuild_ms_median'] / r['one_server_change_ms_median']:.1f}×",
+            r["listing_first_after_change_ms"],
+            r["listing_cached_ms_median"],
+            r["listing_uncached_ms_median"],
+            f"{r['listing_uncached_ms_median'] / r['listing_cached_ms_median']:.0f}×",
+            r["tools_list_answer_ms_median"],
+        ]
+        for r in result["sizes"]
+    ]
+    table = markdown_table(
+        [
+            "tools",
+            "catalog MB",
+            "B/tool",
+            "one upstream's change ms",
+            "full rebuild ms (before)",
+            "ratio",
+            "first listing after change ms",
+            "listing ms (cached)",
+            "listing ms (uncached, before)",
+            "ratio",
+            "tools/list answer serialized ms",
+        ],
+        rows,
+    )
+    lag_rows = [
+        [r["tools"], r["no_change"]["max_ms"], r["with_changes"]["max_ms"], r["with_changes"]["p99_ms"],
+         r["with_changes"]["over_5ms"], r["with_changes"]["samples"]]  # fmt: skip
+        for r in result["lag"]
+    ]
+    lag = markdown_table(
+        ["tools", "prober max late ms, no change", "max late ms, 10 changes", "p99 ms", "wakeups > 5 ms", "samples"],
+        lag_rows,
+    )
+    label = result["label"]
+    return f"# Catalog scale\n\n{label['date']}, {label['machine']}\n\n{table}\n{lag}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100 and 1,000 tools only")
+    parser.add_argument("--profile", action="store_true", help="cProfile the 10,000-tool case and stop")
+    args = parser.parse_args()
+    if args.profile:
+        profile(10_000)
+        return
+    sizes = SIZES[:2] if args.quick else SIZES
+    result: dict[str, Any] = {"label": run_label(), "sizes": [], "lag": []}
+    for size in sizes:
+        result["sizes"].append(measure_size(size))
+        print(result["sizes"][-1], flush=True)
+    for size in sizes:
+        result["lag"].append(measure_lag(size))
+        print(result["lag"][-1], flush=True)
+    text = markdown(result)
+    print(text)
+    if not args.quick:
+        write_result("catalog_scale", result, text)
+
+
+if __name__ == "__main__":
+    main()
