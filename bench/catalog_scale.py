@@ -77,7 +77,9 @@ def tools_of(server: int, count: int, generation: int = 0) -> list[types.Tool]:
 def gateway_config() -> Any:
     return parse_config(
         {
-            "servers": [{"name": f"srv{i:02d}", "transport": "http", "url": f"http://127.0.0.1:9/{i}"} for i in range(SERVERS)],
+            "servers": [
+                {"name": f"srv{i:02d}", "transport": "http", "url": f"http://127.0.0.1:9/{i}"} for i in range(SERVERS)
+            ],
             "blocked_tools": ["*/admin_*"],
             "roles": {"dev": {"tools": [f"srv{i:02d}/*" for i in range(0, SERVERS, 1)]}},
             "teams": {"core": {"allow": ["srv49/*"], "deny": ["srv01/*", "*/create_item1?"]}},
@@ -270,8 +272,14 @@ def markdown(result: dict[str, Any]) -> str:
         rows,
     )
     lag_rows = [
-        [r["tools"], r["no_change"]["max_ms"], r["with_changes"]["max_ms"], r["with_changes"]["p99_ms"],
-         r["with_changes"]["over_5ms"], r["with_changes"]["samples"]]  # fmt: skip
+        [
+            r["tools"],
+            r["no_change"]["max_ms"],
+            r["with_changes"]["max_ms"],
+            r["with_changes"]["p99_ms"],
+            r["with_changes"]["over_5ms"],
+            r["with_changes"]["samples"],
+        ]  # fmt: skip
         for r in result["lag"]
     ]
     lag = markdown_table(

@@ -14,13 +14,13 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
 from .asgi import Scope, run_lifespan
 from .catalog import Catalog
-from .listing import ListingCache
 from .chat.confirmations import ConfirmationGate
 from .code_mode import AutoRule, CodeModeService, call_meta_tool, is_meta_tool
 from .config import GatewayConfig, ServerConfig, load_config
 from .credentials.service import CredentialService
 from .errors import ConfigError
 from .governance import Governance
+from .listing import ListingCache
 from .observability.observer import Observer
 from .observability.operations import Operations
 from .pipeline import Pipeline

@@ -35,9 +35,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from operator import attrgetter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import ClassVar
 
 SEPARATOR = "__"
