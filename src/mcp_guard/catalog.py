@@ -11,7 +11,7 @@ change, not per request.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
@@ -192,6 +192,11 @@ class Catalog:
 
     def entries(self) -> tuple[CatalogEntry, ...]:
         return self._entries
+
+    def by_server(self) -> Mapping[str, tuple[CatalogEntry, ...]]:
+        """Each server's entries, servers in order; a server's tuple is replaced, never changed, when its
+        entries change (what a caller may see there can be remembered by that tuple)."""
+        return self._per_server
 
     def resolve(self, name: str) -> CatalogEntry | None:
         """Find a tool by exposed name (`server__tool`), by reference (`server/tool`), or by Bifrost's

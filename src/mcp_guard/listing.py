@@ -66,46 +66,71 @@ def listing_for(gateway: Gateway, state: RequestState) -> Listing:
     return gateway.listings.get(gateway, state)
 
 
+# Per server: its catalog entries (the catalog's own tuple, so a change replaces it) and those a caller may see.
+Pieces = dict[str, tuple[tuple[CatalogEntry, ...], tuple[CatalogEntry, ...]]]
+
+
 class ListingCache:
     """Listings by what decides them: the request's access rules (the objects themselves: a key's rule is
     one object per key until its rights or the configuration change, a filter one object per distinct set
-    of filter headers and catalog version), and its Code Mode and tool-search switches. Emptied when the
-    catalog version or the configuration changes; at most `MAX_LISTINGS` kept (the least recently used go),
-    since a listing at 10,000 tools holds ~80 KB of references."""
+    of filter headers), and its Code Mode and tool-search switches. A listing is kept with the catalog
+    version it shows and what the caller may see per server: after one upstream's change only that server's
+    tools are checked again. Emptied when the configuration changes; at most `MAX_LISTINGS` kept (the least
+    recently used go), since a listing at 10,000 tools holds ~80 KB of references."""
 
     MAX_LISTINGS = 128
 
     def __init__(self) -> None:
-        self._stamp: tuple[int, object] | None = None
-        self._listings: dict[Hashable, Listing] = {}
+        self._config: object = None
+        self._listings: dict[Hashable, tuple[int, Listing, Pieces]] = {}
 
     def get(self, gateway: Gateway, state: RequestState) -> Listing:
-        stamp = (gateway.catalog.version, gateway.config)
-        if self._stamp is None or stamp[0] != self._stamp[0] or stamp[1] is not self._stamp[1]:
+        if gateway.config is not self._config:
             self._listings = {}
-            self._stamp = stamp
+            self._config = gateway.config
         principal_code_mode = state.principal is not None and state.principal.code_mode
         key = (*state.access, state.code_mode, state.tool_search, principal_code_mode)
         listings = self._listings
         try:
-            listing = listings.pop(key, None)
+            cached = listings.pop(key, None)
         except TypeError:  # a host app's rule that cannot be hashed: built for every request
             return build_listing(gateway, state)
-        if listing is None:
-            listing = build_listing(gateway, state)
+        version = gateway.catalog.version
+        if cached is None or cached[0] != version:
+            visible, pieces = _visible(gateway, state, cached[2] if cached is not None else {})
+            cached = (version, _listing(gateway, state, visible), pieces)
             if len(listings) >= self.MAX_LISTINGS:
                 del listings[next(iter(listings))]
-        listings[key] = listing  # (re)inserted last: the most recently used
-        return listing
+        listings[key] = cached  # (re)inserted last: the most recently used
+        return cached[1]
 
 
 def build_listing(gateway: Gateway, state: RequestState) -> Listing:
-    """The listing built from the catalog (`listing_for` finds it again while nothing changed)."""
-    visible = [e for e in gateway.catalog.entries() if state.may_see(e.ref)]
+    """The listing built from the catalog alone (`listing_for` finds it again while nothing changed)."""
+    return _listing(gateway, state, _visible(gateway, state, {})[0])
+
+
+def _visible(gateway: Gateway, state: RequestState, previous: Pieces) -> tuple[list[CatalogEntry], Pieces]:
+    """The entries `state` may see, in catalog order, reusing `previous` for the servers whose entries are the
+    same tuple as when it was built."""
+    visible: list[CatalogEntry] = []
+    pieces: Pieces = {}
+    for server, entries in gateway.catalog.by_server().items():
+        piece = previous.get(server)
+        if piece is None or piece[0] is not entries:
+            piece = (entries, tuple(e for e in entries if state.may_see(e.ref)))
+        pieces[server] = piece
+        visible += piece[1]
+    return visible, pieces
+
+
+def _listing(gateway: Gateway, state: RequestState, visible: list[CatalogEntry]) -> Listing:
     code_only = gateway.code_only_servers
     settings = gateway.config.code_mode
     if state.code_mode or (state.principal is not None and state.principal.code_mode):
         direct, code = [], visible
+    elif not code_only:
+        direct, code = visible, []
     else:
         direct = [e for e in visible if e.ref.server not in code_only]
         code = [e for e in visible if e.ref.server in code_only]

@@ -135,3 +135,24 @@ async def test_a_hostile_filter_entry_is_reported_in_printable_ascii() -> None:
     warning = recorder.headers["x-mcp-guard-warning"]
     assert warning.isascii() and warning.isprintable() and len(warning) <= 1024
     assert warning.startswith("filter entries match nothing configured: x-mcp-include-tools: 'n")
+
+
+async def test_a_filter_is_kept_across_catalog_changes_and_its_warning_follows_the_catalog() -> None:
+    import mcp_types as types
+
+    gw = gateway(servers=[{"name": "alpha", "transport": "http", "url": "http://127.0.0.1:9/mcp"}])
+    gw.catalog.update_server("alpha", [types.Tool(name="read", input_schema={"type": "object"})])
+    middleware = HeaderFilterMiddleware(Downstream(), gateway=gw)
+
+    async def filtered() -> tuple[Any, str | None]:
+        scope = make_scope("/mcp/tools", headers=[("x-mcp-include-tools", "alpha/write")])
+        recorder = await call(middleware, scope)
+        return RequestState.from_scope(scope).access[-1], recorder.headers.get("x-mcp-guard-warning")
+
+    rule, warning = await filtered()
+    assert warning is not None and "alpha/write" in warning
+    tools = [types.Tool(name=n, input_schema={"type": "object"}) for n in ("read", "write")]
+    gw.catalog.update_server("alpha", tools)
+    again, warning = await filtered()
+    assert again is rule  # one object per set of headers: the listing cache knows it again
+    assert warning is None

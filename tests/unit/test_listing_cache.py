@@ -111,3 +111,17 @@ def test_the_cache_keeps_at_most_its_bound() -> None:
     for i in range(bound + 10):
         assert shown(gateway, [(b"x-mcp-exclude-tools", f"alpha/x{i}".encode())]) == ["alpha__read", "alpha__write"]
     assert len(gateway.listings._listings) == bound
+
+
+def test_a_clash_caused_by_another_upstream_renames_a_cached_tool() -> None:
+    data = config_data([])
+    data["roles"]["dev"]["tools"] = ["*"]
+    gateway = Gateway(parse_config(data))  # `alpha__x` is no valid configured name; the catalog takes it as given
+    gateway.catalog.update_server("alpha", tools("x__run"))
+    assert shown(gateway) == ["alpha__x__run"]
+    gateway.catalog.update_server("alpha__x", tools("run"))  # `alpha__x__run` twice: both are renamed
+    names = shown(gateway)
+    assert len(names) == 2 and "alpha__x__run" not in names
+    assert {str(gateway.catalog.resolve(name).ref) for name in names} == {"alpha/x__run", "alpha__x/run"}
+    gateway.catalog.remove_server("alpha__x")
+    assert shown(gateway) == ["alpha__x__run"]

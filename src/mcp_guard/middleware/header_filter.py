@@ -33,7 +33,8 @@ FilterKey = tuple[tuple[bytes, bytes], ...]
 
 
 class _Parsed:
-    """A filter and its warning, as of one catalog version."""
+    """A filter and its warning, as of one catalog version (the filter itself depends only on the headers and
+    the configured servers)."""
 
     __slots__ = ("catalog_version", "rule", "warning")
 
@@ -89,9 +90,11 @@ class HeaderFilterMiddleware(GoverningMiddleware):
             return None
         version = self.gateway.catalog.version if self.gateway is not None else 0
         parsed = self._filters.lookup(key)
-        if parsed is None or parsed.catalog_version != version:
+        if parsed is None:
             rule = HeaderFilter.from_scope(scope, self.servers)
             parsed = self._filters.remember(key, _Parsed(rule, self._warning(rule), version))
+        elif parsed.catalog_version != version:  # the rule stays (one object: listings are cached by it)
+            parsed = self._filters.remember(key, _Parsed(parsed.rule, self._warning(parsed.rule), version))
         return parsed
 
     def _warning(self, rule: HeaderFilter | None) -> bytes | None:
