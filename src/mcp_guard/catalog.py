@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
@@ -129,7 +130,7 @@ class Catalog:
             if self._offered.pop(server, None) is None:
                 return
             self._tools.pop(server, None)
-            self._rebuild(())
+            self._rebuild({server})
         self._changed(server)
 
     def _visible(self, server: str) -> list[types.Tool]:
@@ -160,35 +161,31 @@ class Catalog:
         return (allow is None or allow.matches(ref)) and not self._blocked.matches(ref)
 
     def _rebuild(self, changed: Collection[str] | None = None) -> None:
-        """New snapshots from `_tools`. Only the servers in `changed` (None: every server) get new entries; the
-        others keep theirs unless a clash changed one of their exposed names: one upstream's change at 10,000
-        tools costs a fraction of rebuilding every entry (`bench/catalog_scale.py`), and it runs on the
-        event loop."""
-        kept: dict[str, tuple[CatalogEntry, ...]] = {}
-        refs: dict[ToolRef, types.Tool] = {}
-        for server in sorted(self._tools):
-            old = self._per_server.get(server) if changed is not None and server not in changed else None
-            if old is not None:
-                kept[server] = old
-                refs.update((e.ref, e.tool) for e in old)
-            else:
-                refs.update((ToolRef(server, t.name), t) for t in self._tools[server])
-        names = NameTable(refs)
-        per_server: dict[str, tuple[CatalogEntry, ...]] = {}
-        for server in sorted(self._tools):
-            old = kept.get(server)
-            if old is not None and all(names.name_of(e.ref) == e.name for e in old):
-                per_server[server] = old
-            else:
-                tools = {t.name: refs[ToolRef(server, t.name)] for t in self._tools[server]}
-                per_server[server] = tuple(
-                    CatalogEntry(ref, names.name_of(ref), tool)
-                    for ref, tool in ((ToolRef(server, name), tools[name]) for name in sorted(tools))
-                )
-        self._names, self._per_server = names, per_server
-        self._entries = tuple(entry for entries in per_server.values() for entry in entries)
-        self._by_ref = {e.ref: e for e in self._entries}
+        """New snapshots from `_tools`. Only the servers in `changed` (None: every server) get new entries, and
+        those whose exposed names a clash changed: one upstream's change costs what it holds plus copying the
+        maps, not a pass over every tool (it runs on the event loop; `bench/catalog_scale.py`)."""
+        if changed is None:
+            names = NameTable(ToolRef(server, t.name) for server in sorted(self._tools) for t in self._tools[server])
+            rebuilt, per_server, by_ref = set(self._tools), {}, {}
+        else:
+            refs = (ToolRef(server, t.name) for server in changed for t in self._tools.get(server, ()))
+            names, renamed = self._names.replacing(changed, refs)
+            rebuilt, per_server, by_ref = {*changed, *renamed}, dict(self._per_server), dict(self._by_ref)
+        for server in rebuilt:
+            for entry in per_server.pop(server, ()):
+                del by_ref[entry.ref]
+            if server in self._tools:
+                per_server[server] = entries = self._server_entries(server, names)
+                by_ref.update((entry.ref, entry) for entry in entries)
+        self._per_server = {server: per_server[server] for server in sorted(per_server)}
+        self._entries = tuple(chain.from_iterable(self._per_server.values()))
+        self._names, self._by_ref = names, by_ref
         self.version += 1
+
+    def _server_entries(self, server: str, names: NameTable) -> tuple[CatalogEntry, ...]:
+        tools = {t.name: t for t in self._tools[server]}  # a name listed twice: the last one counts
+        refs = (ToolRef(server, name) for name in sorted(tools))
+        return tuple(CatalogEntry(ref, names.name_of(ref), tools[ref.tool]) for ref in refs)
 
     def entries(self) -> tuple[CatalogEntry, ...]:
         return self._entries

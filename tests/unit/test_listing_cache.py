@@ -3,6 +3,7 @@ must always be what a freshly built one shows, after a catalog change, a key's r
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import mcp_types as types
@@ -14,6 +15,7 @@ from mcp_guard.config import parse_config
 from mcp_guard.filters import HeaderFilter
 from mcp_guard.gateway import Gateway
 from mcp_guard.listing import build_listing, listing_for
+from mcp_guard.names import NameTable, ToolRef
 from mcp_guard.state import RequestState
 
 KEY = "listing-cache-key"
@@ -125,3 +127,26 @@ def test_a_clash_caused_by_another_upstream_renames_a_cached_tool() -> None:
     assert {str(gateway.catalog.resolve(name).ref) for name in names} == {"alpha/x__run", "alpha__x/run"}
     gateway.catalog.remove_server("alpha__x")
     assert shown(gateway) == ["alpha__x__run"]
+
+
+def test_an_incrementally_rebuilt_catalog_names_every_tool_as_a_fresh_one_does() -> None:
+    """Random upstream changes, with clashing names (`a` + `b__c` against `a__b` + `c`) and names that must
+    be hashed (a dot, a length past 64): after each, the catalog equals one built from scratch."""
+    pool = ["c", "b__c", "x", "b__x", "do.it", "y" * 70, "z"]
+    servers = ["a", "a__b", "q"]
+    chooser = random.Random(23)
+    gateway = Gateway(parse_config(config_data([])))
+    held: dict[str, list[str]] = {}
+    for _ in range(200):
+        server = chooser.choice(servers)
+        if chooser.random() < 0.2:
+            gateway.catalog.remove_server(server)
+            held.pop(server, None)
+        else:
+            held[server] = chooser.sample(pool, chooser.randint(0, len(pool)))
+            gateway.catalog.update_server(server, tools(*held[server]))
+        everything = sorted({ToolRef(name, tool) for name, listed in held.items() for tool in listed})
+        table = NameTable(everything)  # every name decided at once, as a full rebuild does
+        got = [(e.ref, e.name) for e in gateway.catalog.entries()]
+        assert got == [(ref, table.name_of(ref)) for ref in everything]
+        assert all(gateway.catalog.resolve(name) is gateway.catalog.get(ref) for ref, name in got)
