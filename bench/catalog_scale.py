@@ -147,8 +147,11 @@ def measure_size(size: int) -> dict[str, Any]:
 
     change_ms = timed(change, 15)
     full_ms = timed(full_rebuild, 15)
-    change()
-    first = timed(lambda: listing_for(gateway, state), 1)[0]  # the first listing after a change: built
+    listing_for(gateway, state)
+    first = []  # the first listing after an upstream's change: only that server's tools are checked again
+    for _ in range(15):
+        change()
+        first += timed(lambda: listing_for(gateway, state), 1)
     cached = timed(lambda: listing_for(gateway, state), 200)
     uncached = timed(lambda: build_listing(gateway, state), 30)
     listing = listing_for(gateway, state)
@@ -162,7 +165,8 @@ def measure_size(size: int) -> dict[str, Any]:
         "catalog_memory_bytes_per_tool": round(memory / size),
         "one_server_change_ms_median": round(statistics.median(change_ms), 3),
         "full_rebuild_ms_median": round(statistics.median(full_ms), 3),
-        "listing_first_after_change_ms": round(first, 3),
+        "listing_first_after_change_ms": round(statistics.median(first), 3),
+        "listing_first_after_change_ms_max": round(max(first), 3),
         "listing_cached_ms_median": round(statistics.median(cached), 4),
         "listing_cached_ms_p99": round(sorted(cached)[int(len(cached) * 0.99) - 1], 4),
         "listing_uncached_ms_median": round(statistics.median(uncached), 3),
@@ -263,7 +267,7 @@ def markdown(result: dict[str, Any]) -> str:
             "one upstream's change ms",
             "full rebuild ms (before)",
             "ratio",
-            "first listing after change ms",
+            "first listing after a change ms (median)",
             "listing ms (cached)",
             "listing ms (uncached, before)",
             "ratio",
