@@ -212,6 +212,49 @@ async def test_unknown_names_and_uris_are_invalid_params(mode):
                 assert refused.value.error.code == -32602 and "Unknown prompt" in refused.value.error.message
 
 
+def refusal(error: MCPError, status: int) -> str:
+    """The message of a refusal that is the caller's mistake: -32602, the HTTP-like status in `data`."""
+    assert error.error.code == -32602, error.error
+    assert error.error.data["status"] == status, error.error.data
+    return error.error.message
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_an_unknown_item_of_a_known_server_is_the_callers_mistake(mode):
+    """The SDK's MCPServer answers an unknown prompt or a missing argument with -32603; the gateway
+    tells the caller what it asked wrong instead of blaming the upstream."""
+    async with notes_server("http") as server:
+        async with gateway_for(url_config("notes", server.url)) as gateway, mcp_client(gateway.router, mode) as client:
+            with pytest.raises(MCPError) as refused:
+                await client.get_prompt("notes__nope")
+            assert "Unknown prompt 'notes__nope'" in refusal(refused.value, 404)
+            with pytest.raises(MCPError) as refused:
+                await client.get_prompt("notes__summarize", {"style": "long"})
+            assert "requires argument(s) topic" in refusal(refused.value, 400)
+            with pytest.raises(MCPError) as refused:
+                await client.read_resource(gateway_uri("notes", "notes://nope"))
+            assert "'mcp-guard://notes/notes://nope'" in refusal(refused.value, 400)
+            got = await client.get_prompt("notes__summarize", {"topic": "x"})  # the upstream still serves
+            assert got.messages[0].content.text.startswith("Summarize my notes about x")
+
+
+@pytest.mark.node
+async def test_server_everything_refusals_name_the_item():
+    """server-everything answers -32602 for an unknown prompt, resource or template: still the
+    caller's mistake, named as the caller named it."""
+    params = everything_stdio_params()
+    async with gateway_for(stdio_config("everything", params)) as gateway, mcp_client(gateway.router) as client:
+        with pytest.raises(MCPError) as refused:
+            await client.get_prompt("everything__nope")
+        assert "'everything__nope'" in refusal(refused.value, 400)
+        with pytest.raises(MCPError) as refused:
+            await client.read_resource(gateway_uri("everything", "demo://resource/nope"))
+        assert "'mcp-guard://everything/demo://resource/nope'" in refusal(refused.value, 400)
+        with pytest.raises(MCPError) as refused:
+            await client.complete(types.PromptReference(name="everything__nope"), {"name": "x", "value": ""})
+        assert "'everything__nope'" in refusal(refused.value, 400)
+
+
 async def test_ping_in_the_handshake_era():
     async with gateway_for() as gateway, mcp_client(gateway.router, "legacy") as client:
         assert isinstance(await client.send_ping(), types.EmptyResult)

@@ -151,6 +151,13 @@ async def test_hostile_input_is_a_4xx_naming_the_problem():
             problem(await http.post("/resources/read", content=b"uri=x"), 415, "unsupported_media_type")
             missing = problem(await http.post("/prompts/get", json={"name": "elsewhere__nope"}), 404, "not_found")
             assert "Unknown prompt 'elsewhere__nope'" in missing
+            unknown_prompt = problem(await http.post("/prompts/get", json={"name": "notes__nope"}), 404, "not_found")
+            assert "Unknown prompt 'notes__nope'" in unknown_prompt and "no prompt 'nope'" in unknown_prompt
+            no_topic = problem(await http.post("/prompts/get", json={"name": "notes__summarize"}), 400, "bad_request")
+            assert "'notes__summarize' requires argument(s) topic" in no_topic
+            nowhere = {"uri": "mcp-guard://notes/notes://nope"}  # a known server without that resource
+            no_resource = problem(await http.get("/resources/read", params=nowhere), 400, "bad_request")
+            assert "'mcp-guard://notes/notes://nope'" in no_resource and "Unknown resource" in no_resource
             bad_args = {"name": "notes__summarize", "arguments": {"topic": 3}}
             assert "arguments.topic" in problem(await http.post("/prompts/get", json=bad_args), 400, "bad_request")
             cursor = problem(await http.get("/resources", params={"cursor": "not-ours"}), 400, "bad_request")

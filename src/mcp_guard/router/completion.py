@@ -29,9 +29,11 @@ def completion_handlers(gateway: Gateway) -> dict[str, Any]:
         shown = params.ref
         ref: PromptRef | ResourceRef | None
         if isinstance(shown, types.PromptReference):
-            ref, label = prompt_ref(shown.name, gateway.upstreams), f"completion:prompt:{shown.name}"
+            asked, ref = shown.name, prompt_ref(shown.name, gateway.upstreams)
+            label = f"completion:prompt:{asked}"
         else:
-            ref, label = resource_ref(shown.uri), f"completion:resource:{shown.uri}"
+            asked, ref = shown.uri, resource_ref(shown.uri)
+            label = f"completion:resource:{asked}"
         argument = {"name": params.argument.name, "value": params.argument.value}
         context = params.context.arguments if params.context is not None else None
 
@@ -49,7 +51,7 @@ def completion_handlers(gateway: Gateway) -> dict[str, Any]:
                 else types.ResourceTemplateReference(uri=ref.uri)
             )
             result = await upstream.request(
-                f"completion/complete for {ref.local!r}", lambda client: client.complete(owned, argument, context)
+                f"completion/complete for {asked!r}", lambda client: client.complete(owned, argument, context)
             )
             return unstamped(result)
 

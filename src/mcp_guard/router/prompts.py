@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import mcp_types as types
 from mcp import Client
 
-from ..errors import GatewayError, NotFound
+from ..errors import BadRequest, GatewayError, NotFound, UpstreamError, UpstreamTimeout
 from ..names import PromptRef, item_name, prompt_ref
 from ..state import RequestState
 from .aggregate import Context, collect, gather, rpc_error, state_of
@@ -20,6 +20,8 @@ from .shown import shown_block, unstamped
 if TYPE_CHECKING:
     from ..gateway import Gateway
     from ..upstreams import Upstream
+
+_MAX_DIAGNOSIS_PAGES = 20  # past this, an upstream's failure is left as it is rather than explained
 
 
 def prompt_handlers(gateway: Gateway) -> dict[str, Any]:
@@ -60,9 +62,14 @@ async def get(
     ref = prompt_ref(name, gateway.upstreams)
 
     async def fetch(upstream: Upstream, ref: PromptRef) -> types.GetPromptResult:
-        result = await upstream.request(
-            f"prompts/get {ref.prompt!r}", lambda client: client.get_prompt(ref.prompt, arguments or None)
-        )
+        try:
+            result = await upstream.request(
+                f"prompts/get {name!r}", lambda client: client.get_prompt(ref.prompt, arguments or None)
+            )
+        except UpstreamTimeout:
+            raise
+        except UpstreamError as exc:
+            raise await _diagnosed(upstream, ref, name, arguments, exc) from None
         messages = [m.model_copy(update={"content": shown_block(ref.server, m.content)}) for m in result.messages]
         return unstamped(result, messages=messages)
 
@@ -83,6 +90,42 @@ def resolved_prompt(ref: PromptRef | None, name: str) -> PromptRef:
             extra={"prompt": name[:200]},
         )
     return ref
+
+
+async def _diagnosed(
+    upstream: Upstream, ref: PromptRef, name: str, arguments: dict[str, str], failure: UpstreamError
+) -> GatewayError:
+    """What was wrong with a get the upstream only said it failed: the SDK's own server (`MCPServer`)
+    answers an unknown prompt or a missing argument with -32603 "Internal server error". The upstream's
+    listing tells whether the prompt exists and which arguments it requires; the caller's mistake is a
+    4xx naming it, and anything else stays the upstream's failure."""
+    try:
+        prompt = await _listed_prompt(upstream, ref.prompt)
+    except GatewayError:
+        return failure  # the listing fails too: the upstream is in trouble, not the caller
+    if prompt is None:
+        return NotFound(
+            f"Unknown prompt {name[:200]!r}: server '{ref.server}' has no prompt {ref.prompt[:200]!r}",
+            extra={"prompt": name[:200]},
+        )
+    missing = [a.name for a in prompt.arguments or [] if a.required and a.name not in arguments]
+    if missing:
+        return BadRequest(
+            f"Prompt {name[:200]!r} requires argument(s) {', '.join(missing)}, not given",
+            extra={"prompt": name[:200], "missing": missing},
+        )
+    return failure
+
+
+async def _listed_prompt(upstream: Upstream, prompt: str) -> types.Prompt | None:
+    """Prompt `prompt` as its upstream lists it, or None; a bounded walk of the upstream's pages."""
+    cursor: str | None = None
+    for _ in range(_MAX_DIAGNOSIS_PAGES):
+        page, cursor = await _prompts_page(upstream, cursor)
+        found = next((p for p in page if p.name == prompt), None)
+        if found is not None or cursor is None:
+            return found
+    raise UpstreamError(f"Upstream '{upstream.config.name}' lists more than {_MAX_DIAGNOSIS_PAGES} pages of prompts")
 
 
 def _prompt_ref(server: str, prompt: types.Prompt) -> PromptRef:

@@ -119,7 +119,8 @@ def resolved_resource(ref: ResourceRef | None, uri: str) -> ResourceRef:
 
 
 async def _read(upstream: Upstream, ref: ResourceRef) -> types.ReadResourceResult:
-    result = await upstream.request(f"resources/read {ref.uri!r}", lambda client: client.read_resource(ref.uri))
+    shown = gateway_uri(ref.server, ref.uri)  # errors name the resource as the caller asked for it
+    result = await upstream.request(f"resources/read {shown!r}", lambda client: client.read_resource(ref.uri))
     # private whatever the upstream said: the gateway decided per key that this caller may read it
     return unstamped(result, contents=shown_contents(ref.server, result.contents), cache_scope="private")
 
