@@ -366,15 +366,7 @@ def _register_input_tools(server: MCPServer) -> None:
     @server.tool(structured_output=False, annotations=ToolAnnotations(read_only_hint=True))
     async def confirm(question: str, ctx: Context) -> Any:
         """Ask the user `question` (form elicitation); say what they answered."""
-        if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
-            result = await ctx.elicit(question, Confirmation)
-            return f"{result.action} ok={result.data.ok}" if result.action == "accept" else result.action
-        answer = (ctx.input_responses or {}).get("confirm")
-        if not isinstance(answer, ElicitResult):
-            schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
-            form = ElicitRequestFormParams(message=question, requested_schema=schema)
-            return InputRequiredResult(input_requests={"confirm": ElicitRequest(params=form)})
-        return f"accept ok={(answer.content or {}).get('ok')}" if answer.action == "accept" else answer.action
+        return await _confirmation(ctx, question)
 
     @server.tool(structured_output=False, annotations=ToolAnnotations(read_only_hint=True))
     async def ask_model(prompt: str, ctx: Context) -> Any:
@@ -393,7 +385,34 @@ def _register_input_tools(server: MCPServer) -> None:
         return f"{result.model}: {text}"
 
 
-def build_server(many_tools: int = 0) -> MCPServer:
+async def _confirmation(ctx: Context, question: str) -> str | InputRequiredResult:
+    """Ask the user `question` (form elicitation) in the era of the request; what they answered."""
+    if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+        result = await ctx.elicit(question, Confirmation)
+        return f"{result.action} ok={result.data.ok}" if result.action == "accept" else result.action
+    answer = (ctx.input_responses or {}).get("confirm")
+    if not isinstance(answer, ElicitResult):
+        schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+        form = ElicitRequestFormParams(message=question, requested_schema=schema)
+        return InputRequiredResult(input_requests={"confirm": ElicitRequest(params=form)})
+    return f"accept ok={(answer.content or {}).get('ok')}" if answer.action == "accept" else answer.action
+
+
+def _register_asking_items(server: MCPServer) -> None:
+    """A prompt and a resource template that ask the user before they answer (`--asking-items`; off by
+    default, so the lists other clients see stay as they are)."""
+
+    @server.resource("notes://ask/{question}", name="asked", mime_type="text/plain")
+    async def asked(question: str, ctx: Context) -> Any:
+        return await _confirmation(ctx, question)
+
+    @server.prompt(description="Ask the user `question` first; the prompt says what they answered.")
+    async def ask_first(question: str, ctx: Context) -> Any:
+        answered = await _confirmation(ctx, question)
+        return answered if isinstance(answered, InputRequiredResult) else f"The user answered: {answered}"
+
+
+def build_server(many_tools: int = 0, asking_items: bool = False) -> MCPServer:
     """Build a fresh notes server with its own in-memory store."""
     app = NotesApp()
     server = MCPServer(
@@ -408,6 +427,8 @@ def build_server(many_tools: int = 0) -> MCPServer:
     _register_input_tools(server)
     _register_resources_and_prompts(server, app)
     _register_many_tools(server, many_tools)
+    if asking_items:
+        _register_asking_items(server)
     return server
 
 
@@ -418,13 +439,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--many-tools", type=int, default=0, metavar="N")
+    parser.add_argument("--asking-items", action="store_true", help="a prompt and a template that elicit")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the server on the chosen transport until it is stopped."""
     args = parse_args(argv)
-    server = build_server(args.many_tools)
+    server = build_server(args.many_tools, args.asking_items)
     if args.transport == "stdio":
         server.run("stdio")
     elif args.transport == "http":

@@ -10,10 +10,12 @@ from typing import Any
 import anyio
 import mcp_types as types
 import pytest
+from mcp import MCPError
 
 from mcp_guard import Gateway
 from mcp_guard.auth.keys import generate_key, hash_key
 from mcp_guard.config import parse_config
+from mcp_guard.names import gateway_uri
 from mcp_guard.server import standalone_app
 from tests.servers.test_servers_api import on_a_socket
 from tests.support.servers import everything_stdio_params, notes_server, notes_stdio_params
@@ -56,7 +58,7 @@ async def governed(*servers: Any, **settings: Any) -> AsyncIterator[tuple[str, s
     keys = {name: generate_key() for name in ("alice", "bob")}
     document = {
         "servers": [s.model_dump(exclude_defaults=True) for s in servers],
-        "roles": {"user": {"tools": ["*"]}},
+        "roles": {"user": {"tools": ["*"], "resources": ["*"], "prompts": ["*"]}},
         "keys": [{"name": name, "hash": hash_key(key), "roles": ["user"]} for name, key in keys.items()],
         "auth": {"store": "memory://"},
         "audit": {"sink": "memory://", "synchronous": True},
@@ -68,9 +70,11 @@ async def governed(*servers: Any, **settings: Any) -> AsyncIterator[tuple[str, s
 
 
 @asynccontextmanager
-async def notes_behind(upstream_era: str = "auto", **settings: Any) -> AsyncIterator[tuple[str, str, str, Gateway]]:
+async def notes_behind(
+    upstream_era: str = "auto", asking_items: bool = False, **settings: Any
+) -> AsyncIterator[tuple[str, str, str, Gateway]]:
     """`governed` over the notes example on HTTP, spoken to in `upstream_era` (`auto`: 2026-07-28)."""
-    async with notes_server("http") as server:
+    async with notes_server("http", asking_items=asking_items) as server:
         async with governed(url_config("notes", server.url, protocol=upstream_era), **settings) as g:
             yield g
 
@@ -96,6 +100,26 @@ async def test_elicitation_and_sampling_reach_the_caller_and_come_back(era: str,
         result = await call(base, alice, era, answers, "notes__ask_model", {"prompt": "2+2?"})
         assert not result.is_error and text_of(result) == "client-model: four"
         assert answers.asked == ["Delete it?", "sampling"]
+
+
+@pytest.mark.parametrize("upstream_era", ["auto", "legacy"])
+@pytest.mark.parametrize("era", ERAS)
+async def test_elicitation_while_reading_or_getting_a_prompt_reaches_the_caller(era: str, upstream_era: str):
+    async with notes_behind(upstream_era, asking_items=True) as (base, alice, _bob, gateway):
+        answers = Answers()
+        with anyio.fail_after(30):
+            async with keyed(base, alice, era, **answers.options()) as client:
+                read = await client.read_resource(gateway_uri("notes", "notes://ask/Read-it"))
+                assert [c.text for c in read.contents] == ["accept ok=True"]
+                got = await client.get_prompt("notes__ask_first", {"question": "Fill-it-in"})
+                assert [m.content.text for m in got.messages] == ["The user answered: accept ok=True"]
+            async with keyed(base, alice, era) as incapable:  # declared neither elicitation nor sampling
+                with pytest.raises(MCPError) as refused:
+                    await incapable.get_prompt("notes__ask_first", {"question": "Again"})
+                assert "did not declare the elicitation capability" in refused.value.error.message
+        assert answers.asked == ["Read-it", "Fill-it-in"]
+        records = [r for r in await gateway.governance.audit.query() if r["tool"] == "elicitation:notes"]
+        assert [r["outcome"] for r in records] == ["ok", "ok"]
 
 
 @pytest.mark.parametrize("action", ["decline", "cancel"])

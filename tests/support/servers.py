@@ -63,11 +63,13 @@ def notes_server(
     many_tools: int = 0,
     port: int | None = None,
     env: Mapping[str, str] | None = None,
+    asking_items: bool = False,
 ) -> ServerProcess:
     """The notes example over streamable HTTP (`url` ends in /mcp) or legacy SSE (`url` ends in /sse)."""
     port = port or free_port()
     argv = [sys.executable, str(NOTES_SERVER), "--transport", transport, "--port", str(port)]
     argv += ["--many-tools", str(many_tools)] if many_tools else []
+    argv += ["--asking-items"] if asking_items else []
     return ServerProcess(argv, port=port, path="/mcp" if transport == "http" else "/sse", env=env)
 
 

@@ -1,8 +1,9 @@
-"""Elicitation and sampling requests of upstreams, carried to the client whose `tools/call` caused them
-(`relay.py` finds that call); one relay per downstream request, in either era of the client:
+"""Elicitation and sampling requests of upstreams, carried to the client whose `tools/call`,
+`resources/read` or `prompts/get` caused them (`relay.py` finds that call); one relay per downstream
+request, in either era of the client:
 
 - A handshake-era client (`SessionRelay`) gets the classic `elicitation/create` or `sampling/createMessage`
-  on its stream, related to its `tools/call`, and answers it there.
+  on its stream, related to its request, and answers it there.
 - A 2026-07-28 client has no back-channel: its call is parked (`Parked`). The upstream call keeps running in
   the gateway's task group while the client gets an `input_required` result naming the question and a
   `requestState` handle; its retry with `inputResponses` answers the question and waits for the next
@@ -19,7 +20,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import anyio
 import anyio.abc
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from ..gateway import Gateway
 
 CallResult = types.CallToolResult | types.InputRequiredResult
+R = TypeVar("R", types.CallToolResult, types.ReadResourceResult, types.GetPromptResult)
+Resumable = types.CallToolRequestParams | types.ReadResourceRequestParams | types.GetPromptRequestParams
 PARKED_TTL = 600.0  # seconds a parked call's outcome waits for a client that never retries
 
 
@@ -51,11 +54,12 @@ def _timed_out(kind: str, seconds: float) -> types.ErrorData:
 
 
 class Relays:
-    """The gateway's relays: binds one to each downstream `tools/call` and holds parked 2026-07-28 calls."""
+    """The gateway's relays: binds one to each downstream request that may be asked for input (`tools/call`,
+    `resources/read`, `prompts/get`) and holds parked 2026-07-28 calls."""
 
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
-        self._parked: dict[str, Parked] = {}
+        self._parked: dict[str, Parked[Any]] = {}
         self._tasks: anyio.abc.TaskGroup | None = None
 
     @property
@@ -73,12 +77,10 @@ class Relays:
                 self._tasks = None
 
     async def serve(
-        self,
-        ctx: ServerRequestContext[Any],
-        params: types.CallToolRequestParams,
-        call: Callable[[], Awaitable[types.CallToolResult]],
-    ) -> CallResult:
-        """Run `call` (the pipeline's tool call) with the relay this client can be reached through."""
+        self, ctx: ServerRequestContext[Any], params: Resumable, call: Callable[[], Awaitable[R]], item: str
+    ) -> R | types.InputRequiredResult:
+        """Run `call` (the pipeline's tool call, read or get of `item`) with the relay this client can be
+        reached through; a retry must name the same `item` as the request that got its handle."""
         state = _state(ctx)
         declared = ctx.session.client_capabilities
         if declared is None or (declared.elicitation is None and declared.sampling is None):
@@ -88,20 +90,21 @@ class Relays:
             with relaying(SessionRelay(self, ctx, state, declared)):
                 return await call()
         if params.request_state is not None:
-            return await self._resume(state, params)
+            # the handle names a call of this item: its outcome is of this request's result type
+            return cast("R | types.InputRequiredResult", await self._resume(state, params, item))
         if self._tasks is None:  # no lifespan running parked calls: the client gets errors, not a hang
             with relaying(None):
                 return await call()
         self._expire()
-        parked = Parked(self, state, declared, params.name)
+        parked: Parked[R] = Parked(self, state, declared, item)
         self._parked[parked.handle] = parked
         self._tasks.start_soon(parked.run, call)
         return await parked.next_outcome()
 
-    async def _resume(self, state: RequestState, params: types.CallToolRequestParams) -> CallResult:
+    async def _resume(self, state: RequestState, params: Resumable, item: str) -> Any:
         self._expire()
         parked = self._parked.get(params.request_state or "")
-        if parked is None or _key(parked.state) != _key(state) or parked.tool != params.name:
+        if parked is None or _key(parked.state) != _key(state) or parked.item != item:
             raise MCPError(code=INVALID_PARAMS, message="unknown or expired requestState")
         parked.answer(params.input_responses or {})
         return await parked.next_outcome()
@@ -111,7 +114,7 @@ class Relays:
         for handle in [h for h, p in self._parked.items() if p.done_at is not None and now - p.done_at > PARKED_TTL]:
             del self._parked[handle]
 
-    def forget(self, parked: Parked) -> None:
+    def forget(self, parked: Parked[Any]) -> None:
         self._parked.pop(parked.handle, None)
 
     async def audit(self, state: RequestState, server: str, request: InputRequest, answer: InputAnswer) -> None:
@@ -176,21 +179,21 @@ class _Question:
     answer: InputAnswer | None = None
 
 
-class Parked:
+class Parked(Generic[R]):
     """A 2026-07-28 client's call whose upstream asked for input: it runs on, questions go out as
     `input_required` results, answers come back in the client's retries."""
 
-    def __init__(self, relays: Relays, state: RequestState, declared: types.ClientCapabilities, tool: str) -> None:
-        self.relays, self.state, self.declared, self.tool = relays, state, declared, tool
+    def __init__(self, relays: Relays, state: RequestState, declared: types.ClientCapabilities, item: str) -> None:
+        self.relays, self.state, self.declared, self.item = relays, state, declared, item
         self.handle = secrets.token_urlsafe(24)
         self.done_at: float | None = None
-        self._result: types.CallToolResult | None = None
+        self._result: R | None = None
         self._failure: BaseException | None = None
         self._questions: dict[str, _Question] = {}
         self._changed = anyio.Event()
         self._count = 0
 
-    async def run(self, call: Callable[[], Awaitable[types.CallToolResult]]) -> None:
+    async def run(self, call: Callable[[], Awaitable[R]]) -> None:
         try:
             with relaying(self):
                 self._result = await call()
@@ -225,14 +228,14 @@ class Parked:
                 question.answer = _answer_for(question.request, response)
                 question.answered.set()
 
-    async def next_outcome(self) -> CallResult:
+    async def next_outcome(self) -> R | types.InputRequiredResult:
         """The result once the call ends, or the questions it waits on; whichever comes first."""
         while True:
             if self.done_at is not None:
                 self.relays.forget(self)
                 if self._failure is not None:
                     raise self._failure
-                return cast(types.CallToolResult, self._result)  # set whenever `run` ended without failure
+                return cast(R, self._result)  # set whenever `run` ended without failure
             waiting = {k: q.request for k, q in self._questions.items() if not q.answered.is_set()}
             if waiting:
                 return types.InputRequiredResult(input_requests=waiting, request_state=self.handle)

@@ -75,7 +75,10 @@ def build_mcp_server(gateway: Gateway) -> Server[Any]:
         # the upstream's progress (when the client sent a token), elicitation and sampling reach this client
         with reporting(client_sink(ctx)):
             return await gateway.relays.serve(
-                ctx, params, lambda: answer(_state(ctx), params.name, params.arguments, confirmation)
+                ctx,
+                params,
+                lambda: answer(_state(ctx), params.name, params.arguments, confirmation),
+                f"tool:{params.name}",
             )
 
     def input_schema(name: str) -> Mapping[str, Any] | None:

@@ -31,11 +31,17 @@ def prompt_handlers(gateway: Gateway) -> dict[str, Any]:
         items, cursor = await gather(gateway, ctx, params, "prompts", _prompts_page, _prompt_ref, _renamed)
         return types.ListPromptsResult(prompts=items, next_cursor=cursor)
 
-    async def get_prompt(ctx: Context, params: types.GetPromptRequestParams) -> types.GetPromptResult:
-        try:
-            return await get(gateway, state_of(ctx), params.name, dict(params.arguments or {}))
-        except GatewayError as exc:
-            raise rpc_error(exc) from None
+    async def get_prompt(
+        ctx: Context, params: types.GetPromptRequestParams
+    ) -> types.GetPromptResult | types.InputRequiredResult:
+        async def answer() -> types.GetPromptResult:
+            try:
+                return await get(gateway, state_of(ctx), params.name, dict(params.arguments or {}))
+            except GatewayError as exc:
+                raise rpc_error(exc) from None
+
+        # the upstream's elicitation and sampling while it fills the prompt in reach this client
+        return await gateway.relays.serve(ctx, params, answer, f"prompt:{params.name}")
 
     return {"on_list_prompts": list_prompts, "on_get_prompt": get_prompt}
 

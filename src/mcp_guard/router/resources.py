@@ -40,11 +40,17 @@ def resource_handlers(gateway: Gateway) -> dict[str, Any]:
         )
         return types.ListResourceTemplatesResult(resource_templates=items, next_cursor=cursor)
 
-    async def read_resource(ctx: Context, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
-        try:
-            return await read(gateway, state_of(ctx), params.uri)
-        except GatewayError as exc:
-            raise rpc_error(exc) from None
+    async def read_resource(
+        ctx: Context, params: types.ReadResourceRequestParams
+    ) -> types.ReadResourceResult | types.InputRequiredResult:
+        async def answer() -> types.ReadResourceResult:
+            try:
+                return await read(gateway, state_of(ctx), params.uri)
+            except GatewayError as exc:
+                raise rpc_error(exc) from None
+
+        # the upstream's elicitation and sampling during the read reach this client, as during a tool call
+        return await gateway.relays.serve(ctx, params, answer, f"resource:{params.uri}")
 
     return {
         "on_list_resources": list_resources,
