@@ -14,6 +14,7 @@ The tree is shallow on purpose; each refusal maps to exactly one HTTP status:
     ├── MethodNotAllowed    405    wrong HTTP method for the route
     ├── ConfirmationRequired 409   a destructive tool needs an explicit confirmation
     │   └── ConfirmationRefused 409 the confirmation id sent was unknown, expired, used or another's
+    ├── UrlElicitationRequired 409 the upstream needs the user to visit a URL first (MCP error -32042)
     ├── BodyTooLarge        413    request body over the configured limit
     ├── UnsupportedMediaType 415   body is not application/json
     ├── RateLimited         429    a rate limit would be exceeded
@@ -98,6 +99,14 @@ class ConfirmationRefused(ConfirmationRequired):
     """The confirmation id sent with a call was not valid for it; the call still needs confirming."""
 
     reason = "confirmation_invalid"
+
+
+class UrlElicitationRequired(GatewayError):
+    """The upstream answered -32042: the user must complete the URL elicitations in `extra["elicitations"]`
+    (the upstream's own, as it sent them) before the request can succeed; the MCP endpoint sends it on as
+    that error."""
+
+    status, title, reason = 409, "URL elicitation required", "url_elicitation_required"
 
 
 class BodyTooLarge(GatewayError):

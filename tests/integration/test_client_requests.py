@@ -226,6 +226,32 @@ async def test_server_everything_elicitation_and_sampling(era: str):
         assert answers.asked == ["Please provide inputs for the following fields:", "sampling", url]
 
 
+@pytest.mark.node
+@pytest.mark.parametrize("era", ERAS)
+async def test_an_upstreams_url_elicitation_required_error_reaches_the_client_as_that_error(era: str):
+    """server-everything's error path: -32042 with the elicitation to complete, not a tool's error result;
+    the same call again then goes through."""
+    everything = stdio_config("everything", everything_stdio_params())
+    async with governed(everything) as (base, alice, _, gateway):
+        answers = Answers()
+        url = "https://auth.example.com/consent"
+        arguments = {"url": url, "errorPath": True}
+        with anyio.fail_after(30):
+            async with keyed(base, alice, era, **answers.options()) as client:
+                with pytest.raises(MCPError) as refused:
+                    await client.call_tool("everything__trigger-url-elicitation", arguments)
+        error = refused.value.error
+        assert error.code == -32042 and "URL elicitation" in error.message
+        (elicitation,) = error.data["elicitations"]
+        assert elicitation["mode"] == "url" and elicitation["url"] == "https://modelcontextprotocol.io"
+        assert elicitation["elicitationId"]
+        result = await call(base, alice, era, answers, "everything__trigger-url-elicitation", arguments)
+        assert not result.is_error and "completed the URL elicitation" in text_of(result)
+        records = [r for r in await gateway.governance.audit.query() if r["tool"].endswith("trigger-url-elicitation")]
+        refused_record, answered = sorted(records, key=lambda r: r["outcome"] == "ok")
+        assert answered["outcome"] == "ok" and "URL elicitation" in str(refused_record["error"])
+
+
 @pytest.mark.parametrize("era", ERAS)
 async def test_over_stdio_the_one_call_in_flight_gets_the_question(era: str):
     """A handshake-era stdio upstream's request names no call: the only call in flight on it is its cause."""

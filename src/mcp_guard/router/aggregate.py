@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from mcp import MCPError
 from mcp.server.context import ServerRequestContext
-from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, PaginatedRequestParams
+from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, URL_ELICITATION_REQUIRED, PaginatedRequestParams
 from pydantic import BaseModel
 
-from ..errors import BadRequest, GatewayError
+from ..errors import BadRequest, GatewayError, UrlElicitationRequired
 from ..names import PromptRef, ResourceRef
 from ..state import RequestState
 
@@ -168,6 +168,8 @@ def as_json(model: BaseModel) -> dict[str, Any]:
 def rpc_error(exc: GatewayError) -> MCPError:
     """A refusal or failure as a JSON-RPC error: -32602 for what the caller asked wrong or may not ask (the
     message says which), -32603 otherwise; `data` carries the reason and HTTP-like status."""
+    if isinstance(exc, UrlElicitationRequired):  # the client handles it as the upstream meant it to
+        return MCPError(URL_ELICITATION_REQUIRED, exc.message, {"elicitations": exc.extra["elicitations"]})
     code = INVALID_PARAMS if exc.status in (400, 403, 404) else INTERNAL_ERROR
     data: Mapping[str, Any] = {"reason": exc.reason, "status": exc.status, **exc.extra}
     return MCPError(code, exc.message, dict(data))

@@ -24,12 +24,13 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from ..asgi import Scope, header
 from ..chat.confirmations import CONFIRM_HEADER
-from ..errors import GatewayError
+from ..errors import GatewayError, UrlElicitationRequired
 from ..listing import listing_for
 from ..observability.mcp_spans import McpSpanMiddleware
 from ..progress import reporting
 from ..results import error_result
 from ..state import SCOPE_KEY, RequestState
+from .aggregate import rpc_error
 from .aggregate import state_of as _state
 from .client_requests import CallResult
 from .completion import completion_handlers
@@ -55,6 +56,8 @@ def tool_caller(gateway: Gateway) -> ToolCaller:
     ) -> types.CallToolResult:
         try:
             return await gateway.call(state, name, arguments, entry_point="mcp", confirmation=confirmation)
+        except UrlElicitationRequired as exc:  # a JSON-RPC error, not a tool's error result (MCP -32042)
+            raise rpc_error(exc) from None
         except GatewayError as exc:
             return error_result(exc)
 

@@ -34,10 +34,10 @@ from mcp import Client, MCPError
 from mcp.client.session import IncomingMessage
 from mcp.shared.subscriptions import ResourcesListChanged, ToolsListChanged
 from mcp.shared.subscriptions import ResourceUpdated as UpdatedEvent
-from mcp_types import CONNECTION_CLOSED, INVALID_PARAMS, METHOD_NOT_FOUND, REQUEST_TIMEOUT
+from mcp_types import CONNECTION_CLOSED, INVALID_PARAMS, METHOD_NOT_FOUND, REQUEST_TIMEOUT, URL_ELICITATION_REQUIRED
 
 from ..config import ServerConfig
-from ..errors import BadRequest, GatewayError, NotFound, UpstreamError, UpstreamTimeout
+from ..errors import BadRequest, GatewayError, NotFound, UpstreamError, UpstreamTimeout, UrlElicitationRequired
 from ..progress import current_sink
 from ..relay import InFlight, current_relay
 from .base import ListChanged, LogMessage, ResourceUpdated, ToolsChanged, UpstreamState, UpstreamStatus
@@ -409,6 +409,12 @@ class ClientUpstream:
             return UpstreamTimeout(f"{subject} did not answer within {self.config.call_timeout:g} s")
         if exc.code == INVALID_PARAMS:
             return BadRequest(f"Upstream '{self.config.name}' rejected {action}: {exc.message}")
+        if exc.code == URL_ELICITATION_REQUIRED:
+            data = exc.error.data if isinstance(exc.error.data, dict) else {}
+            message = f"Upstream '{self.config.name}' needs the user to complete a URL elicitation before {action}"
+            return UrlElicitationRequired(
+                f"{message}: {exc.message}", extra={"elicitations": data.get("elicitations", [])}
+            )
         if exc.code in (RESOURCE_NOT_FOUND, METHOD_NOT_FOUND):
             return NotFound(f"Upstream '{self.config.name}' answered {action}: {exc.message}")
         if exc.code == CONNECTION_CLOSED:
