@@ -399,8 +399,18 @@ async def _confirmation(ctx: Context, question: str) -> str | InputRequiredResul
 
 
 def _register_asking_items(server: MCPServer) -> None:
-    """A prompt and a resource template that ask the user before they answer (`--asking-items`; off by
-    default, so the lists other clients see stay as they are)."""
+    """A prompt and a resource template that ask the user before they answer, and a tool that sends the
+    user to a URL (`--asking-items`; off by default, so the lists other clients see stay as they are)."""
+
+    @server.tool(structured_output=False, annotations=ToolAnnotations(read_only_hint=True))
+    async def visit(url: str, ctx: Context) -> str:
+        """Send the user to `url` (URL elicitation, handshake era); once they accept, say the elicitation is
+        complete (`notifications/elicitation/complete`), as a server would once the page was done with."""
+        elicitation_id = f"visit-{ctx.request_id}"
+        result = await ctx.elicit_url("Open this page to go on.", url, elicitation_id)
+        if result.action == "accept":
+            await ctx.request_context.session.send_elicit_complete(elicitation_id)
+        return f"{result.action} {elicitation_id}"
 
     @server.resource("notes://ask/{question}", name="asked", mime_type="text/plain")
     async def asked(question: str, ctx: Context) -> Any:

@@ -122,6 +122,33 @@ async def test_elicitation_while_reading_or_getting_a_prompt_reaches_the_caller(
         assert [r["outcome"] for r in records] == ["ok", "ok"]
 
 
+async def test_a_url_elicitations_completion_reaches_the_client_that_accepted_it():
+    """A handshake-era client accepts an upstream's URL elicitation; the upstream's
+    `notifications/elicitation/complete` for it then reaches that client, and not another key's."""
+    async with notes_behind("legacy", asking_items=True) as (base, alice, bob, _gw):
+        completed: dict[str, list[str]] = {"alice": [], "bob": []}
+        arrived = anyio.Event()
+
+        def handler(who: str) -> Any:
+            async def on_message(message: Any) -> None:
+                if isinstance(message, types.ElicitCompleteNotification):
+                    completed[who].append(message.params.elicitation_id)
+                    arrived.set()
+
+            return on_message
+
+        answers = Answers()
+        with anyio.fail_after(30):
+            async with keyed(base, bob, "legacy", message_handler=handler("bob"), **Answers().options()):
+                async with keyed(base, alice, "legacy", message_handler=handler("alice"), **answers.options()) as c:
+                    result = await c.call_tool("notes__visit", {"url": "https://auth.example.com/done"})
+                    assert not result.is_error, text_of(result)
+                    action, elicitation_id = text_of(result).split()
+                    assert action == "accept" and answers.asked == ["https://auth.example.com/done"]
+                    await arrived.wait()
+        assert completed == {"alice": [elicitation_id], "bob": []}
+
+
 @pytest.mark.parametrize("action", ["decline", "cancel"])
 @pytest.mark.parametrize("era", ERAS)
 async def test_a_decline_or_cancel_goes_back_to_the_upstream_as_such(era: str, action: str):

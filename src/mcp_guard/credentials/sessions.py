@@ -23,7 +23,15 @@ from anyio.abc import TaskGroup
 
 from ..config import ServerConfig
 from ..errors import NotAllowed, ServiceUnavailable, UpstreamError
-from ..upstreams.base import ListChanged, LogMessage, ResourceUpdated, ToolsChanged, Upstream, UpstreamState
+from ..upstreams.base import (
+    ElicitationComplete,
+    ListChanged,
+    LogMessage,
+    ResourceUpdated,
+    ToolsChanged,
+    Upstream,
+    UpstreamState,
+)
 from ..upstreams.client import ClientUpstream
 
 if TYPE_CHECKING:
@@ -57,6 +65,7 @@ class PerPrincipalUpstream:
         self.on_resource_updated: ResourceUpdated | None = None
         # the shared connection's log messages only: a user's own session's are that user's, never relayed
         self.on_log_message: LogMessage | None = None
+        self.on_elicitation_complete: ElicitationComplete | None = None  # likewise the shared connection's
         self.source = source
         self.settings = shared.config.credentials
         self._sessions: dict[str, _Session] = {}
@@ -88,6 +97,7 @@ class PerPrincipalUpstream:
     async def run(self, on_tools: ToolsChanged) -> None:
         self.shared.on_list_changed, self.shared.on_resource_updated = self.on_list_changed, self.on_resource_updated
         self.shared.on_log_message = self.on_log_message
+        self.shared.on_elicitation_complete = self.on_elicitation_complete
         async with anyio.create_task_group() as group:
             self._group = group
             group.start_soon(self._reap_idle)

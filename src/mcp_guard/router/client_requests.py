@@ -16,6 +16,7 @@ decline or cancel goes back as that decline or cancel, and each relayed request 
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -27,6 +28,7 @@ import anyio.abc
 import mcp_types as types
 from mcp import MCPError
 from mcp.server.context import ServerRequestContext
+from mcp.server.session import ServerSession
 from mcp.shared.exceptions import NoBackChannelError
 from mcp.shared.message import ServerMessageMetadata
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
@@ -41,10 +43,12 @@ from .aggregate import state_of as _state
 if TYPE_CHECKING:
     from ..gateway import Gateway
 
+logger = logging.getLogger(__name__)
 CallResult = types.CallToolResult | types.InputRequiredResult
 R = TypeVar("R", types.CallToolResult, types.ReadResourceResult, types.GetPromptResult)
 Resumable = types.CallToolRequestParams | types.ReadResourceRequestParams | types.GetPromptRequestParams
 PARKED_TTL = 600.0  # seconds a parked call's outcome waits for a client that never retries
+MAX_URL_ELICITATIONS = 10_000  # accepted URL elicitations awaiting completion that the gateway remembers
 
 
 def _timed_out(kind: str, seconds: float) -> types.ErrorData:
@@ -60,6 +64,9 @@ class Relays:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self._parked: dict[str, Parked[Any]] = {}
+        # (server, elicitationId) of each URL elicitation a handshake-era client accepted: its session, so the
+        # upstream's `notifications/elicitation/complete` reaches that client and no other
+        self._url_elicitations: dict[tuple[str, str], ServerSession] = {}
         self._tasks: anyio.abc.TaskGroup | None = None
 
     @property
@@ -114,6 +121,19 @@ class Relays:
         for handle in [h for h, p in self._parked.items() if p.done_at is not None and now - p.done_at > PARKED_TTL]:
             del self._parked[handle]
 
+    def await_completion(self, server: str, elicitation_id: str, session: ServerSession) -> None:
+        """Remember who accepted URL elicitation `elicitation_id` of `server` (bounded: oldest forgotten)."""
+        if len(self._url_elicitations) >= MAX_URL_ELICITATIONS:
+            del self._url_elicitations[next(iter(self._url_elicitations))]
+        self._url_elicitations[(server, elicitation_id)] = session
+
+    def completed(self, server: str, elicitation_id: str) -> None:
+        """Upstream `server` says its URL elicitation `elicitation_id` is complete: tell the client that
+        accepted it (once); an id the gateway did not relay is dropped."""
+        session = self._url_elicitations.pop((server, elicitation_id), None)
+        if session is not None and self._tasks is not None:
+            self._tasks.start_soon(_tell_completed, session, elicitation_id)
+
     def forget(self, parked: Parked[Any]) -> None:
         self._parked.pop(parked.handle, None)
 
@@ -144,6 +164,10 @@ class SessionRelay:
     async def ask(self, server: str, request: InputRequest) -> InputAnswer:
         answer = await self._ask(request)
         await self.relays.audit(self.state, server, request, answer)
+        if isinstance(request.params, types.ElicitRequestURLParams) and isinstance(answer, types.ElicitResult):
+            elicitation_id = request.params.elicitation_id
+            if answer.action == "accept" and elicitation_id:
+                self.relays.await_completion(server, elicitation_id, self.ctx.session)
         return answer
 
     async def _ask(self, request: InputRequest) -> InputAnswer:
@@ -245,6 +269,16 @@ class Parked(Generic[R]):
     def _signal(self) -> None:
         changed, self._changed = self._changed, anyio.Event()
         changed.set()
+
+
+async def _tell_completed(session: ServerSession, elicitation_id: str) -> None:
+    notification = types.ElicitCompleteNotification(
+        params=types.ElicitCompleteNotificationParams(elicitation_id=elicitation_id)
+    )
+    try:
+        await session.send_notification(notification)
+    except Exception as exc:  # noqa: BLE001 - the client went away since: nobody left to tell
+        logger.info("elicitation %s completed, but its client is gone: %s", elicitation_id, exc)
 
 
 def _result_type(request: InputRequest) -> type[types.ElicitResult | types.CreateMessageResult]:

@@ -220,6 +220,7 @@ class UpstreamManager:
                 upstream.on_list_changed = self._relayed(upstream, lambda server, kind: notices.changed(kind, server))
                 upstream.on_resource_updated = self._relayed(upstream, notices.updated)
                 upstream.on_log_message = self._relayed(upstream, self.gateway.logs.post)
+                upstream.on_elicitation_complete = self._relayed(upstream, self.gateway.relays.completed)
                 await upstream.run(self._on_tools(upstream))
             finally:
                 self._scopes.pop(upstream, None)

@@ -30,6 +30,9 @@ ResourceUpdated = Callable[[str], None]
 LogMessage = Callable[[types.LoggingMessageNotificationParams], None]
 """Called with each log message (`notifications/message`) the upstream sends."""
 
+ElicitationComplete = Callable[[str], None]
+"""Called with the id of a URL elicitation the upstream says was completed (`notifications/elicitation/complete`)."""
+
 
 class UpstreamState(StrEnum):
     CONNECTING = "connecting"
@@ -81,6 +84,7 @@ class Upstream(Protocol):
     on_list_changed: ListChanged | None  # set by whoever supervises it, to relay the announcements
     on_resource_updated: ResourceUpdated | None
     on_log_message: LogMessage | None
+    on_elicitation_complete: ElicitationComplete | None
 
     async def run(self, on_tools: ToolsChanged) -> None:
         """Connect, discover, watch and reconnect until cancelled."""
@@ -112,6 +116,7 @@ class ToolsOnly:
     on_list_changed: ListChanged | None = None  # nothing to announce
     on_resource_updated: ResourceUpdated | None = None
     on_log_message: LogMessage | None = None
+    on_elicitation_complete: ElicitationComplete | None = None
 
     def offers(self, feature: str) -> bool:
         return False

@@ -40,7 +40,15 @@ from ..config import ServerConfig
 from ..errors import BadRequest, GatewayError, NotFound, UpstreamError, UpstreamTimeout, UrlElicitationRequired
 from ..progress import current_sink
 from ..relay import InFlight, current_relay
-from .base import ListChanged, LogMessage, ResourceUpdated, ToolsChanged, UpstreamState, UpstreamStatus
+from .base import (
+    ElicitationComplete,
+    ListChanged,
+    LogMessage,
+    ResourceUpdated,
+    ToolsChanged,
+    UpstreamState,
+    UpstreamStatus,
+)
 from .direct_http import DirectHttpCaller, Undelivered
 from .transports import TransportEvents, open_transport
 
@@ -82,6 +90,7 @@ class ClientUpstream:
         self.on_resource_updated: ResourceUpdated | None = None
         self.in_flight = InFlight()  # which call a handshake-era upstream's elicitation belongs to (relay.py)
         self.on_log_message: LogMessage | None = None
+        self.on_elicitation_complete: ElicitationComplete | None = None
         self._watched: set[str] = set()  # resource URIs someone downstream is subscribed to
         self._watchers: dict[str, anyio.CancelScope] = {}  # 2026-07-28: one listen stream per watched URI
         self._tasks: anyio.abc.TaskGroup | None = None  # the connection's task group, while connected
@@ -229,6 +238,8 @@ class ClientUpstream:
             self._resource_updated(message.params.uri)
         elif isinstance(message, types.LoggingMessageNotification) and self.on_log_message is not None:
             self.on_log_message(message.params)
+        elif isinstance(message, types.ElicitCompleteNotification) and self.on_elicitation_complete is not None:
+            self.on_elicitation_complete(message.params.elicitation_id)
         await anyio.lowlevel.checkpoint()
 
     def _announce(self, kind: str) -> None:
