@@ -36,7 +36,7 @@ from typing import IO, Any
 
 from .keeper import group_alive, live_members
 
-__all__ = ["END_GRACE", "end_group", "group_alive", "keeper_pid", "live_members", "spawn", "wait_exit"]
+__all__ = ["END_GRACE", "die_with", "end_group", "group_alive", "keeper_pid", "live_members", "spawn", "wait_exit"]
 logger = logging.getLogger(__name__)
 
 END_GRACE = 2.0  # seconds between SIGTERM and SIGKILL to a group
@@ -135,6 +135,15 @@ def _death_signal(parent: int) -> Any:
             os._exit(1)
 
     return die_with_parent
+
+
+def die_with(parent: int) -> None:
+    """Make this process receive SIGKILL when `parent` (the thread of it that started this one) ends; exit
+    at once if it already has. For processes started by someone else's code (uvicorn's worker supervisor),
+    called first thing in the child. No-op off Linux."""
+    hook = _death_signal(parent)
+    if hook is not None:
+        hook()
 
 
 def _prctl() -> Any:

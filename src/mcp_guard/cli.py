@@ -48,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd = commands.add_parser("serve", help="run the gateway from a YAML configuration", parents=[common])
     serve_cmd.add_argument("config")
     _add_listen_options(serve_cmd)
+    serve_cmd.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="gateway processes on the one port (default 1); more than one needs shared stores "
+        "(docs/deployment.md, 'Several workers')",
+    )
     serve_cmd.set_defaults(run=_serve)
 
     check_cmd = commands.add_parser("check", help="validate a configuration (and optionally connect)")
@@ -93,6 +100,13 @@ def _add_listen_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive whole number")
+    return value
+
+
 def _importable_cwd() -> None:
     """In-process targets (`module:attribute`) are imported from the working directory, as uvicorn does:
     a console script's own `sys.path` does not include it."""
@@ -102,10 +116,23 @@ def _importable_cwd() -> None:
 
 def _serve(args: argparse.Namespace) -> None:
     _importable_cwd()
+    on_ready = lambda: _announce(args.host, args.port)  # noqa: E731
+    if args.workers > 1:
+        from .workers import serve_workers
+
+        serve_workers(
+            args.config,
+            workers=args.workers,
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            log_format=args.log_format,
+            on_ready=on_ready,
+        )
+        return
     gateway = Gateway.from_yaml(args.config)
     if not gateway.config.keys:
         warn_without_keys(gateway, args.config)
-    on_ready = lambda: _announce(args.host, args.port)  # noqa: E731
     serve(gateway, host=args.host, port=args.port, log_level=args.log_level, on_ready=on_ready)
 
 

@@ -1,0 +1,133 @@
+"""`mcp-guard serve --workers 2` for real, on the machine's Redis and PostgreSQL: calls land on both
+workers, a shared rate limit is exact across them, killing the supervisor kills the workers, and a
+configuration with per-process stores is refused before anything listens."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2
+import pytest
+import yaml
+
+from mcp_guard.children import live_members
+from tests.support.processes import ServerProcess, free_port
+
+from .cluster import ROOT, Deployment
+from .services import POSTGRES_URL, REDIS_URL, require
+
+READY_LINE = "mcp-guard: MCP endpoint"
+
+
+def _config(deployment: Deployment) -> dict:
+    config = deployment.config()
+    config["confirmations"] = {"storage": deployment.redis_url + f"?prefix={deployment.name}:confirm"}
+    return config
+
+
+@pytest.fixture(scope="module")
+def workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Deployment, ServerProcess]]:
+    require(REDIS_URL)
+    require(POSTGRES_URL)
+    deployment = Deployment()
+    directory = tmp_path_factory.mktemp("workers")
+    path = directory / "gateway.yaml"
+    path.write_text(yaml.safe_dump(_config(deployment)))
+    port = free_port()
+    argv = [sys.executable, "-m", "mcp_guard.cli", "serve", str(path), "--port", str(port), "--workers", "2"]
+    process = ServerProcess(argv, port=port, env={"PYTHONPATH": str(ROOT)}, cwd=directory, startup_timeout=90)
+    process.start()
+    try:
+        _wait_for(lambda: READY_LINE in process.log(), 90, process)
+        yield deployment, process
+    finally:
+        process.stop()
+        deployment.cleanup()
+
+
+def _wait_for(condition, seconds: float, process: ServerProcess) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out; gateway output:\n{process.log()}")
+        time.sleep(0.1)
+
+
+def _execute(http: httpx2.Client, process: ServerProcess, key: str, tool: str) -> httpx2.Response:
+    body = {"id": "c", "type": "function", "function": {"name": tool, "arguments": '{"text": "x"}'}}
+    return http.post(f"{process.base_url}/mcp/tool/execute", json=body, headers={"authorization": f"Bearer {key}"})
+
+
+def _fresh_client() -> httpx2.Client:
+    # A new connection per call: the kernel hands each connection to one worker
+    return httpx2.Client(limits=httpx2.Limits(max_keepalive_connections=0), timeout=30.0)
+
+
+def test_calls_land_on_both_workers_and_a_shared_rate_limit_is_exact(workers):
+    deployment, process = workers
+    key = deployment.keys["limited"]
+    statuses: dict[int, int] = {}
+    pids: dict[int, set[str]] = {}
+    with _fresh_client() as http:
+        for _ in range(130):
+            response = _execute(http, process, key, "work/limited")
+            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+            pids.setdefault(response.status_code, set()).add(response.headers["x-mcp-guard-worker"])
+    # 100/minute for the whole deployment: exactly 100 admitted, by both workers together
+    assert statuses == {200: 100, 429: 30}, statuses
+    assert len(pids[200]) == 2, pids
+    assert process.pid is not None and str(process.pid) not in pids[200]  # the supervisor serves nothing
+
+
+def test_killing_the_supervisor_kills_every_worker(tmp_path):
+    require(REDIS_URL)
+    require(POSTGRES_URL)
+    deployment = Deployment()
+    path = tmp_path / "gateway.yaml"
+    path.write_text(yaml.safe_dump(_config(deployment)))
+    port = free_port()
+    argv = [sys.executable, "-m", "mcp_guard.cli", "serve", str(path), "--port", str(port), "--workers", "2"]
+    # Its own session: the workers are in the supervisor's process group, so the group shows them
+    process = ServerProcess(argv, port=port, env={"PYTHONPATH": str(ROOT)}, cwd=tmp_path, startup_timeout=90)
+    process.start()
+    try:
+        _wait_for(lambda: READY_LINE in process.log(), 90, process)
+        supervisor = process.pid
+        assert supervisor is not None
+        members = [pid for pid in live_members(supervisor) if pid != supervisor]
+        assert len(members) >= 2, members  # two workers (and multiprocessing's resource tracker)
+        os.kill(supervisor, signal.SIGKILL)  # the group is left alone: only the death signal can end them
+        _wait_for(lambda: not [pid for pid in members if _alive(pid)], 15, process)
+    finally:
+        process.stop()
+        deployment.cleanup()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_per_process_stores_are_refused_naming_each_setting(tmp_path: Path):
+    config = {
+        "servers": {"work": {"transport": "inprocess", "target": "tests.scaleout.tools:server"}},
+        "rate_limits": {"storage": "memory://", "rules": [{"limit": "10/minute", "tools": "work/*"}]},
+        "teams": {"t": {"budget": {"limit": 1.0, "period": "1d"}}},
+        "audit": {"sink": "memory://"},
+    }
+    path = tmp_path / "gateway.yaml"
+    path.write_text(yaml.safe_dump(config))
+    argv = [sys.executable, "-m", "mcp_guard.cli", "serve", str(path), "--port", str(free_port()), "--workers", "2"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=ROOT, env={**os.environ})
+    assert done.returncode == 2, done.stderr
+    for setting in ("rate_limits.storage", "budgets.storage", "confirmations.storage", "audit.sink"):
+        assert setting in done.stderr, done.stderr
