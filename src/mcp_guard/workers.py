@@ -1,8 +1,10 @@
 """`mcp-guard serve --workers N`: N gateway processes answering on one port.
 
-uvicorn's own supervisor (`uvicorn.supervisors.Multiprocess`) binds the socket once and starts N workers
-that accept on it (the kernel spreads connections); it restarts a worker that dies or hangs, and on SIGHUP
-replaces every worker one by one (each re-reads the configuration file: that is the reload). Each worker
+uvicorn's own supervisor (`uvicorn.supervisors.Multiprocess`) starts N workers; it restarts a worker that dies
+or hangs, and on SIGHUP replaces every worker one by one (each re-reads the configuration file: that is the
+reload). Each worker listens on a socket of its own bound with `SO_REUSEPORT`, so the kernel spreads new
+connections over the workers by hash. (uvicorn's default, one socket all workers accept on, handed all 16
+keep-alive connections of the bench to one worker: the first one awake accepts everything queued.) Each worker
 builds its own `Gateway` from the same file (`worker_app`), so workers share nothing but the configured
 stores: Redis or SQLite for rate limits, budgets and confirmations, PostgreSQL or SQLite for keys and
 audit. `shared_state_problems` refuses, before anything starts, a store that only one process can see.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import socket
 import sys
 import tempfile
 from collections.abc import Callable
@@ -130,11 +133,45 @@ def serve_workers(
             if ready and on_ready is not None:
                 on_ready()
 
+    claim = ReusePortSocket.claim(host, port)  # fails at once when something else holds the port
     try:
-        Supervisor(config, sockets=[config.bind_socket()]).run()
+        Supervisor(config, sockets=[claim]).run()
     finally:
+        claim.close()
         if own_metrics_dir is not None:
             shutil.rmtree(own_metrics_dir, ignore_errors=True)
+
+
+class ReusePortSocket(socket.socket):
+    """A TCP socket bound with `SO_REUSEPORT` whose pickled form is *a new socket* bound to the same address.
+
+    uvicorn's supervisor sends its sockets to each worker by pickling them; multiprocessing's reducer for
+    `socket.socket` duplicates the descriptor, so all workers would share one socket. This subclass has its
+    own reduction instead, so every worker (a restarted one too) binds a socket of its own and listens on it.
+    The supervisor's own copy is bound, never listening: it claims the port and receives no connection."""
+
+    @classmethod
+    def claim(cls, host: str, port: int) -> ReusePortSocket:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = cls(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            sock.close()
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        return sock
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        host, port = self.getsockname()[:2]
+        return (_rebind, (host, port))
+
+
+def _rebind(host: str, port: int) -> socket.socket:
+    """In a worker: its own socket on the supervisor's address (a plain socket: it is not sent further)."""
+    sock = ReusePortSocket.claim(host, port)
+    return socket.socket(sock.family, sock.type, sock.proto, fileno=sock.detach())
 
 
 def _metrics_dir() -> str | None:
