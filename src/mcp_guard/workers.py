@@ -31,6 +31,7 @@ from typing import Any
 from .config import GatewayConfig, load_config
 from .errors import ConfigError
 from .observability.metrics import multiprocess_dir
+from .router.portable_sessions import SESSION_SECRET_ENV, new_secret
 
 __all__ = ["WORKER_HEADER", "serve_workers", "shared_state_problems", "worker_app"]
 logger = logging.getLogger(__name__)
@@ -111,6 +112,7 @@ def serve_workers(
         )
     own_metrics_dir = _metrics_dir()
     os.environ.update({_ENV_CONFIG: path, _ENV_LOGGING: f"{log_level},{log_format}", _ENV_PARENT: str(os.getpid())})
+    os.environ[SESSION_SECRET_ENV] = new_secret()  # signs handshake-era session ids every worker accepts
     config = uvicorn.Config(
         "mcp_guard.workers:worker_app",
         factory=True,

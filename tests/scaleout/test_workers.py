@@ -12,9 +12,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import httpx2
 import pytest
 import yaml
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 
 from mcp_guard.children import live_members
 from tests.support.processes import ServerProcess, free_port
@@ -131,3 +134,55 @@ def test_per_process_stores_are_refused_naming_each_setting(tmp_path: Path):
     assert done.returncode == 2, done.stderr
     for setting in ("rate_limits.storage", "budgets.storage", "confirmations.storage", "audit.sink"):
         assert setting in done.stderr, done.stderr
+
+
+def _sdk_client(process: ServerProcess, key: str, seen: list[tuple[int, str]]) -> Client:
+    async def remember(response: httpx2.Response) -> None:
+        seen.append((response.status_code, response.headers.get("x-mcp-guard-worker", "")))
+
+    # No keep-alive: every request opens a connection, and the kernel may give it to either worker
+    http = httpx2.AsyncClient(
+        headers={"authorization": f"Bearer {key}"},
+        limits=httpx2.Limits(max_keepalive_connections=0),
+        event_hooks={"response": [remember]},
+        timeout=30.0,
+    )
+    return Client(streamable_http_client(process.url, http_client=http), mode="legacy")
+
+
+@pytest.mark.anyio
+async def test_a_handshake_era_session_keeps_working_on_both_workers(workers):
+    deployment, process = workers
+    seen: list[tuple[int, str]] = []
+    with anyio.fail_after(60):
+        async with _sdk_client(process, deployment.keys["admin"], seen) as client:
+            for index in range(40):
+                result = await client.call_tool("work__echo", {"text": f"call {index}"})
+                assert not result.is_error, result
+    assert {status for status, _ in seen} <= {200, 202}, seen
+    assert len({pid for _, pid in seen}) == 2, seen  # the session was served by both workers
+
+
+@pytest.mark.anyio
+async def test_a_session_id_is_refused_to_another_key_on_every_worker(workers):
+    deployment, process = workers
+    body = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": _INITIALIZE}
+    headers = {"authorization": f"Bearer {deployment.keys['admin']}", "accept": "application/json, text/event-stream"}
+    async with httpx2.AsyncClient(limits=httpx2.Limits(max_keepalive_connections=0), timeout=30.0) as http:
+        opened = await http.post(process.url, json=body, headers=headers)
+        assert opened.status_code == 200, opened.text
+        session = opened.headers["mcp-session-id"]
+        other = {**headers, "authorization": f"Bearer {deployment.keys['auditor']}", "mcp-session-id": session}
+        other["mcp-protocol-version"] = "2025-06-18"
+        ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+        answered = {}
+        for _ in range(12):  # fresh connections: both workers answer some
+            response = await http.post(process.url, json=ping, headers=other)
+            answered[response.headers["x-mcp-guard-worker"]] = response.status_code
+        assert set(answered.values()) == {404} and len(answered) == 2, answered
+        forged = session[:-4] + ("AAAA" if not session.endswith("AAAA") else "BBBB")
+        response = await http.post(process.url, json=ping, headers={**other, "mcp-session-id": forged})
+        assert response.status_code == 404, response.text
+
+
+_INITIALIZE = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}

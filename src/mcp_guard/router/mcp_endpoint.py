@@ -36,6 +36,7 @@ from .client_requests import CallResult
 from .completion import completion_handlers
 from .fast_call import FastToolCall, ToolCaller
 from .list_changed import NotifyingServer
+from .portable_sessions import PortableSessions
 from .progress import client_sink
 from .prompts import prompt_handlers
 from .resources import resource_handlers
@@ -116,14 +117,15 @@ def build_mcp_server(gateway: Gateway) -> Server[Any]:
     return server
 
 
-class GatewaySessionManager(StreamableHTTPSessionManager):
+class GatewaySessionManager(PortableSessions):
     """The SDK's session manager with the fast path for plain 2026-07-28 `tools/call` POSTs in front
     (`fast_call.py`); every other request, and every refusal, is the SDK's.
 
     Requests are answered with one JSON body (`json_response`), except a 2026-07-28 `tools/call` whose
     client accepts an event stream: that one may stream (the SDK answers JSON all the same when the call
     ends without a notification), so the upstream's progress reaches the client and a client that closes
-    the stream cancels the call (the SDK's JSON mode would notice neither)."""
+    the stream cancels the call (the SDK's JSON mode would notice neither). Under `serve --workers`,
+    handshake-era sessions are portable between workers (`portable_sessions.py`)."""
 
     def __init__(self, gateway: Gateway, security: TransportSecuritySettings) -> None:
         server = build_mcp_server(gateway)
