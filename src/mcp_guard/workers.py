@@ -198,6 +198,8 @@ def worker_app() -> Any:
     die_with(int(os.environ[_ENV_PARENT]))
     level, _, kind = os.environ.get(_ENV_LOGGING, "info,text").partition(",")
     configure_logging(level, kind)  # type: ignore[arg-type]  # checked by argparse in the parent
+    # uvicorn turned its access log off before this ran (`access_log=False`); configure_logging re-attached it
+    logging.getLogger("uvicorn.access").propagate = False
     if os.getcwd() not in sys.path:  # in-process targets import from the working directory, as in `serve`
         sys.path.insert(0, os.getcwd())
     gateway = Gateway.from_yaml(os.environ[_ENV_CONFIG])

@@ -186,3 +186,57 @@ async def test_a_session_id_is_refused_to_another_key_on_every_worker(workers):
 
 
 _INITIALIZE = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}
+
+
+@pytest.mark.anyio
+async def test_metrics_add_up_and_sessions_outlive_a_reload(tmp_path):
+    """`/metrics` of either worker counts the calls of both; SIGHUP replaces the workers (each re-reads the
+    file) and a handshake-era session opened before goes on working on the new ones."""
+    require(REDIS_URL)
+    require(POSTGRES_URL)
+    deployment = Deployment()
+    path = tmp_path / "gateway.yaml"
+    path.write_text(yaml.safe_dump(_config(deployment)))
+    port = free_port()
+    argv = [sys.executable, "-m", "mcp_guard.cli", "serve", str(path), "--port", str(port), "--workers", "2"]
+    process = ServerProcess(argv, port=port, env={"PYTHONPATH": str(ROOT)}, cwd=tmp_path, startup_timeout=90)
+    await process.astart()
+    try:
+        with anyio.fail_after(90):
+            while READY_LINE not in process.log():
+                await anyio.sleep(0.1)
+            seen: list[tuple[int, str]] = []
+            async with _sdk_client(process, deployment.keys["admin"], seen) as client:
+                for _ in range(10):
+                    await client.call_tool("work__echo", {"text": "x"})
+                async with httpx2.AsyncClient(limits=httpx2.Limits(max_keepalive_connections=0)) as http:
+                    for _ in range(6):
+                        metrics = (await http.get(f"{process.base_url}/metrics")).text
+                        assert 'server="work",tool="echo"} 10.0' in metrics, metrics
+                assert process.pid is not None
+                before = {str(pid) for pid in live_members(process.pid)}  # the workers (and the supervisor)
+                assert {pid for _, pid in seen} <= before
+                os.kill(process.pid, signal.SIGHUP)
+                await _until_only_new_workers_answer(process, before)
+                seen.clear()
+                for _ in range(10):
+                    result = await client.call_tool("work__echo", {"text": "after the reload"})
+                    assert not result.is_error, result
+            assert seen and not {pid for _, pid in seen} & before, (seen, before)  # served by the new workers
+    finally:
+        await process.astop()
+        deployment.cleanup()
+
+
+async def _until_only_new_workers_answer(process: ServerProcess, old: set[str]) -> None:
+    """SIGHUP replaces the workers one at a time: wait until 16 fresh connections in a row meet new ones."""
+    in_a_row = 0
+    async with httpx2.AsyncClient(limits=httpx2.Limits(max_keepalive_connections=0)) as http:
+        while in_a_row < 16:
+            await anyio.sleep(0.1)
+            try:
+                response = await http.get(f"{process.base_url}/healthz")
+            except httpx2.TransportError:  # a worker being replaced dropped the connection
+                in_a_row = 0
+                continue
+            in_a_row = 0 if response.headers["x-mcp-guard-worker"] in old else in_a_row + 1
