@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import anyio
@@ -34,16 +35,18 @@ def _config(deployment: Deployment) -> dict:
     return config
 
 
-@pytest.fixture(scope="module")
-def workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Deployment, ServerProcess]]:
+@contextmanager
+def _running_workers(directory: Path) -> Iterator[tuple[Deployment, ServerProcess]]:
+    """`mcp-guard serve --workers 2` on Redis and PostgreSQL, once every worker serves; stopped and its
+    Redis keys and PostgreSQL schema removed afterwards."""
     require(REDIS_URL)
     require(POSTGRES_URL)
     deployment = Deployment()
-    directory = tmp_path_factory.mktemp("workers")
     path = directory / "gateway.yaml"
     path.write_text(yaml.safe_dump(_config(deployment)))
     port = free_port()
     argv = [sys.executable, "-m", "mcp_guard.cli", "serve", str(path), "--port", str(port), "--workers", "2"]
+    # Its own session (ServerProcess): the workers are in the supervisor's process group
     process = ServerProcess(argv, port=port, env={"PYTHONPATH": str(ROOT)}, cwd=directory, startup_timeout=90)
     process.start()
     try:
@@ -52,6 +55,12 @@ def workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Deployme
     finally:
         process.stop()
         deployment.cleanup()
+
+
+@pytest.fixture(scope="module")
+def workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Deployment, ServerProcess]]:
+    with _running_workers(tmp_path_factory.mktemp("workers")) as running:
+        yield running
 
 
 def _wait_for(condition, seconds: float, process: ServerProcess) -> None:
@@ -89,27 +98,13 @@ def test_calls_land_on_both_workers_and_a_shared_rate_limit_is_exact(workers):
 
 
 def test_killing_the_supervisor_kills_every_worker(tmp_path):
-    require(REDIS_URL)
-    require(POSTGRES_URL)
-    deployment = Deployment()
-    path = tmp_path / "gateway.yaml"
-    path.write_text(yaml.safe_dump(_config(deployment)))
-    port = free_port()
-    argv = [sys.executable, "-m", "mcp_guard.cli", "serve", str(path), "--port", str(port), "--workers", "2"]
-    # Its own session: the workers are in the supervisor's process group, so the group shows them
-    process = ServerProcess(argv, port=port, env={"PYTHONPATH": str(ROOT)}, cwd=tmp_path, startup_timeout=90)
-    process.start()
-    try:
-        _wait_for(lambda: READY_LINE in process.log(), 90, process)
+    with _running_workers(tmp_path) as (_, process):
         supervisor = process.pid
         assert supervisor is not None
         members = [pid for pid in live_members(supervisor) if pid != supervisor]
         assert len(members) >= 2, members  # two workers (and multiprocessing's resource tracker)
         os.kill(supervisor, signal.SIGKILL)  # the group is left alone: only the death signal can end them
         _wait_for(lambda: not [pid for pid in members if _alive(pid)], 15, process)
-    finally:
-        process.stop()
-        deployment.cleanup()
 
 
 def _alive(pid: int) -> bool:
@@ -192,40 +187,25 @@ _INITIALIZE = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo"
 async def test_metrics_add_up_and_sessions_outlive_a_reload(tmp_path):
     """`/metrics` of either worker counts the calls of both; SIGHUP replaces the workers (each re-reads the
     file) and a handshake-era session opened before goes on working on the new ones."""
-    require(REDIS_URL)
-    require(POSTGRES_URL)
-    deployment = Deployment()
-    path = tmp_path / "gateway.yaml"
-    path.write_text(yaml.safe_dump(_config(deployment)))
-    port = free_port()
-    argv = [sys.executable, "-m", "mcp_guard.cli", "serve", str(path), "--port", str(port), "--workers", "2"]
-    process = ServerProcess(argv, port=port, env={"PYTHONPATH": str(ROOT)}, cwd=tmp_path, startup_timeout=90)
-    await process.astart()
-    try:
-        with anyio.fail_after(90):
-            while READY_LINE not in process.log():
-                await anyio.sleep(0.1)
-            seen: list[tuple[int, str]] = []
-            async with _sdk_client(process, deployment.keys["admin"], seen) as client:
-                for _ in range(10):
-                    await client.call_tool("work__echo", {"text": "x"})
-                async with httpx2.AsyncClient(limits=httpx2.Limits(max_keepalive_connections=0)) as http:
-                    for _ in range(6):
-                        metrics = (await http.get(f"{process.base_url}/metrics")).text
-                        assert 'server="work",tool="echo"} 10.0' in metrics, metrics
-                assert process.pid is not None
-                before = {str(pid) for pid in live_members(process.pid)}  # the workers (and the supervisor)
-                assert {pid for _, pid in seen} <= before
-                os.kill(process.pid, signal.SIGHUP)
-                await _until_only_new_workers_answer(process, before)
-                seen.clear()
-                for _ in range(10):
-                    result = await client.call_tool("work__echo", {"text": "after the reload"})
-                    assert not result.is_error, result
-            assert seen and not {pid for _, pid in seen} & before, (seen, before)  # served by the new workers
-    finally:
-        await process.astop()
-        deployment.cleanup()
+    with _running_workers(tmp_path) as (deployment, process), anyio.fail_after(90):
+        seen: list[tuple[int, str]] = []
+        async with _sdk_client(process, deployment.keys["admin"], seen) as client:
+            for _ in range(10):
+                await client.call_tool("work__echo", {"text": "x"})
+            async with httpx2.AsyncClient(limits=httpx2.Limits(max_keepalive_connections=0)) as http:
+                for _ in range(6):
+                    metrics = (await http.get(f"{process.base_url}/metrics")).text
+                    assert 'server="work",tool="echo"} 10.0' in metrics, metrics
+            assert process.pid is not None
+            before = {str(pid) for pid in live_members(process.pid)}  # the workers (and the supervisor)
+            assert {pid for _, pid in seen} <= before
+            os.kill(process.pid, signal.SIGHUP)
+            await _until_only_new_workers_answer(process, before)
+            seen.clear()
+            for _ in range(10):
+                result = await client.call_tool("work__echo", {"text": "after the reload"})
+                assert not result.is_error, result
+        assert seen and not {pid for _, pid in seen} & before, (seen, before)  # served by the new workers
 
 
 async def _until_only_new_workers_answer(process: ServerProcess, old: set[str]) -> None:

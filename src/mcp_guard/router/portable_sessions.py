@@ -101,7 +101,9 @@ class PortableSessions(StreamableHTTPSessionManager):
         secret = os.environ.get(SESSION_SECRET_ENV)
         self._ids = SessionIds(secret) if secret else None
         self._next_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("next_session_id", default=None)
-        self._reopening = anyio.Lock()
+        # Sessions being re-created here: the client's other requests (its GET stream, a POST sent at the
+        # same time) wait for the `initialize` replay rather than reach a session not yet initialised
+        self._reopening: dict[str, anyio.Event] = {}
 
     async def handle_request(self, scope: Scope, receive: Any, send: Any) -> None:
         ids = self._ids
@@ -120,7 +122,10 @@ class PortableSessions(StreamableHTTPSessionManager):
             finally:
                 self._next_id.reset(token)
             return
-        if session_id is not None and session_id not in self._server_instances:
+        pending = self._reopening.get(session_id) if session_id is not None else None
+        if pending is not None:
+            await pending.wait()
+        elif session_id is not None and session_id not in self._server_instances:
             opening = ids.read(session_id, _owner(scope))
             if opening is not None:
                 await self._reopen(session_id, opening, scope)
@@ -139,43 +144,46 @@ class PortableSessions(StreamableHTTPSessionManager):
 
     async def _reopen(self, session_id: str, opening: dict[str, Any], scope: Scope) -> None:
         """Open `session_id` here as its client opened it elsewhere: `initialize`, then `initialized`."""
-        async with self._reopening:  # two requests of one session arriving at once open it once
-            if session_id in self._server_instances:
-                return
-            user = scope.get("user")
-            requestor = _requestor(user)
-            token = self._next_id.set(session_id)
-            try:
-                async with self._session_creation_lock:
-                    transport = self._admit_session(requestor)
-            finally:
-                self._next_id.reset(token)
-            if transport is None:
-                return  # at the session limit: the request gets the SDK's 404, as before
-            version = header(scope, b"mcp-protocol-version") or str(opening.get("v", ""))
-            initialize = {
-                "jsonrpc": "2.0",
-                "id": _REOPEN_ID,
-                "method": "initialize",
-                "params": {
-                    "protocolVersion": str(opening.get("v") or version),
-                    "capabilities": opening.get("c") or {},
-                    "clientInfo": opening.get("i") or {"name": "unknown", "version": "0"},
-                },
-            }
-            status = await _status_of(
-                lambda send: self._serve_opening_request(
-                    transport, _internal(scope, None, None), _replay(_json(initialize), None), send
-                )
+        done = self._reopening[session_id] = anyio.Event()  # no await since the caller's check: atomic
+        try:
+            await self._replay_opening(session_id, opening, scope)
+        finally:
+            del self._reopening[session_id]
+            done.set()
+
+    async def _replay_opening(self, session_id: str, opening: dict[str, Any], scope: Scope) -> None:
+        token = self._next_id.set(session_id)
+        try:
+            async with self._session_creation_lock:
+                transport = self._admit_session(_requestor(scope.get("user")))
+        finally:
+            self._next_id.reset(token)
+        if transport is None:
+            return  # at the session limit: the request gets the SDK's 404, as before
+        initialize = _json({"jsonrpc": "2.0", "id": _REOPEN_ID, "method": "initialize", "params": _params(opening)})
+        opened = await _status_of(
+            lambda send: self._serve_opening_request(
+                transport, _internal(scope, None, None), _replay(initialize, None), send
             )
-            if status >= 400:
-                return
-            initialized = _json({"jsonrpc": "2.0", "method": "notifications/initialized"})
-            await _status_of(
-                lambda send: super(PortableSessions, self).handle_request(
-                    _internal(scope, session_id, version), _replay(initialized, None), send
-                )
+        )
+        if opened >= 400:
+            return  # not established: the SDK discarded it, and the request gets its 404
+        version = header(scope, b"mcp-protocol-version") or str(opening.get("v", ""))
+        initialized = _json({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        await _status_of(
+            lambda send: super(PortableSessions, self).handle_request(
+                _internal(scope, session_id, version), _replay(initialized, None), send
             )
+        )
+
+
+def _params(opening: dict[str, Any]) -> dict[str, Any]:
+    """The `initialize` params the client sent when it opened the session (as far as the id carries them)."""
+    return {
+        "protocolVersion": str(opening.get("v", "")),
+        "capabilities": opening.get("c") or {},
+        "clientInfo": opening.get("i") or {"name": "unknown", "version": "0"},
+    }
 
 
 def _owner(scope: Scope) -> str:
