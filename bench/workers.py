@@ -32,10 +32,10 @@ sys.path.insert(0, str(ROOT))
 
 from _common import run_label, write_result  # noqa: E402
 from _procs import cpu_seconds  # noqa: E402
-
-from mcp_guard.children import live_members  # noqa: E402
 from tests.scaleout.cluster import Deployment  # noqa: E402
 from tests.support.processes import ServerProcess, free_port  # noqa: E402
+
+from mcp_guard.children import live_members  # noqa: E402
 
 SESSIONS = 16
 WARMUP = 300
