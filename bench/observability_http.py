@@ -1,16 +1,21 @@
-"""Gateway CPU per HTTP tool call with observability off, with the defaults, and with the per-call log
-line, against another checkout's gateway (the tree before observability), in one run.
+"""Gateway CPU per HTTP tool call with observability off, with the defaults, with the per-call log line and
+with tracing at 100 % and 1 % sampling, against another checkout's gateway (optional), in one run.
 
 Same harness as `gateways.py` (echo upstream and gateways pinned to one core, the `wire` load generator on
 the other, 16 sessions, CPU from `/proc/<pid>/stat`), governance on. Targets, started together and visited
 in turn for `--rounds` rounds of `--seconds` each (the table shows each target's median):
 
-- `baseline`: the other checkout's gateway (`--baseline TREE`, e.g. an export of `main`);
+- `baseline`: the other checkout's gateway (`--baseline TREE`, e.g. an export of `main`), when given;
 - `off`: this tree with `observability: {call_log: false, metrics: {enabled: false}, tracing: off}`;
 - `defaults`: this tree as configured by nobody: metrics on, the log line below the log level, no tracing;
-- `log line`: the defaults with logging at INFO, as `mcp-guard serve` runs: one text line per call.
+- `log line`: the defaults with logging at INFO, as `mcp-guard serve` runs: one text line per call;
+- `trace 100%`, `trace 1%`: the defaults (metrics on) with an OpenTelemetry SDK tracer provider sampling
+  `ParentBased(TraceIdRatioBased(r))`, a batch processor and a dropping exporter (`serve_gateway.py
+  --trace-sampling`). The `wire` client speaks 2026-07-28, so every call takes the fast path.
 
-    .venv/bin/python bench/observability_http.py --baseline /tmp/main-src [--rounds 5] [--seconds 3]
+The last column compares each target with `defaults` (metrics on, tracing off) of the same run.
+
+    .venv/bin/python bench/observability_http.py [--baseline /tmp/main-src] [--rounds 5] [--seconds 3]
 """
 
 from __future__ import annotations
@@ -39,9 +44,10 @@ ROOT = Path(__file__).resolve().parents[1]
 OFF = {"call_log": False, "metrics": {"enabled": False}, "tracing": "off"}
 
 
-def start(tree: Path, config: Path, *, log: bool) -> Pinned:
+def start(tree: Path, config: Path, *, log: bool, sampling: float | None = None) -> Pinned:
     argv = [sys.executable, str(tree / "bench" / "serve_gateway.py"), str(config), "--port", str(free_port())]
     argv += ["--governance", "on"] + (["--access-log"] if log else [])
+    argv += ["--trace-sampling", str(sampling)] if sampling is not None else []
     return Pinned(argv, core=cores()[0], port=int(argv[4]), env={"PYTHONPATH": byte_compiled(str(tree / "src"))})
 
 
@@ -62,11 +68,13 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, echo_upstream(free_port()) as upstream, ExitStack() as stack:
         upstream.wait_listening()
         plain, off = configs(f"http://127.0.0.1:{upstream.port}/mcp", key, Path(tmp))
-        targets = {
-            "baseline": start(args.baseline.resolve(), plain, log=False),
+        targets = {"baseline": start(args.baseline.resolve(), plain, log=False)} if args.baseline else {}
+        targets |= {
             "off": start(ROOT, off, log=False),
             "defaults": start(ROOT, plain, log=False),
             "log line": start(ROOT, plain, log=True),
+            "trace 100%": start(ROOT, plain, log=False, sampling=1.0),
+            "trace 1%": start(ROOT, plain, log=False, sampling=0.01),
         }
         for process in targets.values():
             stack.enter_context(process)
@@ -79,21 +87,24 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
                 if result["errors"]:
                     raise RuntimeError(f"{name}: {result['errors']} failed calls")
                 cpu.setdefault(name, []).append(result["gateway_cpu_ms_per_call"])
-                print(f"{name:<9} {result['gateway_cpu_ms_per_call']:.3f} ms CPU/call", flush=True)
+                print(f"{name:<10} {result['gateway_cpu_ms_per_call']:.3f} ms CPU/call", flush=True)
     medians = {name: statistics.median(values) for name, values in cpu.items()}
     return {"benchmark": "observability_http", **run_label(), "rounds": cpu, "median_cpu_ms_per_call": medians}
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--baseline", type=Path, required=True, help="another checkout (a tree with src/ and bench/)")
+    parser.add_argument("--baseline", type=Path, help="another checkout (a tree with src/ and bench/)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=3.0)
     report = main(parser.parse_args())
     medians = report["median_cpu_ms_per_call"]
-    base = medians["baseline"]
-    head = ["target", "gateway CPU per call (median)", "vs baseline"]
-    rows = [[name, f"{value:.3f} ms", f"{value / base:.3f}×"] for name, value in medians.items()]
+    base, defaults = medians.get("baseline"), medians["defaults"]
+    head = ["target", "gateway CPU per call (median)", "vs baseline", "vs defaults (tracing off)"]
+    rows = [
+        [name, f"{value:.3f} ms", f"{value / base:.3f}×" if base else "–", f"{value / defaults:.3f}×"]
+        for name, value in medians.items()
+    ]
     write_result(
         "observability_http", report, markdown_report("observability_http", report, markdown_table(head, rows))
     )

@@ -8,6 +8,9 @@ per request either) unless `--access-log` is given: then, as `mcp-guard serve`, 
 per call at INFO. `--inprocess` registers an in-process
 server `inproc` with an `echo` tool. `--http h11` makes uvicorn parse HTTP with h11 instead of httptools
 (a dependency of mcp-guard, which uvicorn picks by itself), to show what the parser costs.
+`--trace-sampling RATIO` installs an OpenTelemetry SDK tracer provider (sampler
+`ParentBased(TraceIdRatioBased(RATIO))`, a `BatchSpanProcessor` and an exporter that drops the spans: the
+SDK's whole cost without a collector's) before the gateway is built, so tracing is on.
 """
 
 from __future__ import annotations
@@ -49,6 +52,21 @@ def ungoverned(gateway: Gateway) -> Any:
     return app
 
 
+def install_tracing(ratio: float) -> None:
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+    class Drop(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(ratio)))
+    provider.add_span_processor(BatchSpanProcessor(Drop()))
+    trace.set_tracer_provider(provider)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("config")
@@ -57,7 +75,10 @@ def main() -> None:
     parser.add_argument("--http", choices=["auto", "h11"], default="auto")
     parser.add_argument("--inprocess", action="store_true")
     parser.add_argument("--access-log", action="store_true", help="log every request, as `mcp-guard serve` does")
+    parser.add_argument("--trace-sampling", type=float, help="trace with this sampling ratio (0..1)")
     args = parser.parse_args()
+    if args.trace_sampling is not None:
+        install_tracing(args.trace_sampling)
     gateway = Gateway.from_yaml(args.config, inprocess=[inprocess_echo()] if args.inprocess else [])
     app = standalone_app(gateway) if args.governance == "on" else ungoverned(gateway)
     if args.access_log:  # what `mcp-guard serve` configures: its own line per call, not uvicorn's access log

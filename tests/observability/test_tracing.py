@@ -210,3 +210,52 @@ async def test_http_upstream_receives_the_trace_context(exporter: InMemorySpanEx
     if protocol == "auto":  # the direct path also sets the HTTP header, naming the upstream span itself
         assert seen["header"] == sent
         assert sent.split("-")[2] == format(upstream_span.context.span_id, "016x")
+
+
+@pytest.mark.parametrize("sampling", ["off", "sampled out"])
+async def test_fast_path_without_tracing_or_sampled_out(
+    exporter: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch, sampling: str
+) -> None:
+    """Tracing off: the fast path never reaches the tracer (no span object, no attributes built) and still
+    answers. Sampled out (ratio 0): the tracer is asked, nothing is recorded or exported, and the answer is
+    the same."""
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+    from mcp_guard.router.fast_call import FastToolCall
+    from mcp_guard.observability.tracing import Tracing
+    from tests.integration.test_fast_call import answer, call_body, request
+
+    spans_given: list[Any] = []
+    reply = FastToolCall._reply
+
+    async def spying_reply(self: FastToolCall, *args: Any) -> dict[str, Any]:
+        spans_given.append(args[-1])
+        return await reply(self, *args)
+
+    opened: list[str] = []
+    mcp_span = Tracing.mcp_span
+
+    def counting_mcp_span(self: Tracing, method: str, *args: Any, **kwargs: Any) -> Any:
+        opened.append(method)
+        return mcp_span(self, method, *args, **kwargs)
+
+    monkeypatch.setattr(FastToolCall, "_reply", spying_reply)
+    monkeypatch.setattr(Tracing, "mcp_span", counting_mcp_span)
+    provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(0.0)))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    world = World()
+    observability = {"tracing": "off"} if sampling == "off" else {}
+    document = world.document(observability=observability)
+    document["teams"]["red"] = {}
+    gateway = Gateway(parse_config(document), inprocess=[make_tools(), admin_tools()], tracer_provider=provider)
+    async with gateway.lifespan():
+        req = request(call_body("calc__add", {"a": 2, "b": 3}), {"authorization": f"Bearer {world.worker}"})
+        status, _, raw = await answer(standalone_app(gateway), {**req, "scope": {**req["scope"], "path": "/mcp"}})
+    assert status == 200, raw
+    assert json.loads(raw)["result"]["content"][0]["text"] == "5"
+    assert exporter.get_finished_spans() == ()
+    assert len(spans_given) == 1  # the call took the fast path
+    if sampling == "off":
+        assert gateway.observer.tracing is None and opened == [] and spans_given == [None]
+    else:
+        assert opened == ["tools/call"] and not spans_given[0].is_recording()
