@@ -217,8 +217,9 @@ async def test_fast_path_without_tracing_or_sampled_out(
     exporter: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch, sampling: str
 ) -> None:
     """Tracing off: the fast path never reaches the tracer (no span object, no attributes built) and still
-    answers. Sampled out (ratio 0): the tracer is asked, nothing is recorded or exported, and the answer is
-    the same."""
+    answers. Sampled out (ratio 0): only the HTTP and MCP spans are started (non-recording); the call's own
+    spans, which the parent-based sampler would drop, are not even started; nothing is exported."""
+    from opentelemetry.sdk.trace import Tracer
     from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
     from mcp_guard.router.fast_call import FastToolCall
@@ -239,6 +240,14 @@ async def test_fast_path_without_tracing_or_sampled_out(
         opened.append(method)
         return mcp_span(self, method, *args, **kwargs)
 
+    started: list[str] = []
+    start_span = Tracer.start_span
+
+    def counting_start_span(self: Tracer, name: str, *args: Any, **kwargs: Any) -> Any:
+        started.append(name)
+        return start_span(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(Tracer, "start_span", counting_start_span)
     monkeypatch.setattr(FastToolCall, "_reply", spying_reply)
     monkeypatch.setattr(Tracing, "mcp_span", counting_mcp_span)
     provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(0.0)))
@@ -256,6 +265,7 @@ async def test_fast_path_without_tracing_or_sampled_out(
     assert exporter.get_finished_spans() == ()
     assert len(spans_given) == 1  # the call took the fast path
     if sampling == "off":
-        assert gateway.observer.tracing is None and opened == [] and spans_given == [None]
+        assert gateway.observer.tracing is None and opened == [] and spans_given == [None] and started == []
     else:
         assert opened == ["tools/call"] and not spans_given[0].is_recording()
+        assert started == ["POST", "tools/call calc__add"]

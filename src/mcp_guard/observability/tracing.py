@@ -137,6 +137,9 @@ class Tracing:
 
     def call_span(self, call: ToolCall) -> AbstractContextManager[Span]:
         """The GenAI `execute_tool` span of one governed call, on whichever path it came."""
+        dropped = _unsampled_parent()
+        if dropped is not None:
+            return nullcontext(dropped)
         span = self.tool_span(call.name, call.entry_point, call.state.request_id)
         attributes = {
             "gen_ai.tool.call.id": call.id,
@@ -146,6 +149,9 @@ class Tracing:
 
     def tool_span(self, name: str, entry_point: str, request_id: str) -> AbstractContextManager[Span]:
         """An `execute_tool` span: a governed call, or a Code Mode meta-tool (whose inner calls nest in it)."""
+        dropped = _unsampled_parent()
+        if dropped is not None:
+            return nullcontext(dropped)
         attributes = {
             "gen_ai.operation.name": "execute_tool",
             "gen_ai.tool.name": name,
@@ -155,7 +161,8 @@ class Tracing:
         return self.tracer.start_as_current_span(f"execute_tool {name}", attributes=attributes)
 
     def stage(self, name: str) -> AbstractContextManager[Span]:
-        return self.tracer.start_as_current_span(name)
+        dropped = _unsampled_parent()
+        return nullcontext(dropped) if dropped is not None else self.tracer.start_as_current_span(name)
 
     def traced_guard(self, guard: CallGuard) -> CallGuard:
         """`guard` whose admit and settle each run in a span (`mcp_guard.rate_limit.admit`, ...)."""
@@ -167,6 +174,9 @@ class Tracing:
 
     def upstream_span(self, upstream: Upstream, tool: str) -> AbstractContextManager[Span]:
         """The MCP client span of the upstream call."""
+        dropped = _unsampled_parent()
+        if dropped is not None:
+            return nullcontext(dropped)
         config = upstream.config
         attributes: dict[str, Any] = {
             "mcp.method.name": "tools/call",
@@ -257,6 +267,16 @@ def _with_attributes(opened: AbstractContextManager[Span], attributes: dict[str,
     with opened as span:
         span.set_attributes(attributes)
         yield span
+
+
+def _unsampled_parent() -> Span | None:
+    """The current span when it is a sampled-out one, else None. Its local children would be sampled out too
+    (the SDK's default `ParentBased` rule), but each would still cost a span id, a sampler decision and a
+    context switch (~5 µs): at 1 % sampling, 7 of the 9 spans of a call. They are skipped; the parent (still
+    carrying the trace id out in `traceparent`) stands in for them."""
+    span = trace.get_current_span()
+    context = span.get_span_context()
+    return span if context.is_valid and not context.trace_flags.sampled else None
 
 
 def mark_tool_result(span: Span, is_error: bool) -> None:
