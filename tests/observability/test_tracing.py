@@ -222,8 +222,8 @@ async def test_fast_path_without_tracing_or_sampled_out(
     from opentelemetry.sdk.trace import Tracer
     from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
-    from mcp_guard.router.fast_call import FastToolCall
     from mcp_guard.observability.tracing import Tracing
+    from mcp_guard.router.fast_call import FastToolCall
     from tests.integration.test_fast_call import answer, call_body, request
 
     spans_given: list[Any] = []
