@@ -4,10 +4,11 @@ The REST routes are one table of `Endpoint`s; each is matched by a Starlette `Ro
 Starlette's `Router` does, and the same table is what `openapi.py` documents, so the OpenAPI document cannot
 list a route that does not exist.
 
-Matched by Starlette, not by hand (issue 23, item 5): the earlier hand-written loop over compiled regexes
-took 0.29× the CPU of `Route.matches` per match (3.0 against 10.3 µs, `bench/handwritten.py`, same run), but
-those 7 µs are under 1 % of a REST call's ~1.4 ms of gateway CPU, short of the 10 % a hand-written piece must
-save to stay; the MCP endpoint at the mount's root never reaches the matcher.
+Matched by Starlette, not by hand (issue 23, item 5; `bench/handwritten.py`, one run): the earlier
+hand-written loop over compiled regexes took 0.20× the CPU of Starlette's `Route.matches` per match (2.0
+against 10.1 µs; this router's `_match` 10.8 µs), but those 8 µs are under 1 % of a REST call's gateway CPU
+(≥ 1 ms in the same run), short of the 10 % a hand-written piece must save to stay. The MCP endpoint at the
+mount's root never reaches the matcher.
 """
 
 from __future__ import annotations
@@ -47,16 +48,10 @@ class Endpoint:
     handler: Handler
     access: str
     summary: str
-    _route: Route = field(init=False, repr=False, compare=False)
+    route: Route = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_route", Route(self.path, self.handler, methods=[self.method]))
-
-    def bind(self, method: str, path: str) -> tuple[Match, dict[str, str]]:
-        """FULL with the path parameters, PARTIAL when only the method differs, or NONE."""
-        scope = {"type": "http", "method": method, "path": path, "root_path": ""}
-        match, child = self._route.matches(scope)
-        return match, child.get("path_params", {})
+        object.__setattr__(self, "route", Route(self.path, self.handler, methods=[self.method]))
 
 
 async def _openapi_document(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
@@ -187,19 +182,27 @@ class GatewayRouter:
 
     def matches(self, path: str) -> bool:
         """Whether any route has this path (whatever its method)."""
-        return any(endpoint.bind("GET", path)[0] is not Match.NONE for endpoint in self.routes)
+        scope = _match_scope("GET", path)
+        return any(endpoint.route.matches(scope)[0] is not Match.NONE for endpoint in self.routes)
 
     def _match(self, method: str, path: str) -> tuple[Endpoint, dict[str, str]]:
+        """Starlette `Router`'s rule: the first full match wins; a path matched only with another method is a 405."""
+        scope = _match_scope(method, path)
         allowed: list[str] = []
         for endpoint in self.routes:
-            match, params = endpoint.bind(method, path)
+            match, child = endpoint.route.matches(scope)
             if match is Match.FULL:
-                return endpoint, params
+                return endpoint, child["path_params"]
             if match is Match.PARTIAL:
                 allowed.append(endpoint.method)
         if allowed:
             raise MethodNotAllowed(f"{method} is not allowed on {path}; use {', '.join(allowed)}")
         raise NotFound(f"No route {path!r} under the gateway mount point")
+
+
+def _match_scope(method: str, path: str) -> dict[str, Any]:
+    """What `Route.matches` reads: the path relative to the mount (`route_path`) and the method."""
+    return {"type": "http", "method": method, "path": path, "root_path": ""}
 
 
 def _check_access(scope: Scope, access: str) -> None:
