@@ -16,8 +16,8 @@ Kept by hand because it pays (issue 23, item 5; `bench/handwritten.py`, interlea
 the same exchange done by each client): gateway CPU per governed call is 0.66× that with httpx2 (what the
 SDK uses) and 0.85× that with aiohttp's client, i.e. 34 % and 15 % saved (the rule: keep only at ≥ 10 %).
 The client's own CPU per call was ~270 µs against ~430 µs (aiohttp) and ~960 µs (httpx2). The margin over
-aiohttp is noisy on the shared 2-core VM (single rounds -15 % to +32 %, two earlier runs' medians 7 % and
-27 %): re-run the bench on a quiet machine before relying on it.
+aiohttp is noisy on the shared 2-core VM (a second run: 34 % and 16 %; single rounds -29 % to +32 %, two
+shorter runs' medians 7 % and 27 %): re-run the bench on a quiet machine before relying on it.
 
 Used only where it is the same conversation: a supervised `http` upstream that negotiated 2026-07-28, a
 plain `http://` URL, no proxy configured in the environment, on asyncio. Everything else (and discovery,
