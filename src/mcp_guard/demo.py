@@ -41,7 +41,7 @@ SEED_ROLES = {
     "engineering": {"tools": ["filesystem/*", "database/*", "github-api/*", "notes/*"]},
     "marketing": {"tools": ["web-search/*", "document-generation/*", "demo/word_count"]},
     "finance": {"tools": ["cost-tracking/*", "demo/convert_currency"]},
-    "admin": {"tools": ["*"], "admin": True},
+    "admin": {"tools": ["*"], "resources": ["*"], "prompts": ["*"], "admin": True},
 }
 
 
