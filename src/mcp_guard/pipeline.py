@@ -149,22 +149,10 @@ class Pipeline:
         return CallOutcome(call, result, _elapsed_ms(call))
 
     async def _governed(self, call: ToolCall, confirmation: str | None) -> types.CallToolResult:
-        admitted: list[tuple[CallGuard, Any]] = []
-        result: types.CallToolResult | None = None
-        try:
-            try:
-                _check_well_formed(call)
-                result = await self._run(call, confirmation, admitted)
-            except GatewayError as exc:
-                await self._finish(call, None, exc)
-                raise
-            except anyio.get_cancelled_exc_class():
-                await self._cancelled(call, admitted)
-                raise
-            await self._finish(call, result, None)
-            return result
-        finally:  # after the record (see the module docstring)
-            await _settle_all(call, admitted, result is not None and not result.is_error)
+        async with _Attempt(self, call) as attempt:
+            _check_well_formed(call)
+            result = attempt.result = await self._run(call, confirmation, attempt.admitted)
+        return result
 
     async def _run(
         self, call: ToolCall, confirmation: str | None, admitted: list[tuple[CallGuard, Any]]
@@ -216,41 +204,18 @@ class Pipeline:
         resolve: Callable[[], ResourceRef | PromptRef],
         invoke: Callable[[Upstream, Any], Awaitable[R]],
     ) -> R:
-        admitted: list[tuple[CallGuard, Any]] = []
-        succeeded = False
-        try:
-            try:
-                _check_well_formed(call)
-                ref = call.item = resolve()
-                if self.catalog.blocks(ref):
-                    raise NotAllowed(f"{described(ref)} is blocked", extra={ref.kind: str(ref)})
-                call.state.check_visible(ref)
-                upstream = self.upstreams.get(ref.server)
-                if upstream is None:
-                    raise NotFound(f"Unknown server {ref.server!r} in {described(ref)}", extra={ref.kind: str(ref)})
-                result = await self._admitted(
-                    call, admitted, upstream, invoke, await _as_caller(upstream, call.state), ref
-                )
-            except GatewayError as exc:
-                await self._finish(call, None, exc)
-                raise
-            except anyio.get_cancelled_exc_class():
-                await self._cancelled(call, admitted)
-                raise
-            await self._finish(call, None, None)
-            succeeded = True
-            return result
-        finally:  # after the record, as for tool calls
-            await _settle_all(call, admitted, succeeded)
-
-    async def _cancelled(self, call: ToolCall, admitted: list[tuple[CallGuard, Any]]) -> None:
-        """The client cancelled the call (or went away): record it as cancelled and settle it as failed (the
-        budget reservation refunded), shielded, since every `await` in a cancelled scope is cancelled at once.
-        `admitted` is emptied: nothing is left for the caller's `finally` to settle."""
-        with anyio.CancelScope(shield=True):
-            await self._finish(call, None, CANCELLED)
-            await _settle_all(call, admitted, False)
-        admitted.clear()
+        async with _Attempt(self, call) as attempt:
+            _check_well_formed(call)
+            ref = call.item = resolve()
+            if self.catalog.blocks(ref):
+                raise NotAllowed(f"{described(ref)} is blocked", extra={ref.kind: str(ref)})
+            call.state.check_visible(ref)
+            upstream = self.upstreams.get(ref.server)
+            if upstream is None:
+                raise NotFound(f"Unknown server {ref.server!r} in {described(ref)}", extra={ref.kind: str(ref)})
+            caller = await _as_caller(upstream, call.state)
+            result = await self._admitted(call, attempt.admitted, upstream, invoke, caller, ref)
+        return result
 
     async def _admitted(
         self,
@@ -348,6 +313,48 @@ class Pipeline:
         sink = call.state.audit
         if sink is not None:
             await sink.record(_audit_record(call, result, error))
+
+
+class _Attempt:
+    """One call's record and settlement around its stages, whatever way they end:
+
+        async with _Attempt(pipeline, call) as attempt:
+            ... admit into `attempt.admitted`, call the upstream, set `attempt.result` (tools) ...
+
+    A refusal (`GatewayError`) is audited and re-raised; a cancellation is recorded and settled as failed;
+    otherwise the answer is audited. The admitted guards are settled after the
+    record (see the module docstring): as succeeded only when the record was written and the tool did not
+    report an error."""
+
+    __slots__ = ("admitted", "call", "pipeline", "result", "succeeded")
+
+    def __init__(self, pipeline: Pipeline, call: ToolCall) -> None:
+        self.pipeline = pipeline
+        self.call = call
+        self.admitted: list[tuple[CallGuard, Any]] = []
+        self.result: types.CallToolResult | None = None  # a tool's result; other methods leave it None
+        self.succeeded = False
+
+    async def __aenter__(self) -> _Attempt:
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb: Any) -> None:
+        pipeline, call = self.pipeline, self.call
+        try:
+            if error is None:
+                await pipeline._finish(call, self.result, None)
+                self.succeeded = self.result is None or not self.result.is_error
+            elif isinstance(error, GatewayError):
+                await pipeline._finish(call, None, error)
+            elif isinstance(error, anyio.get_cancelled_exc_class()):
+                # The client cancelled the call (or went away): recorded as cancelled and settled as failed
+                # (the reservation refunded), shielded, since every `await` in a cancelled scope is cancelled
+                with anyio.CancelScope(shield=True):
+                    await pipeline._finish(call, None, CANCELLED)
+                    await _settle_all(call, self.admitted, False)
+                self.admitted.clear()
+        finally:
+            await _settle_all(call, self.admitted, self.succeeded)
 
 
 async def _admit(guard: CallGuard, call: ToolCall) -> Any:
