@@ -114,7 +114,7 @@ def test_the_replica_interval_follows_cache_seconds():
 
 
 def test_unknown_schemes_and_missing_drivers_are_named_without_secrets(monkeypatch):
-    with pytest.raises(ConfigError, match="unsupported key store 'mysql://db/keys'"):
+    with pytest.raises(ConfigError, match="unsupported store 'mysql://db/keys'"):
         open_key_store("mysql://root:hunter2@db/keys")
     monkeypatch.setitem(sys.modules, "psycopg", None)
     monkeypatch.delitem(sys.modules, "mcp_guard.auth.postgres_store", raising=False)

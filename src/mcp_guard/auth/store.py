@@ -18,9 +18,7 @@ from typing import Any, Protocol
 import anyio
 
 from ..budget.config import BudgetConfig
-from ..errors import ConfigError
-from ..postgres import EXTRA_HINT, is_postgres_url
-from ..storage_url import shown_url
+from ..stores import StoreKind, open_store
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,23 +162,17 @@ def open_key_store(uri: str, *, cache_seconds: float = 1.0, fail_open: bool = Fa
     """The store named by `uri`: `memory://`, `sqlite:///relative/path` (`sqlite:////absolute`) or
     `postgresql://user@host/db?schema=NAME`, whose replica is at most `cache_seconds` old (see `replica.py`;
     `fail_open` keeps serving the last known keys when the database is unreachable)."""
-    if uri == "memory://":
-        return MemoryKeyStore()
-    if uri.startswith("sqlite:///"):
-        return SqliteKeyStore(uri.removeprefix("sqlite:///"))
-    if is_postgres_url(uri):
-        try:
-            from .postgres_store import PostgresKeyStore
-        except ModuleNotFoundError as exc:
-            raise ConfigError(f"auth.store: {shown_url(uri)!r} needs the module {exc.name!r}: {EXTRA_HINT}") from None
-        try:
-            return PostgresKeyStore.from_uri(uri, max_staleness=cache_seconds, fail_open=fail_open)
-        except ValueError as exc:
-            raise ConfigError(f"auth.store: {exc}") from None
-    raise ConfigError(
-        f"auth.store: unsupported key store {shown_url(uri)!r}; "
-        "use 'memory://', 'sqlite:///path' or 'postgresql://user@host/db'"
-    )
+
+    def build(kind: StoreKind, where: str) -> KeyStore:
+        if kind == "memory":
+            return MemoryKeyStore()
+        if kind == "sqlite":
+            return SqliteKeyStore(where)
+        from .postgres_store import PostgresKeyStore  # needs the `postgres` extra
+
+        return PostgresKeyStore.from_uri(where, max_staleness=cache_seconds, fail_open=fail_open)
+
+    return open_store(uri, "auth.store", build)
 
 
 __all__ = [

@@ -15,9 +15,8 @@ from typing import Any, Protocol
 
 import anyio
 
-from ..errors import ConfigError
-from ..postgres import EXTRA_HINT, PostgresTarget, is_postgres_url
-from ..storage_url import shown_url
+from ..postgres import PostgresTarget
+from ..stores import StoreKind, open_store
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,19 +156,14 @@ def credential(server: str, user: str, sealed: str, by: str) -> StoredCredential
 
 def open_credential_store(uri: str) -> CredentialStore:
     """`memory://`, `sqlite:///relative/path` (`sqlite:////absolute`) or `postgresql://user@host/db?schema=N`."""
-    if uri == "memory://":
-        return MemoryCredentialStore()
-    if uri.startswith("sqlite:///"):
-        return SqliteCredentialStore(uri.removeprefix("sqlite:///"))
-    if is_postgres_url(uri):
-        try:
-            import psycopg  # noqa: F401
-        except ModuleNotFoundError as exc:
-            raise ConfigError(f"credentials.store: {shown_url(uri)!r} needs {exc.name!r}: {EXTRA_HINT}") from None
-        try:
-            return PostgresCredentialStore(PostgresTarget.parse(uri))
-        except ValueError as exc:
-            raise ConfigError(f"credentials.store: {exc}") from None
-    raise ConfigError(
-        f"credentials.store: unsupported store {shown_url(uri)!r}; use memory://, sqlite:///path or postgresql://…"
-    )
+
+    def build(kind: StoreKind, where: str) -> CredentialStore:
+        if kind == "memory":
+            return MemoryCredentialStore()
+        if kind == "sqlite":
+            return SqliteCredentialStore(where)
+        import psycopg  # noqa: F401 - the `postgres` extra: refused with a hint when missing
+
+        return PostgresCredentialStore(PostgresTarget.parse(where))
+
+    return open_store(uri, "credentials.store", build)

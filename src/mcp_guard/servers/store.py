@@ -20,10 +20,9 @@ from typing import Any, Protocol
 
 import anyio
 
-from ..errors import ConfigError
-from ..postgres import EXTRA_HINT, PostgresTarget, is_postgres_url
+from ..postgres import PostgresTarget
 from ..replica import Replica
-from ..storage_url import shown_url
+from ..stores import StoreKind, open_store
 
 STALENESS = 1.0  # seconds: the replica refreshes every 0.25 s
 
@@ -194,19 +193,12 @@ class PostgresServerStore(_ReplicatedServers):
 
 def open_server_store(uri: str) -> ServerStore:
     """The store named by `uri`: `memory://`, `sqlite:///path` or `postgresql://user@host/db?schema=NAME`."""
-    if uri == "memory://":
-        return MemoryServerStore()
-    if uri.startswith("sqlite:///"):
-        return SqliteServerStore(uri.removeprefix("sqlite:///"))
-    if is_postgres_url(uri):
-        try:
-            return PostgresServerStore(PostgresTarget.parse(uri))
-        except ModuleNotFoundError as exc:
-            raise ConfigError(
-                f"servers_store: {shown_url(uri)!r} needs the module {exc.name!r}: {EXTRA_HINT}"
-            ) from None
-        except ValueError as exc:
-            raise ConfigError(f"servers_store: {exc}") from None
-    raise ConfigError(
-        f"servers_store: unsupported store {shown_url(uri)!r}; use 'memory://', 'sqlite:///path' or 'postgresql://…'"
-    )
+
+    def build(kind: StoreKind, where: str) -> ServerStore:
+        if kind == "memory":
+            return MemoryServerStore()
+        if kind == "sqlite":
+            return SqliteServerStore(where)
+        return PostgresServerStore(PostgresTarget.parse(where))
+
+    return open_store(uri, "servers_store", build)
