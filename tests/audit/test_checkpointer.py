@@ -22,19 +22,13 @@ from mcp_guard.audit.verify import verify_store
 from mcp_guard.config import GatewayConfig
 from mcp_guard.errors import ConfigError
 from mcp_guard.governance import Governance
+from tests.support.clock import ManualClock
 from tests.support.processes import free_port
 
 from .helpers import make_record
 
+EPOCH = 1_700_000_000.0  # the checkpoints' clock starts here
 KEY = HmacKey(b"k" * 32)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def append(store, count):
@@ -44,13 +38,12 @@ def append(store, count):
 
 def checkpointer(path, clock=None, publishers=None, **settings):
     options = CheckpointSettings(key_env="UNUSED", **({"every_records": 10, "every_seconds": 60} | settings))
-    return Checkpointer(
-        SQLiteStore(path), SQLiteCheckpoints(path), KEY, options, publishers=publishers, clock=clock or Clock()
-    )
+    clock = clock or ManualClock(EPOCH)
+    return Checkpointer(SQLiteStore(path), SQLiteCheckpoints(path), KEY, options, publishers=publishers, clock=clock)
 
 
 def test_due_every_n_records_or_t_seconds_and_never_for_an_unmoved_head(tmp_path):
-    path, clock = tmp_path / "audit.db", Clock()
+    path, clock = tmp_path / "audit.db", ManualClock(EPOCH)
     store, signer = SQLiteStore(path), checkpointer(tmp_path / "audit.db", clock)
     assert signer.tick() is None  # an empty log
     append(store, 9)
@@ -115,7 +108,7 @@ def test_copies_go_to_a_file_elsewhere_and_a_webhook(tmp_path):
 def test_a_failing_webhook_is_logged_once_per_outage_and_never_stops_checkpoints(tmp_path, caplog):
     port = free_port()  # nothing listens yet
     copies = [Webhook(f"http://127.0.0.1:{port}/hook", log="x", timeout=2)]
-    path, clock = tmp_path / "audit.db", Clock()
+    path, clock = tmp_path / "audit.db", ManualClock(EPOCH)
     signer = checkpointer(path, clock, publishers=copies)
     with caplog.at_level(logging.INFO, logger="mcp_guard.audit.checkpoint_publish"):
         for _ in range(3):

@@ -35,22 +35,15 @@ from mcp_guard.ratelimit.rate import parse_rate
 from mcp_guard.state import RequestState
 from tests.governance.asgi_helpers import Downstream, Recorder, make_scope, no_body
 from tests.governance.seed import Keys, seed_document
+from tests.support.clock import ManualClock
 
 from .helpers import make_record
 
 pytestmark = pytest.mark.anyio
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def cap(per_source: str = "3/minute", total: str = "100/minute", **kwargs: Any) -> tuple[SourceCap, Clock]:
-    clock = Clock()
+def cap(per_source: str = "3/minute", total: str = "100/minute", **kwargs: Any) -> tuple[SourceCap, ManualClock]:
+    clock = ManualClock()
     return SourceCap(parse_rate(per_source), parse_rate(total), clock=clock, **kwargs), clock
 
 
@@ -102,7 +95,7 @@ async def knock(middleware: KeyAuthMiddleware, client: str, key: str | None = No
 
 
 async def test_a_flood_of_unknown_keys_from_one_source_is_capped_and_counted(tmp_path, caplog):
-    clock = Clock()
+    clock = ManualClock()
     log = AuditLog(SQLiteStore(tmp_path / "audit.db"))
     refusals = RefusalLog(lambda: log, RefusalSettings(per_source="10/minute"), clock=clock)
     middleware = key_auth(refusals)
@@ -129,7 +122,7 @@ async def test_a_flood_of_unknown_keys_from_one_source_is_capped_and_counted(tmp
 
 
 def test_a_reloaded_configuration_changes_the_cap_and_reports_what_the_old_one_held(caplog):
-    refusals = RefusalLog(lambda: None, RefusalSettings(per_source="1/hour"), clock=Clock())
+    refusals = RefusalLog(lambda: None, RefusalSettings(per_source="1/hour"), clock=ManualClock())
     assert [refusals.cap.admit("10.0.0.1") for _ in range(3)] == [0, None, None]
     with caplog.at_level(logging.WARNING, "mcp_guard.audit.refusals"):
         refusals.reconfigure(RefusalSettings(per_source="5/hour"))

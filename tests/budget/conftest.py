@@ -16,6 +16,7 @@ from mcp_guard.budget.ledger import to_micros
 from mcp_guard.budget.storage.memory import MemoryLedger
 from mcp_guard.budget.storage.redis import RedisLedger
 from mcp_guard.budget.storage.sqlite import SqliteLedger
+from tests.support.clock import ManualClock
 from tests.support.processes import port_is_open
 
 BACKENDS = ["memory", "sqlite", "redis"]
@@ -29,19 +30,6 @@ def utc(*fields):
 
 
 T0 = utc(2024, 3, 14, 12, 0, 0)
-
-
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now=T0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds):
-        self.now += seconds
 
 
 def make_ledger(kind, tmp_path, ttl=TTL):
@@ -73,7 +61,7 @@ def tier(kind, name, limit, period="1M", calendar=False):
 
 @pytest.fixture
 def clock():
-    return FakeClock()
+    return ManualClock(T0)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -6,6 +6,7 @@ import pytest
 
 from tests.governance.seed import Keys
 from tests.governance.walkthrough_app import mcp_session
+from tests.support.clock import ManualClock
 
 from .world import CALLS, NOTES, chat_document, chat_gateway, client
 
@@ -16,14 +17,6 @@ DELETE_OLD = {
     "type": "function",
     "function": {"name": "notes__delete_note", "arguments": '{"title": "old"}'},
 }
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def ask(http, call=DELETE_OLD, confirm=None):
@@ -65,7 +58,7 @@ async def test_first_call_409_then_confirmed_call_runs_once_and_both_are_audited
 
 async def test_wrong_expired_foreign_and_mismatched_ids_are_refused(llm):
     keys = Keys()
-    clock = Clock()
+    clock = ManualClock(1_000_000.0)
     async with chat_gateway(chat_document(keys, llm.url)) as (gateway, app):
         gateway.confirmations.clock = clock
         NOTES[:] = ["old", "other"]

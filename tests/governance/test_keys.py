@@ -14,6 +14,7 @@ from mcp_guard.errors import ConfigError, NotAllowed, Unauthenticated
 from mcp_guard.middleware import KeyAuthMiddleware
 from mcp_guard.names import ToolRef
 from mcp_guard.state import RequestState
+from tests.support.clock import ManualClock
 
 from .asgi_helpers import Downstream, Recorder, make_scope, no_body
 from .seed import Keys, seed_document
@@ -21,17 +22,9 @@ from .seed import Keys, seed_document
 pytestmark = pytest.mark.anyio
 
 
-class Clock:
-    def __init__(self, now: float = 1_790_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def resolver(keys: Keys, store=None, clock=None, **extra) -> KeyResolver:
     config = parse_config(seed_document(keys, **extra))
-    return KeyResolver(config, store or MemoryKeyStore(), clock=clock or Clock())
+    return KeyResolver(config, store or MemoryKeyStore(), clock=clock or ManualClock(1_790_000_000.0))
 
 
 def test_key_format_is_scannable_and_random():
@@ -79,7 +72,7 @@ def test_unknown_and_malformed_keys_are_refused():
 
 def test_inactive_and_expired_keys():
     keys = Keys()
-    clock = Clock()
+    clock = ManualClock(1_790_000_000.0)
     document = seed_document(keys)
     document["keys"][0]["active"] = False
     document["keys"][1]["expires_at"] = "2027-01-15T00:00:00Z"

@@ -12,23 +12,16 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from mcp_guard.ratelimit.local import LocalSlidingWindow
 from mcp_guard.ratelimit.rate import parse_rate
+from tests.support.clock import ManualClock
 
 pytestmark = pytest.mark.anyio
 T0 = 1_700_000_000.0
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+def clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
     """One fake time for both implementations (`limits` reads `time.time()` in two modules)."""
-    fake = Clock()
+    fake = ManualClock(T0)
     for module in (memory, strategies):
         monkeypatch.setattr(module, "time", types.SimpleNamespace(time=fake))
     return fake
@@ -36,7 +29,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 @pytest.mark.parametrize("limit", ["10/minute", "3/second", "20/hour"])
 @pytest.mark.parametrize("seed", range(3))
-async def test_same_decisions_and_window_stats_as_limits(clock: Clock, limit: str, seed: int) -> None:
+async def test_same_decisions_and_window_stats_as_limits(clock: ManualClock, limit: str, seed: int) -> None:
     rng = random.Random(seed)
     rate = parse_rate(limit)
     item = rate.item()
@@ -61,7 +54,7 @@ async def test_a_cost_above_the_limit_is_refused_outright() -> None:
 
 
 async def test_idle_counters_are_dropped() -> None:
-    clock = Clock()
+    clock = ManualClock(T0)
     window = LocalSlidingWindow(clock, prune_at=10)
     rate = parse_rate("5/second")
     for n in range(11):

@@ -17,20 +17,13 @@ from mcp_guard.errors import ConfigError, Unauthenticated
 from mcp_guard.names import ToolRef
 from tests.oauth.gateway import RESOURCE, document
 from tests.oauth.issuers import SigningKey
+from tests.support.clock import ManualClock
 
 pytestmark = pytest.mark.anyio
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 async def test_an_unknown_kid_refetches_at_most_once_per_interval_and_rotation_is_picked_up(issuer):
-    clock = Clock()
+    clock = ManualClock()
     keys = IssuerKeys(issuer.issuer, refetch_seconds=30, clock=clock)
     await keys.key(issuer.key.kid, "RS256")
     assert issuer.jwks_requests == 1

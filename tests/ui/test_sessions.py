@@ -8,22 +8,15 @@ import hashlib
 from mcp_guard.ui.oauth_client import Attempt
 from mcp_guard.ui.oauth_login import ATTEMPT_SECONDS, Attempts
 from mcp_guard.ui.sessions import SessionStore
+from tests.support.clock import ManualClock
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def store(clock: Clock, capacity: int = 10) -> SessionStore:
+def store(clock: ManualClock, capacity: int = 10) -> SessionStore:
     return SessionStore(idle=60, lifetime=600, capacity=capacity, clock=clock)
 
 
 def test_a_session_is_found_by_its_id_only_and_keeps_the_hash_not_the_key() -> None:
-    sessions = store(Clock())
+    sessions = store(ManualClock())
     token, session = sessions.open("hash-of-key")
     assert sessions.get(token) is session and session.key_hash == "hash-of-key"
     assert sessions.get(token + "x") is None and sessions.get("") is None
@@ -31,7 +24,7 @@ def test_a_session_is_found_by_its_id_only_and_keeps_the_hash_not_the_key() -> N
 
 
 def test_idle_and_absolute_expiry() -> None:
-    clock = Clock()
+    clock = ManualClock()
     sessions = store(clock)
     token, _ = sessions.open("h")
     clock.now += 59
@@ -49,7 +42,7 @@ def test_idle_and_absolute_expiry() -> None:
 
 
 def test_oldest_session_goes_beyond_capacity() -> None:
-    sessions = store(Clock(), capacity=2)
+    sessions = store(ManualClock(), capacity=2)
     first, _ = sessions.open("a")
     second, _ = sessions.open("b")
     third, _ = sessions.open("c")
@@ -58,7 +51,7 @@ def test_oldest_session_goes_beyond_capacity() -> None:
 
 
 def test_csrf_token_and_one_time_notice() -> None:
-    _, session = store(Clock()).open("h")
+    _, session = store(ManualClock()).open("h")
     assert session.csrf_ok(session.csrf)
     assert not session.csrf_ok("") and not session.csrf_ok(session.csrf[:-1]) and not session.csrf_ok("é")
     session.notice, session.secret = ("ok", "done"), "mcpg_x"

@@ -5,14 +5,7 @@ from __future__ import annotations
 import logging
 
 from mcp_guard.outage import Outage
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import ManualClock
 
 
 def _messages(caplog) -> list[tuple[int, str]]:
@@ -21,7 +14,7 @@ def _messages(caplog) -> list[tuple[int, str]]:
 
 def test_each_consequence_is_logged_once_per_outage(caplog):
     caplog.set_level(logging.INFO)
-    clock = Clock()
+    clock = ManualClock(0.0)
     outage = Outage(logging.getLogger("test.outage"), "Budget storage", clock=clock)
     error = ConnectionError("refused")
     outage.failed(error, "keeping settlements")
