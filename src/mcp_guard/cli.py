@@ -19,7 +19,7 @@ from .gateway import Gateway
 from .middleware.paths import MOUNT
 from .observability.logformat import FORMATS, LEVELS, configure_logging
 from .reconcile.cli import add_reconcile_command
-from .server import serve
+from .server import serve, warn_without_keys
 from .servers.cli import add_servers_commands
 
 logger = logging.getLogger("mcp_guard")
@@ -157,39 +157,6 @@ def _announce(host: str, port: int) -> None:
     shown = f"[{host}]" if ":" in host else host
     print(f"mcp-guard: MCP endpoint  http://{shown}:{port}{MOUNT}", flush=True)
     print(f"           REST tools    http://{shown}:{port}{MOUNT}/tools", flush=True)
-
-
-def warn_without_keys(gateway: Gateway, source: str) -> None:
-    """Say loudly that a gateway whose configuration defines no keys refuses everything, unless its key
-    store holds runtime keys (or OAuth access tokens are accepted)."""
-    if gateway.config.auth.oauth is not None:
-        return
-    runtime = _runtime_key_count(gateway)
-    if runtime:
-        return
-    store = gateway.config.auth.store
-    held = f"the key store {store!r} holds none" if runtime == 0 else f"unless the key store {store!r} holds some"
-    logger.warning(
-        "%s defines no keys and %s: EVERY request to %s will be refused with 401. Create a key with "
-        "`mcp-guard keys create admin --roles admin` and put the entry it prints under `keys:`.",
-        source,
-        held,
-        MOUNT,
-    )
-
-
-def _runtime_key_count(gateway: Gateway) -> int | None:
-    """How many runtime keys the key store holds; None when it cannot be read now (a shared store is read
-    by its replica once the gateway runs)."""
-    from .auth.replica import ReplicatedKeyStore
-
-    store = gateway.governance.keys.store
-    if isinstance(store, ReplicatedKeyStore):
-        return None
-    try:
-        return len(anyio.run(store.list))
-    except Exception:  # noqa: BLE001 - only a warning depends on it
-        return None
 
 
 def _check(args: argparse.Namespace) -> int:

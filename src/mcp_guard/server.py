@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
+
+import anyio
 
 from .asgi import Scope, send_json, send_problem
 from .errors import NotFound
@@ -16,6 +19,7 @@ from .router.bifrost import BIFROST_ROUTES
 from .router.well_known import WELL_KNOWN, ResourceMetadata
 
 _BIFROST_PREFIXES = ("/v1/", "/api/mcp/")
+logger = logging.getLogger("mcp_guard")
 
 
 def standalone_app(gateway: Gateway, *, mount: str = MOUNT) -> Any:
@@ -89,3 +93,36 @@ def serve(
         app, host=host, port=port, log_level=log_level, log_config=None, access_log=False, lifespan="on"
     )
     ReadyServer(config).run()
+
+
+def warn_without_keys(gateway: Gateway, source: str) -> None:
+    """Say loudly that a gateway whose configuration defines no keys refuses everything, unless its key
+    store holds runtime keys (or OAuth access tokens are accepted)."""
+    if gateway.config.auth.oauth is not None:
+        return
+    runtime = _runtime_key_count(gateway)
+    if runtime:
+        return
+    store = gateway.config.auth.store
+    held = f"the key store {store!r} holds none" if runtime == 0 else f"unless the key store {store!r} holds some"
+    logger.warning(
+        "%s defines no keys and %s: EVERY request to %s will be refused with 401. Create a key with "
+        "`mcp-guard keys create admin --roles admin` and put the entry it prints under `keys:`.",
+        source,
+        held,
+        MOUNT,
+    )
+
+
+def _runtime_key_count(gateway: Gateway) -> int | None:
+    """How many runtime keys the key store holds; None when it cannot be read now (a shared store is read
+    by its replica once the gateway runs)."""
+    from .auth.replica import ReplicatedKeyStore
+
+    store = gateway.governance.keys.store
+    if isinstance(store, ReplicatedKeyStore):
+        return None
+    try:
+        return len(anyio.run(store.list))
+    except Exception:  # noqa: BLE001 - only a warning depends on it
+        return None

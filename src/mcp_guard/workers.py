@@ -105,11 +105,17 @@ def serve_workers(
     from uvicorn.supervisors import Multiprocess
 
     path = os.path.abspath(config_path)
-    problems = shared_state_problems(load_config(path))
+    settings = load_config(path)
+    problems = shared_state_problems(settings)
     if problems:
         raise ConfigError(
             f"--workers {workers} needs state every worker shares; {path}:\n  - " + "\n  - ".join(problems)
         )
+    if not settings.keys:  # said once, by the supervisor, before any worker starts
+        from .gateway import Gateway
+        from .server import warn_without_keys
+
+        warn_without_keys(Gateway(settings), config_path)
     own_metrics_dir = _metrics_dir()
     os.environ.update({_ENV_CONFIG: path, _ENV_LOGGING: f"{log_level},{log_format}", _ENV_PARENT: str(os.getpid())})
     os.environ[SESSION_SECRET_ENV] = new_secret()  # signs handshake-era session ids every worker accepts

@@ -87,13 +87,16 @@ def test_check_reports_an_unreachable_upstream(tmp_path):
     assert "disconnected" in checked.stdout or "connecting" in checked.stdout
 
 
-async def test_serve_warns_loudly_when_no_key_can_pass(tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+async def test_serve_warns_loudly_when_no_key_can_pass(tmp_path, workers):
     path = tmp_path / "gateway.yaml"
-    path.write_text(yaml.safe_dump({"auth": {"store": f"sqlite:///{tmp_path / 'keys.db'}"}}))
+    shared = {"confirmations": {"storage": "redis://127.0.0.1:6379/0"}} if workers != "1" else {}
+    path.write_text(yaml.safe_dump({"auth": {"store": f"sqlite:///{tmp_path / 'keys.db'}"}, **shared}))
     port = free_port()
-    argv = [*CLI, "serve", str(path), "--port", str(port)]
+    argv = [*CLI, "serve", str(path), "--port", str(port), "--workers", workers]
     async with ServerProcess(argv, port=port, path="/mcp") as server:
         assert httpx2.get(f"{server.url}/tools", headers={"x-api-key": generate_key()}).status_code == 401
         log = server.log()
     assert "defines no keys and the key store" in log and "EVERY request to /mcp will be refused with 401" in log
     assert "mcp-guard keys create admin --roles admin" in log
+    assert log.count("defines no keys") == 1  # under --workers: said by the supervisor, not by each worker
