@@ -1,8 +1,9 @@
 """The machine's Redis and PostgreSQL, and names that keep parallel test runs apart.
 
 Tests never reconfigure or stop these shared services: each run gets its own Redis key prefix and
-PostgreSQL schema (`unique`), removed afterwards. Fault tests cut a service through a `TcpProxy` instead.
-Both URLs can be overridden (`MCP_GUARD_TEST_REDIS_URL`, `MCP_GUARD_TEST_POSTGRES_URL`).
+PostgreSQL schema (`unique`), removed afterwards. Fault tests cut a service through a `TcpProxy` instead,
+and a test that must stop or pause Redis starts its own (`own_redis`). Both URLs can be overridden
+(`MCP_GUARD_TEST_REDIS_URL`, `MCP_GUARD_TEST_POSTGRES_URL`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import psycopg
 import pytest
 import redis
 
-from tests.support.processes import port_is_open
+from tests.support.processes import ServerProcess, free_port, port_is_open
 
 REDIS_URL = os.environ.get("MCP_GUARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 POSTGRES_URL = os.environ.get("MCP_GUARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -69,3 +70,10 @@ def count_records(schema: str, **equal: str) -> int:
     with psycopg.connect(POSTGRES_URL) as conn:
         row = conn.execute(f'SELECT COUNT(*) FROM "{schema}".audit_log WHERE {where}', list(equal.values())).fetchone()
     return int(row[0]) if row else 0
+
+
+def own_redis() -> ServerProcess:
+    """A `redis-server` of the test's own on a free port (nothing on disk), to pause or stop at will."""
+    port = free_port()
+    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    return ServerProcess(argv, port=port, path="")

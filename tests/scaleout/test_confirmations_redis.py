@@ -1,12 +1,19 @@
 """Confirmation ids in Redis: issued by one gateway process, accepted by another, exactly once."""
 
+import os
+import signal
+import time
 import uuid
 
 import anyio
 import pytest
 
+from mcp_guard.breaker import STALL
 from mcp_guard.chat.confirmation_redis import RedisConfirmationStore
 from mcp_guard.chat.confirmations import Binding, Pending
+from mcp_guard.errors import ServiceUnavailable
+from tests.scaleout.services import own_redis
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -61,3 +68,43 @@ async def test_refusals(stores, binding, now, problem):
     await first.add(Pending("c3", BINDING, expires_at=1000.0), now=900.0)
     assert await second.consume("c3", binding, now=now) == problem
     assert await second.consume("nope", BINDING, now=now) == "unknown"
+
+
+async def test_a_hung_redis_refuses_with_503_after_one_stall_then_at_once_until_it_answers():
+    """SIGSTOP: Redis accepts connections and answers nothing. The calls in flight wait one stall, later ones
+    are refused at once (not a socket timeout each), and the store is used again once Redis answers."""
+    async with own_redis() as redis:
+        store = RedisConfirmationStore(f"redis://127.0.0.1:{redis.port}/0", ttl=60)
+        try:
+            pending = Pending("c-hang", BINDING, 1_000.0 + 60)
+            await store.add(pending, 1_000.0)
+            os.kill(redis.pid, signal.SIGSTOP)
+            try:
+                started = time.monotonic()
+                with pytest.raises(ServiceUnavailable, match=r"Confirmation storage 'redis://127\.0\.0\.1:\d+/0'"):
+                    await store.consume("c-hang", BINDING, 1_001.0)
+                assert time.monotonic() - started < STALL + 1.5
+                started = time.monotonic()
+                with pytest.raises(ServiceUnavailable, match="need confirmation are refused until it answers"):
+                    await store.add(Pending("c-other", BINDING, 1_060.0), 1_000.0)
+                assert time.monotonic() - started < STALL / 2  # the breaker is open: Redis is not asked
+            finally:
+                os.kill(redis.pid, signal.SIGCONT)
+            with anyio.fail_after(10):
+                while True:  # the breaker's probe closes it within about half a second of Redis answering
+                    try:
+                        assert await store.consume("c-hang", BINDING, 1_001.0) is None
+                        break
+                    except ServiceUnavailable:
+                        await anyio.sleep(0.1)
+        finally:
+            await store.aclose()
+
+
+async def test_a_redis_that_is_not_running_refuses_with_503_naming_it():
+    store = RedisConfirmationStore(f"redis://127.0.0.1:{free_port()}/0", ttl=60)
+    try:
+        with pytest.raises(ServiceUnavailable, match="Confirmation storage .* is unavailable"):
+            await store.add(Pending("c-down", BINDING, 1_060.0), 1_000.0)
+    finally:
+        await store.aclose()

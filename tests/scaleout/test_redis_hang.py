@@ -22,7 +22,7 @@ from mcp_guard.breaker import STALL
 from mcp_guard.config import parse_config
 from mcp_guard.server import standalone_app
 from tests.integration.gateway_fixtures import http_client, make_tools
-from tests.support.processes import ServerProcess, free_port
+from tests.scaleout.services import own_redis
 
 pytestmark = [
     pytest.mark.anyio,
@@ -35,12 +35,6 @@ PACE = 0.005  # seconds between one worker's calls
 # the ledger's behind it). The hang lasts 1.5 s more, to answer a good many calls while the breakers are open.
 DETECTION = {"rate+budget": 2 * STALL, "rate": STALL, "budget": STALL}
 AFTER = 1.5  # calls after Redis answers again
-
-
-def own_redis() -> ServerProcess:
-    port = free_port()
-    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    return ServerProcess(argv, port=port, path="")
 
 
 def config(url: str, key: str, guards: str, fail_open: bool) -> dict[str, object]:
