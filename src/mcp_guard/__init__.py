@@ -1,12 +1,10 @@
 """mcp-guard: an enterprise MCP gateway for Python ASGI services."""
 
-__version__ = "0.1.0"
-
-from .auth.principal import Principal  # noqa: E402
-from .config import GatewayConfig, ServerConfig, load_config  # noqa: E402
-from .errors import ConfigError, GatewayError  # noqa: E402
-from .gateway import Gateway  # noqa: E402
-from .middleware import (  # noqa: E402
+from .auth.principal import Principal
+from .config import GatewayConfig, ServerConfig, load_config
+from .errors import ConfigError, GatewayError
+from .gateway import Gateway
+from .middleware import (
     AuditMiddleware,
     BudgetMiddleware,
     HeaderFilterMiddleware,
@@ -14,9 +12,10 @@ from .middleware import (  # noqa: E402
     RateLimitMiddleware,
     governed,
 )
-from .names import ToolRef  # noqa: E402
-from .state import RequestState  # noqa: E402
-from .upstreams import InProcessServer, ToolError  # noqa: E402
+from .names import ToolRef
+from .state import RequestState
+from .upstreams import InProcessServer, ToolError
+from .version import __version__
 
 __all__ = [
     "AuditMiddleware",

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from .codemode import ToolOutcome
     from .codemode.discovery import ToolIndex
     from .codemode.pool import WorkerPool
-    from .gateway import Gateway
+    from .host import GatewayHost
 
 AutoRule = Callable[[ToolRef], bool]
 
@@ -53,7 +53,7 @@ def is_meta_tool(name: str) -> bool:
 class CodeModeService:
     """The worker pool and the discovery index of one gateway."""
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: GatewayHost) -> None:
         self.gateway = gateway
         self._pool: WorkerPool | None = None
         self._index: tuple[int, ToolIndex] | None = None
@@ -108,7 +108,7 @@ class CodeModeService:
 
 
 async def call_meta_tool(
-    gateway: Gateway,
+    gateway: GatewayHost,
     state: RequestState,
     name: str,
     arguments: Any,
@@ -158,7 +158,7 @@ def _discover(
 
 
 async def _execute(
-    gateway: Gateway,
+    gateway: GatewayHost,
     state: RequestState,
     code: str,
     entries: tuple[CatalogEntry, ...],

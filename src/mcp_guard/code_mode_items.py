@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 from .errors import BadRequest
 
 if TYPE_CHECKING:
-    from .gateway import Gateway
+    from .host import GatewayHost
     from .state import RequestState
 
 
 async def gateway_operation(
-    gateway: Gateway, state: RequestState, operation: str, arguments: dict[str, Any], execution_id: str
+    gateway: GatewayHost, state: RequestState, operation: str, arguments: dict[str, Any], execution_id: str
 ) -> Any:
     """The JSON value the program's `await` resolves to; `GatewayError` when refused or failed."""
     # the MCP endpoint's own functions: one path for every entry point

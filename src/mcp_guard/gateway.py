@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import mcp_types as types
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
 from .asgi import Scope, run_lifespan
 from .catalog import Catalog
@@ -26,10 +25,6 @@ from .observability.operations import Operations
 from .pipeline import Pipeline
 from .reload import reload_gateway, reload_on_sighup
 from .router import GatewayRouter
-from .router.client_requests import Relays
-from .router.list_changed import ListChangedNotifier
-from .router.logging_relay import LogRelay
-from .router.mcp_endpoint import build_session_manager
 from .servers.manager import UpstreamManager
 from .servers.store import ServerStore, open_server_store
 from .state import RequestState
@@ -86,14 +81,9 @@ class Gateway:
         self.governance = Governance(config)
         self.governance.metrics = self.observer.metrics
         self.code_mode_service = CodeModeService(self)  # its worker pool starts on the first program
-        self.router = GatewayRouter(self)
+        self.router = GatewayRouter(self)  # the MCP endpoint and the REST routes, with their back-channels
         self.operations = Operations(self)  # /healthz, /readyz, /metrics
-        self.upstream_manager = UpstreamManager(self, registered)
-        self.list_changed = ListChangedNotifier()  # MCP clients are told when the catalog changes
-        self.relays = Relays(self)  # upstreams' elicitation and sampling reach the client that caused them
-        self.logs = LogRelay()  # upstreams' log messages, relayed to the sessions that asked for them
-        self.catalog.on_change(lambda server: self.list_changed.changed("tools", server))
-        self._session_manager: StreamableHTTPSessionManager | None = None
+        self.upstream_manager = UpstreamManager(self, registered, self.router.news)
 
     @classmethod
     def from_yaml(cls, path: str | Path, *, inprocess: Iterable[Any] = (), tracer_provider: Any = None) -> Gateway:
@@ -109,25 +99,14 @@ class Gateway:
         longest `connect_timeout`), so the first call after start does not race the connections.
         """
         self.observer.start_tracing()  # before the MCP server is built: its span middleware depends on it
-        manager = build_session_manager(self)
         sighup = reload_on_sighup(self) if self.reload_on_sighup else nullcontext()
         store = self.server_store if "keys" in self.governance.__dict__ else None  # see `server_store`
         async with self.upstream_manager.running(store), sighup:
-            async with self.governance.running(), self.observer.running(self._live_sources), manager.run():
-                self._session_manager = manager
-                await self._wait_first_attempts()
+            async with self.governance.running(), self.observer.running(self._live_sources), self.router.running():
                 try:
-                    async with anyio.create_task_group() as notices:
-                        notices.start_soon(self.list_changed.run)
-                        notices.start_soon(self.relays.run)
-                        notices.start_soon(self.logs.run)
-                        try:
-                            yield
-                        finally:
-                            notices.cancel_scope.cancel()
-                            self.list_changed.close()
+                    await self._wait_first_attempts()
+                    yield
                 finally:
-                    self._session_manager = None
                     chat = self.__dict__.pop("chat", None)  # a later lifespan opens a fresh one
                     if chat is not None:
                         await chat.aclose()
@@ -154,7 +133,7 @@ class Gateway:
     @property
     def running(self) -> bool:
         """Whether the lifespan has started (and not yet ended): the MCP endpoint answers."""
-        return self._session_manager is not None
+        return self.router.serving
 
     def _live_sources(self) -> tuple[Iterable[Upstream], Any]:
         """What live metrics read: the upstreams and the audit log, if one was opened."""
@@ -215,12 +194,6 @@ class Gateway:
             state, name, arguments, entry_point=entry_point, mode=mode, parent_id=parent_id, confirmation=confirmation
         )
         return outcome.result
-
-    async def mcp_app(self, scope: Scope, receive: Any, send: Any) -> None:
-        manager = self._session_manager
-        if manager is None:
-            raise RuntimeError("the gateway is not running: enter `gateway.lifespan()` in the host app's lifespan")
-        await manager.handle_request(scope, receive, send)
 
     async def serve_lifespan(self, scope: Scope, receive: Any, send: Any) -> None:
         await run_lifespan(self.lifespan(), scope, receive, send)

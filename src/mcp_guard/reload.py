@@ -31,7 +31,7 @@ from .credentials.service import CredentialService
 from .errors import ConfigError
 
 if TYPE_CHECKING:
-    from .gateway import Gateway
+    from .host import GatewayHost
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ LIVE = (
 LIVE_RATE_LIMITS = ("rules", "requests_per_key")
 
 
-async def reload_gateway(gateway: Gateway, path: str | Path | None = None) -> dict[str, Any]:
+async def reload_gateway(gateway: GatewayHost, path: str | Path | None = None) -> dict[str, Any]:
     """Apply the file at `path` (default: the one the gateway was started from); `ConfigError` if it is bad."""
     source = Path(path) if path is not None else gateway.config_path
     if source is None:
@@ -95,7 +95,7 @@ def _live_part(old: GatewayConfig, new: GatewayConfig) -> tuple[GatewayConfig, l
 
 
 @asynccontextmanager
-async def reload_on_sighup(gateway: Gateway) -> AsyncIterator[None]:
+async def reload_on_sighup(gateway: GatewayHost) -> AsyncIterator[None]:
     """While inside, SIGHUP reloads the configuration file (the standalone server; on asyncio)."""
     try:
         loop = asyncio.get_running_loop()
@@ -134,7 +134,7 @@ class _Requests:
         self._event = anyio.Event()
 
 
-async def _reload_when_asked(gateway: Gateway, requests: _Requests) -> None:
+async def _reload_when_asked(gateway: GatewayHost, requests: _Requests) -> None:
     while True:
         await requests.next()
         try:

@@ -75,7 +75,7 @@ async def answer(handle: Any, req: dict[str, Any]) -> tuple[int, list[tuple[byte
 
 async def both(req: dict[str, Any], config: GatewayConfig | None = None) -> tuple[Any, Any]:
     async with running_gateway(config) as gateway:
-        manager = gateway._session_manager
+        manager = gateway.router.mcp._session_manager
         assert isinstance(manager, GatewaySessionManager)
         fast = await answer(manager.handle_request, req)
         sdk = await answer(lambda s, r, se: StreamableHTTPSessionManager.handle_request(manager, s, r, se), req)
@@ -144,7 +144,7 @@ async def test_plain_calls_never_reach_the_sdk(monkeypatch: pytest.MonkeyPatch) 
 
     monkeypatch.setattr(StreamableHTTPSessionManager, "handle_request", spy)
     async with running_gateway() as gateway:
-        status, _headers, body = await answer(gateway.mcp_app, request(call_body("calc__add", {"a": 2, "b": 2})))
+        status, _headers, body = await answer(gateway.router.mcp, request(call_body("calc__add", {"a": 2, "b": 2})))
     assert status == 200 and json.loads(body)["result"]["structuredContent"] == {"result": 4}
     assert reached == []
 
@@ -164,7 +164,7 @@ async def test_verdicts_kept_per_header_set_and_per_meta_never_leak_between_requ
     ]
     statuses = []
     async with running_gateway() as gateway:
-        manager = gateway._session_manager
+        manager = gateway.router.mcp._session_manager
         assert isinstance(manager, GatewaySessionManager)
         for req in sequence:
             fast = await answer(manager.handle_request, req)
@@ -194,5 +194,5 @@ async def test_a_client_that_goes_away_cancels_its_call_on_the_fast_path() -> No
 
     async with running_gateway() as gateway:
         with anyio.fail_after(10):
-            await gateway._session_manager.handle_request(dict(req["scope"]), receive, send)  # type: ignore[union-attr]
+            await gateway.router.mcp._session_manager.handle_request(dict(req["scope"]), receive, send)  # type: ignore[union-attr]
     assert sent == []

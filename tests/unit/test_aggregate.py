@@ -32,15 +32,24 @@ def gateway(*upstreams: Upstream):
     return SimpleNamespace(
         upstreams={u.name: u for u in upstreams},
         catalog=SimpleNamespace(blocks=lambda ref: False),
-        list_changed=SimpleNamespace(remember=lambda ctx, kind: None),
     )
+
+
+NOTICES = SimpleNamespace(remember=lambda ctx, kind: None)
 
 
 async def listing(world, cursor=None):
     params = SimpleNamespace(cursor=cursor)
     ctx = SimpleNamespace(request=None)
     return await aggregate.gather(
-        world, ctx, params, "resources", fetch, lambda server, item: ResourceRef(server, item), lambda s, i: f"{s}:{i}"
+        world,
+        NOTICES,
+        ctx,
+        params,
+        "resources",
+        fetch,
+        lambda server, item: ResourceRef(server, item),
+        lambda s, i: f"{s}:{i}",
     )
 
 

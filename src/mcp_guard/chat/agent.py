@@ -26,7 +26,7 @@ from .request import ChatRequest
 from .tokens import Usage
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
+    from ..host import GatewayHost
 
 Stopped = Literal["answer", "approval", "max_depth"]
 
@@ -64,7 +64,7 @@ class AgentRun:
 
 
 class Agent:
-    def __init__(self, gateway: Gateway, state: RequestState, request: ChatRequest, metering: Metering) -> None:
+    def __init__(self, gateway: GatewayHost, state: RequestState, request: ChatRequest, metering: Metering) -> None:
         self.gateway = gateway
         self.state = state
         self.request = request

@@ -24,7 +24,7 @@ from ..patterns import PatternSet
 if TYPE_CHECKING:
     from ..auth.principal import Principal
     from ..config import GatewayConfig
-    from ..gateway import Gateway
+    from ..host import GatewayHost
 
 
 def auto_patterns(config: GatewayConfig, principal: Principal | None) -> list[str]:
@@ -40,7 +40,7 @@ def auto_patterns(config: GatewayConfig, principal: Principal | None) -> list[st
 class AutoPolicy:
     """The auto-execute rule for one request."""
 
-    def __init__(self, gateway: Gateway, principal: Principal | None, injected: Iterable[str]) -> None:
+    def __init__(self, gateway: GatewayHost, principal: Principal | None, injected: Iterable[str]) -> None:
         self._catalog = gateway.catalog
         self._confirmations = gateway.confirmations
         self._patterns = PatternSet(auto_patterns(gateway.config, principal))

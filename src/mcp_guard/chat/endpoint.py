@@ -16,10 +16,10 @@ from ..router.rest import read_json
 from ..state import RequestState
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
+    from ..host import GatewayHost
 
 
-async def chat_completions(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
+async def chat_completions(gateway: GatewayHost, scope: Scope, receive: Any, send: Any) -> None:
     # Loaded with the first chat request: a gateway that only relays tool calls skips the agent loop,
     # metering and providers (~4 ms and 0.3 MB of every start-up).
     from . import sse

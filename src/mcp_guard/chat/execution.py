@@ -1,4 +1,4 @@
-"""Running one model turn's auto-executable tool calls: all at once, each through `Gateway.call` (the one
+"""Running one model turn's auto-executable tool calls: all at once, each through `GatewayHost.call` (the one
 pipeline, with the request's state, entry point `agent` and the turn as parent), each ending as a step
 whose result becomes a `tool` message for the model. A refusal or failure is a result too: the model
 reads why, as it would from an MCP `is_error` result."""
@@ -18,7 +18,7 @@ from ..state import RequestState
 from .auto import AutoPolicy
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
+    from ..host import GatewayHost
 
 
 def call_name(call: dict[str, Any]) -> str:
@@ -66,7 +66,7 @@ class Step:
 
 
 async def run_calls(
-    gateway: Gateway,
+    gateway: GatewayHost,
     state: RequestState,
     policy: AutoPolicy,
     calls: list[dict[str, Any]],
@@ -82,7 +82,7 @@ async def run_calls(
     return steps
 
 
-async def _run(gateway: Gateway, state: RequestState, policy: AutoPolicy, step: Step, parent_id: str) -> None:
+async def _run(gateway: GatewayHost, state: RequestState, policy: AutoPolicy, step: Step, parent_id: str) -> None:
     started = time.perf_counter()
     tracker = policy.tracker()
     try:

@@ -27,7 +27,7 @@ from .spend import Hold, LLMSpend, tiers_of
 from .tokens import Usage, estimate_tokens
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
+    from ..host import GatewayHost
 
 LLM_SERVER = "llm"  # the `server` of model turns in audit records
 
@@ -55,7 +55,9 @@ class TurnMeter:
 class Metering:
     """Model turns of one chat request."""
 
-    def __init__(self, gateway: Gateway, state: RequestState, route: Route, *, mode: str, output_bound: int) -> None:
+    def __init__(
+        self, gateway: GatewayHost, state: RequestState, route: Route, *, mode: str, output_bound: int
+    ) -> None:
         self.gateway = gateway
         self.state = state
         self.route = route

@@ -10,12 +10,17 @@ from .base import GoverningMiddleware, Paths
 from .paths import DEFAULT_PATHS
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
+    from ..host import GatewayHost
 
 
 class BudgetMiddleware(GoverningMiddleware):
     def __init__(
-        self, app: Any, *, gateway: Gateway | None = None, guard: CallGuard | None = None, paths: Paths = DEFAULT_PATHS
+        self,
+        app: Any,
+        *,
+        gateway: GatewayHost | None = None,
+        guard: CallGuard | None = None,
+        paths: Paths = DEFAULT_PATHS,
     ) -> None:
         super().__init__(app, paths)
         if guard is None and gateway is None:

@@ -21,7 +21,7 @@ from .paths import DEFAULT_PATHS
 
 if TYPE_CHECKING:
     from ..audit.refusals import RefusalLog
-    from ..gateway import Gateway
+    from ..host import GatewayHost
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class HeaderFilterMiddleware(GoverningMiddleware):
         self,
         app: Any,
         *,
-        gateway: Gateway | None = None,
+        gateway: GatewayHost | None = None,
         paths: Paths = DEFAULT_PATHS,
         refusals: RefusalLog | None = None,
     ) -> None:

@@ -13,7 +13,7 @@ from .paths import DEFAULT_PATHS
 
 if TYPE_CHECKING:
     from ..audit.refusals import RefusalLog
-    from ..gateway import Gateway
+    from ..host import GatewayHost
 
 
 class RateLimitMiddleware(GoverningMiddleware):
@@ -21,7 +21,7 @@ class RateLimitMiddleware(GoverningMiddleware):
         self,
         app: Any,
         *,
-        gateway: Gateway | None = None,
+        gateway: GatewayHost | None = None,
         limiter: RateLimiter | None = None,
         paths: Paths = DEFAULT_PATHS,
         refusals: RefusalLog | None = None,

@@ -19,7 +19,7 @@ from .paths import DEFAULT_PATHS, EVERY_PATH, PathScope, is_preflight
 from .rate_limit import RateLimitMiddleware
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
+    from ..host import GatewayHost
 
 _SCOPE_TYPES = frozenset(("http", "websocket"))
 
@@ -32,7 +32,7 @@ class GovernanceStack:
     once here, not by each stage."""
 
     def __init__(
-        self, app: Any, gateway: Gateway, *, paths: Paths = DEFAULT_PATHS, exempt_paths: Iterable[str] = ()
+        self, app: Any, gateway: GatewayHost, *, paths: Paths = DEFAULT_PATHS, exempt_paths: Iterable[str] = ()
     ) -> None:
         self.app = app
         self.paths = path_scope(paths, exempt_paths)
@@ -79,7 +79,7 @@ class GovernanceStack:
 
 
 def governed(
-    app: Any, gateway: Gateway, *, paths: Paths = DEFAULT_PATHS, exempt_paths: Iterable[str] = ()
+    app: Any, gateway: GatewayHost, *, paths: Paths = DEFAULT_PATHS, exempt_paths: Iterable[str] = ()
 ) -> GovernanceStack:
     """`app` behind the five middlewares for the paths `paths` cover (the gateway's mount `/mcp` by default;
     `["*"]` for every path)."""

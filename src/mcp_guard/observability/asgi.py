@@ -11,11 +11,11 @@ from ..asgi import Message, Scope
 from ..state import RequestState
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
+    from ..host import GatewayHost
 
 
 class ObservedApp:
-    def __init__(self, app: Any, *, gateway: Gateway) -> None:
+    def __init__(self, app: Any, *, gateway: GatewayHost) -> None:
         self.app = app
         self.gateway = gateway
         self.observer = gateway.observer

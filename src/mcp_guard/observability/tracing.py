@@ -55,7 +55,7 @@ class Tracing:
     """Spans of one gateway, from `tracer` (see the module docstring for the tree)."""
 
     def __init__(self, provider: Any, *, owned: bool = False) -> None:
-        from .. import __version__
+        from ..version import __version__
 
         global _propagating
         _propagating = True

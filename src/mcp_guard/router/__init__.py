@@ -13,7 +13,8 @@ mount's root never reaches the matcher.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,10 +25,11 @@ from ..chat.endpoint import chat_completions
 from ..errors import GatewayError, MethodNotAllowed, NotFound
 from ..state import RequestState
 from . import admin, credentials_admin, reports, rest, rest_items, servers_admin
+from .mcp_endpoint import McpEndpoint
 from .virtual import VirtualServers, virtual_name
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
+    from ..host import GatewayHost, UpstreamNews
 
 Handler = Callable[..., Awaitable[None]]
 
@@ -54,7 +56,7 @@ class Endpoint:
         object.__setattr__(self, "route", Route(self.path, self.handler, methods=[self.method]))
 
 
-async def _openapi_document(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
+async def _openapi_document(gateway: GatewayHost, scope: Scope, receive: Any, send: Any) -> None:
     from .openapi import send_openapi
 
     await send_openapi(gateway, scope, send)
@@ -114,13 +116,33 @@ ROUTES: list[Endpoint] = [
 
 
 class GatewayRouter:
-    """Mount it anywhere (`/mcp` by convention). The MCP endpoint answers at the mount point itself."""
+    """Mount it anywhere (`/mcp` by convention). The MCP endpoint answers at the mount point itself; a router
+    built with `mcp_at_root=False` (Bifrost's paths) serves its REST routes only and has no MCP endpoint."""
 
-    def __init__(self, gateway: Gateway, routes: Sequence[Endpoint] = ROUTES, *, mcp_at_root: bool = True) -> None:
+    def __init__(self, gateway: GatewayHost, routes: Sequence[Endpoint] = ROUTES, *, mcp_at_root: bool = True) -> None:
         self.gateway = gateway
         self.routes = tuple(routes)
         self.mcp_at_root = mcp_at_root
+        self.mcp = McpEndpoint(gateway) if mcp_at_root else None
         self.virtual = VirtualServers(gateway)
+
+    @property
+    def news(self) -> UpstreamNews:
+        """Where the upstream manager sends what upstreams announce: the MCP endpoint's back-channels."""
+        if self.mcp is None:
+            raise RuntimeError("a router without an MCP endpoint has no clients to tell")
+        return self.mcp.channels
+
+    @property
+    def serving(self) -> bool:
+        """Whether the MCP endpoint answers (between entering and leaving `running()`)."""
+        return self.mcp is not None and self.mcp.serving
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Serve the MCP endpoint while inside (the gateway's lifespan enters it)."""
+        async with self.mcp.running() if self.mcp is not None else nullcontext():
+            yield
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -173,7 +195,8 @@ class GatewayRouter:
         app_user = scope.get("user", _NO_USER)
         scope["user"] = RequestState.from_scope(scope).mcp_user if user is _NO_USER else user
         try:
-            await self.gateway.mcp_app(scope, receive, send)
+            assert self.mcp is not None  # only a router with `mcp_at_root` routes here
+            await self.mcp(scope, receive, send)
         finally:
             if app_user is _NO_USER:
                 scope.pop("user", None)

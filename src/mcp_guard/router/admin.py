@@ -15,7 +15,7 @@ from ..state import RequestState
 from .rest import query, read_json
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
+    from ..host import GatewayHost
 
 
 def require_admin(scope: Scope) -> None:
@@ -26,29 +26,29 @@ def require_admin(scope: Scope) -> None:
         raise NotAllowed(f"Key '{principal.key_name}' is not an admin key")
 
 
-async def create_key(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
+async def create_key(gateway: GatewayHost, scope: Scope, receive: Any, send: Any) -> None:
     request = _validated(NewKey, await read_json(scope, receive, gateway.config.max_body_bytes))
     key, record = await KeyAdmin(gateway.governance.keys).create(request)
     await send_json(send, 201, {"key": key, **record.public()})
 
 
-async def list_keys(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
+async def list_keys(gateway: GatewayHost, scope: Scope, receive: Any, send: Any) -> None:
     await send_json(send, 200, {"keys": await KeyAdmin(gateway.governance.keys).list()})
 
 
-async def deactivate_key(gateway: Gateway, scope: Scope, receive: Any, send: Any, *, key_id: str) -> None:
+async def deactivate_key(gateway: GatewayHost, scope: Scope, receive: Any, send: Any, *, key_id: str) -> None:
     record = await KeyAdmin(gateway.governance.keys).deactivate(key_id)
     await send_json(send, 200, record.public())
 
 
-async def set_key_budget(gateway: Gateway, scope: Scope, receive: Any, send: Any, *, key_id: str) -> None:
+async def set_key_budget(gateway: GatewayHost, scope: Scope, receive: Any, send: Any, *, key_id: str) -> None:
     body = await read_json(scope, receive, gateway.config.max_body_bytes)
     budget = None if body is None else _validated(BudgetConfig, body)
     record = await KeyAdmin(gateway.governance.keys).set_budget(key_id, budget)
     await send_json(send, 200, record.public())
 
 
-async def audit_records(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
+async def audit_records(gateway: GatewayHost, scope: Scope, receive: Any, send: Any) -> None:
     params = query(scope)
     try:
         records = await gateway.governance.audit.query(
@@ -98,13 +98,13 @@ def _int(params: dict[str, str], name: str, default: int, *, maximum: int) -> in
     return int(raw)
 
 
-async def cost_analytics(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
+async def cost_analytics(gateway: GatewayHost, scope: Scope, receive: Any, send: Any) -> None:
     """`?team_id=&period=month|week|day`: spend of a team (or everyone) in the current calendar period,
     its budget and what remains, and usage by tool."""
     await send_json(send, 200, await cost_report(gateway, scope))
 
 
-async def cost_report(gateway: Gateway, scope: Scope) -> dict[str, Any]:
+async def cost_report(gateway: GatewayHost, scope: Scope) -> dict[str, Any]:
     """The body of `GET /analytics/costs` for this request's query."""
     params = query(scope)
     team = params.get("team_id")
@@ -127,7 +127,7 @@ async def cost_report(gateway: Gateway, scope: Scope) -> dict[str, Any]:
     return body
 
 
-async def _team_budget(gateway: Gateway, team: str | None) -> dict[str, Any] | None:
+async def _team_budget(gateway: GatewayHost, team: str | None) -> dict[str, Any] | None:
     """The ledger's view of the team's budget in its current window (its own period, not `period`)."""
     config = gateway.config.teams.get(team) if team else None
     if team is None or config is None or config.budget is None:

@@ -29,8 +29,9 @@ from ..names import PromptRef, ResourceRef
 from ..state import RequestState
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
+    from ..host import GatewayHost
     from ..upstreams import Upstream
+    from .list_changed import ListChangedNotifier
 
 logger = logging.getLogger(__name__)
 Item = TypeVar("Item")
@@ -56,14 +57,15 @@ def state_of(ctx: Context) -> RequestState:
     return RequestState.from_scope(request.scope) if request is not None else RequestState()
 
 
-def may_see(gateway: Gateway, state: RequestState, ref: ResourceRef | PromptRef) -> bool:
+def may_see(gateway: GatewayHost, state: RequestState, ref: ResourceRef | PromptRef) -> bool:
     """The visibility rule of reads and gets (`Pipeline.use`), for listings: not blocked, and allowed by the
     caller's key and filter headers."""
     return not gateway.catalog.blocks(ref) and state.may_see(ref)
 
 
 async def gather(
-    gateway: Gateway,
+    gateway: GatewayHost,
+    notices: ListChangedNotifier,
     ctx: Context,
     params: PaginatedRequestParams | None,
     feature: str,
@@ -73,7 +75,7 @@ async def gather(
 ) -> tuple[list[Item], str | None]:
     """`collect` for an MCP session, which is then told when the `feature` listing changes; a refused
     cursor is a JSON-RPC -32602."""
-    gateway.list_changed.remember(ctx, feature)
+    notices.remember(ctx, feature)
     try:
         return await collect(
             gateway, state_of(ctx), params.cursor if params is not None else None, feature, fetch, ref_of, renamed
@@ -83,7 +85,7 @@ async def gather(
 
 
 async def collect(
-    gateway: Gateway,
+    gateway: GatewayHost,
     state: RequestState,
     cursor: str | None,
     feature: str,
@@ -108,7 +110,7 @@ async def collect(
 
 
 async def _page(
-    gateway: Gateway, feature: str, server: str, cursor: str | None, fetch: FetchPage[Item]
+    gateway: GatewayHost, feature: str, server: str, cursor: str | None, fetch: FetchPage[Item]
 ) -> tuple[Sequence[Item], str | None]:
     """One page of one upstream; nothing when it fails or has gone (it must not hide the other upstreams)."""
     upstream = gateway.upstreams.get(server)  # removed while the listing ran: nothing more from it

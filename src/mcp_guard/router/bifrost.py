@@ -27,10 +27,10 @@ from ..chat.endpoint import chat_completions
 from . import Endpoint, admin, rest
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
+    from ..host import GatewayHost
 
 
-async def bifrost_costs(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
+async def bifrost_costs(gateway: GatewayHost, scope: Scope, receive: Any, send: Any) -> None:
     report = await admin.cost_report(gateway, scope)
     dollars = {
         "total_cost": _usd(report["total"]),

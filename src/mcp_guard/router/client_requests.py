@@ -41,7 +41,7 @@ from ..state import RequestState
 from .aggregate import state_of as _state
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
+    from ..host import GatewayHost
 
 logger = logging.getLogger(__name__)
 CallResult = types.CallToolResult | types.InputRequiredResult
@@ -61,7 +61,7 @@ class Relays:
     """The gateway's relays: binds one to each downstream request that may be asked for input (`tools/call`,
     `resources/read`, `prompts/get`) and holds parked 2026-07-28 calls."""
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: GatewayHost) -> None:
         self.gateway = gateway
         self._parked: dict[str, Parked[Any]] = {}
         # (server, elicitationId) of each URL elicitation a handshake-era client accepted: its session, so the

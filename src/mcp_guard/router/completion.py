@@ -16,13 +16,13 @@ from .resources import resolved_resource
 from .shown import unstamped
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
+    from ..host import GatewayHost
     from ..upstreams import Upstream
 
 _NOTHING = types.CompleteResult(completion=types.Completion(values=[]))
 
 
-def completion_handlers(gateway: Gateway) -> dict[str, Any]:
+def completion_handlers(gateway: GatewayHost) -> dict[str, Any]:
     """The low-level server's handler for `completion/complete` (an `mcp.server.Server` keyword argument)."""
 
     async def complete(ctx: Context, params: types.CompleteRequestParams) -> types.CompleteResult:

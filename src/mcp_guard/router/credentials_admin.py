@@ -23,18 +23,20 @@ from .admin import require_admin
 from .rest import read_json
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
+    from ..host import GatewayHost
 
 MAX_TOKEN = 16 * 1024
 
 
-async def list_credentials(gateway: Gateway, scope: Scope, receive: Any, send: Any, *, server: str) -> None:
+async def list_credentials(gateway: GatewayHost, scope: Scope, receive: Any, send: Any, *, server: str) -> None:
     _per_user_server(gateway, server)
     linked = await gateway.credentials.linked(server)
     await send_json(send, 200, {"server": server, "credentials": [c.public() for c in linked]})
 
 
-async def put_credential(gateway: Gateway, scope: Scope, receive: Any, send: Any, *, server: str, user: str) -> None:
+async def put_credential(
+    gateway: GatewayHost, scope: Scope, receive: Any, send: Any, *, server: str, user: str
+) -> None:
     async def link() -> None:
         token = _token(await read_json(scope, receive, gateway.config.max_body_bytes))
         record = await gateway.credentials.link(server, user, token, _caller(scope))
@@ -44,7 +46,9 @@ async def put_credential(gateway: Gateway, scope: Scope, receive: Any, send: Any
     await _audited(gateway, scope, "credentials/link", server, user, link)
 
 
-async def delete_credential(gateway: Gateway, scope: Scope, receive: Any, send: Any, *, server: str, user: str) -> None:
+async def delete_credential(
+    gateway: GatewayHost, scope: Scope, receive: Any, send: Any, *, server: str, user: str
+) -> None:
     async def unlink() -> None:
         if not await gateway.credentials.unlink(server, user):
             raise NotFound(f"No credential of '{user}' for server '{server}'")
@@ -54,7 +58,7 @@ async def delete_credential(gateway: Gateway, scope: Scope, receive: Any, send: 
     await _audited(gateway, scope, "credentials/unlink", server, user, unlink)
 
 
-async def _audited(gateway: Gateway, scope: Scope, action: str, server: str, user: str, change: Any) -> None:
+async def _audited(gateway: GatewayHost, scope: Scope, action: str, server: str, user: str, change: Any) -> None:
     """Run `change` if the caller may change `user`'s credential; audit the attempt either way."""
     state = RequestState.from_scope(scope)
     error: GatewayError | None = None
@@ -88,7 +92,7 @@ def _may_change(scope: Scope, user: str) -> None:
         require_admin(scope)
 
 
-def _per_user_server(gateway: Gateway, server: str) -> None:
+def _per_user_server(gateway: GatewayHost, server: str) -> None:
     config = gateway.upstream_manager.wanted().get(server)
     if config is None:
         raise NotFound(f"No server {server!r}")
@@ -110,7 +114,7 @@ def _caller(scope: Scope) -> str:
     return principal.key_name if principal is not None else ""
 
 
-def _forget(gateway: Gateway, server: str, user: str) -> None:
+def _forget(gateway: GatewayHost, server: str, user: str) -> None:
     upstream = gateway.upstreams.get(server)
     if isinstance(upstream, PerPrincipalUpstream):
         upstream.forget(user)

@@ -10,9 +10,11 @@ streams). `ping` is the SDK's own (handshake era; 2026-07-28 has none).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import mcp_types as types
 from mcp.server import Server
 from mcp.server._streamable_http_modern import handle_modern_request
@@ -32,6 +34,7 @@ from ..results import error_result
 from ..state import SCOPE_KEY, RequestState
 from .aggregate import rpc_error
 from .aggregate import state_of as _state
+from .backchannels import Backchannels
 from .client_requests import CallResult
 from .completion import completion_handlers
 from .fast_call import FastToolCall, ToolCaller
@@ -44,12 +47,12 @@ from .subscriptions import subscription_handlers
 from .virtual import UnprefixedNames, unprefixed_server
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
+    from ..host import GatewayHost
 
 SERVER_NAME = "mcp-guard"
 
 
-def tool_caller(gateway: Gateway) -> ToolCaller:
+def tool_caller(gateway: GatewayHost) -> ToolCaller:
     """What a `tools/call` on the MCP endpoint does, whichever path parsed it (the SDK or the fast path)."""
 
     async def call(
@@ -65,20 +68,54 @@ def tool_caller(gateway: Gateway) -> ToolCaller:
     return call
 
 
-def build_mcp_server(gateway: Gateway) -> Server[Any]:
+class McpEndpoint:
+    """The MCP endpoint's ASGI app, live while `running()`: the SDK's session manager and the
+    `Backchannels` its sessions are told things through."""
+
+    def __init__(self, gateway: GatewayHost) -> None:
+        self.gateway = gateway
+        self.channels = Backchannels(gateway)
+        self._session_manager: StreamableHTTPSessionManager | None = None
+
+    @property
+    def serving(self) -> bool:
+        return self._session_manager is not None
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Serve MCP and relay the back-channels while inside (the gateway's lifespan enters it, after the
+        tracer is set up: the server's span middleware depends on it)."""
+        manager = build_session_manager(self.gateway, self.channels)
+        async with manager.run(), anyio.create_task_group() as channels:
+            self._session_manager = manager
+            channels.start_soon(self.channels.run)
+            try:
+                yield
+            finally:
+                channels.cancel_scope.cancel()
+                self._session_manager = None
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        manager = self._session_manager
+        if manager is None:
+            raise RuntimeError("the gateway is not running: enter `gateway.lifespan()` in the host app's lifespan")
+        await manager.handle_request(scope, receive, send)
+
+
+def build_mcp_server(gateway: GatewayHost, channels: Backchannels) -> Server[Any]:
     answer = tool_caller(gateway)
 
     async def list_tools(
         ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        gateway.list_changed.remember(ctx)
+        channels.list_changed.remember(ctx)
         return types.ListToolsResult(tools=listing_for(gateway, _state(ctx)).mcp_tools())
 
     async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> CallResult:
         confirmation = header(ctx.request.scope, CONFIRM_HEADER) if ctx.request is not None else None
         # the upstream's progress (when the client sent a token), elicitation and sampling reach this client
         with reporting(client_sink(ctx)):
-            return await gateway.relays.serve(
+            return await channels.relays.serve(
                 ctx,
                 params,
                 lambda: answer(_state(ctx), params.name, params.arguments, confirmation),
@@ -90,7 +127,7 @@ def build_mcp_server(gateway: Gateway) -> Server[Any]:
         entry = gateway.catalog.resolve(name)
         return entry.tool.input_schema if entry else None
 
-    from .. import __version__
+    from ..version import __version__
 
     with warnings.catch_warnings():
         # Logging is deprecated in 2026-07-28 only; handshake-era clients still set levels (logging_relay.py),
@@ -104,11 +141,11 @@ def build_mcp_server(gateway: Gateway) -> Server[Any]:
             on_list_tools=list_tools,
             on_call_tool=call_tool,
             get_tool_input_schema=input_schema,
-            **resource_handlers(gateway),
-            **prompt_handlers(gateway),
+            **resource_handlers(gateway, channels),
+            **prompt_handlers(gateway, channels),
             **completion_handlers(gateway),
-            **subscription_handlers(gateway),
-            **gateway.logs.handlers(),
+            **subscription_handlers(gateway, channels.list_changed),
+            **channels.logs.handlers(),
         )
     # The gateway's own MCP span replaces the SDK's (or none at all while tracing is off: it costs ~µs)
     tracing = gateway.observer.tracing
@@ -127,8 +164,8 @@ class GatewaySessionManager(PortableSessions):
     the stream cancels the call (the SDK's JSON mode would notice neither). Under `serve --workers`,
     handshake-era sessions are portable between workers (`portable_sessions.py`)."""
 
-    def __init__(self, gateway: Gateway, security: TransportSecuritySettings) -> None:
-        server = build_mcp_server(gateway)
+    def __init__(self, gateway: GatewayHost, channels: Backchannels, security: TransportSecuritySettings) -> None:
+        server = build_mcp_server(gateway, channels)
         super().__init__(
             app=server,
             json_response=True,  # one JSON body per request: cheaper than an SSE stream for request/response
@@ -166,7 +203,7 @@ def _streamable_call(scope: Scope) -> bool:
     return header(scope, b"mcp-method") == "tools/call" and "text/event-stream" in (header(scope, b"accept") or "")
 
 
-def build_session_manager(gateway: Gateway) -> StreamableHTTPSessionManager:
+def build_session_manager(gateway: GatewayHost, channels: Backchannels) -> StreamableHTTPSessionManager:
     config = gateway.config
     protect = config.allowed_hosts != ["*"]
     origins = [*config.allowed_origins, *(config.cors.allow_origins if config.cors else ())]
@@ -175,7 +212,7 @@ def build_session_manager(gateway: Gateway) -> StreamableHTTPSessionManager:
         allowed_hosts=config.allowed_hosts if protect else [],
         allowed_origins=origins if protect else [],
     )
-    return GatewaySessionManager(gateway, security)
+    return GatewaySessionManager(gateway, channels, security)
 
 
 def build_mcp_app(manager: StreamableHTTPSessionManager) -> StreamableHTTPASGIApp:

@@ -20,7 +20,7 @@ from .rest_items import GetPrompt, ReadResource
 from .schemas import RESPONSES
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
+    from ..host import GatewayHost
 
 _REF = "#/components/schemas/{model}"
 
@@ -84,7 +84,7 @@ _ANSWER: dict[tuple[str, str], tuple[int, list[str]]] = {
 
 def openapi_document(prefix: str = "/mcp", title: str = "mcp-guard") -> dict[str, Any]:
     """The whole document, every path under `prefix` (the mount point)."""
-    from .. import __version__
+    from ..version import __version__
 
     components: dict[str, Any] = {}
     paths: dict[str, Any] = {prefix or "/": _mcp_endpoint()}
@@ -110,7 +110,7 @@ def merge_into(document: dict[str, Any], gateway_document: dict[str, Any]) -> di
     return document
 
 
-async def send_openapi(gateway: Gateway, scope: Scope, send: Any) -> None:
+async def send_openapi(gateway: GatewayHost, scope: Scope, send: Any) -> None:
     """The document with the paths as this client reaches them (below the mount it came through). The
     request's `raw_path` is the path the client sent: frameworks may have cut the mount off `path`."""
     raw: bytes | None = scope.get("raw_path")

@@ -18,17 +18,20 @@ from .aggregate import Context, collect, gather, rpc_error, state_of
 from .shown import shown_block, unstamped
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
+    from ..host import GatewayHost
     from ..upstreams import Upstream
+    from .backchannels import Backchannels
 
 _MAX_DIAGNOSIS_PAGES = 20  # past this, an upstream's failure is left as it is rather than explained
 
 
-def prompt_handlers(gateway: Gateway) -> dict[str, Any]:
+def prompt_handlers(gateway: GatewayHost, channels: Backchannels) -> dict[str, Any]:
     """The low-level server's handlers for the prompts family (`mcp.server.Server` keyword arguments)."""
 
     async def list_prompts(ctx: Context, params: types.PaginatedRequestParams | None) -> types.ListPromptsResult:
-        items, cursor = await gather(gateway, ctx, params, "prompts", _prompts_page, _prompt_ref, _renamed)
+        items, cursor = await gather(
+            gateway, channels.list_changed, ctx, params, "prompts", _prompts_page, _prompt_ref, _renamed
+        )
         return types.ListPromptsResult(prompts=items, next_cursor=cursor)
 
     async def get_prompt(
@@ -41,20 +44,20 @@ def prompt_handlers(gateway: Gateway) -> dict[str, Any]:
                 raise rpc_error(exc) from None
 
         # the upstream's elicitation and sampling while it fills the prompt in reach this client
-        return await gateway.relays.serve(ctx, params, answer, f"prompt:{params.name}")
+        return await channels.relays.serve(ctx, params, answer, f"prompt:{params.name}")
 
     return {"on_list_prompts": list_prompts, "on_get_prompt": get_prompt}
 
 
 async def prompts_page(
-    gateway: Gateway, state: RequestState, cursor: str | None
+    gateway: GatewayHost, state: RequestState, cursor: str | None
 ) -> tuple[list[types.Prompt], str | None]:
     """One page of the prompts `state`'s caller may see (REST lists through it)."""
     return await collect(gateway, state, cursor, "prompts", _prompts_page, _prompt_ref, _renamed)
 
 
 async def get(
-    gateway: Gateway,
+    gateway: GatewayHost,
     state: RequestState,
     name: str,
     arguments: dict[str, str],

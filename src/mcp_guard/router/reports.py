@@ -11,10 +11,10 @@ from .admin import _time
 from .rest import query
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
+    from ..host import GatewayHost
 
 
-async def usage(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
+async def usage(gateway: GatewayHost, scope: Scope, receive: Any, send: Any) -> None:
     params = query(scope)
     group_by = tuple(name.strip() for name in params.get("group_by", "team,key,tool").split(",") if name.strip())
     unknown = [name for name in group_by if name not in GROUPS]

@@ -21,22 +21,25 @@ from .aggregate import Context, collect, gather, rpc_error, state_of
 from .shown import shown_contents, unstamped
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
+    from ..host import GatewayHost
     from ..upstreams import Upstream
+    from .backchannels import Backchannels
 
 
-def resource_handlers(gateway: Gateway) -> dict[str, Any]:
+def resource_handlers(gateway: GatewayHost, channels: Backchannels) -> dict[str, Any]:
     """The low-level server's handlers for the resources family (`mcp.server.Server` keyword arguments)."""
 
     async def list_resources(ctx: Context, params: types.PaginatedRequestParams | None) -> types.ListResourcesResult:
-        items, cursor = await gather(gateway, ctx, params, "resources", _resources_page, _resource_ref, _renamed)
+        items, cursor = await gather(
+            gateway, channels.list_changed, ctx, params, "resources", _resources_page, _resource_ref, _renamed
+        )
         return types.ListResourcesResult(resources=items, next_cursor=cursor)
 
     async def list_templates(
         ctx: Context, params: types.PaginatedRequestParams | None
     ) -> types.ListResourceTemplatesResult:
         items, cursor = await gather(
-            gateway, ctx, params, "resources", _templates_page, _template_ref, _renamed_template
+            gateway, channels.list_changed, ctx, params, "resources", _templates_page, _template_ref, _renamed_template
         )
         return types.ListResourceTemplatesResult(resource_templates=items, next_cursor=cursor)
 
@@ -50,7 +53,7 @@ def resource_handlers(gateway: Gateway) -> dict[str, Any]:
                 raise rpc_error(exc) from None
 
         # the upstream's elicitation and sampling during the read reach this client, as during a tool call
-        return await gateway.relays.serve(ctx, params, answer, f"resource:{params.uri}")
+        return await channels.relays.serve(ctx, params, answer, f"resource:{params.uri}")
 
     return {
         "on_list_resources": list_resources,
@@ -60,21 +63,21 @@ def resource_handlers(gateway: Gateway) -> dict[str, Any]:
 
 
 async def resources_page(
-    gateway: Gateway, state: RequestState, cursor: str | None
+    gateway: GatewayHost, state: RequestState, cursor: str | None
 ) -> tuple[list[types.Resource], str | None]:
     """One page of the resources `state`'s caller may see (REST lists through it)."""
     return await collect(gateway, state, cursor, "resources", _resources_page, _resource_ref, _renamed)
 
 
 async def templates_page(
-    gateway: Gateway, state: RequestState, cursor: str | None
+    gateway: GatewayHost, state: RequestState, cursor: str | None
 ) -> tuple[list[types.ResourceTemplate], str | None]:
     """One page of the resource templates `state`'s caller may see."""
     return await collect(gateway, state, cursor, "resources", _templates_page, _template_ref, _renamed_template)
 
 
 async def read(
-    gateway: Gateway,
+    gateway: GatewayHost,
     state: RequestState,
     uri: str,
     *,

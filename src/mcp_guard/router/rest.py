@@ -16,7 +16,7 @@ from ..results import result_text
 from ..state import RequestState
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
+    from ..host import GatewayHost
 
 
 class _Function(BaseModel):
@@ -48,7 +48,7 @@ def query(scope: Scope) -> dict[str, str]:
     return {k: v[-1] for k, v in raw.items()}
 
 
-async def list_tools(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
+async def list_tools(gateway: GatewayHost, scope: Scope, receive: Any, send: Any) -> None:
     listing = listing_for(gateway, RequestState.from_scope(scope))
     if query(scope).get("format") == "openai":
         await send_json(send, 200, listing.openai_tools())
@@ -68,7 +68,7 @@ async def list_tools(gateway: Gateway, scope: Scope, receive: Any, send: Any) ->
     await send_json(send, 200, {"tools": tools})
 
 
-async def execute_tool(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
+async def execute_tool(gateway: GatewayHost, scope: Scope, receive: Any, send: Any) -> None:
     responses_format = query(scope).get("format") == "responses"
     body = await read_json(scope, receive, gateway.config.max_body_bytes)
     model: type[ChatToolCall | ResponsesToolCall] = ResponsesToolCall if responses_format else ChatToolCall
@@ -93,13 +93,13 @@ async def execute_tool(gateway: Gateway, scope: Scope, receive: Any, send: Any) 
         await send_json(send, 200, {"role": "tool", "tool_call_id": call_id, "content": content, **extra})
 
 
-async def list_servers(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
+async def list_servers(gateway: GatewayHost, scope: Scope, receive: Any, send: Any) -> None:
     source = gateway.upstream_manager.source
     servers = [{**u.status.as_dict(), "source": source(name)} for name, u in gateway.upstreams.items()]
     await send_json(send, 200, {"servers": servers})
 
 
-async def reconnect_server(gateway: Gateway, scope: Scope, receive: Any, send: Any, *, name: str) -> None:
+async def reconnect_server(gateway: GatewayHost, scope: Scope, receive: Any, send: Any, *, name: str) -> None:
     upstream = gateway.upstreams.get(name)
     if upstream is None:
         raise NotFound(f"No server named {name!r}; configured: {', '.join(sorted(gateway.upstreams)) or 'none'}")

@@ -20,7 +20,7 @@ from .aggregate import as_json, page_json
 from .rest import first_error, query, read_json
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
+    from ..host import GatewayHost
 
 Body = TypeVar("Body", bound=BaseModel)
 MAX_URI_CHARS = 8192  # a URI longer than this is not one any server offers: refused before it is parsed
@@ -41,19 +41,19 @@ class GetPrompt(BaseModel):
     arguments: dict[str, str] = Field(default_factory=dict)
 
 
-async def list_resources(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
+async def list_resources(gateway: GatewayHost, scope: Scope, receive: Any, send: Any) -> None:
     state, cursor = _listing(scope)
     items, next_cursor = await resources.resources_page(gateway, state, cursor)
     await send_json(send, 200, page_json("resources", items, next_cursor))
 
 
-async def list_resource_templates(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
+async def list_resource_templates(gateway: GatewayHost, scope: Scope, receive: Any, send: Any) -> None:
     state, cursor = _listing(scope)
     items, next_cursor = await resources.templates_page(gateway, state, cursor)
     await send_json(send, 200, page_json("resourceTemplates", items, next_cursor))
 
 
-async def read_resource(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
+async def read_resource(gateway: GatewayHost, scope: Scope, receive: Any, send: Any) -> None:
     """`GET ?uri=`: one resource's contents."""
     uri = query(scope).get("uri", "")
     if not uri or len(uri) > MAX_URI_CHARS:
@@ -61,24 +61,24 @@ async def read_resource(gateway: Gateway, scope: Scope, receive: Any, send: Any)
     await _send_read(gateway, scope, send, uri)
 
 
-async def read_resource_posted(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
+async def read_resource_posted(gateway: GatewayHost, scope: Scope, receive: Any, send: Any) -> None:
     """`POST {uri}`: the same, for a URI too long or too awkward for a query string."""
     body = await read_json(scope, receive, gateway.config.max_body_bytes)
     await _send_read(gateway, scope, send, _validated(ReadResource, body, "{uri}").uri)
 
 
-async def _send_read(gateway: Gateway, scope: Scope, send: Any, uri: str) -> None:
+async def _send_read(gateway: GatewayHost, scope: Scope, send: Any, uri: str) -> None:
     result = await resources.read(gateway, RequestState.from_scope(scope), uri, entry_point="rest")
     await send_json(send, 200, as_json(result))
 
 
-async def list_prompts(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
+async def list_prompts(gateway: GatewayHost, scope: Scope, receive: Any, send: Any) -> None:
     state, cursor = _listing(scope)
     items, next_cursor = await prompts.prompts_page(gateway, state, cursor)
     await send_json(send, 200, page_json("prompts", items, next_cursor))
 
 
-async def get_prompt(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
+async def get_prompt(gateway: GatewayHost, scope: Scope, receive: Any, send: Any) -> None:
     """`POST {name, arguments}`: the prompt's messages, filled in."""
     body = _validated(
         GetPrompt, await read_json(scope, receive, gateway.config.max_body_bytes), "{name, arguments: {string: string}}"

@@ -27,7 +27,7 @@ from .admin import _validated
 from .rest import read_json
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
+    from ..host import GatewayHost
 
 MASK = "***"
 
@@ -36,13 +36,13 @@ class Conflict(GatewayError):
     status, title, reason = 409, "Conflict", "conflict"
 
 
-async def add_server(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
+async def add_server(gateway: GatewayHost, scope: Scope, receive: Any, send: Any) -> None:
     await _store(gateway)  # opened first: its runtime servers count for the name check
     name = await add_runtime_server(gateway, await _body(gateway, scope, receive))
     await send_json(send, 201, _described(gateway, name))
 
 
-async def add_runtime_server(gateway: Gateway, body: dict[str, Any]) -> str:
+async def add_runtime_server(gateway: GatewayHost, body: dict[str, Any]) -> str:
     """Validate a server entry (with its `name`), keep it in the shared store and start it; its name.
     `Conflict` if the name is taken, `BadRequest` naming the bad field. The dashboard's form calls this too."""
     store = await _store(gateway)
@@ -57,13 +57,13 @@ async def add_runtime_server(gateway: Gateway, body: dict[str, Any]) -> str:
     return name
 
 
-async def get_server(gateway: Gateway, scope: Scope, receive: Any, send: Any, *, name: str) -> None:
+async def get_server(gateway: GatewayHost, scope: Scope, receive: Any, send: Any, *, name: str) -> None:
     await _store(gateway)
     _known(gateway, name)
     await send_json(send, 200, _described(gateway, name))
 
 
-async def replace_server(gateway: Gateway, scope: Scope, receive: Any, send: Any, *, name: str) -> None:
+async def replace_server(gateway: GatewayHost, scope: Scope, receive: Any, send: Any, *, name: str) -> None:
     await _store(gateway)
     body = await _body(gateway, scope, receive)
     if body.get("name", name) != name:
@@ -72,7 +72,7 @@ async def replace_server(gateway: Gateway, scope: Scope, receive: Any, send: Any
     await send_json(send, 200, _described(gateway, name))
 
 
-async def patch_server(gateway: Gateway, scope: Scope, receive: Any, send: Any, *, name: str) -> None:
+async def patch_server(gateway: GatewayHost, scope: Scope, receive: Any, send: Any, *, name: str) -> None:
     await _store(gateway)
     body = await _body(gateway, scope, receive)
     current = _known(gateway, name)
@@ -85,23 +85,23 @@ async def patch_server(gateway: Gateway, scope: Scope, receive: Any, send: Any, 
     await send_json(send, 200, _described(gateway, name))
 
 
-async def delete_server(gateway: Gateway, scope: Scope, receive: Any, send: Any, *, name: str) -> None:
+async def delete_server(gateway: GatewayHost, scope: Scope, receive: Any, send: Any, *, name: str) -> None:
     await remove_runtime_server(gateway, name)
     await send({"type": "http.response.start", "status": 204, "headers": []})
     await send({"type": "http.response.body", "body": b""})
 
 
-async def disable_server(gateway: Gateway, scope: Scope, receive: Any, send: Any, *, name: str) -> None:
+async def disable_server(gateway: GatewayHost, scope: Scope, receive: Any, send: Any, *, name: str) -> None:
     await switch_server(gateway, name, enabled=False)
     await send_json(send, 200, _described(gateway, name))
 
 
-async def enable_server(gateway: Gateway, scope: Scope, receive: Any, send: Any, *, name: str) -> None:
+async def enable_server(gateway: GatewayHost, scope: Scope, receive: Any, send: Any, *, name: str) -> None:
     await switch_server(gateway, name, enabled=True)
     await send_json(send, 200, _described(gateway, name))
 
 
-async def remove_runtime_server(gateway: Gateway, name: str) -> None:
+async def remove_runtime_server(gateway: GatewayHost, name: str) -> None:
     """Stop a server added at runtime and remove it from the shared store; `Conflict` for a server of the
     configuration file, `NotFound` for an unknown name."""
     store = await _store(gateway)
@@ -111,7 +111,7 @@ async def remove_runtime_server(gateway: Gateway, name: str) -> None:
     await gateway.upstream_manager.reconcile()
 
 
-async def switch_server(gateway: Gateway, name: str, *, enabled: bool) -> None:
+async def switch_server(gateway: GatewayHost, name: str, *, enabled: bool) -> None:
     """Switch a known server on or off, in the shared store (every gateway process follows); `NotFound`
     for an unknown name. The dashboard's buttons call this too."""
     await _store(gateway)
@@ -119,7 +119,7 @@ async def switch_server(gateway: Gateway, name: str, *, enabled: bool) -> None:
     await _set_enabled(gateway, name, enabled)
 
 
-async def reload_config(gateway: Gateway, scope: Scope, receive: Any, send: Any) -> None:
+async def reload_config(gateway: GatewayHost, scope: Scope, receive: Any, send: Any) -> None:
     try:
         report = await gateway.reload()
     except ConfigError as exc:
@@ -130,14 +130,14 @@ async def reload_config(gateway: Gateway, scope: Scope, receive: Any, send: Any)
 # -- helpers
 
 
-async def _put_runtime(gateway: Gateway, name: str, body: dict[str, Any]) -> None:
+async def _put_runtime(gateway: GatewayHost, name: str, body: dict[str, Any]) -> None:
     _runtime_only(gateway, name)
     config = _checked(gateway, body)
     await (await _store(gateway)).put(ServerRecord(name, _entry(config)))
     await gateway.upstream_manager.reconcile()
 
 
-async def _set_enabled(gateway: Gateway, name: str, enabled: bool) -> None:
+async def _set_enabled(gateway: GatewayHost, name: str, enabled: bool) -> None:
     store = await _store(gateway)
     record = store.records().get(name)
     config = record.config if record is not None else None
@@ -148,7 +148,7 @@ async def _set_enabled(gateway: Gateway, name: str, enabled: bool) -> None:
     await gateway.upstream_manager.reconcile()
 
 
-def _checked(gateway: Gateway, body: dict[str, Any]) -> ServerConfig:
+def _checked(gateway: GatewayHost, body: dict[str, Any]) -> ServerConfig:
     config: ServerConfig = _validated(ServerConfig, body)
     allowed = gateway.config.servers_api.transports
     if config.transport not in allowed:
@@ -164,14 +164,14 @@ def _entry(config: ServerConfig) -> dict[str, Any]:
     return config.model_dump(mode="json", exclude={"name"}, exclude_defaults=True)
 
 
-def _known(gateway: Gateway, name: str) -> ServerConfig:
+def _known(gateway: GatewayHost, name: str) -> ServerConfig:
     wanted = gateway.upstream_manager.wanted()
     if name not in wanted:
         raise NotFound(f"No server named {name!r}; known: {', '.join(sorted(wanted)) or 'none'}")
     return wanted[name]
 
 
-def _runtime_only(gateway: Gateway, name: str) -> None:
+def _runtime_only(gateway: GatewayHost, name: str) -> None:
     if gateway.upstream_manager.source(name) == "config":
         raise Conflict(f"Server {name!r} is defined in the configuration file: change it there and reload")
 
@@ -183,21 +183,21 @@ def _enabled_value(body: dict[str, Any]) -> bool:
     return value
 
 
-async def _store(gateway: Gateway) -> ServerStore:
+async def _store(gateway: GatewayHost) -> ServerStore:
     try:
         return await gateway.upstream_manager.follow(gateway.server_store)
     except RuntimeError:
         raise ServiceUnavailable("Runtime servers are unavailable: the gateway is not running") from None
 
 
-async def _body(gateway: Gateway, scope: Scope, receive: Any) -> dict[str, Any]:
+async def _body(gateway: GatewayHost, scope: Scope, receive: Any) -> dict[str, Any]:
     body = await read_json(scope, receive, gateway.config.max_body_bytes)
     if not isinstance(body, dict):
         raise BadRequest("Body must be a JSON object: the fields of a server entry")
     return body
 
 
-def _described(gateway: Gateway, name: str) -> dict[str, Any]:
+def _described(gateway: GatewayHost, name: str) -> dict[str, Any]:
     config = gateway.upstream_manager.wanted()[name]
     upstream = gateway.upstreams.get(name)
     shown = config.model_dump(mode="json")

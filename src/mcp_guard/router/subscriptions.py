@@ -23,8 +23,9 @@ from .aggregate import Context, rpc_error, state_of
 from .resources import resolved_resource
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
+    from ..host import GatewayHost
     from ..upstreams import Upstream
+    from .list_changed import ListChangedNotifier
 
 MAX_STREAM_SUBSCRIPTIONS = 64  # resources one listen stream may subscribe to
 
@@ -59,13 +60,13 @@ class Watches:
                 await upstream.watch(ref.uri, False)
 
 
-def subscription_handlers(gateway: Gateway) -> dict[str, Any]:
+def subscription_handlers(gateway: GatewayHost, notices: ListChangedNotifier) -> dict[str, Any]:
     """The low-level server's handlers for subscriptions (`mcp.server.Server` keyword arguments)."""
     watches = Watches()
 
     async def subscribe(ctx: Context, params: types.SubscribeRequestParams) -> types.EmptyResult:
         await _hold(gateway, watches, ctx, params.uri, _connection(ctx))
-        gateway.list_changed.subscribe(ctx, params.uri)
+        notices.subscribe(ctx, params.uri)
         return types.EmptyResult()
 
     async def unsubscribe(ctx: Context, params: types.UnsubscribeRequestParams) -> types.EmptyResult:
@@ -73,7 +74,7 @@ def subscription_handlers(gateway: Gateway) -> dict[str, Any]:
         upstream = gateway.upstreams.get(ref.server) if ref is not None else None
         if ref is not None and upstream is not None:
             await watches.release(upstream, ref, _connection(ctx))
-        gateway.list_changed.subscribe(ctx, params.uri, on=False)
+        notices.subscribe(ctx, params.uri, on=False)
         return types.EmptyResult()
 
     async def listen(ctx: Context, params: types.SubscriptionsListenRequestParams) -> types.SubscriptionsListenResult:
@@ -89,7 +90,7 @@ def subscription_handlers(gateway: Gateway) -> dict[str, Any]:
                     continue  # refused (and audited): the acknowledgment lists only what the caller may read
                 honored.append(uri)
             narrowed = params.notifications.model_copy(update={"resource_subscriptions": honored or None})
-            return await gateway.list_changed.listen(ctx, params.model_copy(update={"notifications": narrowed}))
+            return await notices.listen(ctx, params.model_copy(update={"notifications": narrowed}))
         finally:
             for upstream, ref in held:
                 await watches.release(upstream, ref, stream)
@@ -102,7 +103,7 @@ def subscription_handlers(gateway: Gateway) -> dict[str, Any]:
 
 
 async def _hold(
-    gateway: Gateway, watches: Watches, ctx: Context, uri: str, holder: Any
+    gateway: GatewayHost, watches: Watches, ctx: Context, uri: str, holder: Any
 ) -> tuple[Upstream, ResourceRef]:
     """Subscribe `holder` to gateway URI `uri` through the pipeline; `MCPError` (-32602, ...) when refused."""
     ref = resource_ref(uri)

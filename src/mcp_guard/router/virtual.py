@@ -34,7 +34,7 @@ from ..state import RequestState, ToolAccess
 from ..virtual import RESERVED_NAMES, VirtualServerConfig, VirtualServerRule, virtual_rule
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
+    from ..host import GatewayHost
 
 PREFIX = "/s/"
 
@@ -52,7 +52,7 @@ def virtual_name(path: str, configured: Mapping[str, Any]) -> str | None:
 class VirtualServers:
     """The rules of the configured virtual servers, built once per configuration (it changes on reload)."""
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: GatewayHost) -> None:
         self._gateway = gateway
         self._rules: dict[str, tuple[VirtualServerConfig, VirtualServerRule]] = {}
 
@@ -98,7 +98,7 @@ class UnprefixedNames:
     does and results are shown so (see the module docstring). Elsewhere it only passes the message on.
     Results reach it as wire dictionaries (camelCase)."""
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: GatewayHost) -> None:
         self._gateway = gateway
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:

@@ -11,7 +11,7 @@ from ..auth.oauth.challenge import WELL_KNOWN, metadata_path
 from ..errors import MethodNotAllowed, NotFound
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
+    from ..host import GatewayHost
 
 __all__ = ["WELL_KNOWN", "ResourceMetadata"]
 
@@ -20,7 +20,7 @@ class ResourceMetadata:
     """The ASGI app answering `/.well-known/oauth-protected-resource[<mount>]`. `root=True` also answers the
     bare well-known path (the standalone server, which owns its whole origin)."""
 
-    def __init__(self, gateway: Gateway, *, root: bool = False) -> None:
+    def __init__(self, gateway: GatewayHost, *, root: bool = False) -> None:
         self.gateway = gateway
         self.root = root
 

@@ -31,7 +31,7 @@ from ..upstreams import Upstream, build_upstream
 from .store import ServerRecord, ServerStore
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
+    from ..host import GatewayHost, UpstreamNews
 
 logger = logging.getLogger(__name__)
 DRAIN_POLL = 0.05
@@ -39,9 +39,10 @@ T = TypeVar("T")
 
 
 class UpstreamManager:
-    def __init__(self, gateway: Gateway, registered: Mapping[str, Any]) -> None:
+    def __init__(self, gateway: GatewayHost, registered: Mapping[str, Any], news: UpstreamNews) -> None:
         self.gateway = gateway
         self.registered = registered  # in-process servers registered in code, by name
+        self.news = news  # what the upstreams announce goes there (the MCP endpoint's clients)
         self.store: ServerStore | None = None  # runtime servers, while running
         self._group: TaskGroup | None = None
         self._scopes: dict[Upstream, anyio.CancelScope] = {}
@@ -216,11 +217,11 @@ class UpstreamManager:
         with anyio.CancelScope() as scope:
             self._scopes[upstream] = scope
             try:
-                notices = self.gateway.list_changed
-                upstream.on_list_changed = self._relayed(upstream, lambda server, kind: notices.changed(kind, server))
-                upstream.on_resource_updated = self._relayed(upstream, notices.updated)
-                upstream.on_log_message = self._relayed(upstream, self.gateway.logs.post)
-                upstream.on_elicitation_complete = self._relayed(upstream, self.gateway.relays.completed)
+                news = self.news
+                upstream.on_list_changed = self._relayed(upstream, news.on_list_changed)
+                upstream.on_resource_updated = self._relayed(upstream, news.on_resource_updated)
+                upstream.on_log_message = self._relayed(upstream, news.on_log_message)
+                upstream.on_elicitation_complete = self._relayed(upstream, news.on_elicitation_complete)
                 await upstream.run(self._on_tools(upstream))
             finally:
                 self._scopes.pop(upstream, None)

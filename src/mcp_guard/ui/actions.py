@@ -17,7 +17,7 @@ from ..state import RequestState, new_id
 
 if TYPE_CHECKING:
     from ..auth.principal import Principal
-    from ..gateway import Gateway
+    from ..host import GatewayHost
     from .request import Request
 
 UI_SERVER = "ui"
@@ -25,7 +25,7 @@ ENTRY = "ui"
 
 
 async def record_action(
-    gateway: Gateway,
+    gateway: GatewayHost,
     request: Request,
     action: str,
     arguments: dict[str, Any],

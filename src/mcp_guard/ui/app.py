@@ -34,7 +34,7 @@ from .views import filters
 
 if TYPE_CHECKING:
     from ..auth.resolver import Identity
-    from ..gateway import Gateway
+    from ..host import GatewayHost
 
 UI = "/ui"
 
@@ -45,7 +45,7 @@ Handler = Callable[["Dashboard", Request], Awaitable[Answer]]
 
 
 class Dashboard:
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: GatewayHost) -> None:
         self.gateway = gateway
         self.clock = time.time  # wall clock for token expiry (a test moves it)
         settings = gateway.config.ui

@@ -1,0 +1,100 @@
+"""The package's import graph keeps the gateway on top: the router and the chat endpoint import nothing that
+leads back to `mcp_guard.gateway`, and no import cycle runs through it (issue 20, item 7).
+
+The graph is read from the source by AST and counts every import: module level, under `if TYPE_CHECKING:`
+and inside functions, since a type-only or deferred import back to the gateway is still a circle to read.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import deque
+from pathlib import Path
+
+import mcp_guard
+
+PACKAGE = "mcp_guard"
+ROOT = Path(mcp_guard.__file__).parent
+GATEWAY = f"{PACKAGE}.gateway"
+BELOW_GATEWAY = (f"{PACKAGE}.router", f"{PACKAGE}.chat")
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imported(module: str, is_package: bool, node: ast.Import | ast.ImportFrom, modules: set[str]) -> set[str]:
+    """The package's modules one import statement loads: `from x import y` loads the submodule `x.y` when
+    there is one, else `x` (a name defined in `x`)."""
+    if isinstance(node, ast.Import):
+        return {alias.name for alias in node.names} & modules
+    if node.level:
+        base = module.split(".")
+        base = base[: len(base) - node.level + (1 if is_package else 0)]
+        source = ".".join([*base, node.module] if node.module else base)
+    else:
+        source = node.module or ""
+    submodules = {f"{source}.{alias.name}" for alias in node.names} & modules
+    named_in_source = len(submodules) < len(node.names)
+    return submodules | ({source} & modules if named_in_source else set())
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the package's modules it imports (anywhere in its source)."""
+    sources = {_module_name(path): path for path in ROOT.rglob("*.py")}
+    modules = set(sources)
+    graph: dict[str, set[str]] = {}
+    for module, path in sources.items():
+        is_package = path.name == "__init__.py"
+        edges: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                edges |= _imported(module, is_package, node, modules)
+        edges.discard(module)
+        graph[module] = edges
+    return graph
+
+
+def path_between(graph: dict[str, set[str]], start: str, goal: str) -> list[str] | None:
+    """The shortest import chain from `start` to `goal`, or None."""
+    came_from: dict[str, str | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        module = queue.popleft()
+        for target in sorted(graph.get(module, ())):
+            if target in came_from:
+                continue
+            came_from[target] = module
+            if target == goal:
+                chain = [goal]
+                while (step := came_from[chain[-1]]) is not None:
+                    chain.append(step)
+                return chain[::-1]
+            queue.append(target)
+    return None
+
+
+def test_the_graph_sees_the_gateways_own_imports() -> None:
+    """Guards the checks below against a reader that finds nothing (they would then pass vacuously)."""
+    graph = import_graph()
+    assert f"{PACKAGE}.router" in graph[GATEWAY]
+    assert path_between(graph, GATEWAY, f"{PACKAGE}.router.mcp_endpoint") is not None
+    assert any(module.startswith(f"{PACKAGE}.chat.") for module in graph)
+
+
+def test_router_and_chat_do_not_reach_the_gateway() -> None:
+    graph = import_graph()
+    below = sorted(m for m in graph if any(m == p or m.startswith(f"{p}.") for p in BELOW_GATEWAY))
+    offending = [chain for m in below if (chain := path_between(graph, m, GATEWAY))]
+    assert not offending, "imports leading back to the gateway:\n" + "\n".join(" -> ".join(c) for c in offending)
+
+
+def test_no_import_cycle_runs_through_the_gateway() -> None:
+    graph = import_graph()
+    cycles = [
+        [GATEWAY, *chain]
+        for target in sorted(graph[GATEWAY])
+        if (chain := path_between(graph, target, GATEWAY)) is not None
+    ]
+    assert not cycles, "import cycles through the gateway:\n" + "\n".join(" -> ".join(c) for c in cycles[:10])
