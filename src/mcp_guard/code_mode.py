@@ -13,8 +13,8 @@ import asyncio
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 import mcp_types as types
 
@@ -32,6 +32,7 @@ from .codemode import (
     search_request,
 )
 from .errors import BadRequest, GatewayError, ToolNotFound
+from .host import AutoRule, GatewayHost
 from .listing import listing_for
 from .names import ToolRef
 from .state import RequestState
@@ -41,9 +42,12 @@ if TYPE_CHECKING:
     from .codemode import ToolOutcome
     from .codemode.discovery import ToolIndex
     from .codemode.pool import WorkerPool
-    from .host import GatewayHost
 
-AutoRule = Callable[[ToolRef], bool]
+
+class CodeModeHost(GatewayHost, Protocol):
+    """The gateway with its Code Mode service (named here, not in `host`: the router reaches Code Mode)."""
+
+    code_mode_service: CodeModeService
 
 
 def is_meta_tool(name: str) -> bool:
@@ -108,7 +112,7 @@ class CodeModeService:
 
 
 async def call_meta_tool(
-    gateway: GatewayHost,
+    gateway: CodeModeHost,
     state: RequestState,
     name: str,
     arguments: Any,
@@ -158,7 +162,7 @@ def _discover(
 
 
 async def _execute(
-    gateway: GatewayHost,
+    gateway: CodeModeHost,
     state: RequestState,
     code: str,
     entries: tuple[CatalogEntry, ...],

@@ -14,11 +14,12 @@ import mcp_types as types
 from .asgi import Scope, run_lifespan
 from .catalog import Catalog
 from .chat.confirmations import ConfirmationGate
-from .code_mode import AutoRule, CodeModeService, call_meta_tool, is_meta_tool
+from .code_mode import CodeModeService, call_meta_tool, is_meta_tool
 from .config import GatewayConfig, ServerConfig, load_config
 from .credentials.service import CredentialService
 from .errors import ConfigError
 from .governance import Governance
+from .host import AutoRule
 from .listing import ListingCache
 from .observability.observer import Observer
 from .observability.operations import Operations
@@ -103,8 +104,8 @@ class Gateway:
         store = self.server_store if "keys" in self.governance.__dict__ else None  # see `server_store`
         async with self.upstream_manager.running(store), sighup:
             async with self.governance.running(), self.observer.running(self._live_sources), self.router.running():
+                await self._wait_first_attempts()
                 try:
-                    await self._wait_first_attempts()
                     yield
                 finally:
                     chat = self.__dict__.pop("chat", None)  # a later lifespan opens a fresh one

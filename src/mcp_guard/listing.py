@@ -17,16 +17,14 @@ from __future__ import annotations
 from collections.abc import Hashable
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import mcp_types as types
 
 from .catalog import CatalogEntry, openai_function
 from .codemode import CodeModeSettings, classic_search_tool, meta_tools
+from .core import GatewayCore
 from .state import RequestState
-
-if TYPE_CHECKING:
-    from .host import GatewayHost
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +58,13 @@ def _search_tool() -> tuple[types.Tool, ...]:
     return (classic_search_tool(),)
 
 
-def listing_for(gateway: GatewayHost, state: RequestState) -> Listing:
+class ListedGateway(GatewayCore, Protocol):
+    """A gateway with its cache of listings (`host.GatewayHost` is one)."""
+
+    listings: ListingCache
+
+
+def listing_for(gateway: ListedGateway, state: RequestState) -> Listing:
     """What this caller is shown; the same `Listing` for every request with the same rules while the catalog
     and the configuration stay the same."""
     return gateway.listings.get(gateway, state)
@@ -84,7 +88,7 @@ class ListingCache:
         self._config: object = None
         self._listings: dict[Hashable, tuple[int, Listing, Pieces]] = {}
 
-    def get(self, gateway: GatewayHost, state: RequestState) -> Listing:
+    def get(self, gateway: ListedGateway, state: RequestState) -> Listing:
         if gateway.config is not self._config:
             self._listings = {}
             self._config = gateway.config
@@ -105,12 +109,12 @@ class ListingCache:
         return cached[1]
 
 
-def build_listing(gateway: GatewayHost, state: RequestState) -> Listing:
+def build_listing(gateway: ListedGateway, state: RequestState) -> Listing:
     """The listing built from the catalog alone (`listing_for` finds it again while nothing changed)."""
     return _listing(gateway, state, _visible(gateway, state, {})[0])
 
 
-def _visible(gateway: GatewayHost, state: RequestState, previous: Pieces) -> tuple[list[CatalogEntry], Pieces]:
+def _visible(gateway: ListedGateway, state: RequestState, previous: Pieces) -> tuple[list[CatalogEntry], Pieces]:
     """The entries `state` may see, in catalog order, reusing `previous` for the servers whose entries are the
     same tuple as when it was built."""
     visible: list[CatalogEntry] = []
@@ -124,7 +128,7 @@ def _visible(gateway: GatewayHost, state: RequestState, previous: Pieces) -> tup
     return visible, pieces
 
 
-def _listing(gateway: GatewayHost, state: RequestState, visible: list[CatalogEntry]) -> Listing:
+def _listing(gateway: ListedGateway, state: RequestState, visible: list[CatalogEntry]) -> Listing:
     code_only = gateway.code_only_servers
     settings = gateway.config.code_mode
     if state.code_mode or (state.principal is not None and state.principal.code_mode):

@@ -12,7 +12,7 @@ from .paths import DEFAULT_PATHS, PathScope
 
 if TYPE_CHECKING:
     from ..audit.refusals import RefusalLog
-    from ..host import GatewayHost
+    from ..core import GatewayCore
 
 Paths = PathScope | Iterable[str]
 
@@ -38,7 +38,7 @@ class GoverningMiddleware:
         paths: Paths = DEFAULT_PATHS,
         exempt_paths: Iterable[str] = (),
         *,
-        gateway: GatewayHost | None = None,
+        gateway: GatewayCore | None = None,
         refusals: RefusalLog | None = None,
     ) -> None:
         self.app = app

@@ -10,7 +10,7 @@ from .base import GoverningMiddleware, Paths
 from .paths import DEFAULT_PATHS
 
 if TYPE_CHECKING:
-    from ..host import GatewayHost
+    from ..core import GatewayCore
 
 
 class BudgetMiddleware(GoverningMiddleware):
@@ -18,7 +18,7 @@ class BudgetMiddleware(GoverningMiddleware):
         self,
         app: Any,
         *,
-        gateway: GatewayHost | None = None,
+        gateway: GatewayCore | None = None,
         guard: CallGuard | None = None,
         paths: Paths = DEFAULT_PATHS,
     ) -> None:

@@ -21,7 +21,7 @@ from .paths import DEFAULT_PATHS
 
 if TYPE_CHECKING:
     from ..audit.refusals import RefusalLog
-    from ..host import GatewayHost
+    from ..core import GatewayCore
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class HeaderFilterMiddleware(GoverningMiddleware):
         self,
         app: Any,
         *,
-        gateway: GatewayHost | None = None,
+        gateway: GatewayCore | None = None,
         paths: Paths = DEFAULT_PATHS,
         refusals: RefusalLog | None = None,
     ) -> None:

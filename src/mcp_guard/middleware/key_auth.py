@@ -22,7 +22,7 @@ from .paths import DEFAULT_PATHS
 
 if TYPE_CHECKING:
     from ..audit.refusals import RefusalLog
-    from ..host import GatewayHost
+    from ..core import GatewayCore
 
 # Headers that carry only the gateway's key. When one is present, `Authorization` is left to the host app
 # (its own Bearer tokens), so a request to a governed app route can carry both.
@@ -39,7 +39,7 @@ class KeyAuthMiddleware(GoverningMiddleware):
         self,
         app: Any,
         *,
-        gateway: GatewayHost | None = None,
+        gateway: GatewayCore | None = None,
         resolver: KeyResolver | None = None,
         paths: Paths = DEFAULT_PATHS,
         exempt_paths: Iterable[str] = (),

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .settings import ReadinessSettings
 
 if TYPE_CHECKING:
-    from ..host import GatewayHost
+    from ..core import GatewayCore
 
 UP = "connected"
 
@@ -22,7 +22,7 @@ def liveness() -> dict[str, Any]:
     return {"status": "ok"}
 
 
-def readiness(gateway: GatewayHost) -> tuple[bool, dict[str, Any]]:
+def readiness(gateway: GatewayCore) -> tuple[bool, dict[str, Any]]:
     """(ready?, the report): each check, and the reasons it is not ready."""
     rule = gateway.config.observability.readiness
     reasons: list[str] = []
@@ -54,7 +54,7 @@ def _upstream_reasons(rule: ReadinessSettings, states: dict[str, str]) -> list[s
     return [f"upstream {name!r} is {states.get(name, 'not configured')}" for name in missing]
 
 
-def store_states(gateway: GatewayHost) -> dict[str, str]:
+def store_states(gateway: GatewayCore) -> dict[str, str]:
     """`ok` or `unreachable` for each shared store this gateway has opened so far."""
     opened = gateway.governance.__dict__  # cached_property values: only components already built
     states: dict[str, str] = {}

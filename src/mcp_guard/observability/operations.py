@@ -16,7 +16,7 @@ from ..errors import GatewayError, MethodNotAllowed, NotFound
 from .health import liveness, readiness
 
 if TYPE_CHECKING:
-    from ..host import GatewayHost
+    from ..core import GatewayCore
 
 Endpoint = Callable[[Scope, Any], Awaitable[None]]
 _METHODS = ("GET", "HEAD")
@@ -25,7 +25,7 @@ _METHODS = ("GET", "HEAD")
 class Operations:
     """The three endpoints of one gateway."""
 
-    def __init__(self, gateway: GatewayHost) -> None:
+    def __init__(self, gateway: GatewayCore) -> None:
         self.gateway = gateway
         self._relative: dict[str, Endpoint] = {
             "/healthz": self.healthz,

@@ -29,7 +29,8 @@ from .mcp_endpoint import McpEndpoint
 from .virtual import VirtualServers, virtual_name
 
 if TYPE_CHECKING:
-    from ..host import GatewayHost, UpstreamNews
+    from ..host import GatewayHost
+    from ..servers.manager import UpstreamNews
 
 Handler = Callable[..., Awaitable[None]]
 

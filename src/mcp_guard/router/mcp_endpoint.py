@@ -5,6 +5,10 @@ call through the pipeline. The SDK's streamable-HTTP session manager serves both
 The other method families have a module each, dispatched from here: `resources.py` (resources and
 templates), `prompts.py`, `completion.py`, `subscriptions.py` (resource subscriptions and 2026-07-28 listen
 streams). `ping` is the SDK's own (handshake era; 2026-07-28 has none).
+
+`McpEndpoint` is what the router serves at its mount point: the session manager, built and run by its
+`running()` (the gateway's lifespan enters it through `GatewayRouter.running()`), and the `Backchannels`
+the handlers tell clients things through.
 """
 
 from __future__ import annotations

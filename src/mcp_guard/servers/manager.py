@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import anyio
 import mcp_types as types
@@ -31,15 +31,27 @@ from ..upstreams import Upstream, build_upstream
 from .store import ServerRecord, ServerStore
 
 if TYPE_CHECKING:
-    from ..host import GatewayHost, UpstreamNews
+    from ..core import GatewayCore
 
 logger = logging.getLogger(__name__)
 DRAIN_POLL = 0.05
 T = TypeVar("T")
 
 
+class UpstreamNews(Protocol):
+    """Where the upstream manager sends what an upstream announces (the router: it tells the MCP clients)."""
+
+    def on_list_changed(self, server: str, kind: str) -> None: ...
+
+    def on_resource_updated(self, server: str, uri: str) -> None: ...
+
+    def on_log_message(self, server: str, params: types.LoggingMessageNotificationParams) -> None: ...
+
+    def on_elicitation_complete(self, server: str, elicitation_id: str) -> None: ...
+
+
 class UpstreamManager:
-    def __init__(self, gateway: GatewayHost, registered: Mapping[str, Any], news: UpstreamNews) -> None:
+    def __init__(self, gateway: GatewayCore, registered: Mapping[str, Any], news: UpstreamNews) -> None:
         self.gateway = gateway
         self.registered = registered  # in-process servers registered in code, by name
         self.news = news  # what the upstreams announce goes there (the MCP endpoint's clients)
