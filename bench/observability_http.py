@@ -11,7 +11,10 @@ in turn for `--rounds` rounds of `--seconds` each (the table shows each target's
 - `log line`: the defaults with logging at INFO, as `mcp-guard serve` runs: one text line per call;
 - `trace 100%`, `trace 1%`: the defaults (metrics on) with an OpenTelemetry SDK tracer provider sampling
   `ParentBased(TraceIdRatioBased(r))`, a batch processor and a dropping exporter (`serve_gateway.py
-  --trace-sampling`). The `wire` client speaks 2026-07-28, so every call takes the fast path.
+  --trace-sampling`), the default `trace_detail: lean` (three spans per call);
+- `trace 100% full`: the same at 100 % with `trace_detail: full` (nine spans per call).
+
+The `wire` client speaks 2026-07-28, so every call takes the fast path.
 
 The last column compares each target with `defaults` (metrics on, tracing off) of the same run.
 
@@ -51,13 +54,14 @@ def start(tree: Path, config: Path, *, log: bool, sampling: float | None = None)
     return Pinned(argv, core=cores()[0], port=int(argv[4]), env={"PYTHONPATH": byte_compiled(str(tree / "src"))})
 
 
-def configs(upstream: str, key: str, workdir: Path) -> tuple[Path, Path]:
-    """The governed benchmark configuration as it is, and with observability off."""
+def configs(upstream: str, key: str, workdir: Path) -> tuple[Path, Path, Path]:
+    """The governed benchmark configuration as it is, with observability off, and with full trace detail."""
     plain = gateway_config(upstream, key, workdir, servers=1, governed=True)
     document = yaml.safe_load(plain.read_text())
-    off = workdir / "gateway-off.yaml"
+    off, full = workdir / "gateway-off.yaml", workdir / "gateway-full.yaml"
     off.write_text(yaml.safe_dump({**document, "observability": OFF}))
-    return plain, off
+    full.write_text(yaml.safe_dump({**document, "observability": {"trace_detail": "full"}}))
+    return plain, off, full
 
 
 def main(args: argparse.Namespace) -> dict[str, Any]:
@@ -67,7 +71,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
     cpu: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp, echo_upstream(free_port()) as upstream, ExitStack() as stack:
         upstream.wait_listening()
-        plain, off = configs(f"http://127.0.0.1:{upstream.port}/mcp", key, Path(tmp))
+        plain, off, full = configs(f"http://127.0.0.1:{upstream.port}/mcp", key, Path(tmp))
         targets = {"baseline": start(args.baseline.resolve(), plain, log=False)} if args.baseline else {}
         targets |= {
             "off": start(ROOT, off, log=False),
@@ -75,6 +79,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
             "log line": start(ROOT, plain, log=True),
             "trace 100%": start(ROOT, plain, log=False, sampling=1.0),
             "trace 1%": start(ROOT, plain, log=False, sampling=0.01),
+            "trace 100% full": start(ROOT, full, log=False, sampling=1.0),
         }
         for process in targets.values():
             stack.enter_context(process)

@@ -3,15 +3,20 @@ spans, each against the same pipeline with all of them off, measured in one run.
 
 One process, no sockets (as `inprocess_pipeline.py`): an in-process tool through `gateway.call` with
 governance on (a key's principal, a rate-limit rule, a priced call reserved and settled against a team
-budget, an audit record), one gateway per variant, calls interleaved across the variants:
+budget, an audit record queued for SQLite), one gateway per variant, calls interleaved across the variants:
 
 - `off`: `observability: {call_log: false, metrics: {enabled: false}, tracing: off}`;
 - `defaults`: nothing configured: metrics on (prometheus-client is installed), the call log on but its
   logger below INFO (as a host app that never configured logging), no tracer provider: tracing off;
 - `log line`: defaults with the `mcp_guard.calls` logger at INFO, formatted as JSON into a null stream;
-- `tracing`: an OpenTelemetry SDK tracer provider with a batch processor and an exporter that drops the
-  spans (the SDK's whole cost without a collector's), metrics and log line off;
-- `everything`: metrics, the JSON log line and tracing.
+- `trace 100%`, `trace 1%`: an OpenTelemetry SDK tracer provider sampling `ParentBased(TraceIdRatioBased(r))`
+  with a batch processor and an exporter that drops the spans (the SDK's whole cost without a collector's;
+  the same set-up as `serve_gateway.py --trace-sampling`), metrics on, log line off; each call runs inside
+  the MCP server span the fast path opens (`Tracing.mcp_span`), so the spans are those of an MCP
+  `tools/call` less the HTTP request's: the default `trace_detail: lean` (the MCP span, which is also the
+  `execute_tool` span, and the upstream client span);
+- `trace 100% full`: the same with `trace_detail: full` (plus `execute_tool` and the five stage spans);
+- `everything`: metrics, the JSON log line and tracing at 100 % (lean).
 
 `--baseline TREE` also compares `off` with another checkout (e.g. the tree before observability) in
 alternating subprocess rounds, `--rounds` of `--calls` each: the hooks' cost when everything is off.
@@ -53,20 +58,25 @@ ON = {"metrics": {"enabled": True}}
 
 def document(workdir: Path, key: str, observability: dict[str, Any] | None) -> dict[str, Any]:
     body = bench_document(workdir, key)
+    # The call does not wait for its record's commit (the default `durability: commit` waits for the writer
+    # thread): that wait is the same in every variant and would hide what observability costs in a ratio.
+    if _knows_durability():
+        body["audit"] = {**body["audit"], "durability": "queued"}
     if observability is not None:  # absent for a tree that predates the section
         body["observability"] = observability
     return body
 
 
-def dropping_provider() -> Any:
+def dropping_provider(ratio: float = 1.0) -> Any:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
     class Drop(SpanExporter):
         def export(self, spans: Sequence[Any]) -> SpanExportResult:
             return SpanExportResult.SUCCESS
 
-    provider = TracerProvider()
+    provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(ratio)))
     provider.add_span_processor(BatchSpanProcessor(Drop()))
     return provider
 
@@ -92,13 +102,24 @@ def variants(workdir: Path, key: str, baseline_only: bool) -> dict[str, Gateway]
 
     if baseline_only:  # `--measure-off` in a subprocess: the tree's pipeline with nothing observed
         return {"off": build("off", OFF if _knows_observability() else None)}
+    traced = {"call_log": False, "metrics": {"enabled": True}, "tracing": "auto"}
     return {
         "off": build("off", OFF),
         "defaults": build("defaults", None),
         "log line": build("log", ON),
-        "tracing": build("tracing", {**OFF, "tracing": "auto"}, tracer_provider=dropping_provider()),
-        "everything": build("all", ON, tracer_provider=dropping_provider()),
+        "trace 100%": build("trace100", traced, tracer_provider=dropping_provider(1.0)),
+        "trace 100% full": build("full", {**traced, "trace_detail": "full"}, tracer_provider=dropping_provider(1.0)),
+        "trace 1%": build("trace1", traced, tracer_provider=dropping_provider(0.01)),
+        "everything": build("all", ON, tracer_provider=dropping_provider(1.0)),
     }
+
+
+def _knows_durability() -> bool:
+    try:
+        from mcp_guard.audit.config import AuditSettings
+    except ImportError:
+        return False
+    return "durability" in AuditSettings.model_fields
 
 
 def _knows_observability() -> bool:
@@ -126,11 +147,21 @@ async def measure(calls: int, baseline_only: bool = False) -> dict[str, list[int
                     calls_logger.disabled = name not in ("log line", "everything")  # below INFO elsewhere
                     state = states[name]
                     start = time.perf_counter_ns()
-                    await gateways[name].call(state(), "inproc__echo", arguments, entry_point="mcp")
+                    await _call(gateways[name], state(), arguments, round_)
                     if round_ >= 1000:
                         samples[name].append(time.perf_counter_ns() - start)
             stop.set()  # every gateway stops as in production: its audit writer flushes
     return samples
+
+
+async def _call(gateway: Gateway, state: RequestState, arguments: dict[str, Any], request_id: int) -> None:
+    """One governed call; with tracing on, inside the MCP server span the fast path opens for it."""
+    tracing = getattr(gateway.observer, "tracing", None)
+    if tracing is None:
+        await gateway.call(state, "inproc__echo", arguments, entry_point="mcp")
+        return
+    with tracing.mcp_span("tools/call", "inproc__echo", request_id=request_id, protocol_version=None, meta=None):
+        await gateway.call(state, "inproc__echo", arguments, entry_point="mcp")
 
 
 async def _run(gateway: Gateway, stop: anyio.Event, *, task_status: Any) -> None:

@@ -230,7 +230,7 @@ class Pipeline:
         (`_settle_all`)."""
         guards: list[CallGuard] = [g for g in (call.state.rate_limiter, call.state.budget) if g is not None]
         tracing = self.observer.tracing
-        if tracing is not None:  # the same stages, each in a span of its own
+        if tracing is not None and tracing.full:  # the same stages, each in a span of its own
             guards = [tracing.traced_guard(g) for g in guards]
         for guard in guards:
             admitted.append((guard, await _admit(guard, call)))
@@ -298,7 +298,7 @@ class Pipeline:
     async def _finish(self, call: ToolCall, result: types.CallToolResult | None, error: GatewayError | None) -> None:
         """Audit the call, then report it (log line, metrics, span attributes)."""
         tracing = self.observer.tracing
-        if tracing is None:
+        if tracing is None or not tracing.full:
             await self._audit(call, result, error)
         else:
             with tracing.stage("mcp_guard.audit"):

@@ -74,7 +74,7 @@ def named(spans: tuple[ReadableSpan, ...], name: str) -> ReadableSpan:
     return next(span for span in spans if span.name == name)
 
 
-CALL_TREE = [
+FULL_CALL_TREE = [  # `trace_detail: full`
     "  execute_tool calc__add (INTERNAL)",
     "    mcp_guard.rate_limit.admit (INTERNAL)",
     "    mcp_guard.budget.admit (INTERNAL)",
@@ -83,6 +83,7 @@ CALL_TREE = [
     "    mcp_guard.budget.settle (INTERNAL)",
     "    mcp_guard.rate_limit.settle (INTERNAL)",
 ]
+LEAN_CALL_TREE = ["  tools/call add (CLIENT)"]  # the default: the MCP span is also the `execute_tool` span
 
 
 @asynccontextmanager
@@ -93,23 +94,25 @@ async def mcp_client(app: Any, mode: str, headers: dict[str, str]) -> AsyncItera
             yield client
 
 
+@pytest.mark.parametrize("detail", ["lean", "full"])
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_mcp_endpoint_call_tree_on_the_fast_path_and_the_sdk_path(
-    exporter: InMemorySpanExporter, mode: str
+    exporter: InMemorySpanExporter, mode: str, detail: str
 ) -> None:
-    async with traced(exporter) as (world, app):
+    async with traced(exporter, observability={"trace_detail": detail}) as (world, app):
         headers = {"authorization": f"Bearer {world.spender}"}
         async with mcp_client(app, mode=mode, headers=headers) as client:
             exporter.clear()
             result = await client.call_tool("calc__add", {"a": 2, "b": 3})
             assert not result.is_error
     spans = exporter.get_finished_spans()
-    lines = tree(spans)
-    start = lines.index("  tools/call calc__add (SERVER)")
-    assert lines[start - 1 : start + 1 + len(CALL_TREE)] == ["POST (SERVER)", "  tools/call calc__add (SERVER)"] + [
-        "  " + line for line in CALL_TREE
-    ], lines
     server_span = named(spans, "tools/call calc__add")
+    in_call = tuple(s for s in spans if s.context.trace_id == server_span.context.trace_id)
+    if detail == "full":
+        expected = ["POST (SERVER)", "  tools/call calc__add (SERVER)"] + ["  " + line for line in FULL_CALL_TREE]
+    else:  # the MCP span stands for the HTTP request too: no `POST` span
+        expected = ["tools/call calc__add (SERVER)"] + LEAN_CALL_TREE
+    assert tree(in_call) == expected, tree(spans)
     assert server_span.kind is SpanKind.SERVER
     attributes = server_span.attributes or {}
     assert attributes["mcp.method.name"] == "tools/call"
@@ -117,9 +120,11 @@ async def test_mcp_endpoint_call_tree_on_the_fast_path_and_the_sdk_path(
     assert attributes["gen_ai.operation.name"] == "execute_tool"
     assert attributes["mcp.protocol.version"] == ("2026-07-28" if mode == "auto" else "2025-11-25")
     assert ("mcp.session.id" in attributes) is (mode == "legacy")  # the fast path serves 2026-07-28
-    call = named(spans, "execute_tool calc__add").attributes or {}
+    call_span = named(spans, "execute_tool calc__add") if detail == "full" else server_span
+    call = call_span.attributes or {}
     assert call["mcp_guard.outcome"] == "ok" and call["mcp_guard.key"] == "spender" and call["mcp_guard.cost"] == 0.1
     assert call["mcp_guard.team"] == "blue" and call["mcp_guard.tool"] == "calc/add"
+    assert call["mcp_guard.entry_point"] == "mcp" and "gen_ai.tool.call.id" in call
 
 
 async def test_refusal_and_tool_error_are_span_errors(exporter: InMemorySpanExporter) -> None:
@@ -129,12 +134,25 @@ async def test_refusal_and_tool_error_are_span_errors(exporter: InMemorySpanExpo
             assert (await client.call_tool("ops__wipe", {"target": "x"})).is_error  # not visible to worker
             assert (await client.call_tool("calc__refuse", {"reason": "no"})).is_error
     spans = exporter.get_finished_spans()
-    refused = named(spans, "execute_tool ops__wipe")
+    refused = named(spans, "tools/call ops__wipe")  # the MCP span is the call's span (lean detail)
+    assert refused.status.status_code is StatusCode.ERROR
+    # an `isError` result is `error.type` tool_error on the MCP span (the spec); the refusal's reason stays
+    assert (refused.attributes or {})["error.type"] == "tool_error"
+    assert (refused.attributes or {})["mcp_guard.reason"] == "not_allowed"
+    failed = named(spans, "tools/call calc__refuse")
+    assert (failed.attributes or {})["error.type"] == "tool_error"
+    assert (failed.attributes or {})["mcp_guard.outcome"] == "tool_error"
+    assert "mcp_guard.reason" not in (failed.attributes or {})
+
+
+async def test_full_detail_keeps_the_refusal_on_the_execute_tool_span(exporter: InMemorySpanExporter) -> None:
+    async with traced(exporter, observability={"trace_detail": "full"}) as (world, app):
+        async with mcp_client(app, "auto", {"authorization": f"Bearer {world.worker}"}) as client:
+            exporter.clear()
+            assert (await client.call_tool("ops__wipe", {"target": "x"})).is_error  # not visible to worker
+    refused = named(exporter.get_finished_spans(), "execute_tool ops__wipe")
     assert refused.status.status_code is StatusCode.ERROR
     assert (refused.attributes or {})["error.type"] == "not_allowed"
-    failed = named(spans, "execute_tool calc__refuse")
-    assert (failed.attributes or {})["error.type"] == "tool_error"
-    assert (named(spans, "tools/call calc__refuse").attributes or {})["error.type"] == "tool_error"
 
 
 async def test_rest_call_continues_the_clients_trace(exporter: InMemorySpanExporter) -> None:
@@ -154,23 +172,45 @@ async def test_rest_call_continues_the_clients_trace(exporter: InMemorySpanExpor
     assert {format(s.context.trace_id, "032x") for s in spans} == {TRACE_ID}
 
 
-async def test_meta_traceparent_parents_the_mcp_span(exporter: InMemorySpanExporter) -> None:
-    """SEP-414: `_meta.traceparent` is the MCP server span's parent; the HTTP span is linked."""
+@pytest.mark.parametrize("detail", ["lean", "full"])
+async def test_meta_traceparent_parents_the_mcp_span(exporter: InMemorySpanExporter, detail: str) -> None:
+    """SEP-414: `_meta.traceparent` is the MCP server span's parent; the HTTP span (full detail), or the
+    client's own span named by the `traceparent` header (lean: no HTTP span), is linked."""
     from tests.integration.test_fast_call import META, answer, call_body, request
 
-    async with traced(exporter) as (world, app):
+    header_parent = f"00-{'ab' * 16}-{'cd' * 8}-01"
+    async with traced(exporter, observability={"trace_detail": detail}) as (world, app):
         body = call_body("calc__add", {"a": 1, "b": 1})
         body["params"]["_meta"] = {**META, "traceparent": TRACEPARENT}
-        req = request(body, {"authorization": f"Bearer {world.worker}"})
+        req = request(body, {"authorization": f"Bearer {world.worker}", "traceparent": header_parent})
         exporter.clear()
         status, _, raw = await answer(app, {**req, "scope": {**req["scope"], "path": "/mcp"}})
         assert status == 200, raw
     spans = exporter.get_finished_spans()
     mcp_span = named(spans, "tools/call calc__add")
     assert format(mcp_span.context.trace_id, "032x") == TRACE_ID
-    http_span = named(spans, "POST")
-    assert [link.context.span_id for link in mcp_span.links] == [http_span.context.span_id]
-    assert named(spans, "execute_tool calc__add").parent.span_id == mcp_span.context.span_id  # type: ignore[union-attr]
+    assert mcp_span.parent is not None and format(mcp_span.parent.span_id, "016x") == "00f067aa0ba902b7"
+    linked = [link.context.span_id for link in mcp_span.links]
+    if detail == "full":
+        http_span = named(spans, "POST")
+        assert format(http_span.context.trace_id, "032x") == "ab" * 16
+        assert linked == [http_span.context.span_id]
+    else:
+        assert [s.name for s in spans] == ["tools/call add", "tools/call calc__add"]
+        assert linked == [int("cd" * 8, 16)]
+    child = named(spans, "execute_tool calc__add" if detail == "full" else "tools/call add")
+    assert child.parent is not None and child.parent.span_id == mcp_span.context.span_id
+
+
+@pytest.mark.parametrize("detail", ["lean", "full"])
+async def test_a_request_without_a_call_has_its_span_in_full_detail_only(
+    exporter: InMemorySpanExporter, detail: str
+) -> None:
+    async with traced(exporter, observability={"trace_detail": detail}) as (world, app), http_client(app) as http:
+        exporter.clear()
+        response = await http.get("/mcp/tools", headers={"authorization": f"Bearer {world.worker}"})
+        assert response.status_code == 200, response.text
+    assert tree(exporter.get_finished_spans()) == (["GET (SERVER)"] if detail == "full" else [])
 
 
 async def test_code_mode_inner_calls_nest_under_the_execution(exporter: InMemorySpanExporter) -> None:
@@ -217,8 +257,9 @@ async def test_fast_path_without_tracing_or_sampled_out(
     exporter: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch, sampling: str
 ) -> None:
     """Tracing off: the fast path never reaches the tracer (no span object, no attributes built) and still
-    answers. Sampled out (ratio 0): only the HTTP and MCP spans are started (non-recording); the call's own
-    spans, which the parent-based sampler would drop, are not even started; nothing is exported."""
+    answers. Sampled out (ratio 0): only the MCP span is started (non-recording; lean detail records no
+    HTTP span for an MCP message); the call's own spans, which the parent-based sampler would drop, are
+    not even started; nothing is exported."""
     from opentelemetry.sdk.trace import Tracer
     from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
@@ -268,4 +309,4 @@ async def test_fast_path_without_tracing_or_sampled_out(
         assert gateway.observer.tracing is None and opened == [] and spans_given == [None] and started == []
     else:
         assert opened == ["tools/call"] and not spans_given[0].is_recording()
-        assert started == ["POST", "tools/call calc__add"]
+        assert started == ["tools/call calc__add"]  # lean detail: no HTTP span for an MCP message

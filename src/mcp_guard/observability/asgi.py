@@ -1,5 +1,6 @@
 """`ObservedApp`: the outermost layer of a governed app. It answers the operations endpoints before any
-middleware asks for a key, opens the HTTP request's span (child of the client's `traceparent`), and when
+middleware asks for a key, opens the HTTP request's span (child of the client's `traceparent`; see
+`Tracing.request` for when it is recorded), and when
 the request is answered counts a refusal made at the door and writes the request's log line."""
 
 from __future__ import annotations
@@ -49,9 +50,9 @@ class ObservedApp:
             finally:
                 observer.request_finished(scope, RequestState.from_scope(scope), status, started)
             return
-        with tracing.request_span(scope) as span:
+        with tracing.request(scope) as request:
             try:
                 await self.app(scope, receive, observed_send)
             finally:
-                tracing.finish_request(span, status)
+                request.finish(status)
                 observer.request_finished(scope, RequestState.from_scope(scope), status, started)

@@ -43,7 +43,7 @@ class Observer:
     def start_tracing(self) -> Tracing | None:
         """Decide once whether spans are made (a host app may install its tracer provider late)."""
         if self.tracing is None:
-            self.tracing = Tracing.resolve(self.settings.tracing, self._tracer_provider)
+            self.tracing = Tracing.resolve(self.settings.tracing, self._tracer_provider, self.settings.trace_detail)
         return self.tracing
 
     @asynccontextmanager

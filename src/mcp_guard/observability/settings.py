@@ -65,3 +65,10 @@ class ObservabilitySettings(_Model):
         description="auto: spans when OpenTelemetry is configured (the `otel` extra and `OTEL_*` variables, or "
         "a tracer provider the host app installed); off: never.",
     )
+    trace_detail: Literal["lean", "full"] = Field(
+        "lean",
+        description="lean: three spans per MCP tool call (HTTP request, MCP `tools/call` server span that is also "
+        "the GenAI `execute_tool` span, upstream client span), the guard stages' decisions as attributes; full: "
+        "also an `execute_tool` span apart and one span per guard stage and the audit record (about 3x the "
+        "tracing cost; docs/operations.md).",
+    )

@@ -6,13 +6,26 @@ Tracing is on when a real tracer provider exists: one the host app installed glo
 extra is installed (`OTEL_TRACES_EXPORTER=console` prints spans, `otlp` exports them). Otherwise every hook
 is a shared no-op context, so a gateway without tracing pays nothing measurable (bench/README.md).
 
-The tree of one tool call:
+The tree of one tool call on the MCP endpoint (`trace_detail: lean`, the default):
+
+    tools/call <name>               SERVER  the MCP message (parent: `_meta.traceparent` when sent, SEP-414,
+    │                                       else the client's `traceparent` header), also the GenAI
+    │                                       `execute_tool` span: the governed call's attributes are on it
+    └─ tools/call <tool>            CLIENT  the upstream call (its request carries `traceparent`)
+
+Elsewhere (REST, the chat endpoint) the HTTP request's `POST` SERVER span is recorded, started only once
+the request opens a span of its own (`_RequestSpan`), and the governed call is an `execute_tool <name>`
+INTERNAL span in it, with the upstream client span inside. The guard stages are no spans of their own: what
+they decided is on the call's span (`error.type`, `mcp_guard.reason`, `mcp_guard.cost`). Each span costs the
+SDK ~10-30 µs of CPU, more than the rest of a gateway's observability together (bench/README.md), so the
+default records two per MCP call. `trace_detail: full` records the HTTP span of every governed request, the
+stage spans, and keeps `execute_tool` a child of the MCP span:
 
     POST                            SERVER  the HTTP request (parent: the client's `traceparent` header)
-    └─ tools/call <name>            SERVER  the MCP message (parent: `_meta.traceparent` when sent, SEP-414)
-       └─ execute_tool <server/tool> INTERNAL the governed call, on every path (REST and Code Mode too)
+    └─ tools/call <name>            SERVER
+       └─ execute_tool <server/tool> INTERNAL
           ├─ mcp_guard.rate_limit.admit, mcp_guard.budget.admit   INTERNAL
-          ├─ tools/call <tool>       CLIENT  the upstream call (its request carries `traceparent`)
+          ├─ tools/call <tool>       CLIENT
           ├─ mcp_guard.budget.settle, mcp_guard.rate_limit.settle   INTERNAL
           └─ mcp_guard.audit         INTERNAL
 """
@@ -23,8 +36,12 @@ import logging
 import os
 from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextvars import ContextVar
+from functools import lru_cache
 from importlib.metadata import entry_points
+from time import time_ns
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
@@ -41,6 +58,10 @@ logger = logging.getLogger(__name__)
 NULL: AbstractContextManager[Any] = nullcontext()
 _EXTRA_HINT = "pip install 'mcp-guard[otel]'"
 _propagating = False  # set once tracing is on: `inject_context` then writes `traceparent`
+# The MCP `tools/call` span being served, until the governed call claims it as its `execute_tool` span (lean
+# detail). A list, emptied by the claim, so a Code Mode program's inner calls (child tasks that copy the
+# context) open spans of their own.
+_serving_call: ContextVar[list[Span] | None] = ContextVar("mcp_guard_serving_call", default=None)
 
 
 def inject_context(headers: MutableMapping[str, Any], params: MutableMapping[str, Any]) -> None:
@@ -54,27 +75,28 @@ def inject_context(headers: MutableMapping[str, Any], params: MutableMapping[str
 class Tracing:
     """Spans of one gateway, from `tracer` (see the module docstring for the tree)."""
 
-    def __init__(self, provider: Any, *, owned: bool = False) -> None:
+    def __init__(self, provider: Any, *, owned: bool = False, detail: str = "lean") -> None:
         from ..version import __version__
 
         global _propagating
         _propagating = True
         self.provider = provider
         self.owned = owned  # built here from OTEL_* variables: flushed and shut down with the gateway
+        self.full = detail == "full"  # guard stages as spans, `execute_tool` apart from the MCP span
         self.tracer: trace.Tracer = provider.get_tracer("mcp_guard", __version__)
 
     @classmethod
-    def resolve(cls, mode: str, provider: Any = None) -> Tracing | None:
+    def resolve(cls, mode: str, provider: Any = None, detail: str = "lean") -> Tracing | None:
         """Tracing from `provider`, else the global provider if the app installed one, else from `OTEL_*`."""
         if mode == "off":
             return None
         if provider is not None:
-            return cls(provider)
+            return cls(provider, detail=detail)
         installed = trace.get_tracer_provider()
         if not isinstance(installed, trace.ProxyTracerProvider | trace.NoOpTracerProvider):
-            return cls(installed)
+            return cls(installed, detail=detail)
         built = provider_from_env()
-        return cls(built, owned=True) if built is not None else None
+        return cls(built, owned=True, detail=detail) if built is not None else None
 
     def shutdown(self) -> None:
         if self.owned:
@@ -82,21 +104,26 @@ class Tracing:
 
     # -- spans
 
-    def request_span(self, scope: Mapping[str, Any]) -> AbstractContextManager[Span]:
-        """The HTTP server span, child of the client's `traceparent` header."""
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ()) if k in _W3C}
-        method = scope.get("method", "HTTP")
-        attributes = {"http.request.method": method, "url.path": scope.get("path", ""), "url.scheme": "http"}
-        return self.tracer.start_as_current_span(
-            method, kind=SpanKind.SERVER, attributes=attributes, context=propagate.extract(headers)
-        )
-
-    @staticmethod
-    def finish_request(span: Span, status: int) -> None:
-        span.set_attribute("http.response.status_code", status)
-        if status >= 500:  # HTTP conventions: a 4xx is the client's error, not the server span's
-            span.set_attribute("error.type", str(status))
-            span.set_status(StatusCode.ERROR)
+    @contextmanager
+    def request(self, scope: Mapping[str, Any]) -> Iterator[_RequestSpan]:
+        """The HTTP request: its server span (child of the client's `traceparent` header), started at once in
+        full detail, else only when a span of the gateway needs a parent; `finish` it with the status."""
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", ()) if k in _W3C]
+        parent = propagate.extract(dict(headers)) if headers else None
+        request = _RequestSpan(self.tracer, scope, parent)
+        if self.full:
+            with trace.use_span(request.span(), end_on_exit=True):
+                yield request
+            return
+        token = _pending_request.set(request)
+        attached = otel_context.attach(parent) if parent is not None else None
+        try:
+            yield request
+        finally:
+            if attached is not None:
+                otel_context.detach(attached)
+            _pending_request.reset(token)
+            request.close()
 
     @contextmanager
     def mcp_span(
@@ -133,39 +160,55 @@ class Tracing:
         with self.tracer.start_as_current_span(
             name, kind=SpanKind.SERVER, attributes=attributes, context=parent, links=links
         ) as span:
-            yield span
+            if method != "tools/call" or self.full:
+                yield span
+                return
+            token = _serving_call.set([span])  # the governed call's `execute_tool` span too (`_claimed`)
+            try:
+                yield span
+            finally:
+                _serving_call.reset(token)
 
     def call_span(self, call: ToolCall) -> AbstractContextManager[Span]:
         """The GenAI `execute_tool` span of one governed call, on whichever path it came."""
         dropped = _unsampled_parent()
         if dropped is not None:
             return nullcontext(dropped)
-        span = self.tool_span(call.name, call.entry_point, call.state.request_id)
-        attributes = {
-            "gen_ai.tool.call.id": call.id,
-            **({"mcp_guard.parent_id": call.parent_id} if call.parent_id else {}),
-        }
-        return _with_attributes(span, attributes)
+        attributes = {"gen_ai.tool.call.id": call.id}
+        if call.parent_id:
+            attributes["mcp_guard.parent_id"] = call.parent_id
+        claimed = _claimed()
+        if claimed is not None:
+            attributes["mcp_guard.entry_point"] = call.entry_point
+            attributes["mcp_guard.request_id"] = call.state.request_id
+            claimed.set_attributes(attributes)
+            return nullcontext(claimed)
+        return _with_attributes(self.tool_span(call.name, call.entry_point, call.state.request_id), attributes)
 
     def tool_span(self, name: str, entry_point: str, request_id: str) -> AbstractContextManager[Span]:
-        """An `execute_tool` span: a governed call, or a Code Mode meta-tool (whose inner calls nest in it)."""
+        """An `execute_tool` span: a governed call, or a Code Mode meta-tool (whose inner calls nest in it).
+        In lean detail, the MCP `tools/call` span being served stands in for it."""
         dropped = _unsampled_parent()
         if dropped is not None:
             return nullcontext(dropped)
-        attributes = {
-            "gen_ai.operation.name": "execute_tool",
-            "gen_ai.tool.name": name,
-            "mcp_guard.entry_point": entry_point,
-            "mcp_guard.request_id": request_id,
-        }
-        return self.tracer.start_as_current_span(f"execute_tool {name}", attributes=attributes)
+        attributes = {"mcp_guard.entry_point": entry_point, "mcp_guard.request_id": request_id}
+        claimed = _claimed()
+        if claimed is not None:
+            claimed.set_attributes(attributes)
+            return nullcontext(claimed)
+        attributes["gen_ai.operation.name"] = "execute_tool"
+        attributes["gen_ai.tool.name"] = name
+        return self.tracer.start_as_current_span(
+            f"execute_tool {name}", attributes=attributes, context=_request_parent()
+        )
 
     def stage(self, name: str) -> AbstractContextManager[Span]:
         dropped = _unsampled_parent()
         return nullcontext(dropped) if dropped is not None else self.tracer.start_as_current_span(name)
 
     def traced_guard(self, guard: CallGuard) -> CallGuard:
-        """`guard` whose admit and settle each run in a span (`mcp_guard.rate_limit.admit`, ...)."""
+        """`guard` whose admit and settle each run in a span (`mcp_guard.rate_limit.admit`, ...); the
+        pipeline asks for it in full detail only."""
         return _TracedGuard(guard, self, _STAGES.get(type(guard).__name__, type(guard).__name__))
 
     def traced_upstream(self, upstream: Upstream) -> Upstream:
@@ -178,27 +221,17 @@ class Tracing:
         if dropped is not None:
             return nullcontext(dropped)
         config = upstream.config
-        attributes: dict[str, Any] = {
-            "mcp.method.name": "tools/call",
-            "gen_ai.operation.name": "execute_tool",
-            "gen_ai.tool.name": tool,
-            "mcp_guard.server": config.name,
-            "network.transport": "pipe" if config.transport == "stdio" else "tcp",
-        }
+        attributes = {**_upstream_attributes(config.name, config.transport, config.url), "gen_ai.tool.name": tool}
         version = getattr(upstream.status, "protocol_version", None)
         if version:
             attributes["mcp.protocol.version"] = version
-        if config.url:
-            from urllib.parse import urlsplit
-
-            parts = urlsplit(config.url)
-            attributes["server.address"] = parts.hostname or ""
-            attributes["server.port"] = parts.port or (443 if parts.scheme == "https" else 80)
         return self.tracer.start_as_current_span(f"tools/call {tool}", kind=SpanKind.CLIENT, attributes=attributes)
 
     def model_span(self, provider: str, model: str) -> AbstractContextManager[Span]:
         attributes = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": provider, "gen_ai.request.model": model}
-        return self.tracer.start_as_current_span(f"chat {model}", kind=SpanKind.CLIENT, attributes=attributes)
+        return self.tracer.start_as_current_span(
+            f"chat {model}", kind=SpanKind.CLIENT, attributes=attributes, context=_request_parent()
+        )
 
     @staticmethod
     def model_usage(prompt: int, completion: int, cost: float) -> None:
@@ -218,6 +251,8 @@ class Tracing:
             attributes["mcp_guard.key"] = principal.key_name
             if principal.team:
                 attributes["mcp_guard.team"] = principal.team
+        if error is not None:
+            attributes["mcp_guard.reason"] = error.reason  # stays when the MCP span's `error.type` says tool_error
         span.set_attributes(attributes)
         if error is not None:
             span.set_attribute("error.type", error.reason)
@@ -233,6 +268,61 @@ class Tracing:
 
 
 _W3C = (b"traceparent", b"tracestate", b"baggage")
+# The HTTP request being served whose span is not started yet (lean detail; `Tracing.request`).
+_pending_request: ContextVar[_RequestSpan | None] = ContextVar("mcp_guard_pending_request", default=None)
+
+
+class _RequestSpan:
+    """The HTTP server span of one request, started when first needed, dated from the request's arrival.
+
+    In lean detail an MCP message needs none (its MCP server span, parented by the same `traceparent`, stands
+    for the request: one recorded span fewer per call); a REST call or a chat turn starts it as its parent."""
+
+    __slots__ = ("_arrived", "_closed", "_parent", "_scope", "_span", "_tracer")
+
+    def __init__(self, tracer: trace.Tracer, scope: Mapping[str, Any], parent: otel_context.Context | None) -> None:
+        self._tracer, self._scope, self._parent = tracer, scope, parent
+        self._arrived = time_ns()
+        self._span: Span | None = None
+        self._closed = False
+
+    def span(self) -> Span:
+        if self._span is None:
+            method = self._scope.get("method", "HTTP")
+            attributes = {"http.request.method": method, "url.path": self._scope.get("path", ""), "url.scheme": "http"}
+            self._span = self._tracer.start_span(
+                method, self._parent, SpanKind.SERVER, attributes, start_time=self._arrived
+            )
+        return self._span
+
+    def context(self) -> otel_context.Context | None:
+        """A context with the span started (None once the request is answered: then the caller's own)."""
+        return None if self._closed else trace.set_span_in_context(self.span(), self._parent)
+
+    def finish(self, status: int) -> None:
+        span = self._span
+        if span is None:
+            return
+        span.set_attribute("http.response.status_code", status)
+        if status >= 500:  # HTTP conventions: a 4xx is the client's error, not the server span's
+            span.set_attribute("error.type", str(status))
+            span.set_status(StatusCode.ERROR)
+
+    def close(self) -> None:
+        self._closed = True
+        if self._span is not None:
+            self._span.end()
+
+
+def _request_parent() -> otel_context.Context | None:
+    """The parent of a span about to start: the request's span, started now, when no span of the gateway is
+    current yet (lean detail); else None, the current context."""
+    pending = _pending_request.get()
+    if pending is None or trace.get_current_span().is_recording():
+        return None
+    return pending.context()
+
+
 _STAGES = {"RateLimiter": "rate_limit", "BudgetGuard": "budget"}
 
 
@@ -267,6 +357,31 @@ def _with_attributes(opened: AbstractContextManager[Span], attributes: dict[str,
     with opened as span:
         span.set_attributes(attributes)
         yield span
+
+
+@lru_cache(maxsize=1024)
+def _upstream_attributes(server: str, transport: str, url: str | None) -> dict[str, Any]:
+    """What an upstream's client spans say about it, worked out once per upstream, not per call (copied)."""
+    attributes: dict[str, Any] = {
+        "mcp.method.name": "tools/call",
+        "gen_ai.operation.name": "execute_tool",
+        "mcp_guard.server": server,
+        "network.transport": "pipe" if transport == "stdio" else "tcp",
+    }
+    if url:
+        parts = urlsplit(url)
+        attributes["server.address"] = parts.hostname or ""
+        attributes["server.port"] = parts.port or (443 if parts.scheme == "https" else 80)
+    return attributes
+
+
+def _claimed() -> Span | None:
+    """The MCP `tools/call` span being served, once, if it is still the current span (lean detail)."""
+    serving = _serving_call.get()
+    if not serving:
+        return None
+    span = serving.pop()
+    return span if span is trace.get_current_span() else None
 
 
 def _unsampled_parent() -> Span | None:
