@@ -5,7 +5,8 @@ supervisor does after discovery (`Catalog.update_server`), so what is measured i
 not an upstream's or the network's. Per size it measures:
 
 - the catalog: time to take all 50 lists, time of one upstream's change (the rebuild after its
-  `notifications/tools/list_changed` and refresh), and the memory the catalog holds (tracemalloc);
+  `notifications/tools/list_changed` and refresh), and the memory the catalog holds (tracemalloc), before
+  any listing and once every tool has been listed as an MCP tool and as an OpenAI function;
 - a key's listing (`listing_for`: role, team and key rules plus include/exclude filter headers), the first
   one after a change and the following ones, and the `tools/list` answer built from it and serialized;
 - what a catalog change costs requests on other sessions: a prober task sleeps 1 ms in a loop and records how
@@ -134,6 +135,10 @@ def measure_size(size: int) -> dict[str, Any]:
     fill_ms = (time.perf_counter() - start) * 1000
     gc.collect()
     memory = tracemalloc.get_traced_memory()[0] - base
+    for entry in gateway.catalog.entries():  # every tool listed in both forms (built when first listed)
+        entry.exposed, entry.openai  # noqa: B018
+    gc.collect()
+    memory_listed = tracemalloc.get_traced_memory()[0] - base
     tracemalloc.stop()
     state = request_state(gateway)
     per_server = size // SERVERS
@@ -164,6 +169,7 @@ def measure_size(size: int) -> dict[str, Any]:
         "catalog_fill_ms": round(fill_ms, 1),
         "catalog_memory_mb": round(memory / 2**20, 2),
         "catalog_memory_bytes_per_tool": round(memory / size),
+        "catalog_memory_listed_mb": round(memory_listed / 2**20, 2),
         "one_server_change_ms_median": round(statistics.median(change_ms), 3),
         "full_rebuild_ms_median": round(statistics.median(full_ms), 3),
         "listing_first_after_change_ms": round(statistics.median(first), 3),
@@ -177,7 +183,7 @@ def measure_size(size: int) -> dict[str, Any]:
 
 
 async def _lag_run(
-    gateway: Gateway, state: RequestState, size: int, changes: bool, *, index: bool = True
+    gateway: Gateway, state: RequestState, size: int, changes: bool, *, index: bool = True, freeze: bool = False
 ) -> dict[str, float]:
     """The prober's lateness (ms) while another session lists tools and, with `changes`, every 100 ms an
     upstream changes."""
@@ -205,15 +211,31 @@ async def _lag_run(
                 gateway.catalog.update_server("srv07", tools)
                 listing_for(gateway, state)  # the next listing of a session after the change
                 on_loop.append((time.perf_counter() - start) * 1000)
+            if freeze:  # what an opt-in could do: the heap as it is now is left out of later collections
+                gc.freeze()
             if index:  # Code Mode discovery in use: its index is rebuilt in a thread after every change
                 await gateway.code_mode_service.index()
         await asyncio.sleep(0.1)
         stop.set()
 
-    tasks = [asyncio.create_task(t()) for t in (prober, other_session)]
-    await upstream()
-    await asyncio.gather(*tasks)
+    collections: list[tuple[int, float]] = []  # (generation, ms) of every garbage collection in the run
+    started = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            collections.append((info["generation"], (time.perf_counter() - started[0]) * 1000))
+
+    gc.callbacks.append(on_gc)
+    try:
+        tasks = [asyncio.create_task(t()) for t in (prober, other_session)]
+        await upstream()
+        await asyncio.gather(*tasks)
+    finally:
+        gc.callbacks.remove(on_gc)
     lateness.sort()
+    full = [ms for generation, ms in collections if generation == 2]
     return {
         "max_ms": round(lateness[-1], 2),
         "p99_ms": round(lateness[int(len(lateness) * 0.99) - 1], 2),
@@ -221,6 +243,9 @@ async def _lag_run(
         "samples": len(lateness),
         "change_on_loop_ms_median": round(statistics.median(on_loop), 3) if on_loop else 0.0,
         "change_on_loop_ms_max": round(max(on_loop), 3) if on_loop else 0.0,
+        "collections": len(collections),
+        "full_collections": len(full),
+        "full_collection_ms_max": round(max(full), 1) if full else 0.0,
     }
 
 
@@ -234,12 +259,15 @@ def measure_lag(size: int) -> dict[str, Any]:
         await gateway.code_mode_service.index()
         idle = await _lag_run(gateway, state, size, False)
         changing = await _lag_run(gateway, state, size, True)
+        frozen = await _lag_run(gateway, state, size, True, freeze=True)
+        gc.unfreeze()
         return {
             "tools": size,
             "changes": ROUNDS,
             "no_change": idle,
             "with_changes": changing,
             "with_changes_no_code_mode_index": without_index,
+            "with_changes_gc_frozen": frozen,
         }
 
     return asyncio.run(run())
@@ -261,11 +289,16 @@ def profile(size: int) -> None:
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
 
 
+def _full_gcs(run: dict[str, Any]) -> str:
+    return f"{run.get('full_collections', '–')} ({run.get('full_collection_ms_max', '–')} ms)"
+
+
 def markdown(result: dict[str, Any]) -> str:
     rows = [
         [
             r["tools"],
             r["catalog_memory_mb"],
+            r.get("catalog_memory_listed_mb", "–"),
             r["catalog_memory_bytes_per_tool"],
             r["one_server_change_ms_median"],
             r["full_rebuild_ms_median"],
@@ -282,6 +315,7 @@ def markdown(result: dict[str, Any]) -> str:
         [
             "tools",
             "catalog MB",
+            "catalog MB, every tool listed",
             "B/tool",
             "one upstream's change ms",
             "full rebuild ms (before)",
@@ -305,9 +339,13 @@ def markdown(result: dict[str, Any]) -> str:
             r["with_changes"]["p99_ms"],
             r["with_changes"]["over_5ms"],
             r["with_changes"]["samples"],
+            _full_gcs(r["with_changes"]),
             r["with_changes_no_code_mode_index"]["change_on_loop_ms_median"],
             r["with_changes_no_code_mode_index"]["max_ms"],
             r["with_changes_no_code_mode_index"]["over_5ms"],
+            r.get("with_changes_gc_frozen", {}).get("max_ms", "–"),
+            r.get("with_changes_gc_frozen", {}).get("over_5ms", "–"),
+            _full_gcs(r.get("with_changes_gc_frozen", {})),
         ]
         for r in result["lag"]
     ]
@@ -322,9 +360,13 @@ def markdown(result: dict[str, Any]) -> str:
             "p99 ms",
             "wakeups > 5 ms",
             "samples",
+            "full GCs (longest)",
             "no Code Mode index: change on the loop, median ms",
             "max late ms",
             "wakeups > 5 ms",
+            "gc.freeze() after each change: max late ms",
+            "wakeups > 5 ms",
+            "full GCs (longest)",
         ],
         lag_rows,
     )
@@ -336,11 +378,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100 and 1,000 tools only")
     parser.add_argument("--profile", action="store_true", help="cProfile the 10,000-tool case and stop")
+    parser.add_argument("--size", type=int, choices=SIZES, help="this size only (results not written)")
     args = parser.parse_args()
     if args.profile:
         profile(10_000)
         return
-    sizes = SIZES[:2] if args.quick else SIZES
+    sizes = (args.size,) if args.size else SIZES[:2] if args.quick else SIZES
     result: dict[str, Any] = {"label": run_label(), "sizes": [], "lag": []}
     for size in sizes:
         result["sizes"].append(measure_size(size))
@@ -350,7 +393,7 @@ def main() -> None:
         print(result["lag"][-1], flush=True)
     text = markdown(result)
     print(text)
-    if not args.quick:
+    if not args.quick and not args.size:
         write_result("catalog_scale", result, text)
 
 

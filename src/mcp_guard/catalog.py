@@ -4,8 +4,10 @@ Static visibility lives here: a tool outside its server's `tools` allowlist, or 
 `blocked_tools`, never enters the catalog, so nothing downstream can list or call it. Per-request visibility
 (principal, header filter) is applied on top by `RequestState.may_see`.
 
-Everything a listing needs (the renamed `Tool`, the OpenAI function definition) is built once per catalog
-change, not per request.
+Everything a listing needs (the renamed `Tool`, the OpenAI function definition) is built once per entry,
+when it is first listed, not per request. A change replaces only the changed server's entries and its map
+(the maps are per server) and renames only the tools that came or went (`NameTable.replacing`): at 10,000
+tools a change runs on the event loop while other sessions wait (`bench/catalog_scale.py`).
 """
 
 from __future__ import annotations
@@ -29,16 +31,32 @@ if TYPE_CHECKING:
 class CatalogEntry:
     """One tool as the gateway exposes it."""
 
-    __slots__ = ("_check", "_validator", "exposed", "name", "openai", "ref", "tool")
+    __slots__ = ("_check", "_exposed", "_openai", "_validator", "name", "ref", "tool")
 
     def __init__(self, ref: ToolRef, name: str, tool: types.Tool) -> None:
         self.ref = ref
         self.name = name
         self.tool = tool
-        self.exposed = tool.model_copy(update={"name": name})
-        self.openai = openai_function(self.exposed, fallback_description=str(ref))
+        # Made when first listed: a change builds only the entries of its server, and many are never listed
+        # in both forms. Fewer objects per change also means fewer garbage collections over the catalog.
+        self._exposed: types.Tool | None = None
+        self._openai: dict[str, Any] | None = None
         self._validator: Any = None
         self._check: Callable[[dict[str, Any]], bool] | None = _UNCOMPILED
+
+    @property
+    def exposed(self) -> types.Tool:
+        """The upstream's tool under its exposed name (what `tools/list` shows)."""
+        if self._exposed is None:  # two threads may both build it: the same value either way
+            self._exposed = self.tool.model_copy(update={"name": self.name})
+        return self._exposed
+
+    @property
+    def openai(self) -> dict[str, Any]:
+        """The OpenAI function definition (`GET /tools?format=openai`, the chat endpoint)."""
+        if self._openai is None:
+            self._openai = openai_function(self.exposed, fallback_description=str(self.ref))
+        return self._openai
 
     @property
     def destructive(self) -> bool:
@@ -89,15 +107,37 @@ def openai_function(tool: types.Tool, *, fallback_description: str = "") -> dict
     }
 
 
+class _Snapshot:
+    """One version of the catalog's entries, replaced whole by a change, so a reader in any thread sees one
+    version or the next. Per server: a change copies the map of servers, not the map of every tool."""
+
+    __slots__ = ("_entries", "by_tool", "per_server")
+
+    def __init__(
+        self, per_server: dict[str, tuple[CatalogEntry, ...]], by_tool: dict[str, dict[str, CatalogEntry]]
+    ) -> None:
+        self.per_server = per_server  # servers in order, each one's entries ordered by tool
+        self.by_tool = by_tool  # server → tool name → entry
+        self._entries: tuple[CatalogEntry, ...] | None = None
+
+    def entries(self) -> tuple[CatalogEntry, ...]:
+        """Every server's entries in order, joined when first asked for (two threads may both join them)."""
+        if self._entries is None:
+            self._entries = tuple(chain.from_iterable(self.per_server.values()))
+        return self._entries
+
+    def get(self, ref: ToolRef) -> CatalogEntry | None:
+        tools = self.by_tool.get(ref.server)
+        return tools.get(ref.tool) if tools is not None else None
+
+
 class Catalog:
     """All tools of all upstreams, rebuilt whenever one upstream's tool list changes."""
 
     def __init__(self, config: GatewayConfig) -> None:
         self._offered: dict[str, Sequence[types.Tool]] = {}  # each server's tools as it lists them
         self._tools: dict[str, Sequence[types.Tool]] = {}  # ... of which these are statically visible
-        self._entries: tuple[CatalogEntry, ...] = ()  # every server's, ordered by reference
-        self._per_server: dict[str, tuple[CatalogEntry, ...]] = {}
-        self._by_ref: dict[ToolRef, CatalogEntry] = {}
+        self._snapshot = _Snapshot({}, {})
         self._names = NameTable(())
         self._listeners: list[Callable[[str | None], None]] = []
         self._lock = threading.Lock()  # guards rebuilds only; readers use the immutable snapshots
@@ -166,20 +206,20 @@ class Catalog:
         maps, not a pass over every tool (it runs on the event loop; `bench/catalog_scale.py`)."""
         if changed is None:
             names = NameTable(ToolRef(server, t.name) for server in sorted(self._tools) for t in self._tools[server])
-            rebuilt, per_server, by_ref = set(self._tools), {}, {}
+            rebuilt, per_server, by_tool = set(self._tools), {}, {}
         else:
             refs = (ToolRef(server, t.name) for server in changed for t in self._tools.get(server, ()))
             names, renamed = self._names.replacing(changed, refs)
-            rebuilt, per_server, by_ref = {*changed, *renamed}, dict(self._per_server), dict(self._by_ref)
+            old = self._snapshot
+            rebuilt, per_server, by_tool = {*changed, *renamed}, dict(old.per_server), dict(old.by_tool)
         for server in rebuilt:
-            for entry in per_server.pop(server, ()):
-                del by_ref[entry.ref]
+            per_server.pop(server, None)
+            by_tool.pop(server, None)
             if server in self._tools:
                 per_server[server] = entries = self._server_entries(server, names)
-                by_ref.update((entry.ref, entry) for entry in entries)
-        self._per_server = {server: per_server[server] for server in sorted(per_server)}
-        self._entries = tuple(chain.from_iterable(self._per_server.values()))
-        self._names, self._by_ref = names, by_ref
+                by_tool[server] = {entry.ref.tool: entry for entry in entries}
+        self._names = names
+        self._snapshot = _Snapshot({server: per_server[server] for server in sorted(per_server)}, by_tool)
         self.version += 1
 
     def _server_entries(self, server: str, names: NameTable) -> tuple[CatalogEntry, ...]:
@@ -188,29 +228,29 @@ class Catalog:
         return tuple(CatalogEntry(ref, names.name_of(ref), tools[ref.tool]) for ref in refs)
 
     def entries(self) -> tuple[CatalogEntry, ...]:
-        return self._entries
+        return self._snapshot.entries()
 
     def by_server(self) -> Mapping[str, tuple[CatalogEntry, ...]]:
         """Each server's entries, servers in order; a server's tuple is replaced, never changed, when its
         entries change (what a caller may see there can be remembered by that tuple)."""
-        return self._per_server
+        return self._snapshot.per_server
 
     def resolve(self, name: str) -> CatalogEntry | None:
         """Find a tool by exposed name (`server__tool`), by reference (`server/tool`), or by Bifrost's
         `server-tool` / `server_tool` when only one tool reads that way (see `names.py`)."""
         ref = self._names.ref_of(name)
-        return self._by_ref.get(ref) if ref is not None else None
+        return self._snapshot.get(ref) if ref is not None else None
 
     def bifrost_readings(self, name: str) -> Sequence[ToolRef]:
         """The tools a Bifrost-style name could mean (more than one: it is ambiguous)."""
         return self._names.bifrost_readings(name)
 
     def get(self, ref: ToolRef) -> CatalogEntry | None:
-        return self._by_ref.get(ref)
+        return self._snapshot.get(ref)
 
     def servers(self) -> list[str]:
         return sorted(self._tools)
 
     def matching(self, pattern: str) -> list[CatalogEntry]:
         compiled = ToolPattern.parse(pattern)
-        return [e for e in self._entries if compiled.matches(e.ref)]
+        return [e for e in self.entries() if compiled.matches(e.ref)]

@@ -140,6 +140,14 @@ class GatewayConfig(_Model):
         default_factory=list, description="Tool patterns nobody may see or call, whatever else allows them."
     )
     max_body_bytes: int = Field(4 * 1024 * 1024, gt=0, description="Largest accepted request body (413 above).")
+    gc_freeze: bool = Field(
+        False,
+        description="After every catalog change, leave the objects alive then out of later garbage collections "
+        "(`gc.freeze()`): a full collection, which otherwise scans every tool of a large catalog (tens to "
+        "hundreds of ms at 10,000 tools, holding every request), scans only what came since. Process-wide, "
+        "so off by default: cyclic garbage among objects alive at a change is never collected after it. For a "
+        "gateway process of its own with a large catalog (docs/deployment.md).",
+    )
     client_request_timeout: float = Field(
         120.0,
         gt=0,

@@ -213,19 +213,28 @@ class NameTable:
 
     def replacing(self, servers: Collection[str], refs: Iterable[ToolRef]) -> tuple[NameTable, set[str]]:
         """This table with the tools of `servers` replaced by `refs` (all on those servers), and the other
-        servers whose tools got another name (a clash appeared or went). Costs what those servers hold plus
-        copying the maps (in C), not a pass over every tool: one upstream's change at 10,000 tools."""
+        servers whose tools got another name (a clash appeared or went). Costs copying the maps (in C) and
+        the tools that came or went, not a pass over every tool, nor over the tools that stayed (a refresh
+        that changed a description renames nothing): one upstream's change at 10,000 tools runs on the
+        event loop (`bench/catalog_scale.py`)."""
         table = NameTable(())
         table._wanted, table._by_server = dict(self._wanted), dict(self._by_server)
         table._by_ref, table._by_name = dict(self._by_ref), dict(self._by_name)
+        incoming = dict.fromkeys(refs)
+        held = {ref for server in servers for ref in table._by_server.pop(server, ())}
         touched: set[str] = set()
+        for ref in held.difference(incoming):
+            name = exposed_name(ref)
+            table._wanted[name] = tuple(r for r in table._wanted[name] if r != ref)
+            del table._by_name[table._by_ref.pop(ref)]
+            touched.add(name)
+        renamed = table._add((ref for ref in incoming if ref not in held), touched)
         for server in servers:
-            for ref in table._by_server.pop(server, ()):
-                name = exposed_name(ref)
-                table._wanted[name] = tuple(r for r in table._wanted[name] if r != ref)
-                del table._by_name[table._by_ref.pop(ref)]
-                touched.add(name)
-        renamed = table._add(refs, touched)
+            mine = tuple(ref for ref in incoming if ref.server == server)  # as given, kept ones included
+            if mine:
+                table._by_server[server] = mine
+            else:
+                table._by_server.pop(server, None)
         table._servers = sorted(table._by_server)
         return table, renamed - set(servers)
 

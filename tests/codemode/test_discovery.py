@@ -160,3 +160,17 @@ def test_classic_search_returns_definitions_to_call_by_name(index: ToolIndex) ->
             }
         ],
     }
+
+
+def test_a_rebuild_after_a_change_ranks_as_a_fresh_build() -> None:
+    """An index built from the one before a change takes the unchanged entries' documents and works out
+    the changed ones: it must find the changed tool and no longer find the one that went."""
+    replaced = [e for e in CATALOG if e.ref.server != "weather"]
+    replaced.append(entry("weather", "get_tide_tables", schema("port", port=string("Harbour")), None, "Tide times."))
+    before = ToolIndex(CATALOG)
+    rebuilt, fresh = ToolIndex(replaced, before), ToolIndex(replaced)
+    for query in ("tide times at the harbour", "weather forecast", "merge pull requests", "post a message"):
+        assert rebuilt.ranked(replaced, query, 5) == fresh.ranked(replaced, query, 5), query
+    assert str(rebuilt.ranked(replaced, "tide times", 1)[0].ref) == "weather/get_tide_tables"
+    assert all(str(h.ref) != "weather/get_forecast" for h in rebuilt.ranked(replaced, "forecast next days", 5))
+    assert rebuilt._columns[replaced[0]] is before._columns[replaced[0]]  # taken, not worked out again

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from .bindings import binding_names
 from .dts import file_name, find_file, server_file
 from .meta_tools import READ_TOOL_FILE, SEARCH_TOOLS, MetaToolError, ReadRequest, SearchRequest, read_tool_file
-from .search import Document, SearchIndex, name_parts, words
+from .search import Columns, Document, SearchIndex, name_parts, words
 from .signatures import first_sentence, signature
 
 if TYPE_CHECKING:
@@ -39,12 +39,36 @@ _VERBS = frozenset(
 )
 
 
+_WORK_PER_SLICE = 2000  # between two pauses of a build: 2,000 known documents, or 50 new ones
+
+
 class ToolIndex:
     """Search and declarations over one snapshot of the catalog's entries."""
 
-    def __init__(self, entries: Sequence[CatalogEntry]) -> None:
+    def __init__(
+        self,
+        entries: Sequence[CatalogEntry],
+        previous: ToolIndex | None = None,
+        pause: Callable[[], None] | None = None,
+    ) -> None:
+        """`previous`: the index of the catalog before a change, whose documents are taken for the entries
+        that did not change (the same objects): a rebuild works out only the changed server's.
+        `pause`: called between slices of the build (a thread lets the event loop run; `SearchIndex`)."""
         self.entries = tuple(entries)
-        self._search = SearchIndex(_document(e) for e in self.entries)
+        known = previous._columns if previous is not None else {}
+        self._columns: dict[CatalogEntry, Columns] = {}
+        worked = 0  # ~ µs of Python since the last pause: a known document costs ~1, a new one ~20-50
+        for entry in self.entries:
+            columns = known.get(entry)
+            if columns is None:
+                columns = _document(entry).columns()
+                worked += 40
+            self._columns[entry] = columns
+            worked += 1
+            if pause is not None and worked >= _WORK_PER_SLICE:
+                pause()
+                worked = 0
+        self._search = SearchIndex(self._columns.values(), pause)
         self._files: dict[tuple[str, str, tuple[str, ...]], str] = {}
         self._lock = threading.Lock()
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import islice
 
 _WEIGHTS = (8.0, 4.0, 2.0, 1.0)  # name, server, description, parameter names: see bench/README.md
 _CHUNK = re.compile(r"[A-Za-z0-9]+")
@@ -28,6 +29,7 @@ _STOP_WORDS = frozenset(
     "which with you your all any".split()
 )
 _MAX_QUERY_WORDS = 32
+SLICE = 500  # documents per slice of a build: well under 1 ms of work between two `pause` calls
 
 
 class SearchUnavailable(RuntimeError):
@@ -42,6 +44,13 @@ class Document:
     server: str
     description: str
     parameters: str
+
+    def columns(self) -> Columns:
+        """What is indexed, column by column: the names split into words (`SearchIndex`)."""
+        return (" ".join(words(self.name)), " ".join(words(self.server)), self.description, self.parameters)
+
+
+Columns = tuple[str, str, str, str]
 
 
 def name_parts(name: str) -> list[str]:
@@ -64,7 +73,11 @@ def words(text: str) -> list[str]:
 class SearchIndex:
     """An in-memory FTS5 index; built once (in any thread), then queried from any thread."""
 
-    def __init__(self, documents: Iterable[Document]) -> None:
+    def __init__(self, documents: Iterable[Columns], pause: Callable[[], None] | None = None) -> None:
+        """`documents`: each one's `Document.columns()`, numbered from 0 in this order. Taking them made lets
+        a caller keep them between builds (a catalog change rebuilds with one server's documents new).
+        `pause` runs between slices of `SLICE` inserts: built in a thread, the build would otherwise hold
+        the GIL, and with it a waiting event loop, for up to the interpreter's 5 ms switch interval."""
         self._db = sqlite3.connect(":memory:", check_same_thread=False)
         try:
             self._db.execute(
@@ -73,14 +86,13 @@ class SearchIndex:
             )
         except sqlite3.OperationalError as exc:
             raise SearchUnavailable(f"tool search needs SQLite with FTS5: {exc}") from None
-        rows = (
-            (i, " ".join(words(d.name)), " ".join(words(d.server)), d.description, d.parameters)
-            for i, d in enumerate(documents)
-        )
+        insert = "INSERT INTO tools(rowid, name, server, description, parameters) VALUES (?, ?, ?, ?, ?)"
+        numbered = enumerate(documents)
         with self._db:
-            self._db.executemany(
-                "INSERT INTO tools(rowid, name, server, description, parameters) VALUES (?, ?, ?, ?, ?)", rows
-            )
+            while rows := [(i, *columns) for i, columns in islice(numbered, SLICE)]:
+                self._db.executemany(insert, rows)
+                if pause is not None:
+                    pause()
 
     def ranked(self, query: str, limit: int | None = None) -> list[int]:
         """Document numbers, best match first (the first `limit`, or all); none for a query without words."""
