@@ -25,7 +25,6 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anyio
@@ -34,12 +33,11 @@ from mcp import Client, MCPError
 from mcp.client.session import IncomingMessage
 from mcp.shared.subscriptions import ResourcesListChanged, ToolsListChanged
 from mcp.shared.subscriptions import ResourceUpdated as UpdatedEvent
-from mcp_types import CONNECTION_CLOSED, INVALID_PARAMS, METHOD_NOT_FOUND, REQUEST_TIMEOUT, URL_ELICITATION_REQUIRED
+from mcp_types import CONNECTION_CLOSED
 
 from ..config import ServerConfig
-from ..errors import BadRequest, GatewayError, NotFound, UpstreamError, UpstreamTimeout, UrlElicitationRequired
-from ..progress import current_sink
-from ..relay import InFlight, current_relay
+from ..errors import GatewayError, UpstreamError
+from ..relay import InFlight
 from .base import (
     ElicitationComplete,
     ListChanged,
@@ -49,7 +47,9 @@ from .base import (
     UpstreamState,
     UpstreamStatus,
 )
-from .direct_http import DirectHttpCaller, Undelivered
+from .direct_http import Undelivered
+from .failures import describe, failure, is_closed
+from .link import Link
 from .transports import TransportEvents, open_transport
 
 logger = logging.getLogger(__name__)
@@ -62,20 +62,10 @@ ON_DEMAND_SPACING = 0.5  # a waiting call brings an attempt forward at most this
 HEALTH_FAILURES_BEFORE_RECONNECT = 3
 _MAX_PAGES = 1000  # a paginator that never ends must not hang discovery
 WATCH_RETRY = 1.0  # seconds before a 2026-07-28 resource watch whose stream ended is opened again
-RESOURCE_NOT_FOUND = -32002  # handshake era (2026-07-28 retired it for -32602)
 
 
 class _ConnectionLost(Exception):
     """Raised inside the supervisor to leave the connected phase and reconnect."""
-
-
-@dataclass(slots=True)
-class _Link:
-    """One connection, as its calls see it."""
-
-    client: Client
-    direct: DirectHttpCaller | None  # the lean path for tool calls, where it applies
-    session_lost: bool = False  # the upstream refused our session id: nothing sent since reached a tool
 
 
 class ClientUpstream:
@@ -94,7 +84,7 @@ class ClientUpstream:
         self._watched: set[str] = set()  # resource URIs someone downstream is subscribed to
         self._watchers: dict[str, anyio.CancelScope] = {}  # 2026-07-28: one listen stream per watched URI
         self._tasks: anyio.abc.TaskGroup | None = None  # the connection's task group, while connected
-        self._link: _Link | None = None  # set while connected
+        self._link: Link | None = None  # set while connected
         self._lost = anyio.Event()
         self._refresh = anyio.Event()
         self._first_attempt = anyio.Event()
@@ -140,8 +130,7 @@ class ClientUpstream:
                 client = await open_transport(stack, self.config, self._on_message, events, self.server, self.in_flight)
                 await self._discover(client, on_tools)
                 deadline.deadline = math.inf
-                # saves ~1 ms of CPU per call: one plain POST instead of the SDK transport and httpx2
-                self._link = _Link(client, DirectHttpCaller.open(self.config, client))
+                self._link = Link.open(self.config, client)
                 self.status.protocol_version = client.protocol_version
                 self.status.connected_since = time.time()
                 self.status.record(UpstreamState.CONNECTED)
@@ -190,7 +179,7 @@ class ClientUpstream:
                     await _probe(client)
             except Exception as exc:  # noqa: BLE001 - a failed probe is data, not a crash
                 failures += 1
-                if failures >= HEALTH_FAILURES_BEFORE_RECONNECT or _is_closed(exc):
+                if failures >= HEALTH_FAILURES_BEFORE_RECONNECT or is_closed(exc):
                     self._lose(f"health check failed: {_describe(exc)}")
                 else:
                     self.status.record(UpstreamState.DEGRADED, f"health check failed: {_describe(exc)}")
@@ -288,8 +277,8 @@ class ClientUpstream:
 
     def _drop_link(self) -> None:
         link, self._link = self._link, None
-        if link is not None and link.direct is not None:
-            link.direct.close()
+        if link is not None:
+            link.close()
 
     def _lose(self, reason: str) -> None:
         """End the current connection now (the supervisor reconnects); the state says so at once."""
@@ -349,20 +338,15 @@ class ClientUpstream:
         except MCPError as exc:
             raise self._call_error(tool, exc) from None
 
-    async def _call_on(self, link: _Link, tool: str, arguments: dict[str, Any]) -> types.CallToolResult:
-        sink = current_sink()  # the caller asked for progress: the SDK client carries it (not the direct path)
+    async def _call_on(self, link: Link, tool: str, arguments: dict[str, Any]) -> types.CallToolResult:
         try:
-            if link.direct is not None and sink is None and current_relay() is None:  # input requests too (relay.py)
-                return await link.direct.call(tool, arguments)
-            return await link.client.call_tool(
-                tool, arguments, read_timeout_seconds=self.config.call_timeout, progress_callback=sink
-            )
+            return await link.call_tool(tool, arguments, self.config.call_timeout)
         except MCPError:
             raise
         except Exception as exc:  # noqa: BLE001 - e.g. structured content that violates the output schema
             raise UpstreamError(f"Tool '{self.config.name}/{tool}' failed upstream: {_describe(exc)}") from None
 
-    async def _connection(self) -> _Link:
+    async def _connection(self) -> Link:
         """The live connection; when there is none, the outcome of the next attempt, brought forward.
 
         Waits at most for one attempt (bounded by `connect_timeout`, and by `call_timeout`); fails at once
@@ -416,22 +400,9 @@ class ClientUpstream:
 
     def _failure(self, subject: str, action: str, exc: MCPError) -> Exception:
         """The gateway's error for an upstream's JSON-RPC error answering `action`."""
-        if exc.code == REQUEST_TIMEOUT:
-            return UpstreamTimeout(f"{subject} did not answer within {self.config.call_timeout:g} s")
-        if exc.code == INVALID_PARAMS:
-            return BadRequest(f"Upstream '{self.config.name}' rejected {action}: {exc.message}")
-        if exc.code == URL_ELICITATION_REQUIRED:
-            data = exc.error.data if isinstance(exc.error.data, dict) else {}
-            message = f"Upstream '{self.config.name}' needs the user to complete a URL elicitation before {action}"
-            return UrlElicitationRequired(
-                f"{message}: {exc.message}", extra={"elicitations": data.get("elicitations", [])}
-            )
-        if exc.code in (RESOURCE_NOT_FOUND, METHOD_NOT_FOUND):
-            return NotFound(f"Upstream '{self.config.name}' answered {action}: {exc.message}")
         if exc.code == CONNECTION_CLOSED:
             self._lose(f"connection closed during {action}")
-            return UpstreamError(f"Upstream '{self.config.name}' closed the connection during {action}")
-        return UpstreamError(f"Upstream '{self.config.name}' failed {action}: {exc.message}")
+        return failure(self.config.name, self.config.call_timeout, subject, action, exc)
 
 
 async def _probe(client: Client) -> None:
@@ -469,13 +440,5 @@ def _announced(client: Client) -> dict[str, bool]:
     }
 
 
-def _is_closed(exc: BaseException) -> bool:
-    return isinstance(exc, MCPError) and exc.code == CONNECTION_CLOSED
-
-
 def _describe(exc: BaseException) -> str:
-    """A one-line cause, unwrapping the exception groups the SDK's task groups produce."""
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        exc = exc.exceptions[0]
-    text = str(exc) or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if not isinstance(exc, (MCPError, _ConnectionLost)) else text
+    return describe(exc, bare=(_ConnectionLost,))

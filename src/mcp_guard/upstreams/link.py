@@ -1,0 +1,53 @@
+"""One connection to an upstream as the calls in flight on it see it, and the path a tool call takes on it.
+
+A tool call goes through the SDK client (`Client.call_tool`: the reference, and the only path that carries
+progress notifications and the upstream's elicitation/sampling requests back to the caller), or through a
+direct path where one speaks for the connection exactly: `direct_http.py` for 2026-07-28 HTTP upstreams.
+Everything else on the connection (discovery, health checks, listings, change streams) stays on the client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import mcp_types as types
+from mcp import Client
+
+from ..config import ServerConfig
+from ..progress import current_sink
+from ..relay import current_relay
+from .direct_http import DirectHttpCaller
+
+
+class DirectCaller(Protocol):
+    """`tools/call` without the SDK client's per-request machinery; raises `MCPError` like the client."""
+
+    async def call(self, tool: str, arguments: dict[str, Any]) -> types.CallToolResult: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(slots=True)
+class Link:
+    """One connection, as its calls see it."""
+
+    client: Client
+    direct: DirectCaller | None  # the lean path for tool calls, where it applies
+    session_lost: bool = False  # the upstream refused our session id: nothing sent since reached a tool
+
+    @classmethod
+    def open(cls, config: ServerConfig, client: Client) -> Link:
+        # saves ~1 ms of CPU per call: one plain POST instead of the SDK transport and httpx2
+        return cls(client, DirectHttpCaller.open(config, client))
+
+    async def call_tool(self, tool: str, arguments: dict[str, Any], timeout: float) -> types.CallToolResult:
+        """The call on the direct path when it can carry it, else on the SDK client."""
+        sink = current_sink()  # the caller asked for progress: the SDK client carries it (not the direct path)
+        if self.direct is not None and sink is None and current_relay() is None:  # input requests too (relay.py)
+            return await self.direct.call(tool, arguments)
+        return await self.client.call_tool(tool, arguments, read_timeout_seconds=timeout, progress_callback=sink)
+
+    def close(self) -> None:
+        if self.direct is not None:
+            self.direct.close()
