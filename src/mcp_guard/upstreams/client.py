@@ -48,6 +48,7 @@ from .base import (
     UpstreamStatus,
 )
 from .direct_http import Undelivered
+from .direct_stdio import StdioPipe
 from .failures import describe, failure, is_closed
 from .link import Link
 from .transports import TransportEvents, open_transport
@@ -126,11 +127,12 @@ class ClientUpstream:
         # (`fail_after` around `__aenter__` alone would leave the client's task groups open across it.)
         with anyio.CancelScope(deadline=anyio.current_time() + self.config.connect_timeout) as deadline:
             async with AsyncExitStack() as stack:
-                events = TransportEvents(self._child_exited, self._session_lost)
+                pipe = StdioPipe() if self.config.transport == "stdio" else None
+                events = TransportEvents(self._child_exited, self._session_lost, pipe)
                 client = await open_transport(stack, self.config, self._on_message, events, self.server, self.in_flight)
                 await self._discover(client, on_tools)
                 deadline.deadline = math.inf
-                self._link = Link.open(self.config, client)
+                self._link = Link.open(self.config, client, pipe)
                 self.status.protocol_version = client.protocol_version
                 self.status.connected_since = time.time()
                 self.status.record(UpstreamState.CONNECTED)

@@ -42,6 +42,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from ..config import ServerConfig
 from ..observability.tracing import inject_context
+from .direct_result import call_tool_result
 
 _PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")
 _MAX_IDLE = 64  # idle keep-alive connections kept per upstream
@@ -105,7 +106,7 @@ class DirectHttpCaller:
             message = await self._exchange(self._request(body, options.get("headers", {})), request_id, deadline)
         except TimeoutError:
             raise MCPError(code=REQUEST_TIMEOUT, message=f"Timed out after {self.timeout:g} s") from None
-        return await self._result(tool, message)
+        return await call_tool_result(self.session, tool, message)
 
     def close(self) -> None:
         """Close the idle connections (calls in flight close theirs when they end)."""
@@ -171,19 +172,6 @@ class DirectHttpCaller:
         except OSError as exc:
             raise Undelivered(code=CONNECTION_CLOSED, message=f"Connection failed: {exc}") from None
         return connection
-
-    async def _result(self, tool: str, message: dict[str, Any]) -> types.CallToolResult:
-        raw = message["result"]
-        ttl = raw.get("ttlMs")
-        if isinstance(ttl, int | float) and not isinstance(ttl, bool) and ttl < 0:
-            raw["ttlMs"] = 0  # as the SDK client does: a negative cache hint must not fail the call
-        result = self.session._call_tool_adapter.validate_python(raw, by_name=False)
-        if not isinstance(result, types.CallToolResult):
-            asked = "the upstream asked for client input (elicitation or sampling)"
-            raise MCPError(code=INTERNAL_ERROR, message=f"{asked}, but the calling client declared neither capability")
-        if not result.is_error:
-            await self.session.validate_tool_result(tool, result)  # output schema, as `call_tool` checks it
-        return result
 
 
 def _on_asyncio() -> bool:
@@ -314,10 +302,10 @@ def _from_events(body: bytes, request_id: int) -> dict[str, Any]:
 
 
 def _checked(status: int, message: dict[str, Any]) -> dict[str, Any]:
-    """The reply, or the `MCPError` the SDK client raises for a JSON-RPC error or an HTTP failure."""
-    error = message.get("error")
-    if isinstance(error, dict):
-        raise MCPError(code=int(error.get("code", INTERNAL_ERROR)), message=str(error.get("message", "")))
+    """The reply (a JSON-RPC error too: `call_tool_result` raises it), or the `MCPError` the SDK client
+    raises for an HTTP failure."""
+    if isinstance(message.get("error"), dict):
+        return message  # `call_tool_result` raises it
     if status >= 300 or not isinstance(message.get("result"), dict):
         raise MCPError(code=INTERNAL_ERROR, message=f"HTTP {status} without a JSON-RPC result")
     return message

@@ -31,6 +31,7 @@ from mcp_types import INTERNAL_ERROR
 
 from .. import children
 from ..config import ServerConfig
+from .direct_stdio import StdioPipe, unsendable
 
 logger = logging.getLogger(__name__)
 
@@ -43,23 +44,30 @@ FromServer = MemoryObjectSendStream[SessionMessage | Exception]
 
 
 @asynccontextmanager
-async def stdio_transport(config: ServerConfig, on_exit: Callable[[int], None]) -> AsyncIterator[TransportStreams]:
+async def stdio_transport(
+    config: ServerConfig, on_exit: Callable[[int], None], pipe: StdioPipe | None = None
+) -> AsyncIterator[TransportStreams]:
     """Start the configured command and yield the session's streams; the child's group ends on exit.
-    Its environment is the configured `env` over the SDK's minimal base (PATH, HOME, USER, ...), never ours."""
+    Its environment is the configured `env` over the SDK's minimal base (PATH, HOME, USER, ...), never ours.
+    `pipe` gets the child's stdin and the answers to the direct path's calls (`direct_stdio.py`)."""
     argv = [config.command or "", *config.args]
     process = await children.spawn(argv, env=get_default_environment() | config.env, cwd=config.cwd)
+    pipe = pipe or StdioPipe()
+    assert process.stdin is not None  # spawned with pipes
+    pipe.attach(process.stdin)
     from_server, read_stream = anyio.create_memory_object_stream[SessionMessage | Exception](0)
     write_stream, to_server = anyio.create_memory_object_stream[SessionMessage](0)
     try:
         async with anyio.create_task_group() as tasks:
-            tasks.start_soon(_read, process, from_server)
+            tasks.start_soon(_read, process, from_server, pipe)
             tasks.start_soon(_write, process, to_server, from_server)
-            tasks.start_soon(_watch, process, from_server, on_exit)
+            tasks.start_soon(_watch, process, from_server, on_exit, pipe)
             try:
                 yield read_stream, write_stream
             finally:
                 tasks.cancel_scope.cancel()
     finally:
+        pipe.close()
         with anyio.CancelScope(shield=True):  # a cancelled caller must not leave the child running
             await _stop(process)
             for stream in (read_stream, write_stream, from_server, to_server):
@@ -69,8 +77,9 @@ async def stdio_transport(config: ServerConfig, on_exit: Callable[[int], None]) 
 Process = asyncio.subprocess.Process
 
 
-async def _read(process: Process, from_server: FromServer) -> None:
-    """Lines of stdout, each a JSON-RPC message (an unparsable one is handed to the session as an error)."""
+async def _read(process: Process, from_server: FromServer, pipe: StdioPipe) -> None:
+    """Lines of stdout, each a JSON-RPC message: an answer to a direct call goes to its waiter, anything
+    else to the session (an unparsable line as an error)."""
     stdout = process.stdout
     assert stdout is not None  # spawned with pipes
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -82,8 +91,9 @@ async def _read(process: Process, from_server: FromServer) -> None:
             logger.warning("stdio server sent a line over %d bytes; closing the connection", MAX_LINE)
             break
         for line in lines:
-            if line.strip():
+            if line.strip() and not pipe.answers(line):
                 await from_server.send(_parse(line))
+    pipe.close()
     await from_server.aclose()  # end of file: the session sees the connection closed
 
 
@@ -103,7 +113,7 @@ async def _write(process: Process, to_server: ToServer, from_server: FromServer)
         try:
             data = (message.model_dump_json(by_alias=True, exclude_unset=True) + "\n").encode("utf-8")
         except (ValueError, UnicodeEncodeError) as exc:  # this message only: the connection stays up
-            await _refuse(message, from_server, f"the message cannot be sent to a stdio server: {exc}")
+            await _refuse(message, from_server, unsendable(exc))
             continue
         try:
             stdin.write(data)
@@ -120,9 +130,10 @@ async def _refuse(message: object, from_server: FromServer, reason: str) -> None
         await from_server.send(SessionMessage(types.JSONRPCError(jsonrpc="2.0", id=request_id, error=error)))
 
 
-async def _watch(process: Process, from_server: FromServer, on_exit: Callable[[int], None]) -> None:
+async def _watch(process: Process, from_server: FromServer, on_exit: Callable[[int], None], pipe: StdioPipe) -> None:
     code = await children.wait_exit(process)
     on_exit(code)
+    pipe.close()
     await from_server.aclose()  # a helper may hold stdout open: end the session's stream now
 
 

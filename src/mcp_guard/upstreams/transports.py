@@ -19,6 +19,7 @@ from mcp.shared._httpx_utils import MCP_DEFAULT_SSE_READ_TIMEOUT, MCP_DEFAULT_TI
 
 from ..config import ServerConfig
 from ..relay import InFlight, upstream_callbacks
+from .direct_stdio import StdioPipe
 from .stdio import stdio_transport
 
 # An SSE/streamable-HTTP response stream may stay open between events for a long time.
@@ -31,6 +32,7 @@ class TransportEvents:
 
     child_exited: Callable[[int], None]  # stdio: the server process exited (with this code)
     session_lost: Callable[[str], None]  # http: the upstream no longer knows our session (it restarted)
+    pipe: StdioPipe | None = None  # stdio: where the direct path's calls meet the child (`direct_stdio.py`)
 
 
 async def open_transport(
@@ -59,7 +61,7 @@ async def open_transport(
 
 async def _target(stack: AsyncExitStack, config: ServerConfig, events: TransportEvents) -> Any:
     if config.transport == "stdio":
-        return stdio_transport(config, events.child_exited)
+        return stdio_transport(config, events.child_exited, events.pipe)
     url = _require(config.url)
     if config.transport == "sse":
         return sse_client(

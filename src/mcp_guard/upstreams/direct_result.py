@@ -1,0 +1,43 @@
+"""What both direct paths (`direct_http.py`, `direct_stdio.py`) do with the message answering a `tools/call`:
+exactly what the SDK session's `send_request` and `call_tool` do with it, by the session's own parts."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import mcp_types as types
+from mcp import MCPError
+from mcp.client.session import ClientSession, _later_revision_fields
+from mcp_types import INTERNAL_ERROR
+
+_HANDSHAKE_DEFAULT = "2025-11-25"  # the session's own fallback before negotiation
+
+
+async def call_tool_result(session: ClientSession, tool: str, message: dict[str, Any]) -> types.CallToolResult:
+    """The `CallToolResult` in `message` (a JSON-RPC response), or the `MCPError` the SDK client raises."""
+    error = message.get("error")
+    if isinstance(error, dict):
+        code, text = int(error.get("code", INTERNAL_ERROR)), str(error.get("message", ""))
+        raise MCPError(code=code, message=text, data=error.get("data"))
+    raw = message.get("result")
+    if not isinstance(raw, dict):
+        raise MCPError(code=INTERNAL_ERROR, message="a response without a JSON-RPC result")
+    ttl = raw.get("ttlMs")
+    if isinstance(ttl, int | float) and not isinstance(ttl, bool) and ttl < 0:
+        raw["ttlMs"] = 0  # as the SDK client does: a negative cache hint must not fail the call
+    foreign = _later_fields(session._negotiated_version or _HANDSHAKE_DEFAULT)
+    if not foreign.isdisjoint(raw):  # a later revision's fields on an older session: dropped, as the SDK does
+        raw = {key: value for key, value in raw.items() if key not in foreign}
+    result = session._call_tool_adapter.validate_python(raw, by_name=False)
+    if not isinstance(result, types.CallToolResult):
+        asked = "the upstream asked for client input (elicitation or sampling)"
+        raise MCPError(code=INTERNAL_ERROR, message=f"{asked}, but the calling client declared neither capability")
+    if not result.is_error:
+        await session.validate_tool_result(tool, result)  # output schema, as `call_tool` checks it
+    return result
+
+
+@functools.cache
+def _later_fields(version: str) -> frozenset[str]:
+    return _later_revision_fields("tools/call", version)
