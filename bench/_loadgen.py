@@ -145,6 +145,20 @@ async def mcp_session(url: str, tool: str, headers: dict[str, str], run: Callabl
         await run(call)
 
 
+async def stdio_session(argv: list[str], tool: str, run: Callable[[Call], Awaitable[None]]) -> None:
+    """The SDK's `mcp.Client` over stdio: `argv` run as this process's child (a direct call, no gateway)."""
+    from mcp import Client, StdioServerParameters
+
+    async with Client(StdioServerParameters(command=argv[0], args=argv[1:])) as client:
+
+        async def call() -> None:
+            result = await client.call_tool(tool, ARGUMENTS)
+            if result.is_error:
+                raise CallFailed(f"is_error result: {result.content}")
+
+        await run(call)
+
+
 async def wire_session(url: str, tool: str, headers: dict[str, str], run: Callable[[Call], Awaitable[None]]) -> None:
     session = WireSession(url, tool, headers)
     await session.connect()
@@ -201,7 +215,10 @@ async def main(spec: dict[str, Any]) -> dict[str, Any]:
     sessions = int(spec["sessions"])
     session = mcp_session if spec.get("client", "mcp") == "mcp" else wire_session
     headers = dict(spec.get("headers", {}))
-    tasks = [asyncio.create_task(session(spec["url"], spec["tool"], headers, run.loop)) for _ in range(sessions)]
+    if "stdio" in spec:  # the `mcp` client over stdio, on a child it starts per session
+        tasks = [asyncio.create_task(stdio_session(spec["stdio"], spec["tool"], run.loop)) for _ in range(sessions)]
+    else:
+        tasks = [asyncio.create_task(session(spec["url"], spec["tool"], headers, run.loop)) for _ in range(sessions)]
     while run.ready < sessions:
         if any(t.done() for t in tasks):
             break

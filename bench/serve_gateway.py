@@ -1,6 +1,7 @@
 """Serve mcp-guard for a benchmark: the standalone app of `mcp-guard serve`, or the bare router.
 
     python bench/serve_gateway.py CONFIG.yaml --port 9200 [--governance on|off] [--http auto|h11] [--inprocess]
+        [--sdk-path SERVER ...]
 
 `on` is exactly `mcp_guard.server.standalone_app` (all five middlewares); `off` mounts the same router at
 `/mcp` without them. Unlike `mcp-guard serve`, nothing is logged per call or request (no peer below logs
@@ -10,7 +11,9 @@ server `inproc` with an `echo` tool. `--http h11` makes uvicorn parse HTTP with 
 (a dependency of mcp-guard, which uvicorn picks by itself), to show what the parser costs.
 `--trace-sampling RATIO` installs an OpenTelemetry SDK tracer provider (sampler
 `ParentBased(TraceIdRatioBased(RATIO))`, a `BatchSpanProcessor` and an exporter that drops the spans: the
-SDK's whole cost without a collector's) before the gateway is built, so tracing is on.
+SDK's whole cost without a collector's) before the gateway is built, so tracing is on. `--sdk-path SERVER`
+sends that server's tool calls through the SDK client instead of a direct path (the "before" of
+`stdio_direct.py`).
 """
 
 from __future__ import annotations
@@ -52,6 +55,22 @@ def ungoverned(gateway: Gateway) -> Any:
     return app
 
 
+def without_direct_path(servers: set[str]) -> None:
+    """Tool calls to `servers` go through the SDK client, as before the direct paths (`upstreams/link.py`):
+    the "before" of a direct path's benchmark, in the same gateway as its "after"."""
+    from mcp_guard.upstreams.link import Link
+
+    opened = Link.open.__func__  # type: ignore[attr-defined]
+
+    def open_link(cls: type[Link], config: Any, client: Any, pipe: Any = None) -> Link:
+        link: Link = opened(cls, config, client, pipe)
+        if config.name in servers:
+            link.direct = None
+        return link
+
+    Link.open = classmethod(open_link)  # type: ignore[assignment, method-assign]
+
+
 def install_tracing(ratio: float) -> None:
     from opentelemetry import trace
     from opentelemetry.sdk.trace import TracerProvider
@@ -76,7 +95,9 @@ def main() -> None:
     parser.add_argument("--inprocess", action="store_true")
     parser.add_argument("--access-log", action="store_true", help="log every request, as `mcp-guard serve` does")
     parser.add_argument("--trace-sampling", type=float, help="trace with this sampling ratio (0..1)")
+    parser.add_argument("--sdk-path", action="append", default=[], help="no direct path to this server")
     args = parser.parse_args()
+    without_direct_path(set(args.sdk_path))
     if args.trace_sampling is not None:
         install_tracing(args.trace_sampling)
     gateway = Gateway.from_yaml(args.config, inprocess=[inprocess_echo()] if args.inprocess else [])

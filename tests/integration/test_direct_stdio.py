@@ -99,6 +99,28 @@ async def test_server_everything_answers_the_direct_path_as_it_answers_the_sdk()
     await compare(everything_stdio_params(), EVERYTHING_CALLS, "auto")
 
 
+async def test_concurrent_calls_each_get_their_own_answer():
+    """Answers arrive in any order, interleaved with the session's traffic (a listing, made meanwhile)."""
+    async with gateway_for(stdio_config("notes", notes_stdio_params())) as gateway:
+        upstream = gateway.upstreams["notes"]
+        assert isinstance(upstream, ClientUpstream)
+        await connected(upstream)
+        answers: dict[int, str] = {}
+
+        async def call(n: int) -> None:
+            arguments = {"seconds": (n % 5) / 50} if n % 2 else {"text": f"call {n}"}
+            result = await upstream.call("sleep" if n % 2 else "echo", arguments)
+            answers[n] = result.content[0].text  # type: ignore[union-attr]
+
+        with anyio.fail_after(15):
+            async with anyio.create_task_group() as tasks:
+                for n in range(40):
+                    tasks.start_soon(call, n)
+                tools = await upstream.request("tools/list", lambda client: client.list_tools())
+        assert answers == {n: f"slept {(n % 5) / 50:g}" if n % 2 else f"call {n}" for n in range(40)}
+        assert "echo" in {tool.name for tool in tools.tools}
+
+
 async def slow_calls(upstream: ClientUpstream) -> dict[str, int]:
     result = await upstream.call("slow_calls", {})
     assert result.structured_content is not None
