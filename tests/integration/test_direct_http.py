@@ -52,6 +52,7 @@ class StubSession:
     """What the direct path uses of the SDK's `ClientSession`."""
 
     _call_tool_adapter = _CallToolResultAdapter
+    _negotiated_version = "2026-07-28"
 
     def __init__(self) -> None:
         self.validated: list[str] = []
@@ -197,6 +198,19 @@ async def test_failures_are_the_sdks_errors(reply: Reply, code: int) -> None:
         with pytest.raises(MCPError) as raised:
             await caller.call("echo", {})
     assert raised.value.code == code
+
+
+async def test_an_errors_data_reaches_the_caller() -> None:
+    """As the SDK client keeps it: a URL elicitation's `elicitations` travel in it (`failures.py`)."""
+
+    def with_data(message: dict[str, Any], _index: int) -> bytes:
+        error = {"code": -32042, "message": "open this", "data": {"elicitations": [{"url": "https://x.test/"}]}}
+        return http(json.dumps({"jsonrpc": "2.0", "id": message["id"], "error": error}).encode())
+
+    async with scripted(with_data) as (caller, _seen):
+        with pytest.raises(MCPError) as raised:
+            await caller.call("echo", {})
+    assert (raised.value.code, raised.value.error.data) == (-32042, {"elicitations": [{"url": "https://x.test/"}]})
 
 
 async def test_a_hung_upstream_times_out() -> None:
