@@ -36,7 +36,7 @@ from mcp.shared.subscriptions import ResourceUpdated as UpdatedEvent
 from mcp_types import CONNECTION_CLOSED
 
 from ..config import ServerConfig
-from ..errors import GatewayError, UpstreamError
+from ..errors import GatewayError, UpstreamError, UpstreamTimeout
 from ..relay import InFlight
 from .base import (
     ElicitationComplete,
@@ -386,9 +386,12 @@ class ClientUpstream:
         """One request other than a tool call (a listing, a read, a prompt, a completion) on the live
         connection; `what` names it in errors (`resources/read 'file:///x'`)."""
         link = await self._connection()
+        timeout = self.config.call_timeout
         try:
-            with self.in_flight.call():
-                return await send(link.client)  # bounded by the client's `read_timeout_seconds` (call_timeout)
+            with self.in_flight.call(), anyio.fail_after(timeout):
+                return await send(link.client)
+        except TimeoutError:
+            raise UpstreamTimeout(f"{what} on '{self.config.name}' did not answer within {timeout:g} s") from None
         except MCPError as exc:
             raise self._failure(f"{what} on '{self.config.name}'", what, exc) from None
         except GatewayError:

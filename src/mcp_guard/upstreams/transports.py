@@ -53,7 +53,10 @@ async def open_transport(
         message_handler=on_message,
         elicitation_callback=on_elicit,
         sampling_callback=on_sample,
-        read_timeout_seconds=config.call_timeout,
+        # The client's own bound on every request: the handshake and listings are bounded by `connect_timeout`
+        # (the supervisor's deadline), tool calls and other requests by `call_timeout` (given per call, and
+        # `ClientUpstream.request`); the larger here, so a short call timeout never cuts a slow start short.
+        read_timeout_seconds=max(config.call_timeout, config.connect_timeout),
         cache=None,  # the gateway keeps its own catalog; stale cached listings would hide changes
     )
     return await stack.enter_async_context(client)
