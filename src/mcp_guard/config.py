@@ -20,7 +20,7 @@ from .audit.config import AuditSettings
 from .auth.config import AuthSettings, CustomerConfig, KeyConfig, RoleConfig, TeamConfig
 from .budget.config import BudgetSettings
 from .budget.pricing import PricingConfig
-from .chat.config import AgentSettings, ConfirmationSettings, LLMSettings
+from .chat.config import AgentSettings, ConfirmationSettings, LLMSettings, SamplingSettings
 from .codemode.settings import CodeModeSettings
 from .credentials.config import CredentialSettings, ServerCredentials
 from .errors import ConfigError
@@ -32,6 +32,8 @@ from .ui.settings import UISettings
 from .virtual import RESERVED_NAMES, VirtualServerConfig
 
 Transport = Literal["stdio", "http", "sse", "inprocess"]
+SamplingMode = Literal["relay", "auto", "gateway", "refuse"]
+GATEWAY_SAMPLES = ("auto", "gateway")  # the modes in which the gateway may answer sampling with its own models
 
 
 class _Model(BaseModel):
@@ -78,6 +80,12 @@ class ServerConfig(_Model):
     health_interval: float = Field(10.0, gt=0, description="Seconds between health checks.")
     credentials: ServerCredentials | None = Field(
         None, description="Call this server as each user, with their own credential (docs/oauth.md); omitted = shared."
+    )
+    sampling: SamplingMode = Field(
+        "relay",
+        description="Who answers this server's sampling requests: relay = the client whose call caused it; "
+        "gateway = the gateway, with a model of `sampling.models` on the caller's budget; auto = the client "
+        "if it declared sampling, else the gateway; refuse = nobody (the server is told so).",
     )
 
     @field_validator("name")
@@ -198,6 +206,9 @@ class GatewayConfig(_Model):
     confirmations: ConfirmationSettings = Field(
         default_factory=ConfirmationSettings, description="Confirmation of destructive tools."
     )
+    sampling: SamplingSettings = Field(
+        default_factory=SamplingSettings, description="Models the gateway samples with for `sampling: gateway|auto`."
+    )
     observability: ObservabilitySettings = Field(
         default_factory=ObservabilitySettings, description="Health, metrics, traces and per-call logs."
     )
@@ -256,6 +267,19 @@ class GatewayConfig(_Model):
                 raise ValueError(f"virtual server name {name!r} must be 1-48 of A-Z a-z 0-9 _ - (starting with one)")
             if name in RESERVED_NAMES:
                 raise ValueError(f"virtual server name {name!r} is taken by the gateway's own routes")
+        return self
+
+    @model_validator(mode="after")
+    def _sampling_models(self) -> GatewayConfig:
+        """A server the gateway may sample for needs a model to sample with, and each named must be served."""
+        sampled = [s.name for s in self.servers if s.sampling in GATEWAY_SAMPLES]
+        if sampled and not self.sampling.models:
+            raise ValueError(f"servers {sampled} let the gateway answer sampling: list its models in sampling.models")
+        for model in self.sampling.models:
+            try:
+                self.llm.resolve(model)
+            except ValueError as exc:
+                raise ValueError(f"sampling.models: {exc}") from None
         return self
 
     @field_validator("blocked_tools")

@@ -15,6 +15,7 @@ import mcp_types as types
 from .asgi import Scope, run_lifespan
 from .catalog import Catalog
 from .chat.confirmations import ConfirmationGate
+from .chat.sampling import GatewaySampler
 from .code_mode import CodeModeService, call_meta_tool, is_meta_tool
 from .config import GatewayConfig, ServerConfig, load_config
 from .credentials.service import CredentialService
@@ -81,6 +82,7 @@ class Gateway:
             code_only=self.code_only_servers,
             confirmations=self.confirmations,
             observer=self.observer,
+            sampler=GatewaySampler(self),  # upstreams' sampling the gateway answers itself (`servers[].sampling`)
         )
         self.governance = Governance(config)
         self.governance.metrics = self.observer.metrics

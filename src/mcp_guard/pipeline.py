@@ -45,6 +45,7 @@ from .errors import (
 from .json_input import check_call, check_value, printable
 from .names import SEPARATOR, PromptRef, Ref, ResourceRef, described, prefixed_readings
 from .observability.observer import Observer
+from .relay import Sampler, bind_cause, unbind_cause
 from .state import CallGuard, RequestState, new_id
 from .upstreams import Upstream
 
@@ -115,9 +116,11 @@ class Pipeline:
         code_only: frozenset[str] = frozenset(),
         confirmations: ConfirmationCheck | None = None,
         observer: Observer | None = None,
+        sampler: Sampler | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.catalog = catalog
+        self.sampler = sampler  # answers upstreams' sampling the gateway fulfils itself (`relay.py`)
         self.clock = clock  # the audit records' time; the budget books at it (give both the same clock)
         self.upstreams = upstreams
         self.code_only = code_only  # servers whose tools only Code Mode programs may call
@@ -236,9 +239,12 @@ class Pipeline:
             admitted.append((guard, await _admit(guard, call)))
         in_flight = self.in_flight
         in_flight[upstream] = in_flight.get(upstream, 0) + 1
+        cause = bind_cause(call, self.sampler) if self.sampler is not None else None
         try:
             return await invoke(*args)
         finally:
+            if cause is not None:
+                unbind_cause(cause)
             if in_flight[upstream] == 1:
                 del in_flight[upstream]
             else:

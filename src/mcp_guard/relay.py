@@ -17,6 +17,11 @@ one to the client of the call that caused it, through a `ClientRelay` bound to t
 
 A request with no relay to go to (the client did not declare the capability, or the request came with no
 call of ours in flight) is answered with an error that says why.
+
+Sampling may instead be answered by the gateway itself (a server's `sampling: gateway`, or `auto` for a
+client that cannot sample): the pipeline binds the call it makes each upstream call for (its `Cause`, with
+the gateway's `Sampler`) the same way, and the sampler runs the model turn on that call's budget and audit
+(`chat/sampling.py`). `refuse` answers every sampling request of the server with an error.
 """
 
 from __future__ import annotations
@@ -24,8 +29,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
-from typing import Protocol
+from contextvars import ContextVar, Token
+from typing import Any, Protocol
 
 import mcp_types as types
 from mcp.client.session import ClientRequestContext, ElicitationFnT, SamplingFnT
@@ -40,9 +45,24 @@ InputAnswer = types.ElicitResult | types.CreateMessageResult | types.CreateMessa
 class ClientRelay(Protocol):
     """Carries one input request to the client of one downstream call and brings its answer back."""
 
+    declared: types.ClientCapabilities  # what the client said it can answer
+
     async def ask(self, server: str, request: InputRequest) -> InputAnswer:
         """The client's answer, or `ErrorData` (no capability, timeout, refused)."""
         ...
+
+
+class Sampler(Protocol):
+    """Answers a sampling request with the gateway's own model, as part of the call that caused it."""
+
+    async def sample(
+        self, server: str, call: Any, params: types.CreateMessageRequestParams
+    ) -> types.CreateMessageResult | types.ErrorData:
+        """The model's answer, or `ErrorData` naming why there is none (refused, the provider failed)."""
+        ...
+
+
+Cause = tuple[Any, Sampler]  # the pipeline's call (`ToolCall`) an upstream call is made for, and the sampler
 
 
 class _Unbound:
@@ -61,6 +81,18 @@ def relaying(relay: ClientRelay | None) -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
+
+
+_cause: ContextVar[Cause | None] = ContextVar("mcp_guard_cause", default=None)
+
+
+def bind_cause(call: Any, sampler: Sampler) -> Token[Cause | None]:
+    """Name `call` as the cause of the upstream calls made until `unbind_cause` (the pipeline does this)."""
+    return _cause.set((call, sampler))
+
+
+def unbind_cause(token: Token[Cause | None]) -> None:
+    _cause.reset(token)
 
 
 def current_relay() -> ClientRelay | None:
@@ -84,7 +116,7 @@ class InFlight:
     Only consulted for requests that arrive outside a call's task (handshake-era upstreams)."""
 
     def __init__(self) -> None:
-        self._calls: dict[int, ClientRelay | None] = {}
+        self._calls: dict[int, tuple[ClientRelay | None, Cause | None]] = {}
         self._next = 0
 
     def call(self) -> _Registered:
@@ -92,13 +124,13 @@ class InFlight:
         self._next += 1
         return _Registered(self._calls, self._next)
 
-    def attributed(self) -> tuple[ClientRelay | None, str | None]:
-        """(relay, None) when exactly one call is in flight, else (None, why not)."""
+    def attributed(self) -> tuple[ClientRelay | None, Cause | None, str | None]:
+        """(relay, cause, None) when exactly one call is in flight, else (None, None, why not)."""
         if len(self._calls) == 1:
-            return next(iter(self._calls.values())), None
+            return *next(iter(self._calls.values())), None
         if not self._calls:
-            return None, "no call of the gateway is in flight on this upstream"
-        return None, "several calls are in flight on this upstream, so the gateway cannot tell which caused it"
+            return None, None, "no call of the gateway is in flight on this upstream"
+        return None, None, "several calls are in flight on this upstream, so the gateway cannot tell which caused it"
 
 
 class _Registered:
@@ -108,11 +140,12 @@ class _Registered:
 
     __slots__ = ("_calls", "_id", "_token")
 
-    def __init__(self, calls: dict[int, ClientRelay | None], id: int) -> None:
+    def __init__(self, calls: dict[int, tuple[ClientRelay | None, Cause | None]], id: int) -> None:
         self._calls, self._id = calls, id
 
     def __enter__(self) -> None:
-        relay = self._calls[self._id] = current_relay()
+        relay = current_relay()
+        self._calls[self._id] = (relay, _cause.get())
         self._token = _current.set(relay)
 
     def __exit__(self, *exc_info: object) -> None:
@@ -120,13 +153,15 @@ class _Registered:
         del self._calls[self._id]
 
 
-def upstream_callbacks(server: str, in_flight: InFlight) -> tuple[ElicitationFnT, SamplingFnT]:
-    """The SDK client callbacks (elicitation, sampling) of upstream `server`: each finds the relay of the
-    call that caused the request and asks through it."""
+def upstream_callbacks(server: str, in_flight: InFlight, sampling: str = "relay") -> tuple[ElicitationFnT, SamplingFnT]:
+    """The SDK client callbacks (elicitation, sampling) of upstream `server`: each finds the call that caused
+    the request and asks its client, or (sampling, as `sampling` says: `servers[].sampling`) the gateway."""
 
-    async def relay(request: InputRequest) -> InputAnswer:
-        bound = _current.get()
-        relay, why = in_flight.attributed() if isinstance(bound, _Unbound) else (bound, None)
+    def bound() -> tuple[ClientRelay | None, Cause | None, str | None]:
+        here = _current.get()
+        return in_flight.attributed() if isinstance(here, _Unbound) else (here, _cause.get(), None)
+
+    async def relay(request: InputRequest, relay: ClientRelay | None, why: str | None) -> InputAnswer:
         kind = capability_of(request)
         if relay is None:
             reason = why or f"the client that caused this call did not declare the {kind} capability"
@@ -137,13 +172,22 @@ def upstream_callbacks(server: str, in_flight: InFlight) -> tuple[ElicitationFnT
     async def on_elicit(
         context: ClientRequestContext, params: types.ElicitRequestParams
     ) -> types.ElicitResult | types.ErrorData:
-        answer = await relay(types.ElicitRequest(params=params))
+        client, _, why = bound()
+        answer = await relay(types.ElicitRequest(params=params), client, why)
         return answer if isinstance(answer, types.ElicitResult | types.ErrorData) else refusal("not an elicit result")
 
     async def on_sample(
         context: ClientRequestContext, params: types.CreateMessageRequestParams
     ) -> types.CreateMessageResult | types.CreateMessageResultWithTools | types.ErrorData:
-        answer = await relay(types.CreateMessageRequest(params=params))
+        client, cause, why = bound()
+        if sampling == "refuse":
+            return refusal(f"mcp-guard does not answer sampling requests of {server!r} (servers.{server}.sampling)")
+        if sampling == "gateway" or (sampling == "auto" and (client is None or client.declared.sampling is None)):
+            if cause is None:
+                return refusal(f"mcp-guard cannot answer this sampling request: {why or 'no call of its caused it'}")
+            call, sampler = cause
+            return await sampler.sample(server, call, params)
+        answer = await relay(types.CreateMessageRequest(params=params), client, why)
         return refusal("not a sampling result") if isinstance(answer, types.ElicitResult) else answer
 
     return on_elicit, on_sample

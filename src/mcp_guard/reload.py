@@ -48,6 +48,7 @@ LIVE = (
     "servers_api",
     "virtual_servers",
     "client_request_timeout",
+    "sampling",
 )
 LIVE_RATE_LIMITS = ("rules", "requests_per_key")
 

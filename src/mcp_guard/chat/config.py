@@ -14,6 +14,9 @@ agent:
   max_depth: 10
   keys: {eng-bot: ["database/*"]}
 confirmations: {ttl_seconds: 300}
+sampling:
+  models: [openai/gpt-4.1-mini, openai/gpt-4.1]
+  max_tokens: 1024
 """
 
 from __future__ import annotations
@@ -110,6 +113,36 @@ class LLMSettings(_Model):
             if not _PROVIDER_NAME.match(name):
                 raise ValueError(f"provider name {name!r} must be 1-48 of A-Z a-z 0-9 _ . - (no '/')")
         return value
+
+    def resolve(self, model: object) -> tuple[str, str, ProviderConfig]:
+        """(provider, model, its settings) of a `<provider>/<model>` reference; ValueError naming the
+        configured providers or the allowed models when nothing configured serves it."""
+        configured = ", ".join(sorted(self.providers)) or "none (configure llm.providers)"
+        provider, _, name = model.partition("/") if isinstance(model, str) else ("", "", "")
+        if not provider or not name:
+            raise ValueError(f"'model' must be '<provider>/<model>', got {model!r}; configured providers: {configured}")
+        config = self.providers.get(provider)
+        if config is None:
+            raise ValueError(f"Unknown provider {provider!r} in model {model!r}; configured providers: {configured}")
+        if not config.allows(name):
+            allowed = ", ".join(config.models or [])
+            raise ValueError(f"Model {name!r} is not offered through provider {provider!r}; allowed: {allowed}")
+        return provider, name, config
+
+
+class SamplingSettings(_Model):
+    """Sampling the gateway fulfils itself (servers with `sampling: gateway` or `auto`): an upstream's
+    `sampling/createMessage` answered by a model of `llm.providers`, on the budget of the caller whose call
+    caused it (`chat/sampling.py`)."""
+
+    models: list[str] = Field(
+        default_factory=list,
+        description="`<provider>/<model>` references the gateway samples with. The first is used unless a "
+        "request's model hints (`modelPreferences.hints`, in order) name part of another one.",
+    )
+    max_tokens: int = Field(
+        1024, gt=0, description="Most completion tokens one request may use; a larger `maxTokens` is lowered to this."
+    )
 
 
 class AgentSettings(_Model):

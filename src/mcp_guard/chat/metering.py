@@ -7,6 +7,8 @@ Each stage is on when the request has what it needs, as for tool calls: token li
 RateLimitMiddleware attached a limiter, budgets when BudgetMiddleware attached the budget guard, audit
 when AuditMiddleware attached the log. The audit record has server `llm` and tool `<provider>/<model>`,
 so `/analytics/costs` sums model spend with tool spend; tool calls a turn leads to name it as parent.
+A turn made for something else (sampling for an upstream's tool call: `sampling.py`) names its own entry
+point and parent.
 """
 
 from __future__ import annotations
@@ -56,13 +58,25 @@ class Metering:
     """Model turns of one chat request."""
 
     def __init__(
-        self, gateway: GatewayHost, state: RequestState, route: Route, *, mode: str, output_bound: int
+        self,
+        gateway: GatewayHost,
+        state: RequestState,
+        route: Route,
+        *,
+        mode: str,
+        output_bound: int,
+        entry_point: str = "chat",
+        parent_id: str | None = None,
+        context: dict[str, Any] | None = None,
     ) -> None:
         self.gateway = gateway
         self.state = state
         self.route = route
         self.mode = mode
         self.output_bound = output_bound
+        self.entry_point = entry_point  # of the turns' audit records, with their parent and `context` arguments
+        self.parent_id = parent_id
+        self.context = context or {}
         self.turns = 0
         self._client = gateway.chat.client(route)
         self._tokens = gateway.chat.tokens if state.rate_limiter is not None else None
@@ -103,8 +117,14 @@ class Metering:
 
     def _meter(self, body: dict[str, Any]) -> TurnMeter:
         prompt = estimate_tokens([body.get("messages"), body.get("tools")])
-        arguments = {"turn": self.turns, "estimated_prompt_tokens": prompt, "max_output_tokens": self.output_bound}
-        call = ToolCall(f"{LLM_SERVER}/{self.route.ref}", arguments, self.state, entry_point="chat", mode=self.mode)
+        arguments = {
+            **self.context,
+            "turn": self.turns,
+            "estimated_prompt_tokens": prompt,
+            "max_output_tokens": self.output_bound,
+        }
+        name = f"{LLM_SERVER}/{self.route.ref}"
+        call = ToolCall(name, arguments, self.state, self.entry_point, self.mode, self.parent_id)
         return TurnMeter(call, prompt, self.output_bound)
 
     async def _admit(self, meter: TurnMeter) -> Hold | None:

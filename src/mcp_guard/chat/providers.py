@@ -39,17 +39,10 @@ class Route:
 
 def route(settings: LLMSettings, model: Any) -> Route:
     """The route for a request's `model`; 400 naming the configured providers when it has none."""
-    configured = ", ".join(sorted(settings.providers)) or "none (configure llm.providers)"
-    provider, _, name = model.partition("/") if isinstance(model, str) else ("", "", "")
-    if not provider or not name:
-        raise BadRequest(f"'model' must be '<provider>/<model>', got {model!r}; configured providers: {configured}")
-    config = settings.providers.get(provider)
-    if config is None:
-        raise BadRequest(f"Unknown provider {provider!r} in model {model!r}; configured providers: {configured}")
-    if not config.allows(name):
-        allowed = ", ".join(config.models or [])
-        raise BadRequest(f"Model {name!r} is not offered through provider {provider!r}; allowed: {allowed}")
-    return Route(provider, name, config)
+    try:
+        return Route(*settings.resolve(model))
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
 
 
 class ProviderClient:

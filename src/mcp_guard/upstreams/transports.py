@@ -45,8 +45,9 @@ async def open_transport(
 ) -> Client:
     """Connect (and negotiate the protocol era) inside `stack`; the caller's scope bounds the time.
     `server` is an in-process MCP server object, for `inprocess` servers registered as such. Elicitation and
-    sampling requests go to the client of the call that caused them (`relay.py`), found in `in_flight`."""
-    on_elicit, on_sample = upstream_callbacks(config.name, in_flight or InFlight())
+    sampling requests go to the client of the call that caused them (`relay.py`), found in `in_flight`, or
+    sampling to the gateway's own models as the server's `sampling` says."""
+    on_elicit, on_sample = upstream_callbacks(config.name, in_flight or InFlight(), config.sampling)
     client = Client(
         server if server is not None else await _target(stack, config, events),
         mode=config.protocol,

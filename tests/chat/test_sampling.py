@@ -1,0 +1,244 @@
+"""Sampling answered by the gateway's own model (`servers[].sampling: gateway | auto`), through a standalone
+gateway on a socket: the notes example (HTTP in both upstream eras, and handshake-era stdio) and npm
+server-everything ask for sampling inside a tool call, the scripted OpenAI-compatible server plays the
+provider, and SDK clients of both eras call. The turn's tokens × the model's price land on the caller's
+budget, its audit record names the tool call as parent, refusals and provider failures reach the upstream
+as errors that name them, and `relay` (the default) is unchanged."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx2
+import pytest
+
+from mcp_guard import Gateway
+from mcp_guard.auth.keys import generate_key, hash_key
+from mcp_guard.budget.config import BudgetConfig, TierBudget
+from mcp_guard.config import parse_config
+from mcp_guard.errors import ConfigError
+from mcp_guard.server import standalone_app
+from tests.integration.test_client_requests import ERAS, Answers, call, text_of
+from tests.servers.test_servers_api import on_a_socket
+from tests.support.processes import ServerProcess
+from tests.support.servers import everything_stdio_params, notes_server, notes_stdio_params
+
+from .world import LLM_PRICE
+
+pytestmark = pytest.mark.anyio
+USAGE = {"prompt_tokens": 120, "completion_tokens": 30}
+COST = (120 * LLM_PRICE["input"] + 30 * LLM_PRICE["output"]) / 1_000_000  # $0.0312
+TEAM_BUDGET = {"limit": 1.0, "period": "1d"}
+
+
+async def scripted(llm: ServerProcess, *turns: dict[str, Any]) -> str:
+    """A fresh `scripted/<name>` model that answers `turns` (the last one repeated)."""
+    name = f"sampling-{uuid.uuid4().hex[:8]}"
+    async with httpx2.AsyncClient() as http:
+        response = await http.put(f"{llm.base_url}/_scripts/{name}", json={"turns": list(turns), "repeat_last": True})
+        response.raise_for_status()
+    return f"scripted/{name}"
+
+
+async def received(llm: ServerProcess, model: str) -> list[dict[str, Any]]:
+    async with httpx2.AsyncClient() as http:
+        return list((await http.get(f"{llm.base_url}/_received/{model.split('/', 1)[1]}")).json())
+
+
+def document(
+    llm: ServerProcess,
+    server: dict[str, Any],
+    models: list[str],
+    budget: dict[str, Any] = TEAM_BUDGET,
+    token_limit: str | None = None,
+) -> dict[str, Any]:
+    """Keys `alice` and `bob` of team `eng` (with `budget`), allowed every tool; the scripted provider."""
+    keys = {name: generate_key() for name in ("alice", "bob")}
+    provider = {"base_url": llm.url, "pricing": {"*": LLM_PRICE}}
+    rules = [{"limit": token_limit}] if token_limit else []
+    return {
+        "servers": {server.pop("name"): server},
+        "roles": {"user": {"tools": ["*"]}},
+        "teams": {"eng": {"budget": budget}},
+        "keys": [{"name": n, "hash": hash_key(k), "roles": ["user"], "team": "eng"} for n, k in keys.items()],
+        "auth": {"store": "memory://"},
+        "audit": {"sink": "memory://", "synchronous": True},
+        "llm": {"providers": {"scripted": provider}, "token_limits": {"rules": rules}},
+        "sampling": {"models": models},
+        "_keys": keys,
+    }
+
+
+@asynccontextmanager
+async def gateway_over(doc: dict[str, Any]) -> AsyncIterator[tuple[str, dict[str, str], Gateway]]:
+    keys = doc.pop("_keys")
+    gateway = Gateway(parse_config(doc))
+    async with gateway.lifespan(), on_a_socket(standalone_app(gateway)) as base:
+        yield base, keys, gateway
+
+
+@asynccontextmanager
+async def notes_gateway(
+    llm: ServerProcess, sampling: str, models: list[str], upstream_era: str = "auto", **settings: Any
+) -> AsyncIterator[tuple[str, dict[str, str], Gateway]]:
+    """`settings`: the rest of `document`'s."""
+    async with notes_server("http") as server:
+        notes = {"name": "notes", "transport": "http", "url": server.url, "protocol": upstream_era}
+        async with gateway_over(document(llm, {**notes, "sampling": sampling}, models, **settings)) as g:
+            yield g
+
+
+async def team_spent(gateway: Gateway) -> float:
+    budget = gateway.config.teams["eng"].budget or BudgetConfig(**TEAM_BUDGET)
+    (status,) = await gateway.governance.budget.status([TierBudget("team", "eng", budget)])
+    return float(status["spent"])
+
+
+async def records(gateway: Gateway) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The tool call's record and its sampling turn's, which names it as parent."""
+    found = await gateway.governance.audit.query()
+    (sampled,) = [r for r in found if r["entry"] == "sampling"]
+    (cause,) = [r for r in found if r["call_id"] == sampled["parent_id"]]
+    return cause, sampled
+
+
+@pytest.mark.parametrize("upstream_era", ["auto", "legacy"])
+@pytest.mark.parametrize("era", ERAS)
+async def test_gateway_mode_samples_with_its_model_on_the_callers_budget(llm, era: str, upstream_era: str):
+    """`sampling: gateway`: even a client that can sample is not asked; the provider gets the request, the
+    upstream its answer, the team's budget the tokens at the model's price, the audit a turn under the call."""
+    model = await scripted(llm, {"content": "four", "usage": USAGE})
+    async with notes_gateway(llm, "gateway", [model], upstream_era) as (base, keys, gateway):
+        answers = Answers()
+        result = await call(base, keys["alice"], era, answers, "notes__ask_model", {"prompt": "2+2?"})
+        spent = await team_spent(gateway)
+        cause, sampled = await records(gateway)
+    assert not result.is_error, text_of(result)
+    assert text_of(result) == f"{model.split('/', 1)[1]}: four" and answers.asked == []
+    (sent,) = await received(llm, model)
+    assert sent["body"]["messages"] == [{"role": "user", "content": "2+2?"}] and sent["body"]["max_tokens"] == 64
+    assert spent == pytest.approx(COST)
+    assert (cause["server"], cause["tool"], cause["outcome"]) == ("notes", "ask_model", "ok")
+    assert (sampled["server"], sampled["tool"], sampled["key_name"]) == ("llm", model, "alice")
+    assert sampled["outcome"] == "ok" and sampled["cost"] == pytest.approx(COST)
+    arguments = sampled["arguments"]
+    assert arguments["server"] == "notes" and arguments["max_output_tokens"] == 64
+    assert (arguments["prompt_tokens"], arguments["completion_tokens"]) == (120, 30)
+
+
+@pytest.mark.parametrize("era", ERAS)
+async def test_auto_mode_asks_a_client_that_can_sample_and_samples_for_one_that_cannot(llm, era: str):
+    model = await scripted(llm, {"content": "four", "usage": USAGE})
+    async with notes_gateway(llm, "auto", [model]) as (base, keys, gateway):
+        answers = Answers()
+        relayed = await call(base, keys["alice"], era, answers, "notes__ask_model", {"prompt": "2+2?"})
+        assert await received(llm, model) == [] and await team_spent(gateway) == 0
+        sampled = await call(base, keys["alice"], era, None, "notes__ask_model", {"prompt": "2+2?"})
+        spent = await team_spent(gateway)
+    assert text_of(relayed) == "client-model: four" and answers.asked == ["sampling"]
+    assert not sampled.is_error and text_of(sampled).endswith(": four")
+    assert len(await received(llm, model)) == 1 and spent == pytest.approx(COST)
+
+
+@pytest.mark.parametrize("era", ERAS)
+async def test_relay_mode_is_unchanged_a_client_that_cannot_sample_is_refused(llm, era: str):
+    model = await scripted(llm, {"content": "four", "usage": USAGE})
+    async with notes_gateway(llm, "relay", [model]) as (base, keys, gateway):
+        refused = await call(base, keys["alice"], era, None, "notes__ask_model", {"prompt": "2+2?"})
+        relayed = await call(base, keys["alice"], era, Answers(), "notes__ask_model", {"prompt": "2+2?"})
+        found = await gateway.governance.audit.query()
+    assert refused.is_error and "sampling" in text_of(refused) and "capability" in text_of(refused)
+    assert text_of(relayed) == "client-model: four"
+    assert await received(llm, model) == [] and not [r for r in found if r["entry"] == "sampling"]
+    assert [r["arguments"] for r in found if r["tool"] == "sampling:notes"] == [{"model": "client-model"}]
+
+
+@pytest.mark.parametrize(
+    ("settings", "reason", "says"),
+    [
+        ({"budget": {"limit": 0.01, "period": "1d"}}, "budget_exceeded", "Budget of team 'eng' exceeded"),
+        ({"token_limit": "10/minute"}, "rate_limited", "Token limit of key 'alice' exceeded"),
+    ],
+    ids=["budget", "token-limit"],
+)
+async def test_a_refused_sampling_reaches_the_upstream_as_an_error_and_is_audited(llm, settings, reason, says):
+    """Over budget (64 tokens at $1000/M may cost $0.064 > $0.01), or over a token limit: the provider is not
+    called, the upstream is told why, and the refusal is audited under the tool call."""
+    model = await scripted(llm, {"content": "four", "usage": USAGE})
+    async with notes_gateway(llm, "gateway", [model], **settings) as (base, keys, gateway):
+        result = await call(base, keys["alice"], "auto", None, "notes__ask_model", {"prompt": "2+2?"})
+        cause, sampled = await records(gateway)
+    assert result.is_error and says in text_of(result) and f"could not sample '{model}'" in text_of(result)
+    assert await received(llm, model) == []
+    assert (sampled["decision"], sampled["reason"], sampled["cost"]) == ("denied", reason, 0)
+    assert cause["tool"] == "ask_model" and sampled["parent_id"] == cause["call_id"]
+
+
+async def test_a_provider_failure_reaches_the_upstream_as_an_error_that_names_it(llm):
+    model = await scripted(llm, {"status": 503, "error": "the model is overloaded"})
+    async with notes_gateway(llm, "gateway", [model]) as (base, keys, gateway):
+        result = await call(base, keys["alice"], "legacy", None, "notes__ask_model", {"prompt": "2+2?"})
+        spent = await team_spent(gateway)
+        _cause, sampled = await records(gateway)
+    assert result.is_error and "Provider 'scripted' answered 503: the model is overloaded" in text_of(result)
+    assert (sampled["outcome"], sampled["cost"], spent) == ("failed", 0, 0)
+
+
+@pytest.mark.parametrize("era", ERAS)
+async def test_over_stdio_the_one_call_in_flight_is_charged(llm, era: str):
+    """A handshake-era stdio upstream's request names no call: the one in flight is the cause, as for relays."""
+    model = await scripted(llm, {"content": "four", "usage": USAGE})
+    params = notes_stdio_params()
+    notes = {"name": "notes", "transport": "stdio", "command": params.command, "args": params.args}
+    notes |= {"protocol": "legacy", "sampling": "gateway"}
+    async with gateway_over(document(llm, notes, [model])) as (base, keys, gateway):
+        result = await call(base, keys["bob"], era, None, "notes__ask_model", {"prompt": "2+2?"})
+        spent = await team_spent(gateway)
+        cause, sampled = await records(gateway)
+    assert not result.is_error and text_of(result).endswith(": four")
+    assert spent == pytest.approx(COST) and sampled["key_name"] == cause["key_name"] == "bob"
+
+
+async def test_a_rest_call_samples_on_its_callers_budget_too(llm):
+    """No MCP client at all: a tool executed over REST still has its sampling answered and charged."""
+    model = await scripted(llm, {"content": "four", "usage": USAGE})
+    async with notes_gateway(llm, "gateway", [model]) as (base, keys, gateway):
+        body = {
+            "id": "c1",
+            "type": "function",
+            "function": {"name": "notes__ask_model", "arguments": '{"prompt": "x"}'},
+        }
+        async with httpx2.AsyncClient(headers={"authorization": f"Bearer {keys['alice']}"}) as http:
+            response = await http.post(f"{base}/mcp/tool/execute", json=body)
+        spent = await team_spent(gateway)
+        cause, sampled = await records(gateway)
+    assert response.status_code == 200 and response.json()["content"].endswith(": four"), response.text
+    assert spent == pytest.approx(COST) and (cause["entry"], sampled["parent_id"]) == ("rest", cause["call_id"])
+
+
+@pytest.mark.node
+@pytest.mark.parametrize("era", ERAS)
+async def test_server_everything_sampling_through_the_gateways_model(llm, era: str):
+    model = await scripted(llm, {"content": "four", "usage": USAGE})
+    params = everything_stdio_params()
+    everything = {"name": "everything", "transport": "stdio", "command": params.command, "args": params.args}
+    async with gateway_over(document(llm, {**everything, "sampling": "gateway"}, [model])) as (base, keys, gw):
+        arguments = {"prompt": "2+2?", "maxTokens": 50}
+        result = await call(base, keys["alice"], era, None, "everything__trigger-sampling-request", arguments)
+        spent = await team_spent(gw)
+    assert not result.is_error and '"text": "four"' in text_of(result) and '"stopReason": "endTurn"' in text_of(result)
+    (sent,) = await received(llm, model)
+    assert sent["body"]["messages"][0] == {"role": "system", "content": "You are a helpful test server."}
+    assert (sent["body"]["max_tokens"], sent["body"]["temperature"]) == (50, 0.7)
+    assert spent == pytest.approx(COST)
+
+
+def test_a_server_the_gateway_samples_for_needs_models_it_can_reach():
+    server = {"notes": {"transport": "http", "url": "http://127.0.0.1:1/mcp", "sampling": "auto"}}
+    with pytest.raises(ConfigError, match=r"servers \['notes'\] let the gateway answer sampling"):
+        parse_config({"servers": server})
+    with pytest.raises(ConfigError, match="sampling.models: Unknown provider 'nope'"):
+        parse_config({"servers": server, "sampling": {"models": ["nope/model"]}})
