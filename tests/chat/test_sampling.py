@@ -13,13 +13,15 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx2
+import mcp_types as types
 import pytest
 
 from mcp_guard import Gateway
 from mcp_guard.auth.keys import generate_key, hash_key
 from mcp_guard.budget.config import BudgetConfig, TierBudget
+from mcp_guard.chat.sampling import choose_model, provider_request, sampling_result
 from mcp_guard.config import parse_config
-from mcp_guard.errors import ConfigError
+from mcp_guard.errors import BadRequest, ConfigError, UpstreamError
 from mcp_guard.server import standalone_app
 from tests.integration.test_client_requests import ERAS, Answers, call, text_of
 from tests.servers.test_servers_api import on_a_socket
@@ -242,3 +244,107 @@ def test_a_server_the_gateway_samples_for_needs_models_it_can_reach():
         parse_config({"servers": server})
     with pytest.raises(ConfigError, match="sampling.models: Unknown provider 'nope'"):
         parse_config({"servers": server, "sampling": {"models": ["nope/model"]}})
+
+
+async def test_refuse_mode_asks_nobody(llm):
+    model = await scripted(llm, {"content": "four", "usage": USAGE})
+    async with notes_gateway(llm, "refuse", [model]) as (base, keys, _gateway):
+        answers = Answers()
+        result = await call(base, keys["alice"], "legacy", answers, "notes__ask_model", {"prompt": "2+2?"})
+    assert result.is_error and "does not answer sampling requests of 'notes'" in text_of(result)
+    assert answers.asked == [] and await received(llm, model) == []
+
+
+def text(value: str) -> types.TextContent:
+    return types.TextContent(type="text", text=value)
+
+
+def request(*messages: types.SamplingMessage, **params: Any) -> types.CreateMessageRequestParams:
+    return types.CreateMessageRequestParams(messages=list(messages), **{"max_tokens": 500, **params})
+
+
+def test_the_request_maps_onto_the_providers():
+    image = types.ImageContent(type="image", data="aW1n", mime_type="image/png")
+    audio = types.AudioContent(type="audio", data="c25k", mime_type="audio/wav")
+    params = request(
+        types.SamplingMessage(role="user", content=[text("look"), image, audio]),
+        types.SamplingMessage(role="assistant", content=text("a cat")),
+        types.SamplingMessage(role="user", content=[text("and"), text("then?")]),
+        system_prompt="Be brief.",
+        temperature=0.2,
+        stop_sequences=["END"],
+        include_context="thisServer",
+        metadata={"not": "sent"},
+    )
+    assert provider_request("m", params, max_tokens=100) == {
+        "model": "m",
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "look"},
+                    {"type": "image_url", "image_url": {"url": "data:image/png;base64,aW1n"}},
+                    {"type": "input_audio", "input_audio": {"data": "c25k", "format": "wav"}},
+                ],
+            },
+            {"role": "assistant", "content": "a cat"},
+            {"role": "user", "content": "and\nthen?"},
+        ],
+        "max_tokens": 100,  # 500 asked, lowered to `sampling.max_tokens`
+        "temperature": 0.2,
+        "stop": ["END"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("params", "says"),
+    [
+        (request(types.SamplingMessage(role="user", content=text("x")), max_tokens=0), "maxTokens must be positive"),
+        (
+            request(
+                types.SamplingMessage(role="user", content=text("x")),
+                tools=[types.Tool(name="t", input_schema={"type": "object"})],
+            ),
+            "sampling with tools is not fulfilled",
+        ),
+        (
+            request(
+                types.SamplingMessage(
+                    role="user", content=types.AudioContent(type="audio", data="x", mime_type="audio/ogg")
+                )
+            ),
+            "audio of type 'audio/ogg'",
+        ),
+    ],
+    ids=["no-tokens", "tools", "ogg"],
+)
+def test_what_cannot_be_sent_is_refused_by_name(params: types.CreateMessageRequestParams, says: str):
+    with pytest.raises(BadRequest, match=says):
+        provider_request("m", params, max_tokens=100)
+
+
+def test_model_hints_pick_among_the_configured_models_in_hint_order():
+    models = ["openai/gpt-4.1-mini", "anthropic/claude-sonnet-4", "openai/gpt-4.1"]
+
+    def hinted(*names: str | None) -> types.ModelPreferences:
+        return types.ModelPreferences(hints=[types.ModelHint(name=n) for n in names])
+
+    assert choose_model(models, None) == "openai/gpt-4.1-mini"
+    assert choose_model(models, hinted("SONNET")) == "anthropic/claude-sonnet-4"
+    assert choose_model(models, hinted("gemini", None, "gpt-4.1")) == "openai/gpt-4.1-mini"
+    assert choose_model(models, hinted("gemini")) == "openai/gpt-4.1-mini"
+
+
+def test_the_providers_answer_maps_back():
+    answer = {"model": "gpt-4.1-2025", "choices": [{"message": {"content": "hi"}, "finish_reason": "length"}]}
+    result = sampling_result(answer, "gpt-4.1")
+    assert (result.role, result.content, result.model, result.stop_reason) == (
+        "assistant",
+        text("hi"),
+        "gpt-4.1-2025",
+        "maxTokens",
+    )
+    assert sampling_result({"choices": [{"message": {"content": ""}}]}, "m").model == "m"
+    with pytest.raises(UpstreamError, match="no text message"):
+        sampling_result({"choices": [{"message": {"content": None, "tool_calls": []}}]}, "m")
