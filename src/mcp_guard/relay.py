@@ -184,7 +184,8 @@ def upstream_callbacks(server: str, in_flight: InFlight, sampling: str = "relay"
             return refusal(f"mcp-guard does not answer sampling requests of {server!r} (servers.{server}.sampling)")
         if sampling == "gateway" or (sampling == "auto" and (client is None or client.declared.sampling is None)):
             if cause is None:
-                return refusal(f"mcp-guard cannot answer this sampling request: {why or 'no call of its caused it'}")
+                reason = why or "no call of the gateway caused it"
+                return refusal(f"mcp-guard cannot answer this sampling request: {reason}")
             call, sampler = cause
             return await sampler.sample(server, call, params)
         answer = await relay(types.CreateMessageRequest(params=params), client, why)

@@ -5,7 +5,15 @@ import anyio
 import mcp_types as types
 import pytest
 
-from mcp_guard.relay import InFlight, InputAnswer, InputRequest, relaying, upstream_callbacks
+from mcp_guard.relay import (
+    InFlight,
+    InputAnswer,
+    InputRequest,
+    bind_cause,
+    relaying,
+    unbind_cause,
+    upstream_callbacks,
+)
 from mcp_guard.router.client_requests import unsupported
 
 pytestmark = pytest.mark.anyio
@@ -94,3 +102,77 @@ async def test_outside_any_call_the_one_call_in_flight_gets_it_and_two_get_nothi
 def test_what_a_client_must_have_declared(declared: dict, request_: InputRequest, missing: str | None):
     reason = unsupported(request_, types.ClientCapabilities.model_validate(declared))
     assert reason == (None if missing is None else f"the client that caused this call did not declare {missing}")
+
+
+class Sampling(Recorder):
+    """A client that declared `capabilities` and answers sampling; the gateway's own sampler, recording."""
+
+    def __init__(self, name: str, capabilities: dict | None = None) -> None:
+        super().__init__(name)
+        self.declared = types.ClientCapabilities.model_validate(capabilities or {})
+        self.sampled: list[tuple[str, object]] = []
+
+    async def ask(self, server: str, request: InputRequest) -> InputAnswer:
+        self.asked.append((server, request.method))
+        return types.CreateMessageResult(
+            role="assistant", content=types.TextContent(type="text", text="x"), model=self.name
+        )
+
+    async def sample(self, server: str, call: object, params: types.CreateMessageRequestParams) -> InputAnswer:
+        self.sampled.append((server, call))
+        return types.CreateMessageResult(
+            role="assistant", content=types.TextContent(type="text", text="x"), model=self.name
+        )
+
+
+@pytest.mark.parametrize(
+    ("mode", "capabilities", "answered_by"),
+    [
+        ("relay", {"sampling": {}}, "client"),
+        ("auto", {"sampling": {}}, "client"),
+        ("auto", {"elicitation": {}}, "gateway"),
+        ("auto", None, "gateway"),  # no relay at all: a REST or Code Mode call, or a client that declared nothing
+        ("gateway", {"sampling": {}}, "gateway"),
+        ("refuse", {"sampling": {}}, None),
+    ],
+)
+async def test_who_answers_sampling_in_each_mode(mode: str, capabilities: dict | None, answered_by: str | None):
+    client, gateway, in_flight = Sampling("client", capabilities), Sampling("gateway"), InFlight()
+    _, on_sample = upstream_callbacks("notes", in_flight, mode)
+    token = bind_cause("the tool call", gateway)
+    try:
+        with relaying(client if capabilities is not None else None), in_flight.call():
+            answer = await on_sample(None, SAMPLE.params)  # type: ignore[arg-type]
+    finally:
+        unbind_cause(token)
+    if answered_by is None:
+        assert isinstance(answer, types.ErrorData) and "does not answer sampling requests of 'notes'" in answer.message
+    else:
+        assert isinstance(answer, types.CreateMessageResult) and answer.model == answered_by
+    assert gateway.sampled == ([("notes", "the tool call")] if answered_by == "gateway" else [])
+    assert client.asked == ([("notes", "sampling/createMessage")] if answered_by == "client" else [])
+
+
+async def test_outside_any_call_the_gateway_samples_for_the_one_call_in_flight_only():
+    """The cause is registered with the call, as its relay is: the receive loop finds it the same way."""
+    gateway, in_flight = Sampling("gateway"), InFlight()
+    _, on_sample = upstream_callbacks("notes", in_flight, "gateway")
+
+    async def caused_call(started: anyio.Event, done: anyio.Event) -> None:
+        token = bind_cause("alice's call", gateway)
+        try:
+            with relaying(None), in_flight.call():
+                started.set()
+                await done.wait()
+        finally:
+            unbind_cause(token)
+
+    async with anyio.create_task_group() as tg:
+        started, done = anyio.Event(), anyio.Event()
+        tg.start_soon(caused_call, started, done)
+        await started.wait()
+        assert isinstance(await on_sample(None, SAMPLE.params), types.CreateMessageResult)  # type: ignore[arg-type]
+        done.set()
+    refused = await on_sample(None, SAMPLE.params)  # type: ignore[arg-type]
+    assert isinstance(refused, types.ErrorData) and "no call of the gateway is in flight" in refused.message
+    assert gateway.sampled == [("notes", "alice's call")]
