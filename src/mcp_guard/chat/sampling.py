@@ -48,6 +48,8 @@ class GatewaySampler:
         settings = self.gateway.config.sampling
         model = choose_model(settings.models, params.model_preferences)
         try:
+            if not model:  # a server added at runtime is not checked against `sampling.models` as the file is
+                raise BadRequest("the gateway has no model to sample with: configure sampling.models")
             route = self.gateway.chat.route(model)
             body = provider_request(route.model, params, settings.max_tokens)
             context: dict[str, Any] = {"server": server}
