@@ -25,7 +25,6 @@ import mcp_types as types
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST
 
 from ..errors import BadRequest, GatewayError, UpstreamError
-from .metering import Metering
 
 if TYPE_CHECKING:
     from ..host import GatewayHost
@@ -45,6 +44,8 @@ class GatewaySampler:
     async def sample(
         self, server: str, call: ToolCall, params: types.CreateMessageRequestParams
     ) -> types.CreateMessageResult | types.ErrorData:
+        from .metering import Metering  # on first use: chat and its providers are not loaded at start-up
+
         settings = self.gateway.config.sampling
         model = choose_model(settings.models, params.model_preferences)
         try:
