@@ -72,6 +72,8 @@ from mcp_types import (
     ImageContent,
     InputRequiredResult,
     LoggingLevel,
+    ModelHint,
+    ModelPreferences,
     PromptReference,
     SamplingMessage,
     TextContent,
@@ -369,17 +371,23 @@ def _register_input_tools(server: MCPServer) -> None:
         return await _confirmation(ctx, question)
 
     @server.tool(structured_output=False, annotations=ToolAnnotations(read_only_hint=True))
-    async def ask_model(prompt: str, ctx: Context) -> Any:
-        """Ask the client's model `prompt` (sampling); say what it answered."""
+    async def ask_model(prompt: str, ctx: Context, hint: str = "", include_context: str = "") -> Any:
+        """Ask the client's model `prompt` (sampling), preferring a model named like `hint`, asking for
+        `include_context` (none, thisServer, allServers) if given; say what it answered."""
         messages = [SamplingMessage(role="user", content=TextContent(type="text", text=prompt))]
+        options: dict[str, Any] = {"max_tokens": 64}
+        if hint:
+            options["model_preferences"] = ModelPreferences(hints=[ModelHint(name=hint)])
+        if include_context:
+            options["include_context"] = include_context
         if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
             result: Any = await ctx.request_context.session.create_message(
-                messages=messages, max_tokens=64, related_request_id=ctx.request_id
+                messages=messages, related_request_id=ctx.request_id, **options
             )
         else:
             result = (ctx.input_responses or {}).get("sample")
             if not isinstance(result, CreateMessageResult):
-                params = CreateMessageRequestParams(messages=messages, max_tokens=64)
+                params = CreateMessageRequestParams(messages=messages, **options)
                 return InputRequiredResult(input_requests={"sample": CreateMessageRequest(params=params)})
         text = result.content.text if isinstance(result.content, TextContent) else "?"
         return f"{result.model}: {text}"

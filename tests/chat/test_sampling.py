@@ -131,6 +131,21 @@ async def test_gateway_mode_samples_with_its_model_on_the_callers_budget(llm, er
     assert (arguments["prompt_tokens"], arguments["completion_tokens"]) == (120, 30)
 
 
+@pytest.mark.parametrize("upstream_era", ["auto", "legacy"])
+async def test_a_model_hint_picks_among_the_models_and_include_context_is_recorded_as_not_honoured(
+    llm, upstream_era: str
+):
+    first = await scripted(llm, {"content": "first", "usage": USAGE})
+    second = await scripted(llm, {"content": "second", "usage": USAGE})
+    async with notes_gateway(llm, "gateway", [first, second], upstream_era) as (base, keys, gateway):
+        arguments = {"prompt": "2+2?", "hint": second.split("-", 1)[1].upper(), "include_context": "thisServer"}
+        result = await call(base, keys["alice"], "auto", None, "notes__ask_model", arguments)
+        _cause, sampled = await records(gateway)
+    assert text_of(result).endswith(": second") and sampled["tool"] == second
+    assert await received(llm, first) == [] and len(await received(llm, second)) == 1
+    assert sampled["arguments"]["include_context"] == "thisServer (not honoured: sampled as 'none')"
+
+
 @pytest.mark.parametrize("era", ERAS)
 async def test_auto_mode_asks_a_client_that_can_sample_and_samples_for_one_that_cannot(llm, era: str):
     model = await scripted(llm, {"content": "four", "usage": USAGE})
