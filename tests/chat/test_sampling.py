@@ -22,7 +22,9 @@ from mcp_guard.budget.config import BudgetConfig, TierBudget
 from mcp_guard.chat.sampling import choose_model, provider_request, sampling_result
 from mcp_guard.config import parse_config
 from mcp_guard.errors import BadRequest, ConfigError, UpstreamError
+from mcp_guard.pipeline import ToolCall
 from mcp_guard.server import standalone_app
+from mcp_guard.state import RequestState
 from tests.integration.test_client_requests import ERAS, Answers, call, text_of
 from tests.servers.test_servers_api import on_a_socket
 from tests.support.processes import ServerProcess
@@ -363,3 +365,25 @@ def test_the_providers_answer_maps_back():
     assert sampling_result({"choices": [{"message": {"content": ""}}]}, "m").model == "m"
     with pytest.raises(UpstreamError, match="no text message"):
         sampling_result({"choices": [{"message": {"content": None, "tool_calls": []}}]}, "m")
+
+
+async def test_a_request_the_provider_cannot_be_sent_is_refused_and_audited_under_its_call(llm):
+    """Sampling with tools, straight to the gateway's sampler (no upstream sends it): refused by name,
+    recorded as denied under the call that caused it, the provider never called."""
+    model = await scripted(llm, {"content": "four", "usage": USAGE})
+    server = {"name": "notes", "transport": "http", "url": "http://127.0.0.1:9/mcp", "enabled": False}
+    doc = document(llm, {**server, "sampling": "gateway"}, [model])
+    doc.pop("_keys")
+    gateway = Gateway(parse_config(doc))
+    async with gateway.lifespan():
+        cause = ToolCall("notes/ask_model", {}, RequestState(audit=gateway.governance.audit))
+        tools = [types.Tool(name="t", input_schema={"type": "object"})]
+        params = request(types.SamplingMessage(role="user", content=text("x")), tools=tools)
+        answer = await gateway.pipeline.sampler.sample("notes", cause, params)  # type: ignore[union-attr]
+        (record,) = await gateway.governance.audit.query()
+    assert isinstance(answer, types.ErrorData) and answer.code == types.INVALID_PARAMS
+    assert answer.message.startswith(f"mcp-guard could not sample '{model}' for 'notes': sampling with tools")
+    assert answer.data == {"status": 400, "reason": "bad_request"}
+    assert (record["server"], record["tool"], record["entry"]) == ("llm", model, "sampling")
+    assert (record["decision"], record["reason"], record["parent_id"]) == ("denied", "bad_request", cause.id)
+    assert await received(llm, model) == []

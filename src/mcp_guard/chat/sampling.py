@@ -25,10 +25,10 @@ import mcp_types as types
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST
 
 from ..errors import BadRequest, GatewayError, UpstreamError
+from ..pipeline import ToolCall
 
 if TYPE_CHECKING:
     from ..host import GatewayHost
-    from ..pipeline import ToolCall
 
 # OpenAI's `finish_reason` → MCP's `stopReason` (a provider's "stop" cannot tell a stop sequence apart)
 _STOP_REASONS = {"stop": "endTurn", "length": "maxTokens", "tool_calls": "toolUse"}
@@ -44,28 +44,35 @@ class GatewaySampler:
     async def sample(
         self, server: str, call: ToolCall, params: types.CreateMessageRequestParams
     ) -> types.CreateMessageResult | types.ErrorData:
-        from .metering import Metering  # on first use: chat and its providers are not loaded at start-up
+        from .metering import LLM_SERVER, Metering  # on first use: chat and its providers are not loaded at start-up
 
         settings = self.gateway.config.sampling
         model = choose_model(settings.models, params.model_preferences)
+        context: dict[str, Any] = {"server": server}
+        if params.include_context not in (None, "none"):
+            context["include_context"] = f"{params.include_context} (not honoured: sampled as 'none')"
         try:
             if not model:  # a server added at runtime is not checked against `sampling.models` as the file is
                 raise BadRequest("the gateway has no model to sample with: configure sampling.models")
             route = self.gateway.chat.route(model)
             body = provider_request(route.model, params, settings.max_tokens)
-            context: dict[str, Any] = {"server": server}
-            if params.include_context not in (None, "none"):
-                context["include_context"] = f"{params.include_context} (not honoured: sampled as 'none')"
-            metering = Metering(
-                self.gateway,
-                call.state,
-                route,
-                mode=call.mode,
-                output_bound=body["max_tokens"],
-                entry_point="sampling",
-                parent_id=call.id,
-                context=context,
+        except GatewayError as exc:  # refused before a turn began (a turn records its own refusals)
+            name = f"{LLM_SERVER}/{model or '(none)'}"
+            await self.gateway.pipeline.record_call(
+                ToolCall(name, context, call.state, "sampling", call.mode, call.id), exc
             )
+            return _error(server, model, exc)
+        metering = Metering(
+            self.gateway,
+            call.state,
+            route,
+            mode=call.mode,
+            output_bound=body["max_tokens"],
+            entry_point="sampling",
+            parent_id=call.id,
+            context=context,
+        )
+        try:
             answer, _meter = await metering.complete(body)
             return sampling_result(answer, route.model)
         except GatewayError as exc:
