@@ -206,13 +206,15 @@ async def test_a_provider_failure_reaches_the_upstream_as_an_error_that_names_it
     assert (sampled["outcome"], sampled["cost"], spent) == ("failed", 0, 0)
 
 
+@pytest.mark.parametrize("upstream_era", ["legacy", "auto"])
 @pytest.mark.parametrize("era", ERAS)
-async def test_over_stdio_the_one_call_in_flight_is_charged(llm, era: str):
-    """A handshake-era stdio upstream's request names no call: the one in flight is the cause, as for relays."""
+async def test_over_stdio_the_call_that_caused_it_is_charged(llm, era: str, upstream_era: str):
+    """A handshake-era stdio upstream's request names no call: the one in flight is the cause, as for relays;
+    a 2026-07-28 one asks in its call's result (so such a server's calls skip the direct stdio path)."""
     model = await scripted(llm, {"content": "four", "usage": USAGE})
     params = notes_stdio_params()
     notes = {"name": "notes", "transport": "stdio", "command": params.command, "args": params.args}
-    notes |= {"protocol": "legacy", "sampling": "gateway"}
+    notes |= {"protocol": upstream_era, "sampling": "gateway"}
     async with gateway_over(document(llm, notes, [model])) as (base, keys, gateway):
         result = await call(base, keys["bob"], era, None, "notes__ask_model", {"prompt": "2+2?"})
         spent = await team_spent(gateway)

@@ -87,7 +87,6 @@ class DirectHttpCaller:
             config.transport == "http"
             and (config.url or "").startswith("http://")
             and client.protocol_version in MODERN_PROTOCOL_VERSIONS
-            and config.sampling == "relay"  # else the gateway may answer its sampling: the SDK's input loop
             and not any(os.environ.get(name) for name in _PROXY_VARIABLES)
             and callable(stamp)
             and _on_asyncio()

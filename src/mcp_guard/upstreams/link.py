@@ -42,6 +42,8 @@ class Link:
     def open(cls, config: ServerConfig, client: Client, pipe: StdioPipe | None = None) -> Link:
         # http saves ~1 ms of CPU per call: one plain POST instead of the SDK transport and httpx2;
         # stdio 30-43 % of the gateway's CPU per call: one line on the pipe instead of the session's task hops
+        if config.sampling != "relay":  # the gateway may answer its sampling: the SDK client's input loop does
+            return cls(client, None)
         direct: DirectCaller | None = DirectHttpCaller.open(config, client) or DirectStdioCaller.open(
             config, client, pipe
         )
