@@ -43,7 +43,7 @@ from .errors import (
     UpstreamError,
 )
 from .json_input import check_call, check_value, printable
-from .names import SEPARATOR, PromptRef, Ref, ResourceRef, described, prefixed_readings
+from .names import SEPARATOR, Ref, described, prefixed_readings
 from .observability.observer import Observer
 from .relay import Sampler, bind_cause, unbind_cause
 from .state import CallGuard, RequestState, new_id
@@ -72,7 +72,7 @@ class ToolCall:
     started: float = field(default_factory=time.perf_counter)
     tool: CatalogEntry | None = None  # set once resolved (tools only)
     cost: float = 0.0  # set by the budget stage
-    item: ResourceRef | PromptRef | None = None  # set once resolved (other methods)
+    item: Ref | None = None  # set once resolved (other methods; a task's tool for `tasks/*`)
     method: str = "tools/call"
     refund_if_failed: bool = False  # set by the budget stage: a failed call is then recorded at no cost
     ended: float | None = None  # epoch seconds: the audit record's time, at which the budget books the cost
@@ -183,7 +183,7 @@ class Pipeline:
         method: str,
         label: str,
         arguments: dict[str, Any],
-        resolve: Callable[[], ResourceRef | PromptRef],
+        resolve: Callable[[], Ref],
         invoke: Callable[[Upstream, Any], Awaitable[R]],
         *,
         entry_point: str = "mcp",
@@ -204,7 +204,7 @@ class Pipeline:
     async def _used(
         self,
         call: ToolCall,
-        resolve: Callable[[], ResourceRef | PromptRef],
+        resolve: Callable[[], Ref],
         invoke: Callable[[Upstream, Any], Awaitable[R]],
     ) -> R:
         async with _Attempt(self, call) as attempt:

@@ -4,7 +4,8 @@ call through the pipeline. The SDK's streamable-HTTP session manager serves both
 
 The other method families have a module each, dispatched from here: `resources.py` (resources and
 templates), `prompts.py`, `completion.py`, `subscriptions.py` (resource subscriptions and 2026-07-28 listen
-streams). `ping` is the SDK's own (handshake era; 2026-07-28 has none).
+streams), `tasks.py` (task-augmented calls and `tasks/*`, handshake era). `ping` is the SDK's own
+(handshake era; 2026-07-28 has none).
 
 `McpEndpoint` is what the router serves at its mount point: the session manager, built and run by its
 `running()` (the gateway's lifespan enters it through `GatewayRouter.running()`), and the `Backchannels`
@@ -42,12 +43,12 @@ from .backchannels import Backchannels
 from .client_requests import CallResult
 from .completion import completion_handlers
 from .fast_call import FastToolCall, ToolCaller
-from .list_changed import NotifyingServer
 from .portable_sessions import PortableSessions
 from .progress import client_sink
 from .prompts import prompt_handlers
 from .resources import resource_handlers
 from .subscriptions import subscription_handlers
+from .tasks import Tasks, TaskServer
 from .virtual import UnprefixedNames, unprefixed_server
 
 if TYPE_CHECKING:
@@ -137,7 +138,7 @@ def build_mcp_server(gateway: GatewayHost, channels: Backchannels) -> Server[Any
         # Logging is deprecated in 2026-07-28 only; handshake-era clients still set levels (logging_relay.py),
         # so serving it is deliberate, not something an operator should be warned about at every start.
         warnings.filterwarnings("ignore", "The logging capability is deprecated", MCPDeprecationWarning)
-        server = NotifyingServer(
+        server = TaskServer(
             SERVER_NAME,
             version=__version__,
             instructions="Tools, resources and prompts from several MCP servers, governed by mcp-guard. Tool "
@@ -154,7 +155,9 @@ def build_mcp_server(gateway: GatewayHost, channels: Backchannels) -> Server[Any
     # The gateway's own MCP span replaces the SDK's (or none at all while tracing is off: it costs ~µs)
     tracing = gateway.observer.tracing
     spans = [McpSpanMiddleware(tracing)] if tracing is not None else []
-    server.middleware = [*spans, UnprefixedNames(gateway)]
+    tasks = Tasks(gateway)
+    tasks.install(server)
+    server.middleware = [*spans, UnprefixedNames(gateway), tasks]
     return server
 
 

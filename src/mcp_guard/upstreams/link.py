@@ -18,6 +18,7 @@ from mcp import Client
 from ..config import ServerConfig
 from ..progress import current_sink
 from ..relay import current_relay
+from ..tasks import create_task, current_task_request, offers_tasks, task_created
 from .direct_http import DirectHttpCaller
 from .direct_stdio import DirectStdioCaller, StdioPipe
 
@@ -50,7 +51,11 @@ class Link:
         return cls(client, direct)
 
     async def call_tool(self, tool: str, arguments: dict[str, Any], timeout: float) -> types.CallToolResult:
-        """The call on the direct path when it can carry it, else on the SDK client."""
+        """The call on the direct path when it can carry it, else on the SDK client (task-augmented: `tasks.py`)."""
+        task = current_task_request()
+        if task is not None and offers_tasks(self.client.server_capabilities):
+            await create_task(self.client, tool, arguments, task)
+            return task_created(task)
         sink = current_sink()  # the caller asked for progress: the SDK client carries it (not the direct path)
         if self.direct is not None and sink is None and current_relay() is None:  # input requests too (relay.py)
             return await self.direct.call(tool, arguments)
