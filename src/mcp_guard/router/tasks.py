@@ -31,6 +31,8 @@ from mcp.server.lowlevel.server import NotificationOptions
 from mcp_types import INVALID_PARAMS
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
+from ..asgi import header
+from ..chat.confirmations import CONFIRM_HEADER
 from ..errors import GatewayError, NotFound
 from ..names import ToolRef
 from ..pipeline import ToolCall
@@ -142,15 +144,21 @@ class Tasks:
         name, arguments = params.get("name"), params.get("arguments")
         if not isinstance(name, str) or not (arguments is None or isinstance(arguments, dict)):
             return await call_next(ctx)  # the SDK's own validation answers -32602
-        return await self._create(state_of(ctx), name, arguments, params["task"])
+        confirmation = header(ctx.request.scope, CONFIRM_HEADER) if ctx.request is not None else None
+        return await self._create(state_of(ctx), name, arguments, params["task"], confirmation)
 
     async def _create(
-        self, state: RequestState, name: str, arguments: dict[str, Any] | None, task: dict[str, Any]
+        self,
+        state: RequestState,
+        name: str,
+        arguments: dict[str, Any] | None,
+        task: dict[str, Any],
+        confirmation: str | None,
     ) -> dict[str, Any]:
         request = TaskRequest(task)
         try:
             with augmenting(request):
-                result = await self.gateway.call(state, name, arguments, entry_point="mcp")
+                result = await self.gateway.call(state, name, arguments, entry_point="mcp", confirmation=confirmation)
         except GatewayError as exc:
             result = error_result(exc)
         entry = self.gateway.catalog.resolve(name)
