@@ -132,3 +132,24 @@ async def test_tasks_are_offered_only_where_an_upstream_offers_them():
             with pytest.raises(MCPError) as refused:
                 await get(client, "notes.nothing")
             assert refused.value.code == INVALID_PARAMS
+
+
+async def test_malformed_task_requests_are_refused_with_invalid_params():
+    async with everything_behind() as (base, alice, _, _gateway):
+        async with keyed(base, alice, "legacy") as client:
+            dispatcher = client.session._dispatcher
+            bad_calls = [
+                {"name": SHOWN, "arguments": {"topic": "x"}, "task": "soon"},
+                {"name": SHOWN, "arguments": {"topic": "x"}, "task": {"ttl": "long"}},
+                {"name": 7, "arguments": {}, "task": {}},
+                {"name": SHOWN, "arguments": [1], "task": {}},
+            ]
+            for params in bad_calls:
+                with pytest.raises(MCPError) as refused:
+                    await dispatcher.send_raw_request("tools/call", params, {})
+                assert refused.value.code == INVALID_PARAMS
+            for method, params in [("tasks/get", {}), ("tasks/result", {"taskId": 5}), ("tasks/list", {"cursor": "x"})]:
+                with pytest.raises(MCPError) as refused:
+                    await dispatcher.send_raw_request(method, params, {})
+                assert refused.value.code == INVALID_PARAMS
+            assert "task" in await create(client, SHOWN, {"topic": "still served"})

@@ -47,12 +47,24 @@ def test_a_task_is_forgotten_once_its_ttl_has_passed_and_one_without_ttl_after_a
     assert registry.owned(forever, "alice") is None
 
 
+def test_a_key_that_creates_too_many_tasks_forgets_its_own_oldest_not_another_keys(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setattr(module, "MAX_TASKS_PER_KEY", 2)
+    registry = TaskRegistry(Clock())
+    bobs = registry.add("bob", REF, task("b"))
+    first, second, third = (registry.add("alice", REF, task(str(n))) for n in range(3))
+    assert registry.owned(first, "alice") is None
+    assert list(registry.of("alice")) == [second, third]
+    assert registry.owned(bobs, "bob") is not None
+
+
 def test_the_oldest_task_is_forgotten_first_when_the_registry_is_full(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(module, "MAX_TASKS", 2)
     registry = TaskRegistry(Clock())
-    first, second, third = (registry.add("alice", REF, task(str(n))) for n in range(3))
-    assert registry.owned(first, "alice") is None
-    assert registry.owned(second, "alice") is not None and registry.owned(third, "alice") is not None
+    first, second, third = (registry.add(key, REF, task(key)) for key in ("alice", "bob", "carol"))
+    assert registry.owned(first, "alice") is None and registry.of("alice") == {}
+    assert registry.owned(second, "bob") is not None and registry.owned(third, "carol") is not None
 
 
 def test_an_answer_names_the_gateways_id_in_the_task_and_its_related_task():

@@ -13,11 +13,12 @@
   would otherwise count as calls of the tool.
 - The `tasks` capability is advertised to handshake-era clients while some upstream offers it.
 
-The registry lives in the process, bounded (`MAX_TASKS`) and expiring with each task's `ttl`.
+The registry lives in the process, bounded (per key and in all) and expiring with each task's `ttl`.
 """
 
 from __future__ import annotations
 
+import heapq
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -30,6 +31,7 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.lowlevel.server import NotificationOptions
 from mcp_types import INVALID_PARAMS
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import ValidationError
 
 from ..asgi import header
 from ..chat.confirmations import CONFIRM_HEADER
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
     from ..host import GatewayHost
 
 MAX_TASKS = 10_000  # tasks remembered per process; the oldest is forgotten first
+MAX_TASKS_PER_KEY = 1_000  # tasks remembered per key; its own oldest is forgotten first
 UNLIMITED_TTL = 86_400.0  # seconds a task is remembered when its upstream keeps it for ever (ttl null)
 _CAPABILITY = types.ServerTasksCapability(
     list=types.TasksListCapability(),
@@ -65,19 +68,30 @@ class OwnedTask:
 
 
 class TaskRegistry:
-    """The tasks created through this gateway process: gateway id → owner, tool and the upstream's id."""
+    """The tasks created through this gateway process: gateway id → owner, tool and the upstream's id.
+
+    Bounded per key (`MAX_TASKS_PER_KEY`: one key that creates many tasks forgets its own oldest, never
+    another key's) and in all (`MAX_TASKS`); each task is forgotten when its `ttl` has passed."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._tasks: dict[str, OwnedTask] = {}
+        self._tasks: dict[str, OwnedTask] = {}  # in creation order
+        self._by_owner: dict[str | None, dict[str, None]] = {}  # each key's task ids, in creation order
+        self._expiry: list[tuple[float, str]] = []  # a heap; entries of forgotten tasks are skipped
 
     def add(self, owner: str | None, ref: ToolRef, task: types.Task) -> str:
         self._expire()
-        while len(self._tasks) >= MAX_TASKS:
-            del self._tasks[next(iter(self._tasks))]
+        mine = self._by_owner.setdefault(owner, {})
+        if len(mine) >= MAX_TASKS_PER_KEY:
+            self._forget(next(iter(mine)))
+        if len(self._tasks) >= MAX_TASKS:
+            self._forget(next(iter(self._tasks)))
         task_id = f"{ref.server}.{secrets.token_urlsafe(16)}"
         ttl = task.ttl / 1000 if task.ttl is not None else UNLIMITED_TTL
-        self._tasks[task_id] = OwnedTask(owner, ref, task.task_id, self._clock() + ttl)
+        owned = OwnedTask(owner, ref, task.task_id, self._clock() + ttl)
+        self._tasks[task_id] = owned
+        self._by_owner.setdefault(owner, {})[task_id] = None
+        heapq.heappush(self._expiry, (owned.expires, task_id))
         return task_id
 
     def owned(self, task_id: str, owner: str | None) -> OwnedTask | None:
@@ -88,12 +102,22 @@ class TaskRegistry:
 
     def of(self, owner: str | None) -> dict[str, OwnedTask]:
         self._expire()
-        return {task_id: task for task_id, task in self._tasks.items() if task.owner == owner}
+        return {task_id: self._tasks[task_id] for task_id in self._by_owner.get(owner, ())}
 
     def _expire(self) -> None:
-        now = self._clock()
-        for task_id in [t for t, task in self._tasks.items() if task.expires <= now]:
-            del self._tasks[task_id]
+        now, expiry = self._clock(), self._expiry
+        while expiry and expiry[0][0] <= now:
+            _, task_id = heapq.heappop(expiry)
+            self._forget(task_id)
+
+    def _forget(self, task_id: str) -> None:
+        task = self._tasks.pop(task_id, None)
+        if task is None:
+            return
+        mine = self._by_owner[task.owner]
+        del mine[task_id]
+        if not mine:
+            del self._by_owner[task.owner]
 
 
 class TaskServer(NotifyingServer):
@@ -137,28 +161,27 @@ class Tasks:
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         """A server middleware: takes task-augmented `tools/call`s of handshake-era clients."""
         params = ctx.params
-        if ctx.method != "tools/call" or not params or not isinstance(params.get("task"), dict):
+        if ctx.method != "tools/call" or not params or params.get("task") is None:
             return await call_next(ctx)
         if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS or not self.offered():
             return await call_next(ctx)  # not offered: the call is answered in full, its `task` ignored
-        name, arguments = params.get("name"), params.get("arguments")
-        if not isinstance(name, str) or not (arguments is None or isinstance(arguments, dict)):
-            return await call_next(ctx)  # the SDK's own validation answers -32602
+        try:  # this middleware answers before the SDK validates the params: it must
+            call = types.CallToolRequestParams.model_validate(params, by_name=False)
+        except ValidationError as exc:
+            raise MCPError(INVALID_PARAMS, f"Invalid tools/call params: {_first_error(exc)}") from None
         confirmation = header(ctx.request.scope, CONFIRM_HEADER) if ctx.request is not None else None
-        return await self._create(state_of(ctx), name, arguments, params["task"], confirmation)
+        return await self._create(state_of(ctx), call, confirmation)
 
     async def _create(
-        self,
-        state: RequestState,
-        name: str,
-        arguments: dict[str, Any] | None,
-        task: dict[str, Any],
-        confirmation: str | None,
+        self, state: RequestState, params: types.CallToolRequestParams, confirmation: str | None
     ) -> dict[str, Any]:
-        request = TaskRequest(task)
+        task = params.task.model_dump(by_alias=True, exclude_none=True, mode="json") if params.task else {}
+        request, name = TaskRequest(task), params.name
         try:
             with augmenting(request):
-                result = await self.gateway.call(state, name, arguments, entry_point="mcp", confirmation=confirmation)
+                result = await self.gateway.call(
+                    state, name, params.arguments, entry_point="mcp", confirmation=confirmation
+                )
         except GatewayError as exc:
             result = error_result(exc)
         entry = self.gateway.catalog.resolve(name)
@@ -251,6 +274,12 @@ def _renamed(wire: dict[str, Any], upstream_id: str, task_id: str) -> dict[str, 
     if isinstance(meta, dict) and isinstance(related := meta.get(RELATED_TASK), dict):
         result["_meta"] = {**meta, RELATED_TASK: {**related, "taskId": task_id}}
     return result
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"]) or "params"
+    return f"{where}: {error['msg']}"
 
 
 def _key(state: RequestState) -> str | None:
