@@ -43,7 +43,7 @@ from .errors import (
     UpstreamError,
 )
 from .json_input import check_call, check_value, printable
-from .names import SEPARATOR, Ref, described, prefixed_readings
+from .names import SEPARATOR, PromptRef, Ref, ResourceRef, described, prefixed_readings
 from .observability.observer import Observer
 from .relay import Sampler, bind_cause, unbind_cause
 from .state import CallGuard, RequestState, new_id
@@ -172,7 +172,7 @@ class Pipeline:
         if self.confirmations is not None:  # before admission: a refused attempt spends no rate or budget
             await self.confirmations.check(call, confirmation)
         upstream = self.upstreams[entry.ref.server]
-        callee = await _as_caller(upstream, call.state)
+        callee = await as_caller(upstream, call.state)
         tracing = self.observer.tracing
         callee = tracing.traced_upstream(callee) if tracing is not None else callee
         return await self._admitted(call, admitted, upstream, callee.call, entry.ref.tool, call.arguments)
@@ -183,7 +183,7 @@ class Pipeline:
         method: str,
         label: str,
         arguments: dict[str, Any],
-        resolve: Callable[[], Ref],
+        resolve: Callable[[], ResourceRef | PromptRef],
         invoke: Callable[[Upstream, Any], Awaitable[R]],
         *,
         entry_point: str = "mcp",
@@ -204,7 +204,7 @@ class Pipeline:
     async def _used(
         self,
         call: ToolCall,
-        resolve: Callable[[], Ref],
+        resolve: Callable[[], ResourceRef | PromptRef],
         invoke: Callable[[Upstream, Any], Awaitable[R]],
     ) -> R:
         async with _Attempt(self, call) as attempt:
@@ -216,7 +216,7 @@ class Pipeline:
             upstream = self.upstreams.get(ref.server)
             if upstream is None:
                 raise NotFound(f"Unknown server {ref.server!r} in {described(ref)}", extra={ref.kind: str(ref)})
-            caller = await _as_caller(upstream, call.state)
+            caller = await as_caller(upstream, call.state)
             result = await self._admitted(call, attempt.admitted, upstream, invoke, caller, ref)
         return result
 
@@ -389,7 +389,7 @@ async def _settle(guard: CallGuard, call: ToolCall, token: Any, succeeded: bool)
         logger.exception("%s failed to settle call %s", type(guard).__name__, call.id)
 
 
-async def _as_caller(upstream: Upstream, state: RequestState) -> Upstream:
+async def as_caller(upstream: Upstream, state: RequestState) -> Upstream:
     """The upstream a call goes to: the shared one, or for a server that acts as each user, the caller's
     own session (`credentials/sessions.py`; `CredentialRequired` when they have linked no credential)."""
     if isinstance(upstream, PerPrincipalUpstream):

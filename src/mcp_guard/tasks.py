@@ -16,19 +16,23 @@ why the first needs the SDK's dispatcher.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
+from mcp.client.extension import ClientExtension, NotificationBinding
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
     from mcp import Client
 
 RELATED_TASK = "io.modelcontextprotocol/related-task"  # the `_meta` key naming a result's task
+TASK_STATUS = "notifications/tasks/status"
+TaskStatus = Callable[[types.TaskStatusNotificationParams], None]
+"""Called with each `notifications/tasks/status` an upstream sends (its own task ids)."""
 
 
 class _Wire(BaseModel):
@@ -96,3 +100,25 @@ def task_created(request: TaskRequest) -> types.CallToolResult:
     created = request.created
     text = f"task {created.task.task_id} created" if created is not None else "task created"
     return types.CallToolResult(content=[types.TextContent(text=text)])
+
+
+class TaskStatusObserver(ClientExtension):
+    """Hands the upstream's `notifications/tasks/status` to `on_status`.
+
+    The SDK client drops a notification its negotiated revision does not list (2025-11-25 lists no
+    `tasks/status`) unless a client extension binds it; an extension is also advertised in the client's
+    capabilities, hence an identifier of the gateway's own, which no server acts on."""
+
+    identifier = "dev.mcp-guard/task-status"
+
+    def __init__(self, on_status: Callable[[], TaskStatus | None]) -> None:
+        self._on_status = on_status
+
+    def notifications(self) -> Sequence[NotificationBinding[types.TaskStatusNotificationParams]]:
+        async def observe(params: types.TaskStatusNotificationParams) -> None:
+            if (on_status := self._on_status()) is not None:
+                on_status(params)
+
+        return (
+            NotificationBinding(method=TASK_STATUS, params_type=types.TaskStatusNotificationParams, handler=observe),
+        )

@@ -14,6 +14,7 @@ import anyio
 import mcp_types as types
 import pytest
 from mcp import Client, MCPError
+from mcp.client.extension import ClientExtension, NotificationBinding
 from mcp_types import INVALID_PARAMS
 
 from tests.support.servers import everything_stdio_params, notes_server
@@ -66,6 +67,25 @@ async def research(client: Client, name: str) -> tuple[str, types.CallToolResult
             await anyio.sleep(0.5)
     assert (await get(client, task_id)).status == "completed"
     return task_id, await result(client, task_id)
+
+
+class StatusSeen(ClientExtension):
+    """A client's ear for `notifications/tasks/status` (the SDK client drops it unless an extension binds it)."""
+
+    identifier = "dev.tests/task-status"
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    def notifications(self) -> list[NotificationBinding[types.TaskStatusNotificationParams]]:
+        async def seen(params: types.TaskStatusNotificationParams) -> None:
+            self.seen.append((params.task_id, params.status))
+
+        return [
+            NotificationBinding(
+                method="notifications/tasks/status", params_type=types.TaskStatusNotificationParams, handler=seen
+            )
+        ]
 
 
 @asynccontextmanager
@@ -153,3 +173,18 @@ async def test_malformed_task_requests_are_refused_with_invalid_params():
                     await dispatcher.send_raw_request(method, params, {})
                 assert refused.value.code == INVALID_PARAMS
             assert "task" in await create(client, SHOWN, {"topic": "still served"})
+
+
+async def test_status_changes_reach_the_client_that_created_the_task_and_no_other():
+    mine, theirs = StatusSeen(), StatusSeen()
+    async with everything_behind() as (base, alice, bob, _gateway):
+        async with keyed(base, alice, "legacy", extensions=[mine]) as client:
+            async with keyed(base, bob, "legacy", extensions=[theirs]) as other:
+                assert await listed(other) == []
+                task_id, _ = await research(client, SHOWN)
+                with anyio.fail_after(5):
+                    while (task_id, "completed") not in mine.seen:
+                        await anyio.sleep(0.1)
+    assert {seen_id for seen_id, _ in mine.seen} == {task_id}  # the gateway's id, never the upstream's
+    assert {"working", "completed"} <= {status for _, status in mine.seen}
+    assert theirs.seen == []

@@ -23,6 +23,7 @@ from anyio.abc import TaskGroup
 
 from ..config import ServerConfig
 from ..errors import NotAllowed, ServiceUnavailable, UpstreamError
+from ..tasks import TaskStatus
 from ..upstreams.base import (
     ElicitationComplete,
     ListChanged,
@@ -66,6 +67,7 @@ class PerPrincipalUpstream:
         # the shared connection's log messages only: a user's own session's are that user's, never relayed
         self.on_log_message: LogMessage | None = None
         self.on_elicitation_complete: ElicitationComplete | None = None  # likewise the shared connection's
+        self.on_task_status: TaskStatus | None = None  # likewise (a user's own session's tasks: not relayed)
         self.source = source
         self.settings = shared.config.credentials
         self._sessions: dict[str, _Session] = {}
@@ -98,6 +100,7 @@ class PerPrincipalUpstream:
         self.shared.on_list_changed, self.shared.on_resource_updated = self.on_list_changed, self.on_resource_updated
         self.shared.on_log_message = self.on_log_message
         self.shared.on_elicitation_complete = self.on_elicitation_complete
+        self.shared.on_task_status = self.on_task_status
         async with anyio.create_task_group() as group:
             self._group = group
             group.start_soon(self._reap_idle)

@@ -21,11 +21,14 @@ from __future__ import annotations
 import heapq
 import secrets
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import mcp_types as types
+from anyio.streams.memory import MemoryObjectSendStream
 from mcp import MCPError
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.lowlevel.server import NotificationOptions
@@ -37,10 +40,10 @@ from ..asgi import header
 from ..chat.confirmations import CONFIRM_HEADER
 from ..errors import GatewayError, NotFound
 from ..names import ToolRef
-from ..pipeline import ToolCall
+from ..pipeline import ToolCall, as_caller
 from ..results import error_result
 from ..state import RequestState
-from ..tasks import RELATED_TASK, TaskRequest, augmenting, task_request
+from ..tasks import RELATED_TASK, TASK_STATUS, TaskRequest, augmenting, task_request
 from .aggregate import Context, rpc_error, state_of
 from .list_changed import NotifyingServer
 
@@ -51,6 +54,8 @@ if TYPE_CHECKING:
 
 MAX_TASKS = 10_000  # tasks remembered per process; the oldest is forgotten first
 MAX_TASKS_PER_KEY = 1_000  # tasks remembered per key; its own oldest is forgotten first
+SEND_TIMEOUT = 1.0  # seconds a status change waits for a client that does not read its stream
+QUEUE = 256  # status changes waiting to be relayed; more are dropped (the client polls anyway)
 UNLIMITED_TTL = 86_400.0  # seconds a task is remembered when its upstream keeps it for ever (ttl null)
 _CAPABILITY = types.ServerTasksCapability(
     list=types.TasksListCapability(),
@@ -65,6 +70,7 @@ class OwnedTask:
     ref: ToolRef
     upstream_id: str
     expires: float  # monotonic
+    connection: weakref.ref[Any] | None = None  # the creating handshake-era session's: told of status changes
 
 
 class TaskRegistry:
@@ -78,8 +84,9 @@ class TaskRegistry:
         self._tasks: dict[str, OwnedTask] = {}  # in creation order
         self._by_owner: dict[str | None, dict[str, None]] = {}  # each key's task ids, in creation order
         self._expiry: list[tuple[float, str]] = []  # a heap; entries of forgotten tasks are skipped
+        self._by_upstream: dict[tuple[str, str], str] = {}  # (server, the upstream's id) → the gateway's id
 
-    def add(self, owner: str | None, ref: ToolRef, task: types.Task) -> str:
+    def add(self, owner: str | None, ref: ToolRef, task: types.Task, connection: Any = None) -> str:
         self._expire()
         mine = self._by_owner.setdefault(owner, {})
         if len(mine) >= MAX_TASKS_PER_KEY:
@@ -88,9 +95,11 @@ class TaskRegistry:
             self._forget(next(iter(self._tasks)))
         task_id = f"{ref.server}.{secrets.token_urlsafe(16)}"
         ttl = task.ttl / 1000 if task.ttl is not None else UNLIMITED_TTL
-        owned = OwnedTask(owner, ref, task.task_id, self._clock() + ttl)
+        told = weakref.ref(connection) if connection is not None else None
+        owned = OwnedTask(owner, ref, task.task_id, self._clock() + ttl, told)
         self._tasks[task_id] = owned
         self._by_owner.setdefault(owner, {})[task_id] = None
+        self._by_upstream[(ref.server, task.task_id)] = task_id
         heapq.heappush(self._expiry, (owned.expires, task_id))
         return task_id
 
@@ -99,6 +108,12 @@ class TaskRegistry:
         self._expire()
         task = self._tasks.get(task_id)
         return task if task is not None and task.owner == owner else None
+
+    def named(self, server: str, upstream_id: str) -> tuple[str, OwnedTask] | None:
+        """The gateway's id and the task `server` calls `upstream_id`."""
+        self._expire()
+        task_id = self._by_upstream.get((server, upstream_id))
+        return (task_id, self._tasks[task_id]) if task_id is not None else None
 
     def of(self, owner: str | None) -> dict[str, OwnedTask]:
         self._expire()
@@ -114,6 +129,7 @@ class TaskRegistry:
         task = self._tasks.pop(task_id, None)
         if task is None:
             return
+        self._by_upstream.pop((task.ref.server, task.upstream_id), None)
         mine = self._by_owner[task.owner]
         del mine[task_id]
         if not mine:
@@ -147,6 +163,39 @@ class Tasks:
     def __init__(self, gateway: GatewayHost, registry: TaskRegistry | None = None) -> None:
         self.gateway = gateway
         self.registry = registry or TaskRegistry()
+        self._queue: MemoryObjectSendStream[tuple[str, types.TaskStatusNotificationParams]] | None = None
+
+    def post(self, server: str, params: types.TaskStatusNotificationParams) -> None:
+        """Upstream `server` says a task's status changed (called synchronously, from its connection's reader):
+        queued for the client that created the task, or dropped when the queue is full."""
+        if self._queue is not None:
+            try:
+                self._queue.send_nowait((server, params))
+            except anyio.WouldBlock:
+                pass
+
+    async def run(self) -> None:
+        """Relay the queued status changes while the gateway runs."""
+        queue, inbox = anyio.create_memory_object_stream[tuple[str, types.TaskStatusNotificationParams]](QUEUE)
+        self._queue = queue
+        try:
+            async with queue, inbox:
+                async for server, params in inbox:
+                    await self._tell(server, params)
+        finally:
+            self._queue = None
+
+    async def _tell(self, server: str, params: types.TaskStatusNotificationParams) -> None:
+        named = self.registry.named(server, params.task_id)
+        connection = named[1].connection() if named is not None and named[1].connection is not None else None
+        if named is None or connection is None:  # not created through this gateway, or its session has gone
+            return
+        wire = params.model_copy(update={"task_id": named[0]}).model_dump(by_alias=True, exclude_none=True, mode="json")
+        with anyio.move_on_after(SEND_TIMEOUT):  # a client that stopped reading must not hold the others
+            try:
+                await connection.outbound.notify(TASK_STATUS, wire)
+            except Exception:  # noqa: BLE001 - a session that has gone cannot be told
+                pass
 
     def offered(self) -> bool:
         return any(upstream.offers("tasks") for upstream in self.gateway.upstreams.values())
@@ -170,10 +219,11 @@ class Tasks:
         except ValidationError as exc:
             raise MCPError(INVALID_PARAMS, f"Invalid tools/call params: {_first_error(exc)}") from None
         confirmation = header(ctx.request.scope, CONFIRM_HEADER) if ctx.request is not None else None
-        return await self._create(state_of(ctx), call, confirmation)
+        connection = getattr(ctx.session, "_connection", None)  # lives as long as the session (as logging_relay)
+        return await self._create(state_of(ctx), call, confirmation, connection)
 
     async def _create(
-        self, state: RequestState, params: types.CallToolRequestParams, confirmation: str | None
+        self, state: RequestState, params: types.CallToolRequestParams, confirmation: str | None, connection: Any
     ) -> dict[str, Any]:
         task = params.task.model_dump(by_alias=True, exclude_none=True, mode="json") if params.task else {}
         request, name = TaskRequest(task), params.name
@@ -188,7 +238,7 @@ class Tasks:
         if request.created is None or entry is None:  # the upstream answered in full (or refused): as it is
             return result.model_dump(by_alias=True, exclude_none=True, mode="json")
         created = request.created.task
-        task_id = self.registry.add(_key(state), entry.ref, created)
+        task_id = self.registry.add(_key(state), entry.ref, created, connection)
         shown = created.model_copy(update={"task_id": task_id})
         return {"task": shown.model_dump(by_alias=True, exclude_none=True, mode="json")}
 
@@ -207,7 +257,7 @@ class Tasks:
         try:
             task = self._visible(state, task_id)
             call.item = task.ref
-            upstream = self.gateway.upstreams[task.ref.server]
+            upstream = await as_caller(self.gateway.upstreams[task.ref.server], state)  # a user's own session
             wire = await upstream.request(
                 f"{method} for task {task_id!r}",
                 lambda client: task_request(client, method, {"taskId": task.upstream_id}),

@@ -12,6 +12,7 @@ import mcp_types as types
 
 from ..config import ServerConfig
 from ..errors import NotFound
+from ..tasks import TaskStatus
 
 if TYPE_CHECKING:
     from mcp import Client
@@ -85,6 +86,7 @@ class Upstream(Protocol):
     on_resource_updated: ResourceUpdated | None
     on_log_message: LogMessage | None
     on_elicitation_complete: ElicitationComplete | None
+    on_task_status: TaskStatus | None
 
     async def run(self, on_tools: ToolsChanged) -> None:
         """Connect, discover, watch and reconnect until cancelled."""
@@ -117,6 +119,7 @@ class ToolsOnly:
     on_resource_updated: ResourceUpdated | None = None
     on_log_message: LogMessage | None = None
     on_elicitation_complete: ElicitationComplete | None = None
+    on_task_status: TaskStatus | None = None
 
     def offers(self, feature: str) -> bool:
         return False

@@ -38,6 +38,7 @@ from mcp_types import CONNECTION_CLOSED
 from ..config import ServerConfig
 from ..errors import GatewayError, UpstreamError, UpstreamTimeout
 from ..relay import InFlight
+from ..tasks import TaskStatus, TaskStatusObserver
 from .base import (
     ElicitationComplete,
     ListChanged,
@@ -82,6 +83,7 @@ class ClientUpstream:
         self.in_flight = InFlight()  # which call a handshake-era upstream's elicitation belongs to (relay.py)
         self.on_log_message: LogMessage | None = None
         self.on_elicitation_complete: ElicitationComplete | None = None
+        self.on_task_status: TaskStatus | None = None
         self._watched: set[str] = set()  # resource URIs someone downstream is subscribed to
         self._watchers: dict[str, anyio.CancelScope] = {}  # 2026-07-28: one listen stream per watched URI
         self._tasks: anyio.abc.TaskGroup | None = None  # the connection's task group, while connected
@@ -129,7 +131,10 @@ class ClientUpstream:
             async with AsyncExitStack() as stack:
                 pipe = StdioPipe() if self.config.transport == "stdio" else None
                 events = TransportEvents(self._child_exited, self._session_lost, pipe)
-                client = await open_transport(stack, self.config, self._on_message, events, self.server, self.in_flight)
+                observers = [TaskStatusObserver(lambda: self.on_task_status)]
+                client = await open_transport(
+                    stack, self.config, self._on_message, events, self.server, self.in_flight, observers
+                )
                 await self._discover(client, on_tools)
                 deadline.deadline = math.inf
                 self._link = Link.open(self.config, client, pipe)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx2
 from mcp import Client
+from mcp.client.extension import ClientExtension
 from mcp.client.session import MessageHandlerFnT
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import MCP_SESSION_ID, streamable_http_client
@@ -42,11 +43,13 @@ async def open_transport(
     events: TransportEvents,
     server: Any = None,
     in_flight: InFlight | None = None,
+    extensions: Sequence[ClientExtension] = (),
 ) -> Client:
     """Connect (and negotiate the protocol era) inside `stack`; the caller's scope bounds the time.
     `server` is an in-process MCP server object, for `inprocess` servers registered as such. Elicitation and
     sampling requests go to the client of the call that caused them (`relay.py`), found in `in_flight`, or
-    sampling to the gateway's own models as the server's `sampling` says."""
+    sampling to the gateway's own models as the server's `sampling` says. `extensions` observe notifications
+    the SDK client would drop (`tasks.TaskStatusObserver`)."""
     on_elicit, on_sample = upstream_callbacks(config.name, in_flight or InFlight(), config.sampling)
     client = Client(
         server if server is not None else await _target(stack, config, events),
@@ -59,6 +62,7 @@ async def open_transport(
         # `ClientUpstream.request`); the larger here, so a short call timeout never cuts a slow start short.
         read_timeout_seconds=max(config.call_timeout, config.connect_timeout),
         cache=None,  # the gateway keeps its own catalog; stale cached listings would hide changes
+        extensions=list(extensions) or None,
     )
     return await stack.enter_async_context(client)
 
