@@ -1,7 +1,8 @@
 """What the gateway tells MCP clients besides answers: list-changed and resource-updated notices
-(`list_changed.py`), upstreams' elicitation and sampling requests (`client_requests.py`) and their log
-messages (`logging_relay.py`). The MCP endpoint (`McpEndpoint`) owns one `Backchannels` and runs it while
-the gateway runs; the upstream manager sends it what upstreams announce (`UpstreamNews`).
+(`list_changed.py`), upstreams' elicitation and sampling requests (`client_requests.py`), their log
+messages (`logging_relay.py`) and the status changes of tasks (`tasks.py`). The MCP endpoint (`McpEndpoint`)
+owns one `Backchannels` and runs it while the gateway runs; the upstream manager sends it what upstreams
+announce (`UpstreamNews`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import mcp_types as types
 from .client_requests import Relays
 from .list_changed import ListChangedNotifier
 from .logging_relay import LogRelay
+from .tasks import Tasks
 
 if TYPE_CHECKING:
     from ..host import GatewayHost
@@ -24,6 +26,7 @@ class Backchannels:
         self.list_changed = ListChangedNotifier()  # MCP clients are told when the catalog changes
         self.relays = Relays(gateway)  # upstreams' elicitation and sampling reach the client that caused them
         self.logs = LogRelay()  # upstreams' log messages, relayed to the sessions that asked for them
+        self.tasks = Tasks(gateway)  # tasks created through the gateway; their status told to their creator
         gateway.catalog.on_change(lambda server: self.list_changed.changed("tools", server))
 
     async def run(self) -> None:
@@ -33,6 +36,7 @@ class Backchannels:
                 channels.start_soon(self.list_changed.run)
                 channels.start_soon(self.relays.run)
                 channels.start_soon(self.logs.run)
+                channels.start_soon(self.tasks.run)
         finally:
             self.list_changed.close()
 
@@ -49,3 +53,6 @@ class Backchannels:
 
     def on_elicitation_complete(self, server: str, elicitation_id: str) -> None:
         self.relays.completed(server, elicitation_id)
+
+    def on_task_status(self, server: str, params: types.TaskStatusNotificationParams) -> None:
+        self.tasks.post(server, params)

@@ -48,7 +48,7 @@ from .progress import client_sink
 from .prompts import prompt_handlers
 from .resources import resource_handlers
 from .subscriptions import subscription_handlers
-from .tasks import Tasks, TaskServer
+from .tasks import TaskServer
 from .virtual import UnprefixedNames, unprefixed_server
 
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ def build_mcp_server(gateway: GatewayHost, channels: Backchannels) -> Server[Any
     # The gateway's own MCP span replaces the SDK's (or none at all while tracing is off: it costs ~µs)
     tracing = gateway.observer.tracing
     spans = [McpSpanMiddleware(tracing)] if tracing is not None else []
-    tasks = Tasks(gateway)
+    tasks = channels.tasks
     tasks.install(server)
     server.middleware = [*spans, UnprefixedNames(gateway), tasks]
     return server

@@ -49,6 +49,8 @@ class UpstreamNews(Protocol):
 
     def on_elicitation_complete(self, server: str, elicitation_id: str) -> None: ...
 
+    def on_task_status(self, server: str, params: types.TaskStatusNotificationParams) -> None: ...
+
 
 class UpstreamManager:
     def __init__(self, gateway: GatewayCore, registered: Mapping[str, Any], news: UpstreamNews) -> None:
@@ -234,6 +236,7 @@ class UpstreamManager:
                 upstream.on_resource_updated = self._relayed(upstream, news.on_resource_updated)
                 upstream.on_log_message = self._relayed(upstream, news.on_log_message)
                 upstream.on_elicitation_complete = self._relayed(upstream, news.on_elicitation_complete)
+                upstream.on_task_status = self._relayed(upstream, news.on_task_status)
                 await upstream.run(self._on_tools(upstream))
             finally:
                 self._scopes.pop(upstream, None)
