@@ -17,15 +17,13 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-import anyio
 import mcp_types as types
-from anyio.streams.memory import MemoryObjectSendStream
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from ..state import RequestState, ToolAccess
 from .aggregate import Context
+from .inbox import Inbox, notify
 
-SEND_TIMEOUT = 1.0
 QUEUE = 256  # messages waiting to be relayed; more are dropped
 # RFC 5424 severities, as MCP orders them
 LEVELS: tuple[types.LoggingLevel, ...] = (
@@ -45,7 +43,7 @@ class LogRelay:
     def __init__(self) -> None:
         # handshake-era connection → (its level's rank, the access rules of the request that set it)
         self._sessions: weakref.WeakKeyDictionary[Any, tuple[int, tuple[ToolAccess, ...]]] = weakref.WeakKeyDictionary()
-        self._queue: MemoryObjectSendStream[tuple[str, types.LoggingMessageNotificationParams]] | None = None
+        self._inbox = Inbox[types.LoggingMessageNotificationParams](QUEUE, self.relay)
 
     def handlers(self) -> dict[str, Any]:
         """The low-level server's handler for `logging/setLevel` (an `mcp.server.Server` keyword argument)."""
@@ -67,22 +65,12 @@ class LogRelay:
     def post(self, server: str, params: types.LoggingMessageNotificationParams) -> None:
         """Upstream `server` logged `params` (called synchronously, from its connection's reader): queued,
         or dropped when the queue is full, so a slow client never holds an upstream."""
-        if self._sessions and self._queue is not None:
-            try:
-                self._queue.send_nowait((server, params))
-            except anyio.WouldBlock:
-                pass
+        if self._sessions:
+            self._inbox.post(server, params)
 
     async def run(self) -> None:
         """Relay the queued messages while the gateway runs."""
-        queue, inbox = anyio.create_memory_object_stream[tuple[str, types.LoggingMessageNotificationParams]](QUEUE)
-        self._queue = queue
-        try:
-            async with queue, inbox:
-                async for server, params in inbox:
-                    await self.relay(server, params)
-        finally:
-            self._queue = None
+        await self._inbox.run()
 
     async def relay(self, server: str, params: types.LoggingMessageNotificationParams) -> None:
         """Send `server`'s log message to every session that wants it and may see the server."""
@@ -92,11 +80,8 @@ class LogRelay:
         for connection, (wanted, rules) in list(self._sessions.items()):
             if rank < wanted or not _may_see(rules, server):
                 continue
-            with anyio.move_on_after(SEND_TIMEOUT):  # a client that stopped reading must not hold the others
-                try:
-                    await connection.outbound.notify("notifications/message", wire)
-                except Exception:  # noqa: BLE001 - a session that has gone cannot be told; forget it
-                    self._sessions.pop(connection, None)
+            if not await notify(connection, "notifications/message", wire):
+                self._sessions.pop(connection, None)  # gone (or not reading): forget it
 
 
 def _may_see(rules: tuple[ToolAccess, ...], server: str) -> bool:

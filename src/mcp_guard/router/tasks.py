@@ -26,9 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import anyio
 import mcp_types as types
-from anyio.streams.memory import MemoryObjectSendStream
 from mcp import MCPError
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.lowlevel.server import NotificationOptions
@@ -45,6 +43,7 @@ from ..results import error_result
 from ..state import RequestState
 from ..tasks import RELATED_TASK, TASK_STATUS, TaskRequest, augmenting, task_request
 from .aggregate import Context, rpc_error, state_of
+from .inbox import Inbox, notify
 from .list_changed import NotifyingServer
 
 if TYPE_CHECKING:
@@ -54,7 +53,6 @@ if TYPE_CHECKING:
 
 MAX_TASKS = 10_000  # tasks remembered per process; the oldest is forgotten first
 MAX_TASKS_PER_KEY = 1_000  # tasks remembered per key; its own oldest is forgotten first
-SEND_TIMEOUT = 1.0  # seconds a status change waits for a client that does not read its stream
 QUEUE = 256  # status changes waiting to be relayed; more are dropped (the client polls anyway)
 UNLIMITED_TTL = 86_400.0  # seconds a task is remembered when its upstream keeps it for ever (ttl null)
 _CAPABILITY = types.ServerTasksCapability(
@@ -163,27 +161,16 @@ class Tasks:
     def __init__(self, gateway: GatewayHost, registry: TaskRegistry | None = None) -> None:
         self.gateway = gateway
         self.registry = registry or TaskRegistry()
-        self._queue: MemoryObjectSendStream[tuple[str, types.TaskStatusNotificationParams]] | None = None
+        self._inbox = Inbox[types.TaskStatusNotificationParams](QUEUE, self._tell)
 
     def post(self, server: str, params: types.TaskStatusNotificationParams) -> None:
         """Upstream `server` says a task's status changed (called synchronously, from its connection's reader):
         queued for the client that created the task, or dropped when the queue is full."""
-        if self._queue is not None:
-            try:
-                self._queue.send_nowait((server, params))
-            except anyio.WouldBlock:
-                pass
+        self._inbox.post(server, params)
 
     async def run(self) -> None:
         """Relay the queued status changes while the gateway runs."""
-        queue, inbox = anyio.create_memory_object_stream[tuple[str, types.TaskStatusNotificationParams]](QUEUE)
-        self._queue = queue
-        try:
-            async with queue, inbox:
-                async for server, params in inbox:
-                    await self._tell(server, params)
-        finally:
-            self._queue = None
+        await self._inbox.run()
 
     async def _tell(self, server: str, params: types.TaskStatusNotificationParams) -> None:
         named = self.registry.named(server, params.task_id)
@@ -191,11 +178,7 @@ class Tasks:
         if named is None or connection is None:  # not created through this gateway, or its session has gone
             return
         wire = params.model_copy(update={"task_id": named[0]}).model_dump(by_alias=True, exclude_none=True, mode="json")
-        with anyio.move_on_after(SEND_TIMEOUT):  # a client that stopped reading must not hold the others
-            try:
-                await connection.outbound.notify(TASK_STATUS, wire)
-            except Exception:  # noqa: BLE001 - a session that has gone cannot be told
-                pass
+        await notify(connection, TASK_STATUS, wire)
 
     def offered(self) -> bool:
         return any(upstream.offers("tasks") for upstream in self.gateway.upstreams.values())
