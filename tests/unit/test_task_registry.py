@@ -7,16 +7,9 @@ import pytest
 from mcp_guard.names import ToolRef
 from mcp_guard.router import tasks as module
 from mcp_guard.router.tasks import TaskRegistry, _renamed
+from tests.support.clock import ManualClock
 
 REF = ToolRef("everything", "simulate-research-query")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def task(upstream_id: str = "up-1", ttl: int | None = 60_000) -> types.Task:
@@ -25,7 +18,7 @@ def task(upstream_id: str = "up-1", ttl: int | None = 60_000) -> types.Task:
 
 
 def test_an_id_names_its_server_and_is_known_only_to_the_key_that_created_it():
-    registry = TaskRegistry(Clock())
+    registry = TaskRegistry(ManualClock())
     task_id = registry.add("alice", REF, task())
     assert task_id.startswith("everything.") and "up-1" not in task_id
     owned = registry.owned(task_id, "alice")
@@ -36,14 +29,14 @@ def test_an_id_names_its_server_and_is_known_only_to_the_key_that_created_it():
 
 
 def test_a_task_is_forgotten_once_its_ttl_has_passed_and_one_without_ttl_after_a_day():
-    clock = Clock()
+    clock = ManualClock()
     registry = TaskRegistry(clock)
     short = registry.add("alice", REF, task("a", ttl=1_000))
     forever = registry.add("alice", REF, task("b", ttl=None))
-    clock.now += 1.0
+    clock.advance(1.0)
     assert registry.owned(short, "alice") is None
     assert registry.owned(forever, "alice") is not None
-    clock.now += module.UNLIMITED_TTL
+    clock.advance(module.UNLIMITED_TTL)
     assert registry.owned(forever, "alice") is None
 
 
@@ -51,7 +44,7 @@ def test_a_key_that_creates_too_many_tasks_forgets_its_own_oldest_not_another_ke
     monkeypatch: pytest.MonkeyPatch,
 ):
     monkeypatch.setattr(module, "MAX_TASKS_PER_KEY", 2)
-    registry = TaskRegistry(Clock())
+    registry = TaskRegistry(ManualClock())
     bobs = registry.add("bob", REF, task("b"))
     first, second, third = (registry.add("alice", REF, task(str(n))) for n in range(3))
     assert registry.owned(first, "alice") is None
@@ -61,7 +54,7 @@ def test_a_key_that_creates_too_many_tasks_forgets_its_own_oldest_not_another_ke
 
 def test_the_oldest_task_is_forgotten_first_when_the_registry_is_full(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(module, "MAX_TASKS", 2)
-    registry = TaskRegistry(Clock())
+    registry = TaskRegistry(ManualClock())
     first, second, third = (registry.add(key, REF, task(key)) for key in ("alice", "bob", "carol"))
     assert registry.owned(first, "alice") is None and registry.of("alice") == {}
     assert registry.owned(second, "bob") is not None and registry.owned(third, "carol") is not None
