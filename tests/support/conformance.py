@@ -23,6 +23,8 @@ from .processes import ServerProcess, free_port, kill_process_group
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples" / "servers"
 SUITE_SCRIPT = Path("@modelcontextprotocol") / "conformance" / "dist" / "index.js"
 _SUMMARY_LINE = re.compile(r"^[✓✗] (?P<scenario>[\w./-]+): (?P<passed>\d+) passed, (?P<failed>\d+) failed$")
+# What a run of one scenario (`--scenario NAME`) prints instead: `Passed: 1/1, 0 failed, 0 warnings`
+_SINGLE_SUMMARY = re.compile(r"^Passed: (?P<passed>\d+)/\d+, (?P<failed>\d+) failed")
 
 
 class Outcome(NamedTuple):
@@ -60,13 +62,14 @@ def run_suite(url: str, retries: int = 2, expected_failures: Collection[str] = (
     outcomes = _run(url, ("--suite", "all"))
     for scenario in [name for name, outcome in outcomes.items() if not outcome.ok and name not in expected_failures]:
         for _attempt in range(retries):
-            outcomes[scenario] = _run(url, ("--scenario", scenario))[scenario]
+            outcomes[scenario] = _run(url, ("--scenario", scenario), single=scenario)[scenario]
             if outcomes[scenario].ok:
                 break
     return outcomes
 
 
-def _run(url: str, selection: tuple[str, ...], timeout: float = 180.0) -> dict[str, Outcome]:
+def _run(url: str, selection: tuple[str, ...], timeout: float = 180.0, single: str | None = None) -> dict[str, Outcome]:
+    """The suite's outcomes by scenario; `single` names the one scenario `selection` runs (its summary differs)."""
     script = ensure_node_modules() / SUITE_SCRIPT
     argv = [str(node22_executable()), str(script), "server", "--url", url, *selection]
     with tempfile.TemporaryDirectory() as work:  # the suite writes its result files under the working directory
@@ -78,9 +81,10 @@ def _run(url: str, selection: tuple[str, ...], timeout: float = 180.0) -> dict[s
         finally:
             kill_process_group(process, grace=0)
     text = output.decode(errors="replace")
+    pattern = _SUMMARY_LINE if single is None else _SINGLE_SUMMARY
     outcomes = {
-        match["scenario"]: Outcome(int(match["passed"]), int(match["failed"]))
-        for match in (_SUMMARY_LINE.match(line.strip()) for line in text.splitlines())
+        match.groupdict().get("scenario") or str(single): Outcome(int(match["passed"]), int(match["failed"]))
+        for match in (pattern.match(line.strip()) for line in text.splitlines())
         if match is not None
     }
     if not outcomes:
