@@ -11,8 +11,9 @@ in turn for `--rounds` rounds of `--seconds` each (the table shows each target's
 - `log line`: the defaults with logging at INFO, as `mcp-guard serve` runs: one text line per call;
 - `trace 100%`, `trace 1%`: the defaults (metrics on) with an OpenTelemetry SDK tracer provider sampling
   `ParentBased(TraceIdRatioBased(r))`, a batch processor and a dropping exporter (`serve_gateway.py
-  --trace-sampling`), the default `trace_detail: lean` (three spans per call);
-- `trace 100% full`: the same at 100 % with `trace_detail: full` (nine spans per call).
+  --trace-sampling`), the default `trace_detail: lean` (one span per call);
+- `trace 100% standard`, `trace 100% full`: the same at 100 % with `trace_detail: standard` (two spans per
+  call) and `full` (nine).
 
 The `wire` client speaks 2026-07-28, so every call takes the fast path.
 
@@ -54,14 +55,20 @@ def start(tree: Path, config: Path, *, log: bool, sampling: float | None = None)
     return Pinned(argv, core=cores()[0], port=int(argv[4]), env={"PYTHONPATH": byte_compiled(str(tree / "src"))})
 
 
-def configs(upstream: str, key: str, workdir: Path) -> tuple[Path, Path, Path]:
-    """The governed benchmark configuration as it is, with observability off, and with full trace detail."""
+def configs(upstream: str, key: str, workdir: Path) -> dict[str, Path]:
+    """The governed benchmark configuration as it is (`plain`), with observability off, and with the
+    standard and full trace detail."""
     plain = gateway_config(upstream, key, workdir, servers=1, governed=True)
     document = yaml.safe_load(plain.read_text())
-    off, full = workdir / "gateway-off.yaml", workdir / "gateway-full.yaml"
-    off.write_text(yaml.safe_dump({**document, "observability": OFF}))
-    full.write_text(yaml.safe_dump({**document, "observability": {"trace_detail": "full"}}))
-    return plain, off, full
+    paths = {"plain": plain}
+    for name, observability in {
+        "off": OFF,
+        "standard": {"trace_detail": "standard"},
+        "full": {"trace_detail": "full"},
+    }.items():
+        paths[name] = workdir / f"gateway-{name}.yaml"
+        paths[name].write_text(yaml.safe_dump({**document, "observability": observability}))
+    return paths
 
 
 def main(args: argparse.Namespace) -> dict[str, Any]:
@@ -71,15 +78,17 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
     cpu: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp, echo_upstream(free_port()) as upstream, ExitStack() as stack:
         upstream.wait_listening()
-        plain, off, full = configs(f"http://127.0.0.1:{upstream.port}/mcp", key, Path(tmp))
+        paths = configs(f"http://127.0.0.1:{upstream.port}/mcp", key, Path(tmp))
+        plain = paths["plain"]
         targets = {"baseline": start(args.baseline.resolve(), plain, log=False)} if args.baseline else {}
         targets |= {
-            "off": start(ROOT, off, log=False),
+            "off": start(ROOT, paths["off"], log=False),
             "defaults": start(ROOT, plain, log=False),
             "log line": start(ROOT, plain, log=True),
             "trace 100%": start(ROOT, plain, log=False, sampling=1.0),
             "trace 1%": start(ROOT, plain, log=False, sampling=0.01),
-            "trace 100% full": start(ROOT, full, log=False, sampling=1.0),
+            "trace 100% standard": start(ROOT, paths["standard"], log=False, sampling=1.0),
+            "trace 100% full": start(ROOT, paths["full"], log=False, sampling=1.0),
         }
         for process in targets.values():
             stack.enter_context(process)

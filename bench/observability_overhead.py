@@ -14,7 +14,8 @@ budget, an audit record queued for SQLite), one gateway per variant, calls inter
   the same set-up as `serve_gateway.py --trace-sampling`), metrics on, log line off; each call runs inside
   the MCP server span the fast path opens (`Tracing.mcp_span`), so the spans are those of an MCP
   `tools/call` less the HTTP request's: the default `trace_detail: lean` (the MCP span, which is also the
-  `execute_tool` span, and the upstream client span);
+  `execute_tool` span and notes the upstream call);
+- `trace 100% standard`: the same with `trace_detail: standard` (plus the upstream client span);
 - `trace 100% full`: the same with `trace_detail: full` (plus `execute_tool` and the five stage spans);
 - `everything`: metrics, the JSON log line and tracing at 100 % (lean).
 
@@ -108,6 +109,9 @@ def variants(workdir: Path, key: str, baseline_only: bool) -> dict[str, Gateway]
         "defaults": build("defaults", None),
         "log line": build("log", ON),
         "trace 100%": build("trace100", traced, tracer_provider=dropping_provider(1.0)),
+        "trace 100% standard": build(
+            "standard", {**traced, "trace_detail": "standard"}, tracer_provider=dropping_provider(1.0)
+        ),
         "trace 100% full": build("full", {**traced, "trace_detail": "full"}, tracer_provider=dropping_provider(1.0)),
         "trace 1%": build("trace1", traced, tracer_provider=dropping_provider(0.01)),
         "everything": build("all", ON, tracer_provider=dropping_provider(1.0)),

@@ -83,7 +83,8 @@ FULL_CALL_TREE = [  # `trace_detail: full`
     "    mcp_guard.budget.settle (INTERNAL)",
     "    mcp_guard.rate_limit.settle (INTERNAL)",
 ]
-LEAN_CALL_TREE = ["  tools/call add (CLIENT)"]  # the default: the MCP span is also the `execute_tool` span
+# `standard`: the MCP span is also the `execute_tool` span; `lean` (the default): the upstream call too
+CALL_TREES = {"lean": [], "standard": ["  tools/call add (CLIENT)"], "full": FULL_CALL_TREE}
 
 
 @asynccontextmanager
@@ -94,7 +95,7 @@ async def mcp_client(app: Any, mode: str, headers: dict[str, str]) -> AsyncItera
             yield client
 
 
-@pytest.mark.parametrize("detail", ["lean", "full"])
+@pytest.mark.parametrize("detail", ["lean", "standard", "full"])
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_mcp_endpoint_call_tree_on_the_fast_path_and_the_sdk_path(
     exporter: InMemorySpanExporter, mode: str, detail: str
@@ -111,7 +112,7 @@ async def test_mcp_endpoint_call_tree_on_the_fast_path_and_the_sdk_path(
     if detail == "full":
         expected = ["POST (SERVER)", "  tools/call calc__add (SERVER)"] + ["  " + line for line in FULL_CALL_TREE]
     else:  # the MCP span stands for the HTTP request too: no `POST` span
-        expected = ["tools/call calc__add (SERVER)"] + LEAN_CALL_TREE
+        expected = ["tools/call calc__add (SERVER)"] + CALL_TREES[detail]
     assert tree(in_call) == expected, tree(spans)
     assert server_span.kind is SpanKind.SERVER
     attributes = server_span.attributes or {}
@@ -125,6 +126,10 @@ async def test_mcp_endpoint_call_tree_on_the_fast_path_and_the_sdk_path(
     assert call["mcp_guard.outcome"] == "ok" and call["mcp_guard.key"] == "spender" and call["mcp_guard.cost"] == 0.1
     assert call["mcp_guard.team"] == "blue" and call["mcp_guard.tool"] == "calc/add"
     assert call["mcp_guard.entry_point"] == "mcp" and "gen_ai.tool.call.id" in call
+    if detail == "lean":  # the upstream call, on the call's span
+        assert call["mcp_guard.upstream.transport"] == "inprocess" and call["mcp_guard.upstream.duration_ms"] > 0
+    else:
+        assert not any(name.startswith("mcp_guard.upstream.") for name in call)
 
 
 async def test_refusal_and_tool_error_are_span_errors(exporter: InMemorySpanExporter) -> None:
@@ -162,9 +167,7 @@ async def test_rest_call_continues_the_clients_trace(exporter: InMemorySpanExpor
         assert (await http.post("/mcp/tool/execute", json=call, headers=headers)).status_code == 200
     spans = exporter.get_finished_spans()
     lines = tree(spans)
-    assert (
-        lines[:2] == ["POST (SERVER)", "  execute_tool calc__add (INTERNAL)"] and "    tools/call add (CLIENT)" in lines
-    )
+    assert lines == ["POST (SERVER)", "  execute_tool calc__add (INTERNAL)"]  # the upstream call on the latter
     request = named(spans, "POST")
     assert format(request.context.trace_id, "032x") == TRACE_ID
     assert request.parent is not None and request.parent.is_remote
@@ -195,11 +198,11 @@ async def test_meta_traceparent_parents_the_mcp_span(exporter: InMemorySpanExpor
         http_span = named(spans, "POST")
         assert format(http_span.context.trace_id, "032x") == "ab" * 16
         assert linked == [http_span.context.span_id]
+        child = named(spans, "execute_tool calc__add")
+        assert child.parent is not None and child.parent.span_id == mcp_span.context.span_id
     else:
-        assert [s.name for s in spans] == ["tools/call add", "tools/call calc__add"]
+        assert [s.name for s in spans] == ["tools/call calc__add"]
         assert linked == [int("cd" * 8, 16)]
-    child = named(spans, "execute_tool calc__add" if detail == "full" else "tools/call add")
-    assert child.parent is not None and child.parent.span_id == mcp_span.context.span_id
 
 
 @pytest.mark.parametrize("detail", ["lean", "full"])
@@ -222,34 +225,45 @@ async def test_code_mode_inner_calls_nest_under_the_execution(exporter: InMemory
         assert response.status_code == 200 and "X3" in response.json()["content"], response.text
     lines = tree(exporter.get_finished_spans())
     assert lines[:2] == ["POST (SERVER)", "  execute_tool executeToolCode (INTERNAL)"]
-    assert "    execute_tool calc/add (INTERNAL)" in lines and "    execute_tool calc/upper (INTERNAL)" in lines
-    assert "      tools/call upper (CLIENT)" in lines
+    assert lines[2:] == ["    execute_tool calc/add (INTERNAL)", "    execute_tool calc/upper (INTERNAL)"]
 
 
+@pytest.mark.parametrize("detail", ["lean", "standard"])
 @pytest.mark.parametrize("protocol", ["auto", "legacy"])
-async def test_http_upstream_receives_the_trace_context(exporter: InMemorySpanExporter, protocol: str) -> None:
+async def test_http_upstream_receives_the_trace_context(
+    exporter: InMemorySpanExporter, protocol: str, detail: str
+) -> None:
     """The direct HTTP path (2026-07-28) sends `traceparent` as a header and in `_meta`; the SDK client
-    (handshake era) in `_meta`. Either way it names the gateway's upstream span."""
+    (handshake era) in `_meta`. Either way it names the gateway's span of the upstream call: its client
+    span (standard detail), or the call's own span, which notes the upstream call (lean)."""
     port = free_port()
     upstream = ServerProcess(
         [sys.executable, "-m", "tests.observability.trace_echo_server", "--port", str(port)], port=port
     )
     async with upstream:
         server = {"transport": "http", "url": upstream.url, "protocol": protocol}
-        async with traced(exporter, servers={"echo": server}) as (world, app), http_client(app) as http:
+        config = {"servers": {"echo": server}, "observability": {"trace_detail": detail}}
+        async with traced(exporter, **config) as (world, app), http_client(app) as http:
             call = {"id": "1", "type": "function", "function": {"name": "echo__seen", "arguments": {}}}
             headers = {"authorization": f"Bearer {world.admin}", "traceparent": TRACEPARENT}
             response = await http.post("/mcp/tool/execute", json=call, headers=headers)
             assert response.status_code == 200, response.text
     seen = json.loads(response.json()["content"])
-    upstream_span = named(exporter.get_finished_spans(), "tools/call seen")
-    assert upstream_span.kind is SpanKind.CLIENT
-    assert (upstream_span.attributes or {})["server.port"] == port
+    spans = exporter.get_finished_spans()
+    if detail == "standard":
+        upstream_span = named(spans, "tools/call seen")
+        assert upstream_span.kind is SpanKind.CLIENT
+        assert (upstream_span.attributes or {})["server.port"] == port
+    else:
+        assert [s.name for s in spans] == ["execute_tool echo__seen", "POST"]
+        upstream_span = named(spans, "execute_tool echo__seen")
+        noted = upstream_span.attributes or {}
+        assert noted["mcp_guard.upstream.address"] == f"127.0.0.1:{port}"
+        assert noted["mcp_guard.upstream.transport"] == "http" and noted["mcp_guard.upstream.duration_ms"] > 0
     sent = seen["meta"]
     assert sent is not None and sent.split("-")[1] == TRACE_ID
-    if protocol == "auto":  # the direct path also sets the HTTP header, naming the upstream span itself
-        assert seen["header"] == sent
-        assert sent.split("-")[2] == format(upstream_span.context.span_id, "016x")
+    assert sent.split("-")[2] == format(upstream_span.context.span_id, "016x")  # the parent of the upstream's
+    assert seen["header"] == (sent if protocol == "auto" else None)  # the direct path: the HTTP header too
 
 
 @pytest.mark.parametrize("sampling", ["off", "sampled out"])

@@ -65,10 +65,11 @@ class ObservabilitySettings(_Model):
         description="auto: spans when OpenTelemetry is configured (the `otel` extra and `OTEL_*` variables, or "
         "a tracer provider the host app installed); off: never.",
     )
-    trace_detail: Literal["lean", "full"] = Field(
+    trace_detail: Literal["lean", "standard", "full"] = Field(
         "lean",
-        description="lean: three spans per MCP tool call (HTTP request, MCP `tools/call` server span that is also "
-        "the GenAI `execute_tool` span, upstream client span), the guard stages' decisions as attributes; full: "
-        "also an `execute_tool` span apart and one span per guard stage and the audit record (about 3x the "
-        "tracing cost; docs/operations.md).",
+        description="lean: one span per MCP tool call, the MCP `tools/call` server span, which is also the GenAI "
+        "`execute_tool` span and carries the guard stages' decisions and the upstream call "
+        "(`mcp_guard.upstream.*`) as attributes; standard: the upstream call also a client span of its own; "
+        "full: also the HTTP request's span, an `execute_tool` span apart and one span per guard stage and the "
+        "audit record (about 3x the tracing cost of lean; docs/operations.md).",
     )

@@ -6,20 +6,23 @@ Tracing is on when a real tracer provider exists: one the host app installed glo
 extra is installed (`OTEL_TRACES_EXPORTER=console` prints spans, `otlp` exports them). Otherwise every hook
 is a shared no-op context, so a gateway without tracing pays nothing measurable (bench/README.md).
 
-The tree of one tool call on the MCP endpoint (`trace_detail: lean`, the default):
+The tree of one tool call on the MCP endpoint (`trace_detail: lean`, the default) is one span:
 
     tools/call <name>               SERVER  the MCP message (parent: `_meta.traceparent` when sent, SEP-414,
-    │                                       else the client's `traceparent` header), also the GenAI
-    │                                       `execute_tool` span: the governed call's attributes are on it
-    └─ tools/call <tool>            CLIENT  the upstream call (its request carries `traceparent`)
+                                            else the client's `traceparent` header), also the GenAI
+                                            `execute_tool` span: the governed call's attributes are on it,
+                                            and the upstream call's (`mcp_guard.upstream.*`); the upstream
+                                            request carries its `traceparent`, so the upstream's spans are
+                                            its children
 
+`trace_detail: standard` keeps the upstream call a CLIENT span of its own, `tools/call <tool>`, inside it.
 Elsewhere (REST, the chat endpoint) the HTTP request's `POST` SERVER span is recorded, started only once
 the request opens a span of its own (`_RequestSpan`), and the governed call is an `execute_tool <name>`
-INTERNAL span in it, with the upstream client span inside. The guard stages are no spans of their own: what
-they decided is on the call's span (`error.type`, `mcp_guard.reason`, `mcp_guard.cost`). Each span costs the
-SDK ~10-30 µs of CPU, more than the rest of a gateway's observability together (bench/README.md), so the
-default records two per MCP call. `trace_detail: full` records the HTTP span of every governed request, the
-stage spans, and keeps `execute_tool` a child of the MCP span:
+INTERNAL span in it. The guard stages are no spans of their own: what they decided is on the call's span
+(`error.type`, `mcp_guard.reason`, `mcp_guard.cost`). Each recorded span costs the SDK ~10-45 µs of CPU,
+more than the rest of a gateway's observability together (bench/README.md), so the default records one
+per MCP call. `trace_detail: full` records the HTTP span of every governed request, the stage spans, and
+keeps `execute_tool` a child of the MCP span:
 
     POST                            SERVER  the HTTP request (parent: the client's `traceparent` header)
     └─ tools/call <name>            SERVER
@@ -39,7 +42,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from functools import lru_cache
 from importlib.metadata import entry_points
-from time import time_ns
+from time import perf_counter_ns, time_ns
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -68,8 +71,10 @@ def inject_context(headers: MutableMapping[str, Any], params: MutableMapping[str
     """Write the current W3C trace context (`traceparent`, `tracestate`) into an outgoing request's HTTP
     headers and its `params._meta` (SEP-414, as the SDK's client does); nothing while tracing is off."""
     if _propagating:
-        propagate.inject(headers)
-        propagate.inject(params.setdefault("_meta", {}))
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)  # once (~7 µs), copied to both: the sampled-out flag travels too
+        headers.update(carrier)
+        params.setdefault("_meta", {}).update(carrier)
 
 
 class Tracing:
@@ -83,6 +88,7 @@ class Tracing:
         self.provider = provider
         self.owned = owned  # built here from OTEL_* variables: flushed and shut down with the gateway
         self.full = detail == "full"  # guard stages as spans, `execute_tool` apart from the MCP span
+        self.client_spans = detail != "lean"  # the upstream call a span of its own, not attributes
         self.tracer: trace.Tracer = provider.get_tracer("mcp_guard", __version__)
 
     @classmethod
@@ -160,7 +166,7 @@ class Tracing:
         with self.tracer.start_as_current_span(
             name, kind=SpanKind.SERVER, attributes=attributes, context=parent, links=links
         ) as span:
-            if method != "tools/call" or self.full:
+            if method != "tools/call" or self.full or not span.is_recording():
                 yield span
                 return
             token = _serving_call.set([span])  # the governed call's `execute_tool` span too (`_claimed`)
@@ -212,8 +218,17 @@ class Tracing:
         return _TracedGuard(guard, self, _STAGES.get(type(guard).__name__, type(guard).__name__))
 
     def traced_upstream(self, upstream: Upstream) -> Upstream:
-        """`upstream` whose calls run in an MCP client span."""
-        return _TracedUpstream(upstream, self)  # type: ignore[return-value]
+        """`upstream` whose calls run in an MCP client span, or (lean detail) are noted on the current span;
+        `upstream` itself when that span is not recorded (sampled out)."""
+        if self.client_spans:
+            return _TracedUpstream(upstream, self)  # type: ignore[return-value]
+        span = trace.get_current_span()
+        if not span.is_recording():
+            return upstream
+        config = upstream.config
+        version = getattr(upstream.status, "protocol_version", None)
+        noted = _NotedUpstream(upstream, span, _noted_attributes(config.transport, config.url, version))
+        return noted  # type: ignore[return-value]
 
     def upstream_span(self, upstream: Upstream, tool: str) -> AbstractContextManager[Span]:
         """The MCP client span of the upstream call."""
@@ -242,6 +257,8 @@ class Tracing:
     def finish_call(self, call: ToolCall, outcome: str, error: GatewayError | None) -> None:
         """What the call came to, on its `execute_tool` span (the current one)."""
         span = trace.get_current_span()
+        if not span.is_recording():  # sampled out: nothing it is given is kept, so nothing is worked out
+            return
         principal = call.state.principal
         attributes: dict[str, Any] = {"mcp_guard.outcome": outcome, "mcp_guard.cost": call.cost}
         if call.ref is not None:
@@ -350,6 +367,44 @@ class _TracedUpstream:
     async def call(self, tool: str, arguments: dict[str, Any]) -> Any:
         with self.tracing.upstream_span(self.upstream, tool):
             return await self.upstream.call(tool, arguments)
+
+
+class _NotedUpstream:
+    """An upstream whose calls are noted on `span`, the call's own (lean detail: no client span, ~45 µs
+    of SDK CPU saved per call): how long it took and, when it raised, what."""
+
+    __slots__ = ("attributes", "span", "upstream")
+
+    def __init__(self, upstream: Upstream, span: Span, attributes: dict[str, Any]) -> None:
+        self.upstream, self.span, self.attributes = upstream, span, attributes
+
+    async def call(self, tool: str, arguments: dict[str, Any]) -> Any:
+        started = perf_counter_ns()
+        error: str | None = None
+        try:
+            return await self.upstream.call(tool, arguments)
+        except BaseException as exc:
+            error = type(exc).__qualname__
+            raise
+        finally:
+            noted = {**self.attributes, "mcp_guard.upstream.duration_ms": (perf_counter_ns() - started) / 1e6}
+            if error is not None:
+                noted["mcp_guard.upstream.error.type"] = error
+            self.span.set_attributes(noted)
+
+
+@lru_cache(maxsize=1024)
+def _noted_attributes(transport: str, url: str | None, version: str | None) -> dict[str, Any]:
+    """What the call's span says about its upstream in lean detail, worked out once per upstream (copied).
+    The server's name is `mcp_guard.server` already; no `server.*`: on a SERVER span that is the gateway."""
+    attributes: dict[str, Any] = {"mcp_guard.upstream.transport": transport}
+    if url:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        attributes["mcp_guard.upstream.address"] = f"{parts.hostname or ''}:{port}"
+    if version:
+        attributes["mcp_guard.upstream.protocol_version"] = version
+    return attributes
 
 
 @contextmanager
