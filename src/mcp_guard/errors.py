@@ -15,6 +15,7 @@ The tree is shallow on purpose; each refusal maps to exactly one HTTP status:
     ├── ConfirmationRequired 409   a destructive tool needs an explicit confirmation
     │   └── ConfirmationRefused 409 the confirmation id sent was unknown, expired, used or another's
     ├── UrlElicitationRequired 409 the upstream needs the user to visit a URL first (MCP error -32042)
+    ├── ClientInputUnavailable 409 the upstream asked for input (elicitation, sampling) on a path with no client
     ├── BodyTooLarge        413    request body over the configured limit
     ├── UnsupportedMediaType 415   body is not application/json
     ├── RateLimited         429    a rate limit would be exceeded
@@ -107,6 +108,13 @@ class UrlElicitationRequired(GatewayError):
     that error."""
 
     status, title, reason = 409, "URL elicitation required", "url_elicitation_required"
+
+
+class ClientInputUnavailable(GatewayError):
+    """The upstream asked for user input (elicitation) or the client's model (sampling) during a call whose
+    path has no MCP client to ask: a REST call, a Code Mode program, an agent-mode turn, a completion."""
+
+    status, title, reason = 409, "Client input unavailable", "client_input_unavailable"
 
 
 class BodyTooLarge(GatewayError):

@@ -34,6 +34,7 @@ from .credentials.sessions import PerPrincipalUpstream
 from .errors import (
     BadRequest,
     Cancelled,
+    ClientInputUnavailable,
     GatewayError,
     MalformedInput,
     NotAllowed,
@@ -45,7 +46,7 @@ from .errors import (
 from .json_input import check_call, check_value, printable
 from .names import SEPARATOR, PromptRef, Ref, ResourceRef, described, prefixed_readings
 from .observability.observer import Observer
-from .relay import Sampler, bind_cause, unbind_cause
+from .relay import Sampler, Unanswerable, bind_cause, relaying, unbind_cause, unbound
 from .state import CallGuard, RequestState, new_id
 from .upstreams import Upstream
 
@@ -241,7 +242,8 @@ class Pipeline:
         in_flight[upstream] = in_flight.get(upstream, 0) + 1
         cause = bind_cause(call, self.sampler) if self.sampler is not None else None
         try:
-            return await invoke(*args)
+            path = _path_without_client(call) if unbound() else None
+            return await invoke(*args) if path is None else await _without_client(path, invoke, args)
         finally:
             if cause is not None:
                 unbind_cause(cause)
@@ -395,6 +397,33 @@ async def as_caller(upstream: Upstream, state: RequestState) -> Upstream:
     if isinstance(upstream, PerPrincipalUpstream):
         return await upstream.session(state)
     return upstream
+
+
+_PATHS = {"rest": "a REST call", "code": "a Code Mode program", "agent": "an agent-mode tool call"}
+
+
+def _path_without_client(call: ToolCall) -> str | None:
+    """The path of a call that no MCP client could answer an input request for; None for the MCP endpoint's
+    calls, which bind their client's relay (or its refusal to relay) themselves."""
+    if call.entry_point == "mcp":
+        return "a completion request" if call.method == "completion/complete" else None
+    return _PATHS.get(call.entry_point, f"a call from {call.entry_point!r}")
+
+
+async def _without_client(path: str, invoke: Callable[..., Awaitable[R]], args: tuple[Any, ...]) -> R:
+    """`invoke(*args)`, failing with `ClientInputUnavailable` if the upstream asked for input on the way:
+    that, not the upstream's reading of the refusal, is what the caller must learn (and the audit log)."""
+    relay = Unanswerable(path)
+    try:
+        with relaying(relay):
+            result = await invoke(*args)
+    except GatewayError:
+        if relay.asked is None:
+            raise
+    else:
+        if relay.asked is None:
+            return result
+    raise ClientInputUnavailable(relay.message(), extra={"asked": relay.asked})
 
 
 def _servers_named(name: str, upstreams: Mapping[str, Upstream]) -> list[str]:

@@ -16,7 +16,10 @@ one to the client of the call that caused it, through a `ClientRelay` bound to t
   upstream can never reach another caller's client.
 
 A request with no relay to go to (the client did not declare the capability, or the request came with no
-call of ours in flight) is answered with an error that says why.
+call of ours in flight) is answered with an error that says why. A call whose path has no MCP client at
+all (REST, a Code Mode program, agent mode, `completion/complete`) runs with an `Unanswerable` relay: the
+request is refused, and the pipeline fails the call with `ClientInputUnavailable` naming that path, rather
+than with whatever the upstream makes of the refusal.
 
 Sampling may instead be answered by the gateway itself (a server's `sampling: gateway`, or `auto` for a
 client that cannot sample): the pipeline binds the call it makes each upstream call for (its `Cause`, with
@@ -65,6 +68,32 @@ class Sampler(Protocol):
 Cause = tuple[Any, Sampler]  # the pipeline's call (`ToolCall`) an upstream call is made for, and the sampler
 
 
+class Unanswerable:
+    """The relay of a call made on a path with no client to ask (`path`: "a REST call", ...): it refuses
+    every input request and remembers the kind asked for (`asked`)."""
+
+    __slots__ = ("asked", "declared", "path")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.asked: str | None = None
+        self.declared = types.ClientCapabilities()  # nothing: no client (`sampling: auto` then samples itself)
+
+    async def ask(self, server: str, request: InputRequest) -> InputAnswer:
+        return self.refuse(capability_of(request))
+
+    def refuse(self, kind: str) -> types.ErrorData:
+        self.asked = kind
+        return refusal(self.message())
+
+    def message(self) -> str:
+        what = "user input (elicitation)" if self.asked == "elicitation" else "the client's model (sampling)"
+        return (
+            f"the upstream asked for {what}, which {self.path} cannot answer; "
+            f"call it over MCP from a client that supports {self.asked}"
+        )
+
+
 class _Unbound:
     """The context of no call at all (the SDK's receive loop), as opposed to a call with no relay (None)."""
 
@@ -99,6 +128,16 @@ def current_relay() -> ClientRelay | None:
     """The relay bound to the call running here; None when there is none (or no call at all)."""
     relay = _current.get()
     return None if isinstance(relay, _Unbound) else relay
+
+
+def unbound() -> bool:
+    """Whether no path bound a relay (or a refusal to relay) here: the MCP endpoint's relaying paths do."""
+    return isinstance(_current.get(), _Unbound)
+
+
+def can_ask() -> bool:
+    """Whether the call running here has a client it can relay input requests to."""
+    return not isinstance(_current.get(), _Unbound | Unanswerable | None)
 
 
 def capability_of(request: InputRequest) -> str:

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+import httpx2
 import mcp_types as types
 import pytest
 from mcp import MCPError
@@ -329,3 +330,46 @@ async def test_an_answer_of_the_wrong_kind_reaches_the_upstream_as_an_error():
                 )
         assert isinstance(final, types.CallToolResult) and final.is_error
         assert "not a valid sampling result" in text_of(final)
+
+
+@pytest.mark.parametrize("upstream_era", ["auto", "legacy"])
+async def test_a_path_with_no_client_to_ask_gets_a_409_naming_it(upstream_era: str):
+    """An upstream that asks for input during a REST call, a REST read or a Code Mode program: a 409 (a
+    catchable error in the program) that names the path and what was asked, audited as a refusal; not a
+    message about a capability the caller never had a chance to declare."""
+    async with notes_server("http", asking_items=True) as server:
+        notes = url_config("notes", server.url, protocol=upstream_era)
+        coded = url_config("coded", server.url, protocol=upstream_era, code_mode=True)
+        async with governed(notes, coded) as (base, alice, _bob, gateway):
+            headers = {"authorization": f"Bearer {alice}"}
+            async with httpx2.AsyncClient(base_url=f"{base}/mcp", headers=headers, timeout=30) as http:
+                function = {"name": "notes__confirm", "arguments": '{"question": "Delete it?"}'}
+                answer = await http.post("/tool/execute", json={"id": "1", "type": "function", "function": function})
+                assert answer.status_code == 409, answer.text
+                assert answer.json()["type"] == "urn:mcp-guard:problem:client_input_unavailable"
+                detail = answer.json()["detail"]
+                assert "asked for user input (elicitation), which a REST call cannot answer" in detail
+                sampled = await http.post(
+                    "/tool/execute",
+                    json={
+                        "id": "2",
+                        "type": "function",
+                        "function": {"name": "notes__ask_model", "arguments": '{"prompt": "2+2?"}'},
+                    },
+                )
+                assert sampled.status_code == 409 and "the client's model (sampling)" in sampled.json()["detail"]
+                read = await http.get("/resources/read", params={"uri": gateway_uri("notes", "notes://ask/sure")})
+                assert read.status_code == 409 and "which a REST call cannot answer" in read.json()["detail"]
+            with anyio.fail_after(30):
+                async with keyed(base, alice) as client:  # declares neither: tools/call takes the fast path
+                    program = "try { await coded.confirm({ question: 'Sure?' }) } catch (e) { return e.message }"
+                    result = await client.call_tool("executeToolCode", {"code": program})
+            assert "which a Code Mode program cannot answer" in text_of(result), text_of(result)
+        records = await gateway.governance.audit.query()
+        refused = [r for r in records if r["reason"] == "client_input_unavailable"]
+        assert {(r["server"], r["tool"], r["entry"], r["outcome"]) for r in refused} == {
+            ("notes", "confirm", "rest", "denied"),
+            ("notes", "ask_model", "rest", "denied"),
+            ("notes", "resource:notes://ask/sure", "rest", "denied"),
+            ("coded", "confirm", "code", "denied"),
+        }

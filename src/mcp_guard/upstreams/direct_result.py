@@ -11,6 +11,8 @@ from mcp import MCPError
 from mcp.client.session import ClientSession, _later_revision_fields
 from mcp_types import INTERNAL_ERROR
 
+from ..relay import Unanswerable, current_relay
+
 _HANDSHAKE_DEFAULT = "2025-11-25"  # the session's own fallback before negotiation
 
 
@@ -31,11 +33,21 @@ async def call_tool_result(session: ClientSession, tool: str, message: dict[str,
         raw = {key: value for key, value in raw.items() if key not in foreign}
     result = session._call_tool_adapter.validate_python(raw, by_name=False)
     if not isinstance(result, types.CallToolResult):
-        asked = "the upstream asked for client input (elicitation or sampling)"
-        raise MCPError(code=INTERNAL_ERROR, message=f"{asked}, but the calling client declared neither capability")
+        raise MCPError(code=INTERNAL_ERROR, message=_unanswered(result))
     if not result.is_error:
         await session.validate_tool_result(tool, result)  # output schema, as `call_tool` checks it
     return result
+
+
+def _unanswered(result: Any) -> str:
+    """Why the upstream's questions go unanswered: a direct path takes only calls whose client cannot be asked."""
+    relay = current_relay()
+    if isinstance(relay, Unanswerable):  # a REST, Code Mode, ... call: the pipeline says so (`relay.py`)
+        requests = getattr(result, "input_requests", None) or {}
+        sampling = any(isinstance(r, types.CreateMessageRequest) for r in requests.values())
+        return relay.refuse("sampling" if sampling else "elicitation").message
+    asked = "the upstream asked for client input (elicitation or sampling)"
+    return f"{asked}, but the calling client declared neither capability"
 
 
 @functools.cache

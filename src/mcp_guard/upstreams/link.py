@@ -17,7 +17,7 @@ from mcp import Client
 
 from ..config import ServerConfig
 from ..progress import current_sink
-from ..relay import current_relay
+from ..relay import can_ask
 from ..tasks import create_task, current_task_request, offers_tasks, task_created
 from .direct_http import DirectHttpCaller
 from .direct_stdio import DirectStdioCaller, StdioPipe
@@ -57,7 +57,7 @@ class Link:
             await create_task(self.client, tool, arguments, task)
             return task_created(task)
         sink = current_sink()  # the caller asked for progress: the SDK client carries it (not the direct path)
-        if self.direct is not None and sink is None and current_relay() is None:  # input requests too (relay.py)
+        if self.direct is not None and sink is None and not can_ask():  # input requests too (relay.py)
             return await self.direct.call(tool, arguments)
         return await self.client.call_tool(tool, arguments, read_timeout_seconds=timeout, progress_callback=sink)
 
