@@ -77,6 +77,7 @@ class ToolCall:
     method: str = "tools/call"
     refund_if_failed: bool = False  # set by the budget stage: a failed call is then recorded at no cost
     ended: float | None = None  # epoch seconds: the audit record's time, at which the budget books the cost
+    server: str | None = None  # the upstream of a use that names no item of it (a relayed elicitation)
 
     @property
     def ref(self) -> Ref | None:
@@ -87,7 +88,7 @@ class ToolCall:
         """(server, name) as the audit log and call log show them; server "" when never resolved."""
         ref = self.ref
         if self.method != "tools/call":
-            return (ref.server if ref is not None else ""), self.name
+            return (ref.server if ref is not None else self.server or ""), self.name
         server, _, tool = (str(ref) if ref is not None else self.name).partition("/")
         return (server, tool) if tool else ("", self.name)
 
@@ -488,4 +489,5 @@ def _audit_record(call: ToolCall, result: types.CallToolResult | None, error: Ga
         duration_ms=_elapsed_ms(call),
         mode=call.mode,
         entry=call.entry_point,
+        virtual_server=state.virtual_server,
     )

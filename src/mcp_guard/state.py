@@ -81,6 +81,7 @@ class RequestState:
     mcp_user: Any = None
     refusal: GatewayError | None = None  # what the request was refused with (set by `asgi.send_problem`)
     calls: int = 0  # tool calls made for this request so far (observability: a request line only without)
+    virtual_server: str | None = None  # the virtual server (`<mount>/s/<name>`) the request came through
 
     @classmethod
     def from_scope(cls, scope: MutableMapping[str, Any]) -> RequestState:

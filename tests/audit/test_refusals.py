@@ -21,7 +21,7 @@ from mcp_guard.audit.log import AuditLog
 from mcp_guard.audit.memory_store import MemoryStore
 from mcp_guard.audit.refusals import RefusalLog, named_tool
 from mcp_guard.audit.source_cap import SourceCap
-from mcp_guard.audit.sqlite_store import SQLiteStore
+from mcp_guard.audit.sqlite_store import SCHEMA_VERSION, SQLiteStore
 from mcp_guard.audit.verify import verify_store
 from mcp_guard.auth.keys import fingerprint, generate_key
 from mcp_guard.auth.principal import Principal
@@ -284,7 +284,9 @@ def test_a_schema_1_sqlite_file_is_migrated_and_its_chain_still_verifies(tmp_pat
         db.executescript(V1_SCHEMA)
         for row in old:
             data = row.as_dict()
-            columns = [name for name in data if name not in ("client", "key_fingerprint", "suppressed")]
+            columns = [
+                name for name in data if name not in ("client", "key_fingerprint", "suppressed", "virtual_server")
+            ]
             values = [json.dumps(data[c]) if c in ("roles", "arguments") else data[c] for c in columns]
             db.execute(f"INSERT INTO audit_log ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", values)
         db.commit()
@@ -295,4 +297,4 @@ def test_a_schema_1_sqlite_file_is_migrated_and_its_chain_still_verifies(tmp_pat
     assert [row.record.client for row in store.iter_chain()] == [None, None, "10.0.0.1"]
     store.close()
     with closing(sqlite3.connect(path)) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (2,)
+        assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)

@@ -42,7 +42,7 @@ def test_query_filters_newest_first(store):
         make_record(1, key_id="k1", team="eng"),
         make_record(2, key_id="k2", team="ops", decision="denied", outcome="denied"),
         make_record(3, key_id="k1", team="eng", server="files", tool="read"),
-        make_record(4, key_id="k1", team="ops"),
+        make_record(4, key_id="k1", team="ops", virtual_server="desk"),
     ]
     store.append_batch(seal(GENESIS, records))
 
@@ -63,6 +63,7 @@ def test_query_filters_newest_first(store):
     assert seqs(key_id="k1", team="eng", limit=1) == [3]
     assert seqs(call_id="call-3") == [3]
     assert seqs(call_id="call-9") == []
+    assert seqs(virtual_server="desk") == [4] and seqs(virtual_server="notes") == []
 
 
 def test_cost_usage_counts_allowed_calls_per_tool(store):

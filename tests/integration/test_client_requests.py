@@ -229,9 +229,9 @@ async def test_relayed_requests_are_audited_without_their_content():
         await call(base, alice, "auto", Answers("decline"), "notes__confirm", {"question": "secret question"})
         records = await gateway.governance.audit.query()
         relayed = [r for r in records if r["tool"] == "elicitation:notes"]
-        assert [(r["key_name"], r["arguments"], r["outcome"]) for r in relayed] == [
-            ("alice", {"action": "decline"}, "ok"),  # newest first
-            ("alice", {"action": "accept"}, "ok"),
+        assert [(r["key_name"], r["server"], r["arguments"], r["outcome"]) for r in relayed] == [
+            ("alice", "notes", {"action": "decline"}, "ok"),  # newest first
+            ("alice", "notes", {"action": "accept"}, "ok"),
         ]
         assert all("secret" not in repr(r) and "Ada" not in repr(r) for r in relayed)
 

@@ -251,3 +251,34 @@ async def test_a_handshake_era_subscriber_hears_of_updates_under_the_upstreams_u
                         await client.call_tool("touch_resource", {"uri": "notes://examples/readme"})
                         await told.wait()
             assert heard == ["notes://examples/readme"]
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_calls_through_a_virtual_server_name_it_in_their_audit_records(mode):
+    """The record of a call (and of a refusal) through `/mcp/s/<name>` names the endpoint; `GET /mcp/audit`
+    and the records of `/mcp` tell them apart."""
+    keys = Keys()
+    async with governed(keys) as app:
+        async with session(app, keys.admin, "/mcp/s/notes", mode) as notes:
+            await notes.call_tool("echo", {"text": "via notes"})
+            await notes.read_resource("notes://examples/readme")
+        async with session(app, keys.admin, "/mcp/s/bundle", mode) as bundle:
+            refused = await bundle.call_tool("notes__echo", {"text": "not in the bundle"})
+            assert refused.is_error
+        async with session(app, keys.admin, "/mcp/", mode) as root:
+            await root.call_tool("notes__echo", {"text": "via the root"})
+        async with http(app, keys.admin) as client:
+            answer = await client.get("/mcp/audit", params={"virtual_server": "notes"})
+            assert answer.status_code == 200, answer.text
+            through_notes = answer.json()["records"]
+            everything = (await client.get("/mcp/audit")).json()["records"]
+    assert [(r["server"], r["tool"], r["outcome"]) for r in through_notes] == [
+        ("notes", "resource:notes://examples/readme", "ok"),
+        ("notes", "echo", "ok"),
+    ]
+    assert {(r["tool"], r["virtual_server"]) for r in everything if r["server"] == "notes"} == {
+        ("resource:notes://examples/readme", "notes"),
+        ("echo", "notes"),
+        ("echo", "bundle"),  # refused: not part of that bundle
+        ("echo", None),
+    }

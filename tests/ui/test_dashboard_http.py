@@ -9,8 +9,11 @@ from html import unescape
 
 import httpx2
 import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 
 from mcp_guard.auth.keys import fingerprint, generate_key, hash_key
+from mcp_guard.server import standalone_app
 from mcp_guard.ui.audit import PAGE_SIZE as AUDIT_PAGE
 from tests.integration.upstream_fixtures import wait_until
 from tests.observability.world import World, rest_call, served
@@ -433,3 +436,19 @@ async def test_audit_pages_back_through_older_records() -> None:
         assert 'id="f-tool" name="tool" value="calc/add"' in second.text  # the filters carry over
         bad = await http.get(f"{UI}/audit", params={"before": "-1"})
         assert bad.status_code == 400 and "is not a record&#39;s seq" in bad.text
+
+
+async def test_audit_page_filters_by_virtual_server_and_shows_it() -> None:
+    world = World()
+    async with served(world, virtual_servers={"calc": {"servers": ["calc"]}}) as (gateway, http):
+        await logged_in(http, world.admin)
+        headers = {"authorization": f"Bearer {world.admin}"}
+        asgi = httpx2.ASGITransport(app=standalone_app(gateway))
+        async with httpx2.AsyncClient(transport=asgi, headers=headers) as mcp_http:
+            transport = streamable_http_client("http://127.0.0.1/mcp/s/calc", http_client=mcp_http)
+            async with Client(transport) as client:
+                assert not (await client.call_tool("upper", {"text": "via calc"})).is_error
+        assert (await rest_call(http, world.admin, "calc__upper", text="via rest")).status_code == 200
+        page = (await http.get(f"{UI}/audit", params={"virtual_server": "calc"})).text
+        assert re.findall(r'<tr data-seq="\d+" data-tool="([^"]+)">', page) == ["calc/upper"]
+        assert "<dt>Virtual server</dt>" in page and "via calc" in page and "via rest" not in page

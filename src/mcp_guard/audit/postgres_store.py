@@ -34,7 +34,10 @@ from .chain import GENESIS_HASH, Link, SealedRecord
 from .query import EQUAL_FILTERS, CostUsage, RecordFilter, cost_report, sql_where
 from .store import AuditStoreError, ConnectionHolder, check_continues, json_object, sql_bounds, store_errors
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# What brings a log of each older schema version up to date (columns are only added: bodies and hashes stay);
+# `{log}` is the log table's qualified name.
+MIGRATIONS = {1: ("ALTER TABLE {log} ADD COLUMN IF NOT EXISTS virtual_server TEXT",)}
 _COLUMNS = ("seq", "prev_hash", "hash", "time", "call_id", "request_id", *EQUAL_FILTERS, "cost", "body")
 _FETCH = 2000  # rows per round trip when walking the whole chain
 
@@ -149,8 +152,8 @@ class PostgresStore(ConnectionHolder):
         """Create the schema and tables (once, under a lock: several processes start together), or, with
         `create=False`, insist they exist."""
         with db.transaction(), db.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"mcp_guard.audit:{self.target.schema}",))
             if self._create:
-                cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"mcp_guard.audit:{self.target.schema}",))
                 for statement in _schema(self.target):
                     cur.execute(statement)
             cur.execute("SELECT to_regclass(%s)", (self._chain,))
@@ -159,6 +162,11 @@ class PostgresStore(ConnectionHolder):
                 raise AuditStoreError(f"{where} holds no mcp-guard audit log")
             cur.execute(f"SELECT version FROM {self._chain} WHERE id = 1")
             (version,) = _one(cur)
+            while version in MIGRATIONS:  # under the lock: of several processes starting at once, one migrates
+                for statement in MIGRATIONS[version]:
+                    cur.execute(statement.format(log=self._log))
+                version += 1
+                cur.execute(f"UPDATE {self._chain} SET version = %s WHERE id = 1", (version,))
         if version != SCHEMA_VERSION:
             raise AuditStoreError(f"{self.target.name!r}: audit schema version {version!r}, expected {SCHEMA_VERSION}")
 
@@ -188,7 +196,7 @@ def _schema(target: PostgresTarget) -> list[str]:
             seq BIGINT PRIMARY KEY, prev_hash TEXT NOT NULL, hash TEXT NOT NULL, time DOUBLE PRECISION NOT NULL,
             call_id TEXT NOT NULL, request_id TEXT NOT NULL, key_id TEXT, team TEXT, customer TEXT,
             server TEXT NOT NULL, tool TEXT NOT NULL, decision TEXT NOT NULL, cost DOUBLE PRECISION NOT NULL,
-            body TEXT NOT NULL)""",
+            body TEXT NOT NULL, virtual_server TEXT)""",
         *(f"CREATE INDEX IF NOT EXISTS audit_log_{name} ON {log} ({columns})" for name, columns in indexes.items()),
         f"""CREATE TABLE IF NOT EXISTS {chain} (
             id SMALLINT PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL,

@@ -18,7 +18,7 @@ from .record import AuditRecord
 
 Timestamp = float | datetime
 DECISIONS = ("allowed", "denied")
-EQUAL_FILTERS = ("key_id", "team", "customer", "server", "tool", "decision")  # columns of the SQL stores
+EQUAL_FILTERS = ("key_id", "team", "customer", "server", "tool", "decision", "virtual_server")  # SQL stores' columns
 
 
 class ToolCost(TypedDict):
@@ -45,6 +45,7 @@ class RecordFilter:
     server: str | None = None
     tool: str | None = None  # only together with `server`
     decision: str | None = None
+    virtual_server: str | None = None  # records of requests that came through this virtual server
     since: float | None = None
     until: float | None = None
     after_seq: int | None = None
@@ -61,6 +62,7 @@ class RecordFilter:
             (self.server, record.server),
             (self.tool, record.tool),
             (self.decision, record.decision),
+            (self.virtual_server, record.virtual_server),
             (self.call_id, record.call_id),
         )
         if any(wanted is not None and wanted != actual for wanted, actual in equal):

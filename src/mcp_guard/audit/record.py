@@ -44,6 +44,7 @@ class AuditRecord:
     client: str | None = None  # the client's address, as the ASGI server gives it
     key_fingerprint: str | None = None  # first 8 hex digits of the presented key's SHA-256, never the key
     suppressed: int = 0  # refusals from the same source not recorded since its previous record (the cap)
+    virtual_server: str | None = None  # the virtual server (`<mount>/s/<name>`) the request came through
 
     def as_dict(self) -> dict[str, Any]:
         """Every field by name (values shared with the record: treat as read-only)."""
@@ -57,7 +58,9 @@ _FIELD_NAMES = tuple(f.name for f in fields(AuditRecord))
 # Fields added after chains were first stored. The hash covers each only when it differs from its default,
 # so a record written before the field existed hashes (and verifies) exactly as it did then.
 ADDED_FIELDS: dict[str, Any] = {
-    f.name: f.default for f in fields(AuditRecord) if f.name in ("client", "key_fingerprint", "suppressed")
+    f.name: f.default
+    for f in fields(AuditRecord)
+    if f.name in ("client", "key_fingerprint", "suppressed", "virtual_server")
 }
 
 

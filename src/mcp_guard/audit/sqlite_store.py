@@ -20,7 +20,7 @@ from .chain import RECORD_FIELDS, CorruptRecord, Link, SealedRecord
 from .query import CostUsage, RecordFilter, cost_report, sql_where
 from .store import AuditStoreError, ConnectionHolder, check_continues, head_of, sql_bounds, store_errors
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit_log (
     seq         INTEGER PRIMARY KEY,
@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS audit_log (
     entry       TEXT NOT NULL,
     client      TEXT,
     key_fingerprint TEXT,
-    suppressed  INTEGER NOT NULL DEFAULT 0
+    suppressed  INTEGER NOT NULL DEFAULT 0,
+    virtual_server TEXT
 );
 CREATE INDEX IF NOT EXISTS audit_log_time ON audit_log (time);
 CREATE INDEX IF NOT EXISTS audit_log_key ON audit_log (key_id, time);
@@ -69,6 +70,7 @@ MIGRATIONS = {
     1: "ALTER TABLE audit_log ADD COLUMN client TEXT;"
     "ALTER TABLE audit_log ADD COLUMN key_fingerprint TEXT;"
     "ALTER TABLE audit_log ADD COLUMN suppressed INTEGER NOT NULL DEFAULT 0;",
+    2: "ALTER TABLE audit_log ADD COLUMN virtual_server TEXT;",
 }
 COLUMNS = ("seq", "prev_hash", "hash", *RECORD_FIELDS)
 _JSON_COLUMNS = ("roles", "arguments")

@@ -56,6 +56,7 @@ async def audit_records(gateway: GatewayHost, scope: Scope, receive: Any, send: 
             team=params.get("team"),
             tool=params.get("tool"),
             decision=params.get("decision"),
+            virtual_server=params.get("virtual_server"),
             since=_time(params, "since"),
             until=_time(params, "until"),
             limit=_int(params, "limit", 100, maximum=10_000),

@@ -149,7 +149,7 @@ class Relays:
         else:
             details["model"] = answer.model
         method = "elicitation/create" if kind == "elicitation" else "sampling/createMessage"
-        call = ToolCall(f"{kind}:{server}", details, state, "mcp", method=method)
+        call = ToolCall(f"{kind}:{server}", details, state, "mcp", method=method, server=server)
         await self.gateway.pipeline.record_call(call, error)
 
 

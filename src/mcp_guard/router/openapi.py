@@ -52,7 +52,10 @@ _QUERY: dict[str, list[tuple[str, str]]] = {
     "/resources/templates": [("cursor", "`nextCursor` of the previous page")],
     "/resources/read": [("uri", "GET: the gateway URI, as `GET /resources` shows it")],
     "/prompts": [("cursor", "`nextCursor` of the previous page")],
-    "/audit": [(name, f"filter by {name}") for name in ("key", "team", "tool", "decision", "since", "until", "limit")],
+    "/audit": [
+        (name, f"filter by {name}")
+        for name in ("key", "team", "tool", "decision", "virtual_server", "since", "until", "limit")
+    ],
     "/analytics/costs": [("team_id", "the team (all when omitted)"), ("period", "`day`, `week` or `month`")],
 }
 _BODY: dict[tuple[str, str], list[type[BaseModel]]] = {

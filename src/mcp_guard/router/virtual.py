@@ -70,6 +70,7 @@ class VirtualServers:
         """Apply virtual server `name` to the request; the SDK user its sessions are bound to."""
         state = RequestState.from_scope(scope)
         state.access.append(self.rule(name))
+        state.virtual_server = name
         return endpoint_user(state.mcp_user, name)
 
 

@@ -18,7 +18,16 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 100
 FLUSH_SECONDS = 5.0  # how long a page waits for queued records to be written (a stuck store: shown later)
-FILTERS = ("key", "tool", "decision", "outcome", "since", "until", "before")  # `before`: the pager's seq
+FILTERS = (
+    "key",
+    "tool",
+    "virtual_server",
+    "decision",
+    "outcome",
+    "since",
+    "until",
+    "before",
+)  # `before`: the pager's seq
 OUTCOMES = ("ok", "tool_error", "failed", "denied", "cancelled")
 OUTCOME_SCAN = 1000  # an outcome filter looks at the newest this many records that match the other filters
 _MAX_PROBLEMS_SHOWN = 20
@@ -34,6 +43,7 @@ async def audit_page(ui: Dashboard, request: Request) -> Answer:
         records = await ui.gateway.governance.audit.query(
             key_id=wanted.get("key"),
             tool=wanted.get("tool"),
+            virtual_server=wanted.get("virtual_server"),
             decision=_decision(wanted.get("decision"), outcome),
             since=_time(wanted, "since"),
             until=_time(wanted, "until"),
