@@ -282,3 +282,30 @@ async def test_calls_through_a_virtual_server_name_it_in_their_audit_records(mod
         ("echo", "bundle"),  # refused: not part of that bundle
         ("echo", None),
     }
+
+
+async def test_a_2026_listen_stream_names_resources_as_the_upstream_does():
+    """On a single-upstream endpoint, a `subscriptions/listen` stream takes the upstream's URIs, and its
+    acknowledgment and update events show them, as every other answer of that endpoint does."""
+    keys = Keys()
+    readme = "notes://examples/readme"
+    async with notes_server_process("http") as notes:
+        document = keys.document({"notes": {"servers": ["notes"]}}) | {
+            "servers": {"notes": {"transport": "http", "url": notes.url}}
+        }
+        gateway = Gateway(parse_config(document))
+        async with gateway.lifespan(), on_a_socket(standalone_app(gateway)) as base:
+            with anyio.fail_after(30):
+                async with httpx2.AsyncClient(headers={"authorization": f"Bearer {keys.admin}"}, timeout=60) as http:
+                    transport = streamable_http_client(f"{base}/mcp/s/notes", http_client=http)
+                    async with Client(transport) as client, client.listen(resource_subscriptions=[readme]) as stream:
+                        assert stream.honored is not None and stream.honored.resource_subscriptions == [readme]
+                        await client.call_tool("touch_resource", {"uri": readme})
+                        async for event in stream:
+                            assert type(event).__name__ == "ResourceUpdated" and event.uri == readme
+                            break
+        records = await gateway.governance.audit.query(tool="notes/*")
+    held = [r for r in records if r["tool"].startswith("subscription:")]
+    assert [(r["tool"], r["outcome"], r["virtual_server"]) for r in held] == [
+        (f"subscription:resource:{readme}", "ok", "notes")
+    ]

@@ -171,7 +171,13 @@ class ListChangedNotifier:
         """The MCP server's `subscriptions/listen` handler: the SDK's, over the notices this caller may see."""
         if len(self._streams) >= MAX_STREAMS:
             raise MCPError(INTERNAL_ERROR, "Subscription limit reached")
-        stream = ListenHandler(_SeenBy(self._listeners, _rules(ctx)), max_subscriptions=1)
+        rules = _rules(ctx)
+        server = unprefixed_server(rules)  # a single-upstream virtual server: its acknowledgment and events
+        if server is not None:  # name resources as the upstream does, like the rest of that endpoint
+            shown = [local_uri(server, uri) for uri in params.notifications.resource_subscriptions or ()]
+            narrowed = params.notifications.model_copy(update={"resource_subscriptions": shown or None})
+            params = params.model_copy(update={"notifications": narrowed})
+        stream = ListenHandler(_SeenBy(self._listeners, rules, server), max_subscriptions=1)
         self._streams.add(stream)
         try:
             return await stream(ctx, params)
@@ -186,19 +192,20 @@ class ListChangedNotifier:
 class _SeenBy:
     """The notices as one listen stream sees them (the SDK's `SubscriptionBus`, subscribe side only)."""
 
-    def __init__(self, listeners: set[Callable[[Notice], None]], rules: Rules) -> None:
+    def __init__(self, listeners: set[Callable[[Notice], None]], rules: Rules, server: str | None) -> None:
         self._listeners = listeners
         self._rules = rules
+        self._server = server  # the upstream whose own URIs the stream is shown (see `listen`)
 
     async def publish(self, event: ServerEvent) -> None:
         raise NotImplementedError("the gateway publishes notices itself")
 
     def subscribe(self, listener: Callable[[ServerEvent], None]) -> Callable[[], None]:
-        rules = self._rules
+        rules, server = self._rules, self._server
 
         def deliver(notice: Notice) -> None:
             if notice.uri is not None:  # the listen handler passes it on if the stream subscribed to it
-                listener(ResourceUpdated(uri=notice.uri))
+                listener(ResourceUpdated(uri=notice.uri if server is None else local_uri(server, notice.uri)))
             elif notice.shown_to(rules):
                 listener(EVENTS[notice.kind])
 

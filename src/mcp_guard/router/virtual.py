@@ -15,7 +15,8 @@ Names: an endpoint over one upstream shows that upstream's tools, prompts and re
 names them. `UnprefixedNames`, an SDK server middleware, turns a request's names into the gateway's
 (`server/tool`, `server/prompt`, `mcp-guard://server/<URI>`, all read back by `names.py`) before the
 handlers see them, and the results' names back into the upstream's, so the handlers and the pipeline are
-the same for every endpoint.
+the same for every endpoint. A 2026-07-28 listen stream's acknowledgment and update events are
+notifications, not results: `list_changed.py` shows them under the upstream's URIs itself.
 """
 
 from __future__ import annotations
@@ -137,6 +138,10 @@ def _inbound(server: str, params: Mapping[str, Any]) -> dict[str, Any]:
     ref = params.get("ref")
     if isinstance(ref, dict):  # completion/complete
         params["ref"] = _inbound(server, ref)
+    wanted = params.get("notifications")
+    if isinstance(wanted, dict) and isinstance(wanted.get("resourceSubscriptions"), list):  # subscriptions/listen
+        uris = [gateway_uri(server, u) if isinstance(u, str) else u for u in wanted["resourceSubscriptions"]]
+        params["notifications"] = {**wanted, "resourceSubscriptions": uris}
     return params
 
 
