@@ -176,3 +176,51 @@ async def test_log_messages_reach_the_sessions_that_asked_and_may_see_the_server
             await wait_until(lambda: bool(heard["notes"]), 5, "the log message")
             await client.call_tool("notes__slow_calls", {})  # a round trip more: a stray message would be in
             assert heard == {"notes": [("error", "notes/notes", "disk full")], "other": []}
+
+
+@pytest.mark.parametrize("upstream_era", ["2026-07-28", "handshake"])
+async def test_a_2026_client_hears_the_log_messages_of_its_call_at_the_level_it_asked(upstream_era):
+    """2026-07-28 asks for log messages per request (`_meta` logLevel): the messages of the called server at
+    that level or above arrive on the call's own stream, before its result, as they do directly; a request
+    that names no level hears none (and a 2026-07-28 upstream is asked for them only when one does)."""
+    heard: dict[str, list[tuple[str, str | None, Any]]] = {"direct": [], "gateway": [], "silent": []}
+
+    def hearing(who: str) -> Any:
+        async def on_log(params: Any) -> None:
+            heard[who].append((params.level, params.logger, params.data))
+
+        return on_log
+
+    async def log_twice(client: Client) -> None:
+        with anyio.fail_after(30):
+            await client.call_tool("notes__log" if client is not direct else "log", {"level": "info", "text": "quiet"})
+            await client.call_tool("notes__log" if client is not direct else "log", {"level": "error", "text": "loud"})
+
+    async with notes_server("http") as server:
+        if upstream_era == "handshake":
+            upstream = stdio_config("notes", notes_stdio_params(), protocol="legacy")
+        else:
+            upstream = url_config("notes", server.url)
+        async with gateway_for(upstream) as gateway, on_a_socket(gateway.router) as base:
+            async with (
+                httpx2.AsyncClient(timeout=30) as http,
+                Client(
+                    streamable_http_client(server.url, http_client=http),
+                    log_level="warning",
+                    logging_callback=hearing("direct"),
+                ) as direct,
+                Client(
+                    streamable_http_client(f"{base}/", http_client=http),
+                    log_level="warning",
+                    logging_callback=hearing("gateway"),
+                ) as through,
+                Client(
+                    streamable_http_client(f"{base}/", http_client=http), logging_callback=hearing("silent")
+                ) as quiet,
+            ):
+                await log_twice(direct)
+                await log_twice(through)  # heard before each result: no waiting
+                await log_twice(quiet)
+    assert heard["direct"] == [("error", "notes", "loud")]
+    assert heard["gateway"] == [("error", "notes/notes", "loud")]
+    assert heard["silent"] == []

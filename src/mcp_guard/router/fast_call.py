@@ -30,6 +30,7 @@ from mcp_types import (
     CLIENT_CAPABILITIES_META_KEY,
     CORE_RESULT_TYPES,
     INTERNAL_ERROR,
+    LOG_LEVEL_META_KEY,
     PROTOCOL_VERSION_META_KEY,
     SERVER_INFO_META_KEY,
 )
@@ -300,8 +301,8 @@ def _plain_params(params: dict[str, Any], headers: dict[bytes, bytes]) -> bool:
         return False
     if "elicitation" in capabilities or "sampling" in capabilities:
         return False  # the upstream may ask this client for input: the SDK's path relays it (client_requests.py)
-    if "progressToken" in meta:
-        return False  # the call's progress is streamed: the SDK's event-stream path (`mcp_endpoint.py`)
+    if "progressToken" in meta or LOG_LEVEL_META_KEY in meta:
+        return False  # progress or log messages are streamed: the SDK's event-stream path (`mcp_endpoint.py`)
     version = headers[b"mcp-protocol-version"].decode("latin-1")
     name_header = headers.get(b"mcp-name")
     shown = decode_header_value(name_header.decode("latin-1")) if name_header is not None else None

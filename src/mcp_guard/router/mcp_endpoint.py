@@ -118,14 +118,17 @@ def build_mcp_server(gateway: GatewayHost, channels: Backchannels) -> Server[Any
 
     async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> CallResult:
         confirmation = header(ctx.request.scope, CONFIRM_HEADER) if ctx.request is not None else None
-        # the upstream's progress (when the client sent a token), elicitation and sampling reach this client
+        # the upstream's progress (when the client sent a token), log messages (when it asked for a level),
+        # elicitation and sampling reach this client
+        entry = gateway.catalog.resolve(params.name)
         with reporting(client_sink(ctx)):
-            return await channels.relays.serve(
-                ctx,
-                params,
-                lambda: answer(_state(ctx), params.name, params.arguments, confirmation),
-                f"tool:{params.name}",
-            )
+            async with channels.logs.during(ctx, entry.ref.server if entry is not None else None):
+                return await channels.relays.serve(
+                    ctx,
+                    params,
+                    lambda: answer(_state(ctx), params.name, params.arguments, confirmation),
+                    f"tool:{params.name}",
+                )
 
     def input_schema(name: str) -> Mapping[str, Any] | None:
         """Lets the SDK validate `Mcp-Param-*` headers without running `tools/list` per call."""

@@ -10,12 +10,14 @@ Everything else on the connection (discovery, health checks, listings, change st
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import mcp_types as types
 from mcp import Client
+from mcp_types import LOG_LEVEL_META_KEY
 
 from ..config import ServerConfig
+from ..log_level import wanted_log_level
 from ..progress import current_sink
 from ..relay import can_ask
 from ..tasks import create_task, current_task_request, offers_tasks, task_created
@@ -57,9 +59,13 @@ class Link:
             await create_task(self.client, tool, arguments, task)
             return task_created(task)
         sink = current_sink()  # the caller asked for progress: the SDK client carries it (not the direct path)
-        if self.direct is not None and sink is None and not can_ask():  # input requests too (relay.py)
+        level = wanted_log_level()  # and for log messages (`log_level.py`)
+        if self.direct is not None and sink is None and level is None and not can_ask():  # input requests too
             return await self.direct.call(tool, arguments)
-        return await self.client.call_tool(tool, arguments, read_timeout_seconds=timeout, progress_callback=sink)
+        meta = cast("types.RequestParamsMeta", {LOG_LEVEL_META_KEY: level}) if level is not None else None
+        return await self.client.call_tool(
+            tool, arguments, read_timeout_seconds=timeout, progress_callback=sink, meta=meta
+        )
 
     def close(self) -> None:
         if self.direct is not None:
