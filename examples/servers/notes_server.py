@@ -44,6 +44,7 @@ How `notifications/tools/list_changed` reaches clients in mcp 2.3 (see `add_tool
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import io
 import os
@@ -59,6 +60,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resources import TextResource
 from mcp.server.session import ServerSession
+from mcp.shared.exceptions import UrlElicitationRequiredError
 from mcp_types import (
     AudioContent,
     Completion,
@@ -67,6 +69,7 @@ from mcp_types import (
     CreateMessageResult,
     ElicitRequest,
     ElicitRequestFormParams,
+    ElicitRequestURLParams,
     ElicitResult,
     EmbeddedResource,
     ImageContent,
@@ -86,6 +89,7 @@ from typing_extensions import TypedDict
 
 RESOURCE_URI = "notes://examples/readme"
 RESOURCE_TEXT = "Notes keeps short text notes in memory."
+GRANT_DELAY = 1.0  # seconds after `authorize` first asks before its user "completes" the grant page
 
 
 class NoteRef(TypedDict):
@@ -420,6 +424,26 @@ def _register_asking_items(server: MCPServer) -> None:
             await ctx.request_context.session.send_elicit_complete(elicitation_id)
         return f"{result.action} {elicitation_id}"
 
+    granted: set[str] = set()
+    granting: dict[str, asyncio.Task[None]] = {}  # the pending grants (held: a task nobody holds may vanish)
+
+    @server.tool(structured_output=False, annotations=ToolAnnotations(read_only_hint=True))
+    async def authorize(account: str, ctx: Context) -> str:
+        """Act for `account` once its user has granted access on a page: until then the -32042 "URL
+        elicitation required" error (handshake era). The grant lands `GRANT_DELAY` seconds after the first
+        ask, and the server says so (`notifications/elicitation/complete`), as a real grant page would."""
+        if account in granted:
+            return f"acting for {account}"
+        elicitation_id = f"grant-{account}"
+        if account not in granting:
+            session = ctx.request_context.session
+            granting[account] = asyncio.create_task(_grant_later(granted, account, session, elicitation_id))
+        page = ElicitRequestURLParams(
+            message=f"Grant access to {account}.", url=f"https://auth.example.com/grant/{account}",
+            elicitation_id=elicitation_id,
+        )  # fmt: skip
+        raise UrlElicitationRequiredError([page])
+
     @server.resource("notes://ask/{question}", name="asked", mime_type="text/plain")
     async def asked(question: str, ctx: Context) -> Any:
         return await _confirmation(ctx, question)
@@ -428,6 +452,12 @@ def _register_asking_items(server: MCPServer) -> None:
     async def ask_first(question: str, ctx: Context) -> Any:
         answered = await _confirmation(ctx, question)
         return answered if isinstance(answered, InputRequiredResult) else f"The user answered: {answered}"
+
+
+async def _grant_later(granted: set[str], account: str, session: ServerSession, elicitation_id: str) -> None:
+    await anyio.sleep(GRANT_DELAY)
+    granted.add(account)
+    await session.send_elicit_complete(elicitation_id)
 
 
 def build_server(many_tools: int = 0, asking_items: bool = False) -> MCPServer:

@@ -109,6 +109,10 @@ class UrlElicitationRequired(GatewayError):
 
     status, title, reason = 409, "URL elicitation required", "url_elicitation_required"
 
+    def __init__(self, message: str, *, server: str, elicitations: list[Any]) -> None:
+        super().__init__(message, extra={"elicitations": elicitations})
+        self.server = server  # the upstream that answered -32042 (its completions name it)
+
 
 class ClientInputUnavailable(GatewayError):
     """The upstream asked for user input (elicitation) or the client's model (sampling) during a call whose

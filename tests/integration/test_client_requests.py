@@ -255,8 +255,8 @@ async def test_server_everything_elicitation_and_sampling(era: str):
 
 
 @pytest.mark.node
-@pytest.mark.parametrize("era", ERAS)
-async def test_an_upstreams_url_elicitation_required_error_reaches_the_client_as_that_error(era: str):
+@pytest.mark.node
+async def test_an_upstreams_url_elicitation_required_error_reaches_a_handshake_era_client_as_that_error():
     """server-everything's error path: -32042 with the elicitation to complete, not a tool's error result;
     the same call again then goes through."""
     everything = stdio_config("everything", everything_stdio_params())
@@ -265,7 +265,7 @@ async def test_an_upstreams_url_elicitation_required_error_reaches_the_client_as
         url = "https://auth.example.com/consent"
         arguments = {"url": url, "errorPath": True}
         with anyio.fail_after(30):
-            async with keyed(base, alice, era, **answers.options()) as client:
+            async with keyed(base, alice, "legacy", **answers.options()) as client:
                 with pytest.raises(MCPError) as refused:
                     await client.call_tool("everything__trigger-url-elicitation", arguments)
         error = refused.value.error
@@ -273,11 +273,53 @@ async def test_an_upstreams_url_elicitation_required_error_reaches_the_client_as
         (elicitation,) = error.data["elicitations"]
         assert elicitation["mode"] == "url" and elicitation["url"] == "https://modelcontextprotocol.io"
         assert elicitation["elicitationId"]
-        result = await call(base, alice, era, answers, "everything__trigger-url-elicitation", arguments)
+        result = await call(base, alice, "legacy", answers, "everything__trigger-url-elicitation", arguments)
         assert not result.is_error and "completed the URL elicitation" in text_of(result)
         records = [r for r in await gateway.governance.audit.query() if r["tool"].endswith("trigger-url-elicitation")]
         refused_record, answered = sorted(records, key=lambda r: r["outcome"] == "ok")
         assert answered["outcome"] == "ok" and "URL elicitation" in str(refused_record["error"])
+
+
+@pytest.mark.node
+async def test_an_upstreams_url_elicitation_required_error_is_a_question_for_a_2026_client():
+    """2026-07-28 has no -32042: the client is asked to visit the URL (`input_required`), and once it
+    accepts, the gateway makes the call again, as a handshake-era client would have."""
+    everything = stdio_config("everything", everything_stdio_params())
+    async with governed(everything) as (base, alice, _, gateway):
+        answers = Answers()
+        url = "https://auth.example.com/consent"
+        arguments = {"url": url, "errorPath": True}
+        result = await call(base, alice, "auto", answers, "everything__trigger-url-elicitation", arguments)
+        assert not result.is_error and "completed the URL elicitation" in text_of(result)
+        # the prerequisite the error named, then the request path the retry takes
+        assert answers.asked == ["https://modelcontextprotocol.io", url]
+        records = await gateway.governance.audit.query()
+    calls = [r["outcome"] for r in records if r["tool"].endswith("trigger-url-elicitation")]
+    assert calls == ["ok", "denied"]  # newest first: the retry, and the -32042
+    assert [r["arguments"] for r in records if r["tool"] == "elicitation:everything"] == [{"action": "accept"}] * 2
+
+
+@pytest.mark.parametrize("era", ERAS)
+async def test_a_2026_clients_retry_waits_for_the_upstream_to_say_the_visit_is_complete(era: str):
+    """The notes server's `authorize` answers -32042 until its grant lands (1 s after the first ask) and
+    then says so with `notifications/elicitation/complete`. A 2026-07-28 client is asked once and its
+    accepting retry gets the result: the gateway tries again at once, finds the user not done, waits for
+    the completion and tries a last time. A handshake-era client gets the error, as the upstream sent it."""
+    async with notes_behind("legacy", asking_items=True) as (base, alice, _bob, gateway):
+        answers = Answers()
+        if era == "legacy":
+            with anyio.fail_after(30):
+                async with keyed(base, alice, era, **answers.options()) as client:
+                    with pytest.raises(MCPError) as refused:
+                        await client.call_tool("notes__authorize", {"account": "ada"})
+            assert refused.value.error.code == -32042 and answers.asked == []
+            return
+        result = await call(base, alice, era, answers, "notes__authorize", {"account": "ada"})
+        assert not result.is_error and text_of(result) == "acting for ada"
+        assert answers.asked == ["https://auth.example.com/grant/ada"]
+        records = await gateway.governance.audit.query()
+    assert [r["outcome"] for r in records if r["tool"] == "authorize"] == ["ok", "denied", "denied"]
+    assert [r["arguments"] for r in records if r["tool"] == "elicitation:notes"] == [{"action": "accept"}]
 
 
 @pytest.mark.parametrize("era", ERAS)

@@ -167,11 +167,20 @@ def as_json(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
+class UrlElicitationError(MCPError):
+    """-32042 as the endpoint sends it, still naming the upstream that answered it (`server`): a 2026-07-28
+    client's parked call turns it into the revision's URL elicitation (`client_requests.py`)."""
+
+    def __init__(self, exc: UrlElicitationRequired) -> None:
+        super().__init__(URL_ELICITATION_REQUIRED, exc.message, {"elicitations": exc.extra["elicitations"]})
+        self.server = exc.server
+
+
 def rpc_error(exc: GatewayError) -> MCPError:
     """A refusal or failure as a JSON-RPC error: -32602 for what the caller asked wrong or may not ask (the
     message says which), -32603 otherwise; `data` carries the reason and HTTP-like status."""
     if isinstance(exc, UrlElicitationRequired):  # the client handles it as the upstream meant it to
-        return MCPError(URL_ELICITATION_REQUIRED, exc.message, {"elicitations": exc.extra["elicitations"]})
+        return UrlElicitationError(exc)
     code = INVALID_PARAMS if exc.status in (400, 403, 404) else INTERNAL_ERROR
     data: Mapping[str, Any] = {"reason": exc.reason, "status": exc.status, **exc.extra}
     return MCPError(code, exc.message, dict(data))

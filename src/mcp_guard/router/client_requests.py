@@ -9,6 +9,14 @@ request, in either era of the client:
   `requestState` handle; its retry with `inputResponses` answers the question and waits for the next
   question or the result. A handle is bound to the key that got it; another key's retry is refused.
 
+URL elicitation in a 2026-07-28 client's call: the revision has neither the -32042 "URL elicitation required"
+error nor `notifications/elicitation/complete`; a server asks for a URL visit with an `input_required`
+question, and the client's accepting retry gets the result once the visit is done. A parked call bridges to
+that: an upstream's -32042 becomes that question, and once the client accepts, the call is made again (if it
+is answered -32042 once more, the user is not done yet: the retry waits for the upstream's completion
+notification first, at most `timeout`). An upstream's URL elicitation request is a question like any other;
+its later completion notification has no 2026-07-28 client to go to: the accepting retry's result says it.
+
 Either way a question unanswered within `timeout` goes back to the upstream as an error that says so, a
 decline or cancel goes back as that decline or cancel, and each relayed request leaves an audit record
 (`elicitation:<server>` / `sampling:<server>`, its outcome, the action; never the answer's content).
@@ -38,6 +46,7 @@ from ..errors import UpstreamError
 from ..pipeline import ToolCall
 from ..relay import InputAnswer, InputRequest, capability_of, refusal, relaying
 from ..state import RequestState
+from .aggregate import UrlElicitationError
 from .aggregate import state_of as _state
 
 if TYPE_CHECKING:
@@ -49,6 +58,7 @@ R = TypeVar("R", types.CallToolResult, types.ReadResourceResult, types.GetPrompt
 Resumable = types.CallToolRequestParams | types.ReadResourceRequestParams | types.GetPromptRequestParams
 PARKED_TTL = 600.0  # seconds a parked call's outcome waits for a client that never retries
 MAX_URL_ELICITATIONS = 10_000  # accepted URL elicitations awaiting completion that the gateway remembers
+URL_ROUNDS = 3  # tries of a 2026-07-28 client's call that its upstream answers -32042 (see the docstring)
 
 
 def _timed_out(kind: str, seconds: float) -> types.ErrorData:
@@ -65,8 +75,9 @@ class Relays:
         self.gateway = gateway
         self._parked: dict[str, Parked[Any]] = {}
         # (server, elicitationId) of each URL elicitation a handshake-era client accepted: its session, so the
-        # upstream's `notifications/elicitation/complete` reaches that client and no other
-        self._url_elicitations: dict[tuple[str, str], ServerSession] = {}
+        # upstream's `notifications/elicitation/complete` reaches that client and no other; or, for a parked
+        # call waiting to try again (`Parked`), the event its completion sets
+        self._url_elicitations: dict[tuple[str, str], ServerSession | anyio.Event] = {}
         self._tasks: anyio.abc.TaskGroup | None = None
 
     @property
@@ -121,18 +132,24 @@ class Relays:
         for handle in [h for h, p in self._parked.items() if p.done_at is not None and now - p.done_at > PARKED_TTL]:
             del self._parked[handle]
 
-    def await_completion(self, server: str, elicitation_id: str, session: ServerSession) -> None:
-        """Remember who accepted URL elicitation `elicitation_id` of `server` (bounded: oldest forgotten)."""
+    def await_completion(self, server: str, elicitation_id: str, waiter: ServerSession | anyio.Event) -> None:
+        """Remember who waits for URL elicitation `elicitation_id` of `server` to complete: the session of the
+        client that accepted it, or a parked call's event (bounded: oldest forgotten)."""
         if len(self._url_elicitations) >= MAX_URL_ELICITATIONS:
             del self._url_elicitations[next(iter(self._url_elicitations))]
-        self._url_elicitations[(server, elicitation_id)] = session
+        self._url_elicitations[(server, elicitation_id)] = waiter
 
     def completed(self, server: str, elicitation_id: str) -> None:
-        """Upstream `server` says its URL elicitation `elicitation_id` is complete: tell the client that
-        accepted it (once); an id the gateway did not relay is dropped."""
-        session = self._url_elicitations.pop((server, elicitation_id), None)
-        if session is not None and self._tasks is not None:
-            self._tasks.start_soon(_tell_completed, session, elicitation_id)
+        """Upstream `server` says its URL elicitation `elicitation_id` is complete: tell who waits for it
+        (once); an id the gateway did not relay is dropped."""
+        waiter = self._url_elicitations.pop((server, elicitation_id), None)
+        if isinstance(waiter, anyio.Event):
+            waiter.set()
+        elif waiter is not None and self._tasks is not None:
+            self._tasks.start_soon(_tell_completed, waiter, elicitation_id)
+
+    def forget_completion(self, server: str, elicitation_id: str) -> None:
+        self._url_elicitations.pop((server, elicitation_id), None)
 
     def forget(self, parked: Parked[Any]) -> None:
         self._parked.pop(parked.handle, None)
@@ -220,12 +237,49 @@ class Parked(Generic[R]):
     async def run(self, call: Callable[[], Awaitable[R]]) -> None:
         try:
             with relaying(self):
-                self._result = await call()
+                self._result = await self._past_url_elicitations(call)
         except Exception as exc:  # noqa: BLE001 - handed to the client's next retry, like a result
             self._failure = exc
         finally:
             self.done_at = time.monotonic()
             self._signal()
+
+    async def _past_url_elicitations(self, call: Callable[[], Awaitable[R]]) -> R:
+        """`call`, with an upstream's -32042 answered the revision's way (see the module docstring); the
+        error as it is when the client cannot take URL elicitation or does not accept, or after `URL_ROUNDS`."""
+        completed = anyio.Event()  # set by the upstream's completion of any URL elicitation asked here
+        awaited: list[tuple[str, str]] = []
+        try:
+            attempt = 0
+            while True:
+                attempt += 1
+                try:
+                    return await call()
+                except UrlElicitationError as exc:
+                    visits = _url_elicitations(exc)
+                    requests = [types.ElicitRequest(params=visit) for visit in visits]
+                    if attempt == URL_ROUNDS or not requests or unsupported(requests[0], self.declared):
+                        raise
+                    for visit in visits:
+                        if visit.elicitation_id:
+                            awaited.append((exc.server, visit.elicitation_id))
+                            self.relays.await_completion(exc.server, visit.elicitation_id, completed)
+                    if attempt == 1 and not await self._accepted(exc.server, requests):
+                        raise
+                    if attempt > 1:  # the user was not done on the first try: wait for the upstream to say so
+                        with anyio.move_on_after(self.relays.timeout):
+                            await completed.wait()
+        finally:
+            for server, elicitation_id in awaited:
+                self.relays.forget_completion(server, elicitation_id)
+
+    async def _accepted(self, server: str, requests: list[types.ElicitRequest]) -> bool:
+        """Whether the client accepts to visit every URL (each asked as a question of this call)."""
+        for request in requests:
+            answer = await self.ask(server, request)
+            if not isinstance(answer, types.ElicitResult) or answer.action != "accept":
+                return False
+        return True
 
     async def ask(self, server: str, request: InputRequest) -> InputAnswer:
         kind = capability_of(request)
@@ -279,6 +333,17 @@ async def _tell_completed(session: ServerSession, elicitation_id: str) -> None:
         await session.send_notification(notification)
     except Exception as exc:  # noqa: BLE001 - the client went away since: nobody left to tell
         logger.info("elicitation %s completed, but its client is gone: %s", elicitation_id, exc)
+
+
+def _url_elicitations(exc: UrlElicitationError) -> list[types.ElicitRequestURLParams]:
+    """The URL elicitations of an upstream's -32042; empty when one is not a URL elicitation the SDK reads."""
+    visits = []
+    for item in (exc.data or {}).get("elicitations") or ():
+        try:
+            visits.append(types.ElicitRequestURLParams.model_validate(item, by_name=False))
+        except ValueError:
+            return []
+    return visits
 
 
 def _result_type(request: InputRequest) -> type[types.ElicitResult | types.CreateMessageResult]:

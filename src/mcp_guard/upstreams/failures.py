@@ -21,7 +21,8 @@ def failure(server: str, timeout: float, subject: str, action: str, exc: MCPErro
     if exc.code == URL_ELICITATION_REQUIRED:
         data = exc.error.data if isinstance(exc.error.data, dict) else {}
         message = f"Upstream '{server}' needs the user to complete a URL elicitation before {action}"
-        return UrlElicitationRequired(f"{message}: {exc.message}", extra={"elicitations": data.get("elicitations", [])})
+        elicitations = data.get("elicitations", [])
+        return UrlElicitationRequired(f"{message}: {exc.message}", server=server, elicitations=elicitations)
     if exc.code in (RESOURCE_NOT_FOUND, METHOD_NOT_FOUND):
         return NotFound(f"Upstream '{server}' answered {action}: {exc.message}")
     if exc.code == CONNECTION_CLOSED:
