@@ -18,6 +18,15 @@ from mcp_guard.audit.verify import verify_store
 from .helpers import POSTGRES_URL, drop_backend, make_record, open_backend
 
 
+def continues_with_a_virtual_server(store, old) -> None:
+    """A migrated store still holds `old` as it was, verifies, and takes and filters a record naming one."""
+    assert list(store.iter_chain()) == old
+    store.append_batch(seal(old[-1].link, [make_record(3, virtual_server="desk")]))
+    report = verify_store(store)
+    assert report.ok and report.checked == 3
+    assert [row.seq for row in store.query(RecordFilter(virtual_server="desk"))] == [3]
+
+
 def test_a_record_without_a_virtual_server_hashes_as_before():
     plain = make_record(1)
     assert "virtual_server" not in canonical_json(plain, 1)
@@ -38,10 +47,7 @@ def test_a_schema_2_sqlite_file_is_migrated_and_its_chain_still_verifies(tmp_pat
         db.commit()
     store = SQLiteStore(path)
     try:
-        assert list(store.iter_chain()) == old
-        store.append_batch(seal(old[-1].link, [make_record(3, virtual_server="desk")]))
-        assert verify_store(store).ok and verify_store(store).checked == 3
-        assert [row.seq for row in store.query(RecordFilter(virtual_server="desk"))] == [3]
+        continues_with_a_virtual_server(store, old)
     finally:
         store.close()
     with closing(sqlite3.connect(path)) as db:
@@ -60,10 +66,7 @@ def test_a_version_1_postgres_schema_is_migrated_and_its_chain_still_verifies(tm
             conn.execute(f"UPDATE {chain} SET version = 1")
         reopened = open_backend("postgres", tmp_path)
         try:
-            assert list(reopened.iter_chain()) == old
-            reopened.append_batch(seal(old[-1].link, [make_record(3, virtual_server="desk")]))
-            assert verify_store(reopened).ok and verify_store(reopened).checked == 3
-            assert [row.seq for row in reopened.query(RecordFilter(virtual_server="desk"))] == [3]
+            continues_with_a_virtual_server(reopened, old)
         finally:
             reopened.close()
         with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:

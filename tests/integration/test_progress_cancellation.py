@@ -137,6 +137,18 @@ async def test_a_cancelled_call_stops_its_upstream_is_refunded_and_audited(mode,
             assert remaining == 10 - len(answered)  # the cancelled call was reserved, then refunded
 
 
+Heard = dict[str, list[tuple[str, str | None, Any]]]
+
+
+def logging_client(url: str, http: httpx2.AsyncClient, heard: Heard, who: str, **options: Any) -> Client:
+    """An SDK client on `url` that notes each log message it hears under `who`, as (level, logger, data)."""
+
+    async def on_log(params: Any) -> None:
+        heard.setdefault(who, []).append((params.level, params.logger, params.data))
+
+    return Client(streamable_http_client(url, http_client=http), logging_callback=on_log, **options)
+
+
 async def test_log_messages_reach_the_sessions_that_asked_and_may_see_the_server():
     """A handshake-era upstream's log messages: to each session at the level it set, with the server named,
     and never to a session whose key cannot see that server."""
@@ -145,28 +157,13 @@ async def test_log_messages_reach_the_sessions_that_asked_and_may_see_the_server
     config["roles"]["elsewhere"] = {"tools": ["other/*"]}
     config["keys"].append({"name": "other", "hash": hash_key(other_key), "roles": ["elsewhere"]})
     gateway = Gateway(parse_config(config))
-    heard: dict[str, list[tuple[str, str | None, Any]]] = {"notes": [], "other": []}
-
-    def hearing(who: str) -> Any:
-        async def on_log(params: Any) -> None:
-            heard[who].append((params.level, params.logger, params.data))
-
-        return on_log
-
+    heard: Heard = {"notes": [], "other": []}
     async with gateway.lifespan(), on_a_socket(standalone_app(gateway)) as base:
         async with (
             httpx2.AsyncClient(headers={"authorization": f"Bearer {notes_key}"}) as notes_http,
             httpx2.AsyncClient(headers={"authorization": f"Bearer {other_key}"}) as other_http,
-            Client(
-                streamable_http_client(f"{base}/mcp", http_client=notes_http),
-                mode="legacy",
-                logging_callback=hearing("notes"),
-            ) as client,
-            Client(
-                streamable_http_client(f"{base}/mcp", http_client=other_http),
-                mode="legacy",
-                logging_callback=hearing("other"),
-            ) as other,
+            logging_client(f"{base}/mcp", notes_http, heard, "notes", mode="legacy") as client,
+            logging_client(f"{base}/mcp", other_http, heard, "other", mode="legacy") as other,
         ):
             await client.set_logging_level("warning")
             await other.set_logging_level("debug")
@@ -183,13 +180,7 @@ async def test_a_2026_client_hears_the_log_messages_of_its_call_at_the_level_it_
     """2026-07-28 asks for log messages per request (`_meta` logLevel): the messages of the called server at
     that level or above arrive on the call's own stream, before its result, as they do directly; a request
     that names no level hears none (and a 2026-07-28 upstream is asked for them only when one does)."""
-    heard: dict[str, list[tuple[str, str | None, Any]]] = {"direct": [], "gateway": [], "silent": []}
-
-    def hearing(who: str) -> Any:
-        async def on_log(params: Any) -> None:
-            heard[who].append((params.level, params.logger, params.data))
-
-        return on_log
+    heard: Heard = {"direct": [], "gateway": [], "silent": []}
 
     async def log_twice(client: Client) -> None:
         with anyio.fail_after(30):
@@ -204,19 +195,9 @@ async def test_a_2026_client_hears_the_log_messages_of_its_call_at_the_level_it_
         async with gateway_for(upstream) as gateway, on_a_socket(gateway.router) as base:
             async with (
                 httpx2.AsyncClient(timeout=30) as http,
-                Client(
-                    streamable_http_client(server.url, http_client=http),
-                    log_level="warning",
-                    logging_callback=hearing("direct"),
-                ) as direct,
-                Client(
-                    streamable_http_client(f"{base}/", http_client=http),
-                    log_level="warning",
-                    logging_callback=hearing("gateway"),
-                ) as through,
-                Client(
-                    streamable_http_client(f"{base}/", http_client=http), logging_callback=hearing("silent")
-                ) as quiet,
+                logging_client(server.url, http, heard, "direct", log_level="warning") as direct,
+                logging_client(f"{base}/", http, heard, "gateway", log_level="warning") as through,
+                logging_client(f"{base}/", http, heard, "silent") as quiet,
             ):
                 await log_twice(direct)
                 await log_twice(through)  # heard before each result: no waiting
