@@ -415,3 +415,18 @@ async def test_a_path_with_no_client_to_ask_gets_a_409_naming_it(upstream_era: s
             ("notes", "resource:notes://ask/sure", "rest", "denied"),
             ("coded", "confirm", "code", "denied"),
         }
+
+
+async def test_a_rest_call_over_a_stdio_upstream_gets_the_409_too():
+    """A stdio upstream's calls take the direct path; its question comes on the session's reader and goes to
+    the one call in flight, a REST call here, which cannot answer it."""
+    notes = stdio_config("notes", notes_stdio_params(), protocol="legacy")
+    async with governed(notes) as (base, alice, _bob, gateway):
+        headers = {"authorization": f"Bearer {alice}"}
+        async with httpx2.AsyncClient(base_url=f"{base}/mcp", headers=headers, timeout=30) as http:
+            function = {"name": "notes__confirm", "arguments": '{"question": "Over stdio?"}'}
+            answer = await http.post("/tool/execute", json={"id": "1", "type": "function", "function": function})
+        assert answer.status_code == 409, answer.text
+        assert "user input (elicitation), which a REST call cannot answer" in answer.json()["detail"]
+        (record,) = [r for r in await gateway.governance.audit.query() if r["tool"] == "confirm"]
+        assert record["reason"] == "client_input_unavailable" and record["outcome"] == "denied"
