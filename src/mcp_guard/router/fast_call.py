@@ -99,7 +99,7 @@ class FastToolCall:
         if headers is None:
             await fallback(scope, receive, send)
             return
-        read = await _read_body(receive, self.limit)
+        read = await read_body(receive, self.limit)
         parsed = _parse(read.body, headers) if read.body is not None else None
         if parsed is None:
             await fallback(scope, read.replay, send)
@@ -146,7 +146,7 @@ class FastToolCall:
         accepted = (accept or b"").decode("latin-1").split(",")
         if not any(media.split(";")[0].strip().lower() in _JSON_TYPES for media in accepted):
             return False
-        return _allowed(self.security, host, origin)
+        return allowed_by(self.security, host, origin)
 
     async def _answer(
         self,
@@ -163,7 +163,7 @@ class FastToolCall:
         confirmation_id = confirmation.decode("latin-1") if confirmation is not None else None
         arguments = (state, params["name"], params.get("arguments"), confirmation_id)
         # A 2026-07-28 client cancels a call by closing its request: the call (and its upstream call) stop
-        watch = _DisconnectWatch(receive)
+        watch = DisconnectWatch(receive)
         try:
             if self.tracing is None:
                 message = await self._reply(request_id, version, arguments, None)
@@ -181,7 +181,7 @@ class FastToolCall:
         finally:
             watch.close()
         status = ERROR_CODE_HTTP_STATUS.get(message["error"]["code"], 200) if "error" in message else 200
-        await _send_json(send, status, _compact_json(message).encode())
+        await send_json(send, status, _compact_json(message).encode())
 
     async def _reply(
         self, request_id: int | str, version: str, arguments: tuple[Any, ...], span: Any
@@ -236,7 +236,7 @@ class _Body:
         return self.messages.pop(0) if self.messages else await self._receive()
 
 
-async def _read_body(receive: Receive, limit: int) -> _Body:
+async def read_body(receive: Receive, limit: int) -> _Body:
     read = _Body(receive)
     size = 0
     while True:
@@ -309,7 +309,7 @@ def _plain_params(params: dict[str, Any], headers: dict[bytes, bytes]) -> bool:
     return meta.get(PROTOCOL_VERSION_META_KEY) == version and shown == name
 
 
-def _allowed(security: TransportSecuritySettings, host: bytes | None, origin: bytes | None) -> bool:
+def allowed_by(security: TransportSecuritySettings, host: bytes | None, origin: bytes | None) -> bool:
     """The SDK's Host / Origin rules, for the passing case only (a refusal is left to the SDK)."""
     if not security.enable_dns_rebinding_protection:
         return True
@@ -322,20 +322,21 @@ def _matches(value: str, allowed: list[str]) -> bool:
     return value in allowed or any(a.endswith(":*") and value.startswith(a[:-1]) for a in allowed)
 
 
-class _DisconnectWatch:
+class DisconnectWatch:
     """Cancels the calling task when its client disconnects, watching only once the call has run
     `WATCH_AFTER` seconds: a call that ends sooner is answered anyway, and a plain call then pays one timer
     (~2 µs) instead of a watcher task (~25 µs; in a task group ~110 µs) and a cancel scope (~4 µs). The
     cancellation is the task's own (`Task.cancel`), so the caller tells it apart by `fired`. asyncio only
     (as uvicorn runs the app); elsewhere nothing is watched."""
 
-    __slots__ = ("_caller", "_receive", "_timer", "_watcher", "fired")
+    __slots__ = ("_caller", "_receive", "_timer", "_watcher", "disconnected", "fired")
 
     def __init__(self, receive: Receive) -> None:
         self._receive = receive
         self._watcher: asyncio.Task[None] | None = None
         self._caller: asyncio.Task[Any] | None = None
         self.fired = False
+        self.disconnected = False  # fired because the client went away (not by `cancel`)
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # not on asyncio
@@ -354,6 +355,15 @@ class _DisconnectWatch:
         if self._caller is not None:
             self._caller.uncancel()
 
+    def cancel(self) -> bool:
+        """Cancel the call now (its client asked to, e.g. `notifications/cancelled`); False when it cannot be
+        (not on asyncio, or already fired)."""
+        if self._caller is None or self.fired:
+            return False
+        self.fired = True
+        self._caller.cancel()
+        return True
+
     def _arm(self) -> None:
         self._watcher = asyncio.get_running_loop().create_task(self._watch())
 
@@ -363,12 +373,11 @@ class _DisconnectWatch:
                 pass
         except Exception:  # noqa: BLE001 - a server whose receive fails after the body: the client is gone
             pass
-        if self._caller is not None:
-            self.fired = True
-            self._caller.cancel()
+        self.disconnected = True
+        self.cancel()
 
 
-async def _send_json(send: Send, status: int, payload: bytes) -> None:
+async def send_json(send: Send, status: int, payload: bytes) -> None:
     headers = [(b"content-length", str(len(payload)).encode()), _RESPONSE_TYPE]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})

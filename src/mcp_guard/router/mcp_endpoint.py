@@ -43,10 +43,11 @@ from .backchannels import Backchannels
 from .client_requests import CallResult
 from .completion import completion_handlers
 from .fast_call import FastToolCall, ToolCaller
-from .portable_sessions import PortableSessions
+from .portable_sessions import PortableSessions, requestor
 from .progress import client_sink
 from .prompts import prompt_handlers
 from .resources import resource_handlers
+from .session_call import OpenSession, SessionBook, SessionToolCall
 from .subscriptions import subscription_handlers
 from .tasks import TaskServer
 from .virtual import UnprefixedNames, unprefixed_server
@@ -165,8 +166,9 @@ def build_mcp_server(gateway: GatewayHost, channels: Backchannels) -> Server[Any
 
 
 class GatewaySessionManager(PortableSessions):
-    """The SDK's session manager with the fast path for plain 2026-07-28 `tools/call` POSTs in front
-    (`fast_call.py`); every other request, and every refusal, is the SDK's.
+    """The SDK's session manager with the fast paths for plain `tools/call` POSTs in front: 2026-07-28
+    (`fast_call.py`) and on handshake-era sessions (`session_call.py`); every other request, and every
+    refusal, is the SDK's.
 
     Requests are answered with one JSON body (`json_response`), except a 2026-07-28 `tools/call` whose
     client accepts an event stream: that one may stream (the SDK answers JSON all the same when the call
@@ -176,6 +178,8 @@ class GatewaySessionManager(PortableSessions):
 
     def __init__(self, gateway: GatewayHost, channels: Backchannels, security: TransportSecuritySettings) -> None:
         server = build_mcp_server(gateway, channels)
+        self._book = SessionBook()
+        server.middleware = [*server.middleware, self._book.middleware]
         super().__init__(
             app=server,
             json_response=True,  # one JSON body per request: cheaper than an SSE stream for request/response
@@ -185,6 +189,13 @@ class GatewaySessionManager(PortableSessions):
         self._fast = FastToolCall(
             tool_caller(gateway), server, security, gateway.config.max_body_bytes, tracing=gateway.observer.tracing
         )
+        self._in_session = SessionToolCall(
+            tool_caller(gateway),
+            self._open_session,
+            security,
+            gateway.config.max_body_bytes,
+            tracing=gateway.observer.tracing,
+        )
         self._streaming = RequestBodyLimitMiddleware(self._stream_call, gateway.config.max_body_bytes)
 
     async def handle_request(self, scope: Scope, receive: Any, send: Any) -> None:
@@ -192,7 +203,26 @@ class GatewaySessionManager(PortableSessions):
         if state is not None and state.access and unprefixed_server(state.access) is not None:
             await self._sdk(scope, receive, send)  # the upstream's own names: `UnprefixedNames`
             return
-        await self._fast(scope, receive, send, self._sdk)
+        await self._fast(scope, receive, send, self._by_session)
+
+    async def _by_session(self, scope: Scope, receive: Any, send: Any) -> None:
+        await self._in_session(scope, receive, send, self._sdk)
+
+    def _open_session(self, scope: Scope, session_id: str) -> OpenSession | None:
+        """The session `session_id`, when this process holds it established for the credential of `scope`
+        (the SDK's owner check), and it is not ending; else None (the SDK answers, or re-creates it)."""
+        transport = self._server_instances.get(session_id)
+        connection = self._book.connections.get(session_id)
+        if transport is None or connection is None or transport.is_terminated:
+            return None
+        if not connection.initialize_accepted or requestor(scope.get("user")) != self._session_owners.get(session_id):
+            return None
+        idle = transport.idle_scope
+        return None if idle is not None and idle.cancel_called else OpenSession(session_id, transport, connection)
+
+    async def _discard_session(self, session_id: str, transport: Any) -> None:
+        self._book.forget(session_id)
+        await super()._discard_session(session_id, transport)
 
     async def _sdk(self, scope: Scope, receive: Any, send: Any) -> None:
         if _streamable_call(scope):

@@ -36,7 +36,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from ..asgi import Scope, header
 
-__all__ = ["SESSION_SECRET_ENV", "PortableSessions", "SessionIds", "new_secret"]
+__all__ = ["SESSION_SECRET_ENV", "PortableSessions", "SessionIds", "new_secret", "requestor"]
 
 SESSION_SECRET_ENV = "MCP_GUARD_SESSION_SECRET"
 _MAX_ID = 2048  # longer capabilities are not carried: such a session stays on its worker (the SDK's id)
@@ -155,7 +155,7 @@ class PortableSessions(StreamableHTTPSessionManager):
         token = self._next_id.set(session_id)
         try:
             async with self._session_creation_lock:
-                transport = self._admit_session(_requestor(scope.get("user")))
+                transport = self._admit_session(requestor(scope.get("user")))
         finally:
             self._next_id.reset(token)
         if transport is None:
@@ -191,7 +191,8 @@ def _owner(scope: Scope) -> str:
     return user.access_token.client_id if isinstance(user, AuthenticatedUser) else ""
 
 
-def _requestor(user: Any) -> Any:
+def requestor(user: Any) -> Any:
+    """The credential the SDK binds a session to (None: no bearer user)."""
     return authorization_context(user) if isinstance(user, AuthenticatedUser) else None
 
 
