@@ -9,6 +9,10 @@ Two clients, chosen per run:
 - `wire`: the same 2026-07-28 `tools/call` POSTs, byte for byte what `mcp.Client` sends (headers, `_meta`,
   JSON-RPC envelope), over one keep-alive HTTP/1.1 connection per session, with the reply parsed as JSON
   and checked (`result`, `isError` false). It costs ~0.1 ms per call, so it measures the server's limit.
+- `handshake`: the `wire` client in the handshake era, as the clients most people run (Claude Desktop,
+  Cursor, the Inspector, most SDK versions) speak it: `initialize` (`protocol`, default 2025-11-25, with the
+  client `capabilities` of the spec, default none), `notifications/initialized`, then `tools/call` POSTs
+  carrying `Mcp-Session-Id` and `MCP-Protocol-Version`, no 2026-07-28 headers or `_meta`.
 
     python bench/_loadgen.py '{"url": ..., "tool": "echo", "client": "wire", "sessions": 16, "seconds": 5}'
 
@@ -66,6 +70,7 @@ class WireSession:
         }
         self._head = "".join(f"{k}: {v}\r\n" for k, v in head.items())
         self._id = 1
+        self._headers: dict[str, str] = {}  # of the last response
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
@@ -77,15 +82,17 @@ class WireSession:
             self._writer.close()
 
     async def call(self) -> None:
-        assert self._reader is not None and self._writer is not None
         self._id += 1
         params = {"name": self.tool, "arguments": ARGUMENTS, "_meta": META}
-        body = json.dumps({"jsonrpc": "2.0", "id": self._id, "method": "tools/call", "params": params})
-        payload = body.encode()
+        status, reply = await self.post({"jsonrpc": "2.0", "id": self._id, "method": "tools/call", "params": params})
+        _check(status, reply)
+
+    async def post(self, message: dict[str, Any]) -> tuple[int, bytes]:
+        assert self._reader is not None and self._writer is not None
+        payload = json.dumps(message).encode()
         request = f"POST {self.path} HTTP/1.1\r\n{self._head}Content-Length: {len(payload)}\r\n\r\n"
         self._writer.write(request.encode() + payload)
-        status, reply = await self._response()
-        _check(status, reply)
+        return await self._response()
 
     async def _response(self) -> tuple[int, bytes]:
         assert self._reader is not None
@@ -93,6 +100,7 @@ class WireSession:
         lines = head.decode("latin-1").split("\r\n")
         status = int(lines[0].split(" ", 2)[1])
         headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+        self._headers = headers
         if "content-length" in headers:
             return status, await self._reader.readexactly(int(headers["content-length"]))
         if headers.get("transfer-encoding") == "chunked":
@@ -108,6 +116,37 @@ class WireSession:
             if size == 0:
                 return b"".join(chunks)
             chunks.append(data[:-2])
+
+
+class HandshakeSession(WireSession):
+    """A handshake-era session: opened with `initialize`, then `tools/call` POSTs on it."""
+
+    def __init__(self, url: str, tool: str, headers: dict[str, str], protocol: str, capabilities: dict[str, Any]):
+        super().__init__(url, tool, headers)
+        self.protocol, self.capabilities = protocol, capabilities
+        self._base = "".join(
+            line + "\r\n" for line in self._head.split("\r\n") if line and not line.lower().startswith("mcp-")
+        )
+        self._head = self._base
+
+    async def connect(self) -> None:
+        await super().connect()
+        client = {"name": "bench-handshake", "version": "1.0"}
+        params = {"protocolVersion": self.protocol, "capabilities": self.capabilities, "clientInfo": client}
+        status, reply = await self.post({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params})
+        session = self._headers.get("mcp-session-id")
+        if status != 200 or session is None:
+            raise CallFailed(f"initialize: HTTP {status} {reply[:200]!r}")
+        self._head = f"{self._base}mcp-session-id: {session}\r\nmcp-protocol-version: {self.protocol}\r\n"
+        status, reply = await self.post({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        if status != 202:
+            raise CallFailed(f"notifications/initialized: HTTP {status} {reply[:200]!r}")
+
+    async def call(self) -> None:
+        self._id += 1
+        params = {"name": self.tool, "arguments": ARGUMENTS}
+        status, reply = await self.post({"jsonrpc": "2.0", "id": self._id, "method": "tools/call", "params": params})
+        _check(status, reply)
 
 
 def _check(status: int, reply: bytes) -> None:
@@ -159,8 +198,14 @@ async def stdio_session(argv: list[str], tool: str, run: Callable[[Call], Awaita
         await run(call)
 
 
-async def wire_session(url: str, tool: str, headers: dict[str, str], run: Callable[[Call], Awaitable[None]]) -> None:
-    session = WireSession(url, tool, headers)
+async def wire_session(
+    url: str, tool: str, headers: dict[str, str], run: Callable[[Call], Awaitable[None]], spec: dict[str, Any]
+) -> None:
+    if spec.get("client") == "handshake":
+        protocol = spec.get("protocol", "2025-11-25")
+        session: WireSession = HandshakeSession(url, tool, headers, protocol, spec.get("capabilities", {}))
+    else:
+        session = WireSession(url, tool, headers)
     await session.connect()
     try:
         await run(session.call)
@@ -213,12 +258,14 @@ class Run:
 async def main(spec: dict[str, Any]) -> dict[str, Any]:
     run = Run(spec)
     sessions = int(spec["sessions"])
-    session = mcp_session if spec.get("client", "mcp") == "mcp" else wire_session
     headers = dict(spec.get("headers", {}))
     if "stdio" in spec:  # the `mcp` client over stdio, on a child it starts per session
-        tasks = [asyncio.create_task(stdio_session(spec["stdio"], spec["tool"], run.loop)) for _ in range(sessions)]
+        opened = [stdio_session(spec["stdio"], spec["tool"], run.loop) for _ in range(sessions)]
+    elif spec.get("client", "mcp") == "mcp":
+        opened = [mcp_session(spec["url"], spec["tool"], headers, run.loop) for _ in range(sessions)]
     else:
-        tasks = [asyncio.create_task(session(spec["url"], spec["tool"], headers, run.loop)) for _ in range(sessions)]
+        opened = [wire_session(spec["url"], spec["tool"], headers, run.loop, spec) for _ in range(sessions)]
+    tasks = [asyncio.create_task(each) for each in opened]
     while run.ready < sessions:
         if any(t.done() for t in tasks):
             break

@@ -14,6 +14,8 @@ server `inproc` with an `echo` tool. `--http h11` makes uvicorn parse HTTP with 
 SDK's whole cost without a collector's) before the gateway is built, so tracing is on. `--sdk-path SERVER`
 sends that server's tool calls through the SDK client instead of a direct path (the "before" of
 `stdio_direct.py`).
+`--no-session-fast-path` sends handshake-era `tools/call` POSTs to the SDK's path, as before
+`router/session_call.py` (the "before" of `session_fast_path.py`; not a setting of the product).
 """
 
 from __future__ import annotations
@@ -96,8 +98,13 @@ def main() -> None:
     parser.add_argument("--access-log", action="store_true", help="log every request, as `mcp-guard serve` does")
     parser.add_argument("--trace-sampling", type=float, help="trace with this sampling ratio (0..1)")
     parser.add_argument("--sdk-path", action="append", default=[], help="no direct path to this server")
+    parser.add_argument("--no-session-fast-path", action="store_true", help="handshake-era calls on the SDK path")
     args = parser.parse_args()
     without_direct_path(set(args.sdk_path))
+    if args.no_session_fast_path:
+        from mcp_guard.router.session_call import SessionToolCall
+
+        SessionToolCall._plain_headers = lambda self, scope: None  # type: ignore[method-assign]
     if args.trace_sampling is not None:
         install_tracing(args.trace_sampling)
     gateway = Gateway.from_yaml(args.config, inprocess=[inprocess_echo()] if args.inprocess else [])
