@@ -83,10 +83,14 @@ def spec(target: Target, client: str, sessions: int, seconds: float) -> dict[str
     options: dict[str, Any] = {"client": "handshake" if client.startswith("handshake") else client}
     if client == "handshake+relay":
         options["capabilities"] = RELAYING
-    return {"url": target.url, "tool": target.tool, "headers": target.headers, "sessions": sessions} | options | {
-        "seconds": seconds,
-        "warmup": 50,
-    }
+    return (
+        {"url": target.url, "tool": target.tool, "headers": target.headers, "sessions": sessions}
+        | options
+        | {
+            "seconds": seconds,
+            "warmup": 50,
+        }
+    )
 
 
 def one_round(found: list[Target], upstream: Pinned, seconds: float) -> None:
@@ -107,7 +111,8 @@ def one_round(found: list[Target], upstream: Pinned, seconds: float) -> None:
             target.rounds.setdefault(client, []).append(figures)
             print(
                 f"   {target.name:<38} {client:<16} {figures['calls_per_s']:>7} calls/s  p50@1 {figures['p50_1_ms']} ms"
-                f"  gw cpu {figures['gateway_cpu_ms']}  up cpu {figures['upstream_cpu_ms']}  errors {figures['errors']}",
+                f"  gw cpu {figures['gateway_cpu_ms']}  up cpu {figures['upstream_cpu_ms']}"
+                f"  errors {figures['errors']}",
                 flush=True,
             )
 
@@ -211,5 +216,9 @@ if __name__ == "__main__":
         "CPU per call from /proc at 16 sessions; `gateway ÷ upstream CPU` in the same run.\n"
     )
     if not arguments.no_record:
-        write_result("session_fast_path", result, markdown_report("session_fast_path", result, markdown_table(head, body) + notes))
+        write_result(
+            "session_fast_path",
+            result,
+            markdown_report("session_fast_path", result, markdown_table(head, body) + notes),
+        )
     print(text_table(head, body))

@@ -242,19 +242,26 @@ async def test_a_body_over_the_limit_gets_the_sdks_413() -> None:
     assert fast == sdk and fast[0] == 413
 
 
-async def test_progress_tokens_and_relaying_clients_take_the_sdk_path(taken: list[int]) -> None:
-    """What the plain case cannot carry (a progress token: progress goes out through the SDK's request
-    context; a client that declared elicitation or sampling: the upstream may ask it) goes to the SDK."""
+async def test_progress_tokens_take_the_sdk_path_and_relaying_clients_answer_like_the_sdk(taken: list[int]) -> None:
+    """A call with a progress token goes to the SDK (which orders its progress before its answer); a client
+    that declared elicitation and sampling is served on the fast path through the SDK handler's own function,
+    with the same answers."""
     async with session() as s:
-        req = s.request(call_body("calc__add", {"a": 1, "b": 2}, _meta={"progressToken": "p1"}))
-        assert await s.fast(req) == await s.sdk(req)
-    async with session(capabilities={"elicitation": {}, "sampling": {}}) as s:
-        req = s.request(call_body("calc__add", {"a": 1, "b": 2}))
-        assert await s.fast(req) == await s.sdk(req)
+        for body in (
+            call_body("calc__add", {"a": 1, "b": 2}, _meta={"progressToken": "p1"}),
+            call_body("notes__echo", {"text": "x"}, _meta={"progressToken": 5}),
+        ):
+            req = s.request(body)
+            assert await s.fast(req) == await s.sdk(req)
     assert taken == []
+    async with session(capabilities={"elicitation": {}, "sampling": {}, "roots": {"listChanged": True}}) as s:
+        for body in PLAIN:
+            req = s.request(body)
+            assert await s.fast(req) == await s.sdk(req), body
+    assert len(taken) == len(PLAIN)
 
 
-RANDOM = {"id", "call_id", "time", "ts", "request_id", "duration_ms", "hash", "prev_hash", "seq"}  # differ call to call
+RANDOM = {"id", "call_id", "time", "ts", "request_id", "duration_ms", "hash", "prev_hash", "seq"}  # vary per call
 
 
 # -- governance on: the standalone app, with keys, rate limits, a budget and the audit log --------------------

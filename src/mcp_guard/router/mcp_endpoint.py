@@ -47,7 +47,7 @@ from .portable_sessions import PortableSessions, requestor
 from .progress import client_sink
 from .prompts import prompt_handlers
 from .resources import resource_handlers
-from .session_call import OpenSession, SessionBook, SessionToolCall
+from .session_call import OpenSession, RelayedCaller, SessionBook, SessionToolCall
 from .subscriptions import subscription_handlers
 from .tasks import TaskServer
 from .virtual import UnprefixedNames, unprefixed_server
@@ -108,19 +108,15 @@ class McpEndpoint:
         await manager.handle_request(scope, receive, send)
 
 
-def build_mcp_server(gateway: GatewayHost, channels: Backchannels) -> Server[Any]:
+def relayed_caller(gateway: GatewayHost, channels: Backchannels) -> RelayedCaller:
+    """A `tools/call` with its request context: the upstream's progress (when the client sent a token),
+    elicitation and sampling reach this client. The SDK's handler and the handshake-era fast path use it."""
     answer = tool_caller(gateway)
 
-    async def list_tools(
-        ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
-    ) -> types.ListToolsResult:
-        channels.list_changed.remember(ctx)
-        return types.ListToolsResult(tools=listing_for(gateway, _state(ctx)).mcp_tools())
-
-    async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> CallResult:
-        confirmation = header(ctx.request.scope, CONFIRM_HEADER) if ctx.request is not None else None
-        # the upstream's progress (when the client sent a token), log messages (when it asked for a level),
-        # elicitation and sampling reach this client
+    async def call(
+        ctx: ServerRequestContext[Any], params: types.CallToolRequestParams, confirmation: str | None
+    ) -> Any:
+        # log messages too, for a 2026-07-28 call that asked for a level (`logging_relay.py`; none otherwise)
         entry = gateway.catalog.resolve(params.name)
         with reporting(client_sink(ctx)):
             async with channels.logs.during(ctx, entry.ref.server if entry is not None else None):
@@ -130,6 +126,23 @@ def build_mcp_server(gateway: GatewayHost, channels: Backchannels) -> Server[Any
                     lambda: answer(_state(ctx), params.name, params.arguments, confirmation),
                     f"tool:{params.name}",
                 )
+
+    return call
+
+
+def build_mcp_server(gateway: GatewayHost, channels: Backchannels) -> Server[Any]:
+    relayed = relayed_caller(gateway, channels)
+
+    async def list_tools(
+        ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        channels.list_changed.remember(ctx)
+        return types.ListToolsResult(tools=listing_for(gateway, _state(ctx)).mcp_tools())
+
+    async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> CallResult:
+        confirmation = header(ctx.request.scope, CONFIRM_HEADER) if ctx.request is not None else None
+        result: CallResult = await relayed(ctx, params, confirmation)
+        return result
 
     def input_schema(name: str) -> Mapping[str, Any] | None:
         """Lets the SDK validate `Mcp-Param-*` headers without running `tools/list` per call."""
@@ -191,6 +204,7 @@ class GatewaySessionManager(PortableSessions):
         )
         self._in_session = SessionToolCall(
             tool_caller(gateway),
+            relayed_caller(gateway, channels),
             self._open_session,
             security,
             gateway.config.max_body_bytes,

@@ -9,11 +9,18 @@ own parser, the request is checked with the same rules, and the answer is serial
 the client reads the same bytes (`tests/integration/test_session_call.py` compares them).
 
 Only the plain case is taken: a session this process holds, opened with the same credential, initialized,
-not ending; a handshake-era `MCP-Protocol-Version`; JSON in and out; a `tools/call` whose `_meta` carries no
-progress token; a client that declared neither elicitation nor sampling (those calls may need the
-session's request context to relay the upstream's questions: `client_requests.py`). Everything else goes
-to the SDK with the body replayed, so every refusal keeps the SDK's answer, and a portable session id this
-worker does not hold yet reaches `portable_sessions.py`, which re-creates it.
+not ending; a handshake-era `MCP-Protocol-Version`; JSON in and out; a well-formed `tools/call` whose `_meta`
+carries no progress token. Everything else goes to the SDK with the body replayed, so every refusal keeps
+the SDK's answer, and a portable session id this worker does not hold yet reaches `portable_sessions.py`,
+which re-creates it. (Progress goes out on the session's own stream; answered here, the call's answer
+would overtake its last progress notifications, which the SDK's path, writing both through the session's
+one message router, sends first; a client drops progress that arrives after its answer.)
+
+A call whose client declared elicitation or sampling (the Inspector, for one) is served here too, through
+the same function as the SDK's handler (`mcp_endpoint.relayed_caller`) with a request context of its own
+(`_CallContext`): the upstream's questions reach the client on the session's own stream, as they do on the
+SDK's path in JSON-response mode (where a request's own channel cannot carry them), and the call waits for
+the answers. Other calls skip that wrapping.
 
 A call on this path is cancelled like one on the SDK path: by the client's `notifications/cancelled` (it
 still reaches the SDK, which finds nothing to cancel) and answered `-32800 Request cancelled`, as the SDK's
@@ -25,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -35,8 +42,10 @@ import mcp_types as types
 import pydantic_core
 from mcp import MCPError
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.session import ServerSession
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.dispatcher import coerce_request_id
+from mcp.shared.exceptions import NoBackChannelError
 from mcp.shared.jsonrpc_dispatcher import cancelled_request_id_from_params, handler_exception_to_error_data
 from mcp_types import INTERNAL_ERROR, ErrorData, RequestId
 from mcp_types import methods as wire_methods
@@ -82,6 +91,8 @@ class OpenSession:
 
 
 SessionFinder = Callable[[Scope, str], "OpenSession | None"]
+# (request context, params, confirmation id) → the call's result, relaying progress and questions
+RelayedCaller = Callable[[Any, types.CallToolRequestParams, "str | None"], Awaitable[Any]]
 
 
 class SessionBook:
@@ -110,13 +121,15 @@ class SessionToolCall:
     def __init__(
         self,
         call: ToolCaller,
+        relayed: RelayedCaller,
         find: SessionFinder,
         security: TransportSecuritySettings,
         limit: int,
         *,
         tracing: Tracing | None = None,
     ) -> None:
-        self.call, self.find, self.security, self.limit, self.tracing = call, find, security, limit, tracing
+        self.call, self.relayed, self.find = call, relayed, find
+        self.security, self.limit, self.tracing = security, limit, tracing
         # (session id, request id) of each call in flight here → its watch, for `notifications/cancelled`
         self._calls: dict[tuple[str, RequestId], DisconnectWatch] = {}
         self._verdicts: BoundedMemo[tuple[bytes | None, ...], bool] = BoundedMemo(_CACHE_BYTES)
@@ -191,13 +204,11 @@ class SessionToolCall:
         request_id: RequestId,
         params: dict[str, Any],
     ) -> None:
-        confirmation = headers.get(CONFIRM_HEADER)  # a destructive tool's second step (`chat/confirmations.py`)
-        confirmation_id = confirmation.decode("latin-1") if confirmation is not None else None
-        arguments = (RequestState.from_scope(scope), params["name"], params.get("arguments"), confirmation_id)
+        run = self._runner(scope, headers, session, request_id, params)
         key = (session.session_id, coerce_request_id(request_id))
         watch = self._calls[key] = DisconnectWatch(receive)
         try:
-            message = await self._traced(session, request_id, params, arguments)
+            message = await self._traced(session, request_id, params, run)
         except asyncio.CancelledError:
             if not watch.fired:
                 raise  # the server's cancellation, not the client's
@@ -215,12 +226,40 @@ class SessionToolCall:
         await send({"type": "http.response.start", "status": 200, "headers": response})
         await send({"type": "http.response.body", "body": payload})
 
+    def _runner(
+        self,
+        scope: Scope,
+        headers: dict[bytes, bytes],
+        session: OpenSession,
+        request_id: RequestId,
+        params: dict[str, Any],
+    ) -> Callable[[], Awaitable[types.CallToolResult]]:
+        """What runs the call: the tool caller itself, or, when the call may relay questions to its client,
+        the SDK handler's function with a request context."""
+        confirmation = headers.get(CONFIRM_HEADER)  # a destructive tool's second step (`chat/confirmations.py`)
+        confirmation_id = confirmation.decode("latin-1") if confirmation is not None else None
+        if not _relays(session.connection):
+            state = RequestState.from_scope(scope)
+            return lambda: self.call(state, params["name"], params.get("arguments"), confirmation_id)
+
+        async def relayed() -> types.CallToolResult:
+            typed = types.CallToolRequestParams.model_validate(params, by_name=False)
+            ctx = _CallContext(scope, session.connection, request_id, params)
+            result: types.CallToolResult = await self.relayed(ctx, typed, confirmation_id)
+            return result
+
+        return relayed
+
     async def _traced(
-        self, session: OpenSession, request_id: RequestId, params: dict[str, Any], arguments: tuple[Any, ...]
+        self,
+        session: OpenSession,
+        request_id: RequestId,
+        params: dict[str, Any],
+        run: Callable[[], Awaitable[types.CallToolResult]],
     ) -> dict[str, Any]:
         version = session.connection.protocol_version
         if self.tracing is None:
-            return await self._reply(request_id, version, arguments, None)
+            return await self._reply(request_id, version, run, None)
         meta = params.get("_meta")
         with self.tracing.mcp_span(  # the MCP server span the SDK path opens for this message (`mcp_spans.py`)
             METHOD,
@@ -230,14 +269,14 @@ class SessionToolCall:
             meta=meta if isinstance(meta, dict) else None,
             session_id=session.session_id,
         ) as span:
-            return await self._reply(request_id, version, arguments, span)
+            return await self._reply(request_id, version, run, span)
 
     async def _reply(
-        self, request_id: RequestId, version: str, arguments: tuple[Any, ...], span: Any
+        self, request_id: RequestId, version: str, run: Callable[[], Awaitable[types.CallToolResult]], span: Any
     ) -> dict[str, Any]:
         """The JSON-RPC answer to the call, as the SDK's dispatcher builds it."""
         try:
-            result = await self.call(*arguments)
+            result = await run()
             message = {"jsonrpc": "2.0", "id": request_id, "result": _wire(result, version)}
         except Exception as exc:  # the dispatcher's one exception-to-wire boundary
             error = handler_exception_to_error_data(exc)
@@ -285,11 +324,14 @@ def _plain_call(message: Any, connection: Connection) -> tuple[RequestId, dict[s
     if not isinstance(name, str) or not (arguments is None or isinstance(arguments, dict)):
         return None
     if not isinstance(meta, dict) or "progressToken" in meta:
-        return None  # progress goes to the session's stream with the SDK's request context (`progress.py`)
-    declared = connection.client_capabilities
-    if declared is not None and (declared.elicitation is not None or declared.sampling is not None):
-        return None  # the upstream may ask this client for input: relayed on the SDK's path
+        return None  # its progress and answer are ordered by the SDK's session (see the module's docstring)
     return (request_id, params) if _valid_meta(connection.protocol_version, params) else None
+
+
+def _relays(connection: Connection) -> bool:
+    """Whether a call may send its client questions (the client declared elicitation or sampling)."""
+    declared = connection.client_capabilities
+    return declared is not None and (declared.elicitation is not None or declared.sampling is not None)
 
 
 def _valid_meta(version: str, params: dict[str, Any]) -> bool:
@@ -310,6 +352,49 @@ def _valid_meta(version: str, params: dict[str, Any]) -> bool:
         if len(key[1]) <= _MAX_KEY:
             _META_VERDICTS.remember(key, valid)
     return valid
+
+
+class _CallContext:
+    """What the relays (`client_requests.py`) and progress (`progress.py`) read of the SDK's request
+    context, for a call on this path: its session (with no channel of its own, as in the SDK's JSON-response
+    mode, so questions go on the session's stream), id, version, params and HTTP scope."""
+
+    __slots__ = ("params", "protocol_version", "request", "request_id", "session")
+
+    def __init__(self, scope: Scope, connection: Connection, request_id: RequestId, params: dict[str, Any]) -> None:
+        self.session = ServerSession(_NoBackChannel(request_id), connection)  # type: ignore[arg-type]
+        self.request, self.request_id, self.params = _Carrier(scope), request_id, params
+        self.protocol_version = connection.protocol_version
+
+
+class _Carrier:
+    """The HTTP request a message arrived in, as far as `aggregate.state_of` reads it."""
+
+    __slots__ = ("scope",)
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+
+class _NoBackChannel:
+    """A request's own channel in the SDK's JSON-response mode: it carries nothing back to the client (a
+    request raises `NoBackChannelError`; a notification is dropped, as the SDK's transport drops it)."""
+
+    can_send_request = False
+    message_metadata = None
+
+    def __init__(self, request_id: RequestId) -> None:
+        self.request_id = request_id
+        self.cancel_requested = anyio.Event()
+
+    async def send_raw_request(self, method: str, params: Any, opts: Any = None) -> dict[str, Any]:
+        raise NoBackChannelError(method)
+
+    async def notify(self, method: str, params: Any, opts: Any = None) -> None:
+        return None
+
+    async def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
+        return None
 
 
 @contextmanager
