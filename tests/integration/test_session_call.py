@@ -420,3 +420,23 @@ async def test_a_portable_session_new_to_this_worker_is_recreated_then_fast(
     assert [json.loads(body)["result"]["structuredContent"] for _, _, body in replies] == [{"result": 2}, {"result": 3}]
     assert taken == [1]  # the first call re-created the session on the SDK path
     assert stranger[0] == 404  # the signed id is valid for its own key only
+
+
+async def test_elicitation_and_sampling_relayed_from_the_fast_path(taken: list[int]) -> None:
+    """A handshake-era client that declared elicitation and sampling, its calls on the fast path: the
+    upstream's questions reach it on its session's stream and its answers go back (a real socket, the
+    notes server asking over HTTP)."""
+    from .test_client_requests import Answers, call, notes_behind, text_of
+
+    async with notes_behind() as (base, alice, _bob, gateway):
+        answers = Answers()
+        result = await call(base, alice, "legacy", answers, "notes__confirm", {"question": "Delete it?"})
+        assert not result.is_error and text_of(result) == "accept ok=True"
+        result = await call(base, alice, "legacy", answers, "notes__ask_model", {"prompt": "2+2?"})
+        assert not result.is_error and text_of(result) == "client-model: four"
+        records = [
+            r for r in await gateway.governance.audit.query() if r["tool"].startswith(("elicitation", "sampling"))
+        ]
+    assert answers.asked == ["Delete it?", "sampling"]
+    assert len(taken) == 2
+    assert sorted(r["tool"] for r in records) == ["elicitation:notes", "sampling:notes"]
