@@ -324,3 +324,32 @@ async def test_fast_path_without_tracing_or_sampled_out(
     else:
         assert opened == ["tools/call"] and not spans_given[0].is_recording()
         assert started == ["tools/call calc__add"]  # lean detail: no HTTP span for an MCP message
+
+
+async def test_handshake_fast_path_spans_match_the_sdk_path(
+    exporter: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A handshake-era session's call on the fast path (`router/session_call.py`) leaves the same spans, with
+    the same attributes, as the same call on the SDK's path."""
+    from mcp_guard.router.session_call import SessionToolCall
+    from tests.integration.test_session_call import HEADERS, VERSION, call_body, open_over_http
+
+    async def one_call() -> tuple[list[str], dict[str, Any]]:
+        async with traced(exporter) as (world, app), http_client(app) as http:
+            session_id = await open_over_http(http, world.worker)
+            headers = {**HEADERS, "authorization": f"Bearer {world.worker}"}
+            headers |= {"mcp-session-id": session_id, "mcp-protocol-version": VERSION}
+            exporter.clear()
+            reply = await http.post("/mcp", json=call_body("calc__add", {"a": 1, "b": 2}), headers=headers)
+            assert reply.status_code == 200 and '"isError":false' in reply.text, reply.text
+        spans = exporter.get_finished_spans()
+        attributes = dict(named(spans, "tools/call calc__add").attributes or {})
+        assert attributes.pop("mcp.session.id") == session_id
+        return tree(spans), attributes
+
+    fast = await one_call()
+    with monkeypatch.context() as sdk_only:
+        sdk_only.setattr(SessionToolCall, "_plain_headers", lambda self, scope: None)
+        sdk = await one_call()
+    assert fast == sdk
+    assert fast[1]["mcp.protocol.version"] == VERSION and fast[1]["jsonrpc.request.id"] == "7"
