@@ -219,7 +219,10 @@ def unusual(s: Session) -> list[dict[str, Any]]:
         s.request(call_body("calc__add", {"a": 1}, extra_key=True)),  # a params key the surface refuses
         s.request(call_body(42, {})),  # name not a string
         s.request(call_body("calc__add", {"a": 1, "b": 2}, _meta="x")),  # `_meta` not an object
-        s.request(call_body("calc__add", {"a": 1, "b": 2}, _meta={"progressToken": True})),  # invalid token
+        s.request(call_body("calc__add", {"a": 1, "b": 2}, _meta={"progressToken": True})),  # invalid tokens
+        s.request(call_body("calc__add", {"a": 1, "b": 2}, _meta={"progressToken": None})),
+        s.request(call_body("calc__add", {"a": 1, "b": 2}, _meta={"progressToken": 1.5})),
+        s.request(call_body("calc__add", {"a": 1, "b": 2}, _meta={"progressToken": {"x": 1}})),
         s.request({"jsonrpc": "2.0", "id": 3, "method": "ping"}),
         s.request({"jsonrpc": "2.0", "id": 4, "method": "tools/list"}),
         s.request({"jsonrpc": "2.0", "id": 5, "method": "no/such"}),
@@ -242,23 +245,24 @@ async def test_a_body_over_the_limit_gets_the_sdks_413() -> None:
     assert fast == sdk and fast[0] == 413
 
 
-async def test_progress_tokens_take_the_sdk_path_and_relaying_clients_answer_like_the_sdk(taken: list[int]) -> None:
-    """A call with a progress token goes to the SDK (which orders its progress before its answer); a client
-    that declared elicitation and sampling is served on the fast path through the SDK handler's own function,
-    with the same answers."""
+async def test_progress_tokens_and_relaying_clients_answer_like_the_sdk(taken: list[int]) -> None:
+    """A call that may relay progress (a token, as the Inspector sends with every call) or questions (a
+    client that declared elicitation and sampling) runs on the fast path through the SDK handler's own
+    function: the same answers."""
     async with session() as s:
         for body in (
             call_body("calc__add", {"a": 1, "b": 2}, _meta={"progressToken": "p1"}),
             call_body("notes__echo", {"text": "x"}, _meta={"progressToken": 5}),
+            call_body("notes__echo", {"text": "x"}, _meta={"progressToken": 6, "trace": "t"}),
         ):
             req = s.request(body)
             assert await s.fast(req) == await s.sdk(req)
-    assert taken == []
+    assert len(taken) == 3
     async with session(capabilities={"elicitation": {}, "sampling": {}, "roots": {"listChanged": True}}) as s:
         for body in PLAIN:
             req = s.request(body)
             assert await s.fast(req) == await s.sdk(req), body
-    assert len(taken) == len(PLAIN)
+    assert len(taken) == 3 + len(PLAIN)
 
 
 RANDOM = {"id", "call_id", "time", "ts", "request_id", "duration_ms", "hash", "prev_hash", "seq"}  # vary per call

@@ -9,18 +9,16 @@ own parser, the request is checked with the same rules, and the answer is serial
 the client reads the same bytes (`tests/integration/test_session_call.py` compares them).
 
 Only the plain case is taken: a session this process holds, opened with the same credential, initialized,
-not ending; a handshake-era `MCP-Protocol-Version`; JSON in and out; a well-formed `tools/call` whose `_meta`
-carries no progress token. Everything else goes to the SDK with the body replayed, so every refusal keeps
-the SDK's answer, and a portable session id this worker does not hold yet reaches `portable_sessions.py`,
-which re-creates it. (Progress goes out on the session's own stream; answered here, the call's answer
-would overtake its last progress notifications, which the SDK's path, writing both through the session's
-one message router, sends first; a client drops progress that arrives after its answer.)
+not ending; a handshake-era `MCP-Protocol-Version`; JSON in and out; a well-formed `tools/call`. Everything
+else goes to the SDK with the body replayed, so every refusal keeps the SDK's answer, and a portable
+session id this worker does not hold yet reaches `portable_sessions.py`, which re-creates it.
 
-A call whose client declared elicitation or sampling (the Inspector, for one) is served here too, through
-the same function as the SDK's handler (`mcp_endpoint.relayed_caller`) with a request context of its own
-(`_CallContext`): the upstream's questions reach the client on the session's own stream, as they do on the
-SDK's path in JSON-response mode (where a request's own channel cannot carry them), and the call waits for
-the answers. Other calls skip that wrapping.
+A call whose `_meta` carries a progress token (the Inspector sends one with every call), or whose client
+declared elicitation or sampling, is served here too, through the same function as the SDK's handler
+(`mcp_endpoint.relayed_caller`) with a request context of its own (`_CallContext`): the upstream's progress
+and questions reach the client on the session's own stream, as they do on the SDK's path in JSON-response
+mode (where a request's own channel cannot carry them), and the answer waits for that stream to send the
+progress first (`_progress_sent`). Other calls skip that wrapping.
 
 A call on this path is cancelled like one on the SDK path: by the client's `notifications/cancelled` (it
 still reaches the SDK, which finds nothing to cancel) and answered `-32800 Request cancelled`, as the SDK's
@@ -43,6 +41,7 @@ import pydantic_core
 from mcp import MCPError
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.session import ServerSession
+from mcp.server.streamable_http import GET_STREAM_KEY
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.dispatcher import coerce_request_id
 from mcp.shared.exceptions import NoBackChannelError
@@ -76,6 +75,8 @@ _PARAMS = frozenset({"name", "arguments", "_meta"})
 _JSON_TYPES = frozenset({"*/*", "application/json", "application/*"})
 _CANCELLED_ANSWER = ErrorData(code=-32800, message="Request cancelled")  # the SDK transport's REQUEST_CANCELLED
 _CACHE_BYTES = 256 * 1024
+_SETTLE_TURNS = 3  # event-loop turns a message takes between two of the SDK's memory streams, with margin
+_MAX_TURNS = 200
 _MAX_KEY = 2048
 # (version, repr of `_meta`) → whether the version's surface accepts a call carrying it
 _META_VERDICTS: BoundedMemo[tuple[str, str], bool] = BoundedMemo(_CACHE_BYTES)
@@ -234,11 +235,11 @@ class SessionToolCall:
         request_id: RequestId,
         params: dict[str, Any],
     ) -> Callable[[], Awaitable[types.CallToolResult]]:
-        """What runs the call: the tool caller itself, or, when the call may relay questions to its client,
-        the SDK handler's function with a request context."""
+        """What runs the call: the tool caller itself, or, when the call may relay progress or questions to
+        its client, the SDK handler's function with a request context."""
         confirmation = headers.get(CONFIRM_HEADER)  # a destructive tool's second step (`chat/confirmations.py`)
         confirmation_id = confirmation.decode("latin-1") if confirmation is not None else None
-        if not _relays(session.connection):
+        if not _relays(params, session.connection):
             state = RequestState.from_scope(scope)
             return lambda: self.call(state, params["name"], params.get("arguments"), confirmation_id)
 
@@ -246,6 +247,8 @@ class SessionToolCall:
             typed = types.CallToolRequestParams.model_validate(params, by_name=False)
             ctx = _CallContext(scope, session.connection, request_id, params)
             result: types.CallToolResult = await self.relayed(ctx, typed, confirmation_id)
+            if "progressToken" in params.get("_meta", {}):
+                await _progress_sent(session.transport)
             return result
 
         return relayed
@@ -323,13 +326,19 @@ def _plain_call(message: Any, connection: Connection) -> tuple[RequestId, dict[s
     name, arguments, meta = params.get("name"), params.get("arguments"), params.get("_meta", {})
     if not isinstance(name, str) or not (arguments is None or isinstance(arguments, dict)):
         return None
-    if not isinstance(meta, dict) or "progressToken" in meta:
-        return None  # its progress and answer are ordered by the SDK's session (see the module's docstring)
+    if not isinstance(meta, dict):
+        return None
+    token = meta.get("progressToken", "")
+    if isinstance(token, bool) or not isinstance(token, int | str):
+        return None  # a progress token is a string or an integer: the SDK answers any other
     return (request_id, params) if _valid_meta(connection.protocol_version, params) else None
 
 
-def _relays(connection: Connection) -> bool:
-    """Whether a call may send its client questions (the client declared elicitation or sampling)."""
+def _relays(params: dict[str, Any], connection: Connection) -> bool:
+    """Whether the call may send its client progress (a token in `_meta`) or questions (the client declared
+    elicitation or sampling)."""
+    if "progressToken" in params.get("_meta", {}):
+        return True
     declared = connection.client_capabilities
     return declared is not None and (declared.elicitation is not None or declared.sampling is not None)
 
@@ -338,8 +347,11 @@ def _valid_meta(version: str, params: dict[str, Any]) -> bool:
     """The surface check the SDK runs before dispatch. With `name` a string, `arguments` an object or
     absent and no other key, only `_meta` can fail it, and a client sends the same `_meta` on every call:
     each distinct one (per version) is checked once. `repr` of parsed JSON tells every value apart."""
+    meta = params.get("_meta")
+    if isinstance(meta, dict) and "progressToken" in meta:  # one per call: judged apart (`_plain_call`)
+        meta = {k: v for k, v in meta.items() if k != "progressToken"}
     try:
-        key = (version, repr(params.get("_meta")))
+        key = (version, repr(meta))
     except RecursionError:
         return False  # the SDK answers this one
     valid = _META_VERDICTS.lookup(key)
@@ -357,7 +369,7 @@ def _valid_meta(version: str, params: dict[str, Any]) -> bool:
 class _CallContext:
     """What the relays (`client_requests.py`) and progress (`progress.py`) read of the SDK's request
     context, for a call on this path: its session (with no channel of its own, as in the SDK's JSON-response
-    mode, so questions go on the session's stream), id, version, params and HTTP scope."""
+    mode, so progress and questions go on the session's stream), id, version, params and HTTP scope."""
 
     __slots__ = ("params", "protocol_version", "request", "request_id", "session")
 
@@ -395,6 +407,22 @@ class _NoBackChannel:
 
     async def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
         return None
+
+
+async def _progress_sent(transport: StreamableHTTPServerTransport) -> None:
+    """Let the session's stream send the progress the call relayed before the call's answer goes: a client
+    drops progress that arrives after its answer. On the SDK's path both pass the session's one message
+    router, progress first; here the answer waits until the session's stream has taken all it was given
+    (a few turns of the event loop; bounded, so a client that stops reading its stream still gets answers)."""
+    for _ in range(_SETTLE_TURNS):
+        await anyio.sleep(0)  # the router hands the last notification to the stream's queue
+    queue = transport._request_streams.get(GET_STREAM_KEY)
+    for _ in range(_MAX_TURNS):
+        if queue is None or not queue[0].statistics().current_buffer_used:
+            break
+        await anyio.sleep(0)
+    for _ in range(_SETTLE_TURNS):
+        await anyio.sleep(0)  # the stream's writer sends what it took
 
 
 @contextmanager
