@@ -12,7 +12,8 @@ Two clients, chosen per run:
 - `handshake`: the `wire` client in the handshake era, as the clients most people run (Claude Desktop,
   Cursor, the Inspector, most SDK versions) speak it: `initialize` (`protocol`, default 2025-11-25, with the
   client `capabilities` of the spec, default none), `notifications/initialized`, then `tools/call` POSTs
-  carrying `Mcp-Session-Id` and `MCP-Protocol-Version`, no 2026-07-28 headers or `_meta`.
+  carrying `Mcp-Session-Id` and `MCP-Protocol-Version`, no 2026-07-28 headers, no `_meta` (with `progress`
+  in the spec, a `progressToken` per call, as the Inspector sends).
 
     python bench/_loadgen.py '{"url": ..., "tool": "echo", "client": "wire", "sessions": 16, "seconds": 5}'
 
@@ -121,9 +122,10 @@ class WireSession:
 class HandshakeSession(WireSession):
     """A handshake-era session: opened with `initialize`, then `tools/call` POSTs on it."""
 
-    def __init__(self, url: str, tool: str, headers: dict[str, str], protocol: str, capabilities: dict[str, Any]):
+    def __init__(self, url: str, tool: str, headers: dict[str, str], spec: dict[str, Any]):
         super().__init__(url, tool, headers)
-        self.protocol, self.capabilities = protocol, capabilities
+        self.protocol = spec.get("protocol", "2025-11-25")
+        self.capabilities, self.progress = spec.get("capabilities", {}), bool(spec.get("progress"))
         self._base = "".join(
             line + "\r\n" for line in self._head.split("\r\n") if line and not line.lower().startswith("mcp-")
         )
@@ -144,7 +146,9 @@ class HandshakeSession(WireSession):
 
     async def call(self) -> None:
         self._id += 1
-        params = {"name": self.tool, "arguments": ARGUMENTS}
+        params: dict[str, Any] = {"name": self.tool, "arguments": ARGUMENTS}
+        if self.progress:
+            params["_meta"] = {"progressToken": self._id}
         status, reply = await self.post({"jsonrpc": "2.0", "id": self._id, "method": "tools/call", "params": params})
         _check(status, reply)
 
@@ -202,8 +206,7 @@ async def wire_session(
     url: str, tool: str, headers: dict[str, str], run: Callable[[Call], Awaitable[None]], spec: dict[str, Any]
 ) -> None:
     if spec.get("client") == "handshake":
-        protocol = spec.get("protocol", "2025-11-25")
-        session: WireSession = HandshakeSession(url, tool, headers, protocol, spec.get("capabilities", {}))
+        session: WireSession = HandshakeSession(url, tool, headers, spec)
     else:
         session = WireSession(url, tool, headers)
     await session.connect()

@@ -10,8 +10,9 @@ Inspector and most SDKs send) and `wire` (2026-07-28), both lean (`_loadgen.py`)
 limit. Per round, every (target, client) pair in turn: 16 sessions closed loop for `--seconds` (calls/s,
 CPU per call of the gateway and of the upstream from `/proc`), then one session for `--seconds` (p50, for
 the added latency). Figures: medians over `--rounds` rounds, with their range; ratios against `direct` with
-the same client in the same round. `--capabilities` adds the handshake client declaring elicitation and
-sampling (the Inspector's kind), whose calls stay on the SDK's path.
+the same client in the same round. `--capabilities` adds an Inspector-like handshake client: it declares
+elicitation, sampling and roots and sends a progress token with every call, so the gateway binds a relay
+and a progress sink to each call (and calls the upstream through the SDK's client, which can carry them).
 
     .venv/bin/python bench/session_fast_path.py [--seconds 3] [--rounds 3]
 """
@@ -66,7 +67,7 @@ def targets(upstream: Pinned, workdir: Path, capabilities: bool) -> Iterator[lis
     url = f"http://127.0.0.1:{upstream.port}/mcp"
     key = generate_key()
     auth = {"authorization": f"Bearer {key}", **FILTER_HEADERS}
-    handshake = ("handshake", "handshake+relay") if capabilities else ("handshake",)
+    handshake = ("handshake", "inspector-like") if capabilities else ("handshake",)
     with ExitStack() as stack:
         found = [Target("direct", url, "echo", {}, None, (*handshake, "wire"))]
         for name, fast, clients in (
@@ -81,8 +82,8 @@ def targets(upstream: Pinned, workdir: Path, capabilities: bool) -> Iterator[lis
 
 def spec(target: Target, client: str, sessions: int, seconds: float) -> dict[str, Any]:
     options: dict[str, Any] = {"client": "handshake" if client.startswith("handshake") else client}
-    if client == "handshake+relay":
-        options["capabilities"] = RELAYING
+    if client == "inspector-like":
+        options |= {"capabilities": RELAYING, "progress": True}
     return (
         {"url": target.url, "tool": target.tool, "headers": target.headers, "sessions": sessions}
         | options
