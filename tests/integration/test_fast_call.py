@@ -49,7 +49,10 @@ def request(body: Any, headers: dict[str, str] | None = None, extra: list[tuple[
     return {"scope": {"type": "http", "method": "POST", "path": "/", "headers": pairs}, "body": raw}
 
 
-async def answer(handle: Any, req: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+async def answer(
+    handle: Any, req: dict[str, Any], keep: tuple[bytes, ...] | None = (b"content-type", b"content-length")
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Status, the `keep` headers (None: all) and body of the answer to `req`."""
     messages = [{"type": "http.request", "body": req["body"], "more_body": False}]
     answered = anyio.Event()
 
@@ -69,7 +72,7 @@ async def answer(handle: Any, req: dict[str, Any]) -> tuple[int, list[tuple[byte
     await handle(dict(req["scope"]), receive, send)
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    headers = [(k, v) for k, v in start["headers"] if k in (b"content-type", b"content-length")]
+    headers = [(k, v) for k, v in start["headers"] if keep is None or k in keep]
     return start["status"], headers, body
 
 
@@ -175,10 +178,8 @@ async def test_verdicts_kept_per_header_set_and_per_meta_never_leak_between_requ
     assert all(status >= 400 for status in statuses[1:3] + statuses[4:5])
 
 
-async def test_a_client_that_goes_away_cancels_its_call_on_the_fast_path() -> None:
-    """A 2026-07-28 client cancels by closing its request: the call stops and nothing is answered (the SDK's
-    JSON-response mode would have run the hour-long call to its end)."""
-    req = request(call_body("calc__hang", {"seconds": 3600}))
+async def abandoned(handle: Any, req: dict[str, Any]) -> list[dict[str, Any]]:
+    """What `handle` sends for `req` when its client closes the connection 0.2 s after sending it."""
     messages = [{"type": "http.request", "body": req["body"], "more_body": False}]
 
     async def receive() -> dict[str, Any]:
@@ -192,7 +193,16 @@ async def test_a_client_that_goes_away_cancels_its_call_on_the_fast_path() -> No
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
+    with anyio.fail_after(10):
+        await handle(dict(req["scope"]), receive, send)
+    return sent
+
+
+async def test_a_client_that_goes_away_cancels_its_call_on_the_fast_path() -> None:
+    """A 2026-07-28 client cancels by closing its request: the call stops and nothing is answered (the SDK's
+    JSON-response mode would have run the hour-long call to its end)."""
     async with running_gateway() as gateway:
-        with anyio.fail_after(10):
-            await gateway.router.mcp._session_manager.handle_request(dict(req["scope"]), receive, send)  # type: ignore[union-attr]
+        manager = gateway.router.mcp._session_manager
+        assert manager is not None
+        sent = await abandoned(manager.handle_request, request(call_body("calc__hang", {"seconds": 3600})))
     assert sent == []

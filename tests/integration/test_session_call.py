@@ -24,6 +24,8 @@ from mcp_guard.router.session_call import SessionToolCall
 from tests.support.servers import notes_server
 
 from .gateway_fixtures import make_tools
+from .test_fast_call import abandoned
+from .test_fast_call import answer as fast_call_answer
 from .upstream_fixtures import url_config
 
 pytestmark = pytest.mark.anyio
@@ -53,7 +55,7 @@ class Session:
     """One handshake-era session opened on the gateway's manager, and requests on it."""
 
     def __init__(self, gateway: Gateway, key: str) -> None:
-        manager = gateway._session_manager
+        manager = gateway.router.mcp._session_manager
         assert isinstance(manager, GatewaySessionManager)
         self.gateway, self.manager, self.key, self.id = gateway, manager, key, ""
 
@@ -105,27 +107,8 @@ NOTIFIED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
 
 
 async def answer(handle: Any, req: dict[str, Any]) -> Answer:
-    messages = [{"type": "http.request", "body": req["body"], "more_body": False}]
-    answered = anyio.Event()
-
-    async def receive() -> dict[str, Any]:
-        if messages:
-            return messages.pop(0)
-        await answered.wait()  # as a server does: the client is there until it has its answer
-        return {"type": "http.disconnect"}
-
-    sent: list[dict[str, Any]] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-        if message["type"] == "http.response.body" and not message.get("more_body", False):
-            answered.set()
-
     with anyio.fail_after(20):
-        await handle(dict(req["scope"]), receive, send)
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return start["status"], list(start["headers"]), body
+        return await fast_call_answer(handle, req, keep=None)  # every header: `mcp-session-id` too
 
 
 @asynccontextmanager
@@ -382,22 +365,7 @@ async def test_notifications_cancelled_stops_a_fast_call_and_answers_as_the_sdk(
 async def test_a_client_that_goes_away_cancels_its_fast_call() -> None:
     """The SDK's JSON-response mode would run the hour-long call to its end; the fast path stops it."""
     async with session() as s:
-        req = s.request(call_body("calc__hang", {"seconds": 3600}))
-        messages = [{"type": "http.request", "body": req["body"], "more_body": False}]
-
-        async def receive() -> dict[str, Any]:
-            if messages:
-                return messages.pop(0)
-            await anyio.sleep(0.2)  # the client waits a moment, then closes the connection
-            return {"type": "http.disconnect"}
-
-        sent: list[dict[str, Any]] = []
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        with anyio.fail_after(10):
-            await s.manager.handle_request(dict(req["scope"]), receive, send)
+        sent = await abandoned(s.manager.handle_request, s.request(call_body("calc__hang", {"seconds": 3600})))
         assert sent == [] and s.manager._in_session._calls == {}
         transport = s.manager._server_instances[s.id]
         assert transport._requests_in_flight == 0  # the session's idle countdown runs again

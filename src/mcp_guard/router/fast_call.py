@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
@@ -91,8 +91,7 @@ class FastToolCall:
         self.security = security
         # Once per server: the SDK deep-copies this stamp per response; it is serialized at once here.
         self.server_info = server.server_info_stamp
-        # header values → `_judge`'s verdict
-        self._verdicts: BoundedMemo[tuple[bytes | None, ...], bool] = BoundedMemo(_CACHE_BYTES)
+        self._verdicts = HeaderVerdicts(self._judge)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, fallback: ASGIApp) -> None:
         headers = self._plain_headers(scope)
@@ -108,17 +107,9 @@ class FastToolCall:
 
     def _plain_headers(self, scope: Scope) -> dict[bytes, bytes] | None:
         """The headers this path reads, when the request is a plain modern `tools/call` POST; else None."""
-        if scope.get("method") != "POST":
-            return None
-        found: dict[bytes, bytes] = {}
-        for name, value in scope["headers"]:
-            if name in _WANTED:
-                if name in found and name in _ROUTING:
-                    return None  # the SDK refuses a duplicated routing header
-                found.setdefault(name, value)  # the SDK reads the first copy of the others
-            elif name.startswith(_PARAM_PREFIX):
-                return None  # `Mcp-Param-*` headers are validated against the tool's schema by the SDK
-        if found.get(b"mcp-method") != b"tools/call" or not self._acceptable(found):
+        # the SDK refuses a duplicated routing header, and validates `Mcp-Param-*` against the tool's schema
+        found = wanted_headers(scope, _WANTED, _ROUTING, refused_prefix=_PARAM_PREFIX)
+        if found is None or found.get(b"mcp-method") != b"tools/call" or not self._acceptable(found):
             return None
         version = found.get(b"mcp-protocol-version", b"").decode("latin-1")
         return found if version in MODERN_PROTOCOL_VERSIONS else None
@@ -128,15 +119,7 @@ class FastToolCall:
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.limit):
             return False
-        # A client sends the same four headers on every call: judge each distinct set once (this and the
-        # `_meta` verdicts below: 3 % of the gateway's instructions per governed call).
-        key = (headers.get(b"content-type"), headers.get(b"accept"), headers.get(b"host"), headers.get(b"origin"))
-        verdict = self._verdicts.lookup(key)
-        if verdict is None:
-            verdict = self._judge(*key)
-            if sum(len(value or b"") for value in key) <= _MAX_KEY:  # the client's choice: small keys only
-                self._verdicts.remember(key, verdict)
-        return verdict
+        return self._verdicts(headers)
 
     def _judge(
         self, content_type: bytes | None, accept: bytes | None, host: bytes | None, origin: bytes | None
@@ -266,6 +249,43 @@ def _parse(body: bytes, headers: dict[bytes, bytes]) -> tuple[int | str, dict[st
     if not isinstance(params, dict) or not params.keys() <= _PARAMS or not _plain_params(params, headers):
         return None
     return (request_id, params) if _valid_meta(params) else None
+
+
+def wanted_headers(
+    scope: Scope, wanted: Collection[bytes], once: Collection[bytes], *, refused_prefix: bytes | None = None
+) -> dict[bytes, bytes] | None:
+    """The `wanted` headers of a POST, the first copy of each (as the SDK reads them); None when the request
+    is no POST, repeats a header of `once`, or carries one starting with `refused_prefix`."""
+    if scope.get("method") != "POST":
+        return None
+    found: dict[bytes, bytes] = {}
+    for name, value in scope["headers"]:
+        if name in wanted:
+            if name in found and name in once:
+                return None
+            found.setdefault(name, value)
+        elif refused_prefix is not None and name.startswith(refused_prefix):
+            return None
+    return found
+
+
+class HeaderVerdicts:
+    """Whether a request's Content-Type, Accept, Host and Origin pass `judge`. A client sends the same four
+    headers on every call: each distinct set is judged once (this and the `_meta` verdicts: 3 % of the
+    gateway's instructions per governed call)."""
+
+    def __init__(self, judge: Callable[[bytes | None, bytes | None, bytes | None, bytes | None], bool]) -> None:
+        self._judge = judge
+        self._memo: BoundedMemo[tuple[bytes | None, ...], bool] = BoundedMemo(_CACHE_BYTES)
+
+    def __call__(self, headers: dict[bytes, bytes]) -> bool:
+        key = (headers.get(b"content-type"), headers.get(b"accept"), headers.get(b"host"), headers.get(b"origin"))
+        verdict = self._memo.lookup(key)
+        if verdict is None:
+            verdict = self._judge(*key)
+            if sum(len(value or b"") for value in key) <= _MAX_KEY:  # the client's choice: small keys only
+                self._memo.remember(key, verdict)
+        return verdict
 
 
 def _valid_meta(params: dict[str, Any]) -> bool:

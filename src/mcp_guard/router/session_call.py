@@ -56,7 +56,17 @@ from ..caches import BoundedMemo
 from ..chat.confirmations import CONFIRM_HEADER
 from ..observability.tracing import Tracing, mark_rpc_error, mark_tool_result
 from ..state import RequestState
-from .fast_call import ASGIApp, DisconnectWatch, Receive, Send, ToolCaller, allowed_by, read_body
+from .fast_call import (
+    ASGIApp,
+    DisconnectWatch,
+    HeaderVerdicts,
+    Receive,
+    Send,
+    ToolCaller,
+    allowed_by,
+    read_body,
+    wanted_headers,
+)
 
 if TYPE_CHECKING:
     from mcp.server.connection import Connection
@@ -133,7 +143,7 @@ class SessionToolCall:
         self.security, self.limit, self.tracing = security, limit, tracing
         # (session id, request id) of each call in flight here → its watch, for `notifications/cancelled`
         self._calls: dict[tuple[str, RequestId], DisconnectWatch] = {}
-        self._verdicts: BoundedMemo[tuple[bytes | None, ...], bool] = BoundedMemo(_CACHE_BYTES)
+        self._verdicts = HeaderVerdicts(self._judge)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, fallback: ASGIApp) -> None:
         headers = self._plain_headers(scope)
@@ -154,23 +164,12 @@ class SessionToolCall:
 
     def _plain_headers(self, scope: Scope) -> dict[bytes, bytes] | None:
         """The headers this path reads, when the request is a handshake-era POST on a session; else None."""
-        if scope.get("method") != "POST":
+        found = wanted_headers(scope, _WANTED, _ONCE)
+        if found is None or SESSION_HEADER not in found:
             return None
-        found: dict[bytes, bytes] = {}
-        for name, value in scope["headers"]:
-            if name in _WANTED:
-                if name in found and name in _ONCE:
-                    return None
-                found.setdefault(name, value)  # the SDK reads the first copy of the others
-        if SESSION_HEADER not in found or found.get(_VERSION_HEADER, b"").decode("latin-1") not in _VERSIONS:
+        if found.get(_VERSION_HEADER, b"").decode("latin-1") not in _VERSIONS:
             return None
-        key = (found.get(b"content-type"), found.get(b"accept"), found.get(b"host"), found.get(b"origin"))
-        verdict = self._verdicts.lookup(key)
-        if verdict is None:
-            verdict = self._judge(*key)
-            if sum(len(value or b"") for value in key) <= _MAX_KEY:  # the client's choice: small keys only
-                self._verdicts.remember(key, verdict)
-        return found if verdict else None
+        return found if self._verdicts(found) else None
 
     def _judge(
         self, content_type: bytes | None, accept: bytes | None, host: bytes | None, origin: bytes | None
