@@ -163,10 +163,11 @@ PLAIN = [
 ]
 
 
-async def test_plain_calls_answer_like_the_sdk(taken: list[int]) -> None:
+@pytest.mark.parametrize("version_header", [VERSION, None])  # none: as clients before 2025-06-18 send
+async def test_plain_calls_answer_like_the_sdk(taken: list[int], version_header: str | None) -> None:
     async with session() as s:
         for body in PLAIN:
-            req = s.request(body)
+            req = s.request(body, {"mcp-protocol-version": version_header})
             fast, sdk = await s.fast(req), await s.sdk(req)
             assert fast == sdk, body
             assert fast[0] == 200 and json.loads(fast[2])["id"] == body["id"]
@@ -183,7 +184,6 @@ def unusual(s: Session) -> list[dict[str, Any]]:
         s.request(good, {"accept": "text/html"}),  # 406
         s.request(good, {"mcp-protocol-version": "2099-01-01"}),  # an unknown version: the SDK's refusal
         s.request(good, {"mcp-protocol-version": "2025-06-18"}),  # another handshake version than negotiated
-        s.request(good, {"mcp-protocol-version": None}),  # no version header
         s.request(good, {"mcp-session-id": "not-a-session"}),  # 404
         s.request(good, {"mcp-session-id": None}),  # missing session: 400
         s.request(good, key="mallory"),  # another key's session: 404, as if it did not exist

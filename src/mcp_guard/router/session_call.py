@@ -9,9 +9,10 @@ own parser, the request is checked with the same rules, and the answer is serial
 the client reads the same bytes (`tests/integration/test_session_call.py` compares them).
 
 Only the plain case is taken: a session this process holds, opened with the same credential, initialized,
-not ending; a handshake-era `MCP-Protocol-Version`; JSON in and out; a well-formed `tools/call`. Everything
-else goes to the SDK with the body replayed, so every refusal keeps the SDK's answer, and a portable
-session id this worker does not hold yet reaches `portable_sessions.py`, which re-creates it.
+not ending; a handshake-era `MCP-Protocol-Version` (or none, as clients before 2025-06-18 send); JSON in
+and out; a well-formed `tools/call`. Everything else goes to the SDK with the body replayed, so every
+refusal keeps the SDK's answer, and a portable session id this worker does not hold yet reaches
+`portable_sessions.py`, which re-creates it.
 
 A call whose `_meta` carries a progress token (the Inspector sends one with every call), or whose client
 declared elicitation or sampling, is served here too, through the same function as the SDK's handler
@@ -167,7 +168,8 @@ class SessionToolCall:
         found = wanted_headers(scope, _WANTED, _ONCE)
         if found is None or SESSION_HEADER not in found:
             return None
-        if found.get(_VERSION_HEADER, b"").decode("latin-1") not in _VERSIONS:
+        version = found.get(_VERSION_HEADER)  # absent: a 2024-11-05 or 2025-03-26 client; the SDK takes it too
+        if version is not None and version.decode("latin-1") not in _VERSIONS:
             return None
         return found if self._verdicts(found) else None
 
