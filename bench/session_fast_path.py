@@ -4,7 +4,8 @@ and through mcp-guard with governance on, its handshake-era fast path off (the S
 
 Set-up as `gateways.py`: the upstream (`echo_server.py`) and the gateways pinned to core 0, the load
 generator to core 1; governance on = the standalone app with a key, a filter header, rate limits, a priced
-call against a team budget and an SQLite audit record per call (`startup.gateway_config`). Clients:
+call against a team budget and an SQLite audit record per call (`startup.gateway_config`; `--durability`:
+the audit's, default `commit`, where each answer waits for its record's commit). Clients:
 `handshake` (`initialize` at 2025-11-25, then `tools/call` on the session: what Claude Desktop, Cursor, the
 Inspector and most SDKs send) and `wire` (2026-07-28), both lean (`_loadgen.py`), so the servers are the
 limit. Per round, every (target, client) pair in turn: 16 sessions closed loop for `--seconds` (calls/s,
@@ -14,7 +15,7 @@ the same client in the same round. `--capabilities` adds an Inspector-like hands
 elicitation, sampling and roots and sends a progress token with every call, so the gateway binds a relay
 and a progress sink to each call (and calls the upstream through the SDK's client, which can carry them).
 
-    .venv/bin/python bench/session_fast_path.py [--seconds 3] [--rounds 3]
+    .venv/bin/python bench/session_fast_path.py [--seconds 3] [--rounds 3] [--capabilities] [--durability queued]
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
@@ -54,8 +57,12 @@ class Target:
     rounds: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
-def start_gateway(upstream: str, key: str, workdir: Path, *, fast: bool) -> Pinned:
+def start_gateway(upstream: str, key: str, workdir: Path, *, fast: bool, durability: str) -> Pinned:
     config = gateway_config(upstream, key, workdir, servers=1, governed=True)
+    document = yaml.safe_load(config.read_text())
+    document["audit"]["durability"] = durability
+    config = config.with_name(f"gateway-{durability}.yaml")
+    config.write_text(yaml.safe_dump(document))
     argv = [sys.executable, str(BENCH / "serve_gateway.py"), str(config), "--port", str(free_port())]
     argv += [] if fast else ["--no-session-fast-path"]
     port = int(argv[argv.index("--port") + 1])
@@ -63,7 +70,7 @@ def start_gateway(upstream: str, key: str, workdir: Path, *, fast: bool) -> Pinn
 
 
 @contextmanager
-def targets(upstream: Pinned, workdir: Path, capabilities: bool) -> Iterator[list[Target]]:
+def targets(upstream: Pinned, workdir: Path, capabilities: bool, durability: str) -> Iterator[list[Target]]:
     url = f"http://127.0.0.1:{upstream.port}/mcp"
     key = generate_key()
     auth = {"authorization": f"Bearer {key}", **FILTER_HEADERS}
@@ -74,7 +81,7 @@ def targets(upstream: Pinned, workdir: Path, capabilities: bool) -> Iterator[lis
             ("mcp-guard, handshake fast path off", False, handshake),
             ("mcp-guard, handshake fast path on", True, (*handshake, "wire")),
         ):
-            process = stack.enter_context(start_gateway(url, key, workdir, fast=fast))
+            process = stack.enter_context(start_gateway(url, key, workdir, fast=fast, durability=durability))
             process.wait_listening()
             found.append(Target(name, f"http://127.0.0.1:{process.port}/mcp", "echo__echo", auth, process, clients))
         yield found
@@ -187,7 +194,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
     label = run_label()
     with tempfile.TemporaryDirectory(prefix="mcp-guard-bench-") as tmp, echo_upstream(free_port()) as upstream:
         upstream.wait_listening()
-        with targets(upstream, Path(tmp), args.capabilities) as found:
+        with targets(upstream, Path(tmp), args.capabilities, args.durability) as found:
             for number in range(args.rounds):
                 print(f"== round {number + 1} of {args.rounds}", flush=True)
                 one_round(found, upstream, args.seconds)
@@ -198,6 +205,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         "cores": {"servers": server_core, "load_generator": load_core},
         "seconds_per_run": args.seconds,
         "rounds": args.rounds,
+        "audit_durability": args.durability,
         "rows": rows,
     }
 
@@ -208,6 +216,9 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=3, help="rounds visiting every target and client in turn")
     parser.add_argument("--capabilities", action="store_true", help="also a client declaring elicitation/sampling")
     parser.add_argument("--no-record", action="store_true", help="print only; write nothing to results/")
+    parser.add_argument(
+        "--durability", choices=["commit", "queued"], default="commit", help="the gateways' `audit.durability`"
+    )
     arguments = parser.parse_args()
     result = main(arguments)
     head, body = table(result["rows"])
@@ -217,9 +228,10 @@ if __name__ == "__main__":
         "CPU per call from /proc at 16 sessions; `gateway ÷ upstream CPU` in the same run.\n"
     )
     if not arguments.no_record:
+        name = "session_fast_path" + ("" if arguments.durability == "commit" else f"_{arguments.durability}")
         write_result(
-            "session_fast_path",
+            name,
             result,
-            markdown_report("session_fast_path", result, markdown_table(head, body) + notes),
+            markdown_report(name, result, markdown_table(head, body) + notes),
         )
     print(text_table(head, body))
