@@ -88,7 +88,7 @@ def targets(upstream: Pinned, workdir: Path, capabilities: bool, durability: str
 
 
 def spec(target: Target, client: str, sessions: int, seconds: float) -> dict[str, Any]:
-    options: dict[str, Any] = {"client": "handshake" if client.startswith("handshake") else client}
+    options: dict[str, Any] = {"client": "wire" if client == "wire" else "handshake"}
     if client == "inspector-like":
         options |= {"capabilities": RELAYING, "progress": True}
     return (
