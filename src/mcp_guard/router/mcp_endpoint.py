@@ -43,11 +43,12 @@ from .backchannels import Backchannels
 from .client_requests import CallResult
 from .completion import completion_handlers
 from .fast_call import FastToolCall, ToolCaller
+from .open_sessions import OpenSession, SessionBook
 from .portable_sessions import PortableSessions, requestor
 from .progress import client_sink
 from .prompts import prompt_handlers
 from .resources import resource_handlers
-from .session_call import OpenSession, RelayedCaller, SessionBook, SessionToolCall
+from .session_call import RelayedCaller, SessionToolCall
 from .subscriptions import subscription_handlers
 from .tasks import TaskServer
 from .virtual import UnprefixedNames, unprefixed_server

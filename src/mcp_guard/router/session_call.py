@@ -16,10 +16,10 @@ refusal keeps the SDK's answer, and a portable session id this worker does not h
 
 A call whose `_meta` carries a progress token (the Inspector sends one with every call), or whose client
 declared elicitation or sampling, is served here too, through the same function as the SDK's handler
-(`mcp_endpoint.relayed_caller`) with a request context of its own (`_CallContext`): the upstream's progress
+(`mcp_endpoint.relayed_caller`) with a request context of its own (`open_sessions.CallContext`): the upstream's progress
 and questions reach the client on the session's own stream, as they do on the SDK's path in JSON-response
 mode (where a request's own channel cannot carry them), and the answer waits for that stream to send the
-progress first (`_progress_sent`). Other calls skip that wrapping.
+progress first (`open_sessions.progress_sent`). Other calls skip that wrapping.
 
 A call on this path is cancelled like one on the SDK path: by the client's `notifications/cancelled` (it
 still reaches the SDK, which finds nothing to cancel) and answered `-32800 Request cancelled`, as the SDK's
@@ -30,22 +30,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-import anyio
 import mcp_types as types
 import pydantic_core
 from mcp import MCPError
-from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
-from mcp.server.session import ServerSession
-from mcp.server.streamable_http import GET_STREAM_KEY
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.dispatcher import coerce_request_id
-from mcp.shared.exceptions import NoBackChannelError
 from mcp.shared.jsonrpc_dispatcher import cancelled_request_id_from_params, handler_exception_to_error_data
 from mcp_types import INTERNAL_ERROR, ErrorData, RequestId
 from mcp_types import methods as wire_methods
@@ -68,10 +60,10 @@ from .fast_call import (
     read_body,
     wanted_headers,
 )
+from .open_sessions import CallContext, OpenSession, in_flight, progress_sent
 
 if TYPE_CHECKING:
     from mcp.server.connection import Connection
-    from mcp.server.streamable_http import StreamableHTTPServerTransport
 
 logger = logging.getLogger(__name__)
 
@@ -86,44 +78,14 @@ _PARAMS = frozenset({"name", "arguments", "_meta"})
 _JSON_TYPES = frozenset({"*/*", "application/json", "application/*"})
 _CANCELLED_ANSWER = ErrorData(code=-32800, message="Request cancelled")  # the SDK transport's REQUEST_CANCELLED
 _CACHE_BYTES = 256 * 1024
-_SETTLE_TURNS = 3  # event-loop turns a message takes between two of the SDK's memory streams, with margin
-_MAX_TURNS = 200
 _MAX_KEY = 2048
 # (version, repr of `_meta`) → whether the version's surface accepts a call carrying it
 _META_VERDICTS: BoundedMemo[tuple[str, str], bool] = BoundedMemo(_CACHE_BYTES)
 
 
-@dataclass(frozen=True, slots=True)
-class OpenSession:
-    """A session this process holds, as the fast path needs it."""
-
-    session_id: str
-    transport: StreamableHTTPServerTransport
-    connection: Connection
-
-
 SessionFinder = Callable[[Scope, str], "OpenSession | None"]
 # (request context, params, confirmation id) → the call's result, relaying progress and questions
 RelayedCaller = Callable[[Any, types.CallToolRequestParams, "str | None"], Awaitable[Any]]
-
-
-class SessionBook:
-    """The SDK connection of each session (negotiated version, client capabilities, whether `initialize`
-    succeeded), which the SDK keeps inside the session's task: noted by a server middleware as the session's
-    `initialize` runs, forgotten when the session ends."""
-
-    def __init__(self) -> None:
-        self.connections: dict[str, Connection] = {}
-
-    async def middleware(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        if ctx.method == "initialize":
-            connection = getattr(ctx.session, "_connection", None)  # as `progress.py` reads it
-            if connection is not None and connection.session_id is not None:
-                self.connections[connection.session_id] = connection
-        return await call_next(ctx)
-
-    def forget(self, session_id: str) -> None:
-        self.connections.pop(session_id, None)
 
 
 class SessionToolCall:
@@ -160,7 +122,7 @@ class SessionToolCall:
                 self._note_cancel(session.session_id, message)
             await fallback(scope, read.replay, send)
             return
-        with _in_flight(session.transport):
+        with in_flight(session.transport):
             await self._answer(scope, read.replay, send, headers, session, *call)
 
     def _plain_headers(self, scope: Scope) -> dict[bytes, bytes] | None:
@@ -246,10 +208,10 @@ class SessionToolCall:
 
         async def relayed() -> types.CallToolResult:
             typed = types.CallToolRequestParams.model_validate(params, by_name=False)
-            ctx = _CallContext(scope, session.connection, request_id, params)
+            ctx = CallContext(scope, session.connection, request_id, params)
             result: types.CallToolResult = await self.relayed(ctx, typed, confirmation_id)
             if "progressToken" in params.get("_meta", {}):
-                await _progress_sent(session.transport)
+                await progress_sent(session.transport)
             return result
 
         return relayed
@@ -365,81 +327,3 @@ def _valid_meta(version: str, params: dict[str, Any]) -> bool:
         if len(key[1]) <= _MAX_KEY:
             _META_VERDICTS.remember(key, valid)
     return valid
-
-
-class _CallContext:
-    """What the relays (`client_requests.py`) and progress (`progress.py`) read of the SDK's request
-    context, for a call on this path: its session (with no channel of its own, as in the SDK's JSON-response
-    mode, so progress and questions go on the session's stream), id, version, params and HTTP scope."""
-
-    __slots__ = ("params", "protocol_version", "request", "request_id", "session")
-
-    def __init__(self, scope: Scope, connection: Connection, request_id: RequestId, params: dict[str, Any]) -> None:
-        self.session = ServerSession(_NoBackChannel(request_id), connection)  # type: ignore[arg-type]
-        self.request, self.request_id, self.params = _Carrier(scope), request_id, params
-        self.protocol_version = connection.protocol_version
-
-
-class _Carrier:
-    """The HTTP request a message arrived in, as far as `aggregate.state_of` reads it."""
-
-    __slots__ = ("scope",)
-
-    def __init__(self, scope: Scope) -> None:
-        self.scope = scope
-
-
-class _NoBackChannel:
-    """A request's own channel in the SDK's JSON-response mode: it carries nothing back to the client (a
-    request raises `NoBackChannelError`; a notification is dropped, as the SDK's transport drops it)."""
-
-    can_send_request = False
-    message_metadata = None
-
-    def __init__(self, request_id: RequestId) -> None:
-        self.request_id = request_id
-        self.cancel_requested = anyio.Event()
-
-    async def send_raw_request(self, method: str, params: Any, opts: Any = None) -> dict[str, Any]:
-        raise NoBackChannelError(method)
-
-    async def notify(self, method: str, params: Any, opts: Any = None) -> None:
-        return None
-
-    async def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
-        return None
-
-
-async def _progress_sent(transport: StreamableHTTPServerTransport) -> None:
-    """Let the session's stream send the progress the call relayed before the call's answer goes: a client
-    drops progress that arrives after its answer. On the SDK's path both pass the session's one message
-    router, progress first; here the answer waits until the session's stream has taken all it was given
-    (a few turns of the event loop; bounded, so a client that stops reading its stream still gets answers)."""
-    for _ in range(_SETTLE_TURNS):
-        await anyio.sleep(0)  # the router hands the last notification to the stream's queue
-    queue = transport._request_streams.get(GET_STREAM_KEY)
-    for _ in range(_MAX_TURNS):
-        if queue is None or not queue[0].statistics().current_buffer_used:
-            break
-        await anyio.sleep(0)
-    for _ in range(_SETTLE_TURNS):
-        await anyio.sleep(0)  # the stream's writer sends what it took
-
-
-@contextmanager
-def _in_flight(transport: StreamableHTTPServerTransport) -> Iterator[None]:
-    """Hold the session open while the call runs, as the transport does for a request it serves (its idle
-    countdown is suspended, and restarts when the last request ends). Touches the transport's counters
-    (mcp 2.3: `_requests_in_flight`, `_idle_timeout`)."""
-    idle, timeout = transport.idle_scope, transport._idle_timeout
-    if idle is None or timeout is None:
-        yield
-        return
-    transport._requests_in_flight += 1
-    idle.deadline = math.inf
-    try:
-        yield
-    finally:
-        transport._requests_in_flight -= 1
-        if not transport._requests_in_flight:
-            idle.deadline = anyio.current_time() + timeout
