@@ -181,6 +181,8 @@ def unusual(s: Session) -> list[dict[str, Any]]:
         s.request(good, {"origin": "http://evil.example"}),  # 403
         s.request(good, {"content-type": "text/plain"}),  # 400
         s.request(good, {"content-type": "application/json-seq"}),  # passes one SDK check, not the other
+        s.request(good, {"content-type": "text/plain, application/json"}),  # passes the other, not the one
+        s.request(good, {"content-type": "Application/JSON"}),
         s.request(good, {"accept": "text/html"}),  # 406
         s.request(good, {"mcp-protocol-version": "2099-01-01"}),  # an unknown version: the SDK's refusal
         s.request(good, {"mcp-protocol-version": "2025-06-18"}),  # another handshake version than negotiated

@@ -139,8 +139,11 @@ class SessionToolCall:
         self, content_type: bytes | None, accept: bytes | None, host: bytes | None, origin: bytes | None
     ) -> bool:
         """Accept, Content-Type and the DNS-rebinding rules pass, as the SDK's session transport checks them
-        (JSON-response mode: `application/json` accepted; the type exactly `application/json`)."""
+        (JSON-response mode: `application/json` accepted; the type begins with `application/json`, any case,
+        and one of its comma-separated parts is exactly `application/json`: the SDK checks both)."""
         media = (content_type or b"").decode("latin-1")
+        if not media.lower().startswith("application/json"):
+            return False
         if not any(part.strip() == "application/json" for part in media.split(";")[0].split(",")):
             return False
         accepted = (accept or b"").decode("latin-1").split(",")
