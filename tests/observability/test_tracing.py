@@ -345,8 +345,8 @@ async def test_handshake_fast_path_spans_match_the_sdk_path(
         spans = exporter.get_finished_spans()
         attributes = dict(named(spans, "tools/call calc__add").attributes or {})
         assert attributes.pop("mcp.session.id") == session_id
-        for random in ("gen_ai.tool.call.id", "mcp_guard.request_id"):  # a new one per call
-            assert attributes.pop(random)
+        for varying in [k for k in attributes if k.endswith(("call.id", "request_id", "duration_ms"))]:
+            del attributes[varying]  # a new id, a new duration, per call
         # the session's `notifications/initialized` is handled after its 202, so its span may end up here too
         return [line for line in tree(spans) if not line.startswith("notifications/")], attributes
 
