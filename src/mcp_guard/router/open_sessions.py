@@ -61,13 +61,14 @@ class SessionBook:
 class CallContext:
     """What the relays (`client_requests.py`) and progress (`progress.py`) read of the SDK's request
     context, for a call on this path: its session (with no channel of its own, as in the SDK's JSON-response
-    mode, so progress and questions go on the session's stream), id, version, params and HTTP scope."""
+    mode, so progress and questions go on the session's stream), id, version, params, `_meta` and HTTP scope."""
 
-    __slots__ = ("params", "protocol_version", "request", "request_id", "session")
+    __slots__ = ("meta", "params", "protocol_version", "request", "request_id", "session")
 
     def __init__(self, scope: Scope, connection: Connection, request_id: RequestId, params: dict[str, Any]) -> None:
         self.session = ServerSession(_NoBackChannel(request_id), connection)  # type: ignore[arg-type]
         self.request, self.request_id, self.params = _Carrier(scope), request_id, params
+        self.meta: dict[str, Any] | None = params.get("_meta")  # as the SDK lifts it (a mapping, or None)
         self.protocol_version = connection.protocol_version
 
 
