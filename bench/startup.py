@@ -95,17 +95,25 @@ def gateway_config(upstream: str, key: str, workdir: Path, *, servers: int, gove
 
 
 def gateway(
-    upstream: str, key: str, workdir: Path, *, governed: bool, h11: bool = False, tree: Path | None = None
+    upstream: str,
+    key: str,
+    workdir: Path,
+    *,
+    governed: bool,
+    h11: bool = False,
+    tree: Path | None = None,
+    options: tuple[str, ...] = (),
 ) -> Start:
     """mcp-guard as installed (uvicorn with httptools, a dependency); `h11`: uvicorn's pure-Python parser.
-    `tree`: another checkout's gateway (default: this one, or `BENCH_GATEWAY_SRC` for another `src/`)."""
+    `tree`: another checkout's gateway (default: this one, or `BENCH_GATEWAY_SRC` for another `src/`);
+    `options`: more `serve_gateway.py` options (`--trace-sampling 0.01`)."""
     script = (tree or ROOT) / "bench" / "serve_gateway.py"
     source = byte_compiled(str(tree / "src") if tree else os.environ.get("BENCH_GATEWAY_SRC", str(ROOT / "src")))
 
     def start(port: int, servers: int = 1) -> Pinned:
         config = gateway_config(upstream, key, workdir, servers=servers, governed=governed)
         argv = [sys.executable, str(script), str(config), "--port", str(port)]
-        argv += ["--governance", "on" if governed else "off", "--http", "h11" if h11 else "auto"]
+        argv += ["--governance", "on" if governed else "off", "--http", "h11" if h11 else "auto", *options]
         return Pinned(argv, core=cores()[0], port=port, env={"PYTHONPATH": source})
 
     return start
