@@ -71,6 +71,11 @@ class TcpProxy:
     async def _shutdown(self) -> None:
         """Cut, then let every connection's tasks finish, so no socket outlives the loop."""
         await self._cut()
+        # A connection accepted just before the cut has a transport but its `_accept` task may not have run
+        # yet; cancelled before its first step, it would never record its writer, and its socket would
+        # outlive the loop. A few loop turns let every such task record it (its first step, before any await).
+        for _ in range(5):
+            await asyncio.sleep(0)
         tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
         for task in tasks:
             task.cancel()
