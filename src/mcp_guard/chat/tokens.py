@@ -6,6 +6,10 @@ would store one entry per token). Before a call the estimated prompt is hit, so 
 all pass on the same room; after it the rest of the actual usage (completion, and prompt beyond the
 estimate) is hit, clamped to what is left in the window: the counter is then full and the next call waits.
 A prompt overestimated is not given back (the `limits` counters cannot be decremented).
+
+A shared store (Redis) is watched by a circuit breaker as the tool-call limits' is (`breaker.py`): a store
+that hangs costs one stall, then model calls are refused with 503 at once (token limits fail closed) until
+a probe answers; the outage is logged once with reminders (`outage.py`), not once per call.
 """
 
 from __future__ import annotations
@@ -13,16 +17,24 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from ..auth.principal import Principal
+from ..breaker import CircuitBreaker
 from ..errors import RateLimited, ServiceUnavailable
+from ..outage import Outage
 from ..ratelimit.limiter import open_counter, refusal_headers, seconds_until
+from ..ratelimit.local import LocalSlidingWindow
 from ..ratelimit.rate import Rate, parse_rate
+from ..storage_url import shown_url
 from .config import TokenLimitRule, TokenLimitSettings
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 CHARS_PER_TOKEN = 4  # the usual rule of thumb for English and JSON with OpenAI's tokenizers
 
@@ -88,19 +100,25 @@ class TokenLimiter:
         self.settings = settings
         self._strategy, self._pool = open_counter(settings.storage)
         self._rules = [_Rule(i, rule, parse_rate(rule.limit)) for i, rule in enumerate(settings.rules)]
+        self.outage = Outage(logger, f"Token limit storage {shown_url(settings.storage)!r}", affected="model calls")
+        strategy = self._strategy
+        self._breaker = (
+            None if isinstance(strategy, LocalSlidingWindow) else CircuitBreaker(self.outage.service, strategy.ping)
+        )
 
     async def admit(self, principal: Principal | None, tokens: int) -> None:
         """Count `tokens` against every rule that applies; 429 when one has no room for them."""
         if principal is None:
             return
+        strategy = self._strategy
         for rule, bucket in self._applying(principal):
             ids = self._ids(rule, bucket)
             try:
-                if await self._strategy.hit(rule.rate, *ids, cost=tokens):
+                if await self._ask(partial(strategy.hit, rule.rate, *ids, cost=tokens)):
                     continue
-                reset = (await self._strategy.get_window_stats(rule.rate, *ids))[0]
-            except Exception:  # noqa: BLE001 - any storage failure refuses (fail closed)
-                logger.exception("token limit storage failed; refusing the model call")
+                reset = (await self._ask(partial(strategy.get_window_stats, rule.rate, *ids)))[0]
+            except Exception as exc:  # noqa: BLE001 - any storage failure refuses (fail closed)
+                self.outage.failed(exc, "refusing model calls under token limits with 503")
                 raise ServiceUnavailable("Token limit storage is unavailable; the call was refused") from None
             raise _limited(rule, principal, tokens, reset)
 
@@ -108,18 +126,28 @@ class TokenLimiter:
         """Count `tokens` more (used beyond what `admit` counted), as far as each window has room."""
         if tokens <= 0:
             return
+        strategy = self._strategy
         for rule, bucket in self._applying(principal):
             ids = self._ids(rule, bucket)
             try:
-                room = (await self._strategy.get_window_stats(rule.rate, *ids))[1]
+                room = (await self._ask(partial(strategy.get_window_stats, rule.rate, *ids)))[1]
                 if room > 0:
-                    await self._strategy.hit(rule.rate, *ids, cost=min(tokens, room))
-            except Exception:  # noqa: BLE001 - the call already ran: log, never replace its answer
-                logger.exception("token limit storage failed while counting %d used tokens", tokens)
+                    await self._ask(partial(strategy.hit, rule.rate, *ids, cost=min(tokens, room)))
+            except Exception as exc:  # noqa: BLE001 - the call already ran: log, never replace its answer
+                self.outage.failed(exc, "not counting tokens used beyond the estimates")
 
     async def aclose(self) -> None:
+        if self._breaker is not None:
+            await self._breaker.aclose()
         if self._pool is not None:
             await self._pool.aclose()
+
+    async def _ask(self, operation: Callable[[], Awaitable[_T]]) -> _T:
+        """`operation()` on the store, through the breaker when it is a shared one; a success ends an outage."""
+        result = await (operation() if self._breaker is None else self._breaker.call(operation))
+        if self.outage.down:
+            self.outage.recovered()
+        return result
 
     def _applying(self, principal: Principal | None) -> list[tuple[_Rule, str]]:
         if principal is None:
