@@ -69,8 +69,29 @@ def start_gateway(upstream: str, key: str, workdir: Path, *, fast: bool, durabil
     return Pinned(argv, core=cores()[0], port=port, env={"PYTHONPATH": byte_compiled(str(ROOT / "src"))})
 
 
+def start_floor(upstream: str, *, reencode: bool) -> Pinned:
+    port = free_port()
+    argv = [sys.executable, str(BENCH / "proxy_floor.py"), "--upstream", upstream, "--port", str(port)]
+    argv += ["--json"] if reencode else []
+    return Pinned(argv, core=cores()[0], port=port, env={"PYTHONPATH": byte_compiled(str(ROOT / "src"))})
+
+
 @contextmanager
-def targets(upstream: Pinned, workdir: Path, capabilities: bool, durability: str) -> Iterator[list[Target]]:
+def floors(url: str, clients: tuple[str, ...]) -> Iterator[list[Target]]:
+    """The bare reverse proxy on the gateway's HTTP stack (`proxy_floor.py`), bytes only and with JSON."""
+    with ExitStack() as stack:
+        found = []
+        for name, reencode in (("floor: bare proxy", False), ("floor: proxy + JSON", True)):
+            process = stack.enter_context(start_floor(url, reencode=reencode))
+            process.wait_listening()
+            found.append(Target(name, f"http://127.0.0.1:{process.port}/mcp", "echo", {}, process, clients))
+        yield found
+
+
+@contextmanager
+def targets(
+    upstream: Pinned, workdir: Path, capabilities: bool, durability: str, floor: bool
+) -> Iterator[list[Target]]:
     url = f"http://127.0.0.1:{upstream.port}/mcp"
     key = generate_key()
     auth = {"authorization": f"Bearer {key}", **FILTER_HEADERS}
@@ -84,6 +105,8 @@ def targets(upstream: Pinned, workdir: Path, capabilities: bool, durability: str
             process = stack.enter_context(start_gateway(url, key, workdir, fast=fast, durability=durability))
             process.wait_listening()
             found.append(Target(name, f"http://127.0.0.1:{process.port}/mcp", "echo__echo", auth, process, clients))
+        if floor:
+            found += stack.enter_context(floors(url, ("handshake", "wire")))
         yield found
 
 
@@ -194,7 +217,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
     label = run_label()
     with tempfile.TemporaryDirectory(prefix="mcp-guard-bench-") as tmp, echo_upstream(free_port()) as upstream:
         upstream.wait_listening()
-        with targets(upstream, Path(tmp), args.capabilities, args.durability) as found:
+        with targets(upstream, Path(tmp), args.capabilities, args.durability, args.floor) as found:
             for number in range(args.rounds):
                 print(f"== round {number + 1} of {args.rounds}", flush=True)
                 one_round(found, upstream, args.seconds)
@@ -215,6 +238,7 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each closed-loop run")
     parser.add_argument("--rounds", type=int, default=3, help="rounds visiting every target and client in turn")
     parser.add_argument("--capabilities", action="store_true", help="also a client declaring elicitation/sampling")
+    parser.add_argument("--floor", action="store_true", help="also the bare reverse proxy (proxy_floor.py)")
     parser.add_argument("--no-record", action="store_true", help="print only; write nothing to results/")
     parser.add_argument(
         "--durability", choices=["commit", "queued"], default="commit", help="the gateways' `audit.durability`"
