@@ -36,7 +36,18 @@ from typing import IO, Any
 
 from .keeper import group_alive, live_members
 
-__all__ = ["END_GRACE", "die_with", "end_group", "group_alive", "keeper_pid", "live_members", "spawn", "wait_exit"]
+__all__ = [
+    "END_GRACE",
+    "adopt",
+    "die_with",
+    "end_group",
+    "group_alive",
+    "keeper_pid",
+    "live_members",
+    "release",
+    "spawn",
+    "wait_exit",
+]
 logger = logging.getLogger(__name__)
 
 END_GRACE = 2.0  # seconds between SIGTERM and SIGKILL to a group
@@ -70,6 +81,19 @@ async def spawn(
     )
     _keeper.register(process.pid)
     return process
+
+
+def adopt(pgid: int) -> None:
+    """Have the keeper end process group `pgid` when this process is gone, however it goes: for a group led
+    by a process that other code started in a session of its own (`subprocess.Popen(start_new_session=True)`),
+    from any thread; unlike `spawn`'s death signal, this does not depend on the starting thread living on.
+    `release` when the group has been ended."""
+    _keeper.register(pgid)
+
+
+def release(pgid: int) -> None:
+    """The group `adopt`ed has been ended (or is ended by its owner now): the keeper forgets it."""
+    _keeper.forget(pgid)
 
 
 async def wait_exit(process: asyncio.subprocess.Process) -> int:

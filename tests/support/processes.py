@@ -4,7 +4,8 @@ A `ServerProcess` owns one command line and one port. It can be started,
 stopped and started again on the same port (an upstream that goes away and
 comes back), and it is a sync and an async context manager. Stopping always
 signals the whole process group, so wrappers such as `npx` or `node` children
-never outlive a test.
+never outlive a test; and each group is adopted by the gateway's child-process
+keeper (`mcp_guard.children.adopt`), so none outlives a test run that is killed.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from typing import IO
 
 import anyio
 import anyio.to_thread
+
+from mcp_guard.children import adopt, release
 
 LOOPBACK = "127.0.0.1"
 
@@ -131,6 +134,7 @@ class ServerProcess:
             cwd=self.cwd,
             start_new_session=True,
         )
+        adopt(self.process.pid)
         try:
             self._wait_until_listening(self.process)
         except BaseException:
@@ -163,6 +167,7 @@ class ServerProcess:
         """Stop the whole process group: SIGTERM, then SIGKILL after `grace` seconds."""
         if self.process is not None:
             kill_process_group(self.process, grace)
+            release(self.process.pid)
             self.process = None
         if self._log is not None:
             self.output = self._read_log()

@@ -78,3 +78,44 @@ def test_the_child_gets_sigkill_when_the_thread_that_spawned_it_ends():
         process.wait()
         if process.stdout is not None:
             process.stdout.close()
+
+
+ADOPTS = """
+import subprocess, threading, time
+from mcp_guard.children import adopt
+
+def in_a_thread():
+    child = subprocess.Popen(["sh", "-c", "sleep 600 & exec sleep 600"], start_new_session=True)
+    adopt(child.pid)
+    print(child.pid, flush=True)
+
+thread = threading.Thread(target=in_a_thread)
+thread.start()
+thread.join()
+time.sleep(600)
+"""
+
+
+def test_an_adopted_group_ends_when_its_process_is_killed():
+    """A group started by other code (a test's server, from a worker thread) and adopted: the keeper ends
+    it, helpers included, when the process that adopted it is killed with SIGKILL."""
+    process = subprocess.Popen([sys.executable, "-c", ADOPTS], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert process.stdout is not None
+        pgid = int(process.stdout.readline())
+        with_helper = time.monotonic() + 3
+        while len(live_members(pgid)) < 2 and time.monotonic() < with_helper:
+            time.sleep(0.02)
+        assert len(live_members(pgid)) == 2 and process.poll() is None  # alive while the adopter lives
+        process.kill()
+        process.wait()
+        deadline = time.monotonic() + 5
+        while live_members(pgid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert live_members(pgid) == []
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
