@@ -25,6 +25,7 @@ import os
 import statistics
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -211,6 +212,22 @@ def table(rows: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     return head, body
 
 
+def fsync_p50_ms(directory: Path, writes: int = 200) -> float:
+    """p50 of one small append made durable (`os.fsync`) in `directory`, where the gateways keep their audit:
+    with `durability: commit`, the least a call's answer waits for its record on this disk."""
+    seconds = []
+    descriptor = os.open(directory / "fsync-probe", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        for _ in range(writes):
+            os.write(descriptor, b"x" * 512)
+            started = time.perf_counter()
+            os.fsync(descriptor)
+            seconds.append(time.perf_counter() - started)
+    finally:
+        os.close(descriptor)
+    return round(statistics.median(seconds) * 1000, 3)
+
+
 def main(args: argparse.Namespace) -> dict[str, Any]:
     server_core, load_core = cores()
     os.sched_setaffinity(0, {load_core})
@@ -222,6 +239,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
                 print(f"== round {number + 1} of {args.rounds}", flush=True)
                 one_round(found, upstream, args.seconds)
             rows = summarise(found)
+        fsync_ms = fsync_p50_ms(Path(tmp))
     return {
         "benchmark": "session_fast_path",
         **label,
@@ -229,6 +247,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         "seconds_per_run": args.seconds,
         "rounds": args.rounds,
         "audit_durability": args.durability,
+        "fsync_p50_ms": fsync_ms,
         "rows": rows,
     }
 
@@ -249,7 +268,8 @@ if __name__ == "__main__":
     notes = (
         "\nMedians over the rounds (range in brackets). `calls/s at 16`: 16 sessions, closed loop; ratios to `direct` "
         "with the same client in the same round. `added p50`: one session, against `direct` with the same client. "
-        "CPU per call from /proc at 16 sessions; `gateway ÷ upstream CPU` in the same run.\n"
+        "CPU per call from /proc at 16 sessions; `gateway ÷ upstream CPU` in the same run. "
+        f"One durable append (`fsync`) on the audit's disk after the rounds: p50 {result['fsync_p50_ms']} ms.\n"
     )
     if not arguments.no_record:
         name = "session_fast_path" + ("" if arguments.durability == "commit" else f"_{arguments.durability}")
@@ -259,3 +279,4 @@ if __name__ == "__main__":
             markdown_report(name, result, markdown_table(head, body) + notes),
         )
     print(text_table(head, body))
+    print(f"fsync p50 on the audit's disk: {result['fsync_p50_ms']} ms")
