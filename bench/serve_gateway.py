@@ -67,7 +67,7 @@ def without_direct_path(servers: set[str]) -> None:
     def open_link(cls: type[Link], config: Any, client: Any, pipe: Any = None) -> Link:
         link: Link = opened(cls, config, client, pipe)
         if config.name in servers:
-            link.direct = None
+            link.direct = link.relaying = None
         return link
 
     Link.open = classmethod(open_link)  # type: ignore[assignment, method-assign]

@@ -13,7 +13,8 @@ CPU per call of the gateway and of the upstream from `/proc`), then one session 
 the added latency). Figures: medians over `--rounds` rounds, with their range; ratios against `direct` with
 the same client in the same round. `--capabilities` adds an Inspector-like handshake client: it declares
 elicitation, sampling and roots and sends a progress token with every call, so the gateway binds a relay
-and a progress sink to each call (and calls the upstream through the SDK's client, which can carry them).
+and a progress sink to each call; and a third gateway whose calls to the upstream all go through the SDK's
+client (`serve_gateway.py --sdk-path`), where such calls went before the direct HTTP path carried them.
 
     .venv/bin/python bench/session_fast_path.py [--seconds 3] [--rounds 3] [--capabilities] [--durability queued]
 """
@@ -58,7 +59,9 @@ class Target:
     rounds: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
-def start_gateway(upstream: str, key: str, workdir: Path, *, fast: bool, durability: str) -> Pinned:
+def start_gateway(
+    upstream: str, key: str, workdir: Path, *, fast: bool, durability: str, sdk_client: bool = False
+) -> Pinned:
     config = gateway_config(upstream, key, workdir, servers=1, governed=True)
     document = yaml.safe_load(config.read_text())
     document["audit"]["durability"] = durability
@@ -66,6 +69,7 @@ def start_gateway(upstream: str, key: str, workdir: Path, *, fast: bool, durabil
     config.write_text(yaml.safe_dump(document))
     argv = [sys.executable, str(BENCH / "serve_gateway.py"), str(config), "--port", str(free_port())]
     argv += [] if fast else ["--no-session-fast-path"]
+    argv += ["--sdk-path", "echo"] if sdk_client else []  # every tool call to the upstream on the SDK client
     port = int(argv[argv.index("--port") + 1])
     return Pinned(argv, core=cores()[0], port=port, env={"PYTHONPATH": byte_compiled(str(ROOT / "src"))})
 
@@ -99,11 +103,16 @@ def targets(
     handshake = ("handshake", "inspector-like") if capabilities else ("handshake",)
     with ExitStack() as stack:
         found = [Target("direct", url, "echo", {}, None, (*handshake, "wire"))]
-        for name, fast, clients in (
-            ("mcp-guard, handshake fast path off", False, handshake),
-            ("mcp-guard, handshake fast path on", True, (*handshake, "wire")),
-        ):
-            process = stack.enter_context(start_gateway(url, key, workdir, fast=fast, durability=durability))
+        gateways = [
+            ("mcp-guard, handshake fast path off", False, False, handshake),
+            ("mcp-guard, handshake fast path on", True, False, (*handshake, "wire")),
+        ]
+        if capabilities:  # the before of relaying calls on the direct HTTP path: they went on the SDK client
+            gateways.append(("mcp-guard, fast path on, upstream SDK client", True, True, ("inspector-like",)))
+        for name, fast, sdk_client, clients in gateways:
+            process = stack.enter_context(
+                start_gateway(url, key, workdir, fast=fast, durability=durability, sdk_client=sdk_client)
+            )
             process.wait_listening()
             found.append(Target(name, f"http://127.0.0.1:{process.port}/mcp", "echo__echo", auth, process, clients))
         if floor:

@@ -9,10 +9,18 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client, MCPError
 from mcp.client.session import _CallToolResultAdapter
-from mcp_types import CONNECTION_CLOSED, INTERNAL_ERROR, INVALID_PARAMS, REQUEST_TIMEOUT
+from mcp_types import (
+    CONNECTION_CLOSED,
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    REQUEST_TIMEOUT,
+    InputRequiredResult,
+    ListRootsResult,
+)
 
 from mcp_guard.config import ServerConfig
 from mcp_guard.upstreams.direct_http import DirectHttpCaller
@@ -232,3 +240,101 @@ async def test_nothing_listening_is_a_closed_connection() -> None:
     with pytest.raises(MCPError) as raised:
         await caller.call("echo", {})
     assert raised.value.code == CONNECTION_CLOSED
+
+
+# -- event streams read as they arrive (calls whose client hears progress) ----------------------------
+
+
+def sse(*messages: dict[str, Any], end: bool = True) -> bytes:
+    """A chunked event-stream reply, one chunk per event (`end`: the stream then ends)."""
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+    events = [f"event: message\r\ndata: {json.dumps(m)}\r\n\r\n".encode() for m in messages]
+    return head + b"".join(b"%x\r\n%s\r\n" % (len(e), e) for e in events) + (b"0\r\n\r\n" if end else b"")
+
+
+def progress(token: Any, step: int, **extra: Any) -> dict[str, Any]:
+    params = {"progressToken": token, "progress": step, **extra}
+    return {"jsonrpc": "2.0", "method": "notifications/progress", "params": params}
+
+
+async def heard_by(caller: DirectHttpCaller, **kwargs: Any) -> tuple[Any, list[tuple[Any, ...]]]:
+    heard: list[tuple[Any, ...]] = []
+
+    async def sink(step: float, total: float | None, message: str | None) -> None:
+        heard.append((step, total, message))
+
+    return await caller.call_relaying("echo", {}, sink, **kwargs), heard
+
+
+async def test_progress_reaches_the_sink_in_order_before_the_result() -> None:
+    """Only this call's notifications (its token is its request id, as the SDK's), each as the SDK reads it;
+    the stream arriving in small pieces."""
+
+    def stream(message: dict[str, Any], _index: int) -> bytes:
+        token = message["params"]["_meta"]["progressToken"]
+        reply = sse(
+            progress(token, 1, total=3, message="one"),
+            progress(token + 1, 9),  # another request's
+            progress(str(token), 2),  # the SDK matches "7" to 7 as well
+            progress(token, True),  # not a number
+            progress(token, 3.5, total=3, message=7),
+            {"jsonrpc": "2.0", "id": message["id"], "result": RESULT},
+        )
+        return SLOW + b"".join(reply[start : start + 40] + SLOW for start in range(0, len(reply), 40))
+
+    async with scripted(stream) as (caller, seen):
+        result, heard = await heard_by(caller)
+    assert result.content[0].text == "hi"  # type: ignore[union-attr]
+    assert heard == [(1.0, 3.0, "one"), (2.0, None, None), (3.5, 3.0, None)]
+    assert seen[0]["params"]["_meta"]["progressToken"] == seen[0]["id"]
+
+
+async def test_the_answer_ends_a_stream_that_stays_open() -> None:
+    """As the SDK client: the first response is the answer; that connection is not reused."""
+
+    def left_open(message: dict[str, Any], _index: int) -> bytes:
+        return sse({"jsonrpc": "2.0", "id": message["id"], "result": RESULT}, end=False)
+
+    async with scripted(left_open) as (caller, seen):
+        with anyio.fail_after(0.5):  # well within the call timeout (1 s)
+            assert (await heard_by(caller))[0].content[0].text == "hi"
+            assert (await heard_by(caller))[0].content[0].text == "hi"
+    assert len(seen) == 2
+
+
+async def test_an_event_over_the_sdks_limit_fails_the_call_as_there() -> None:
+    def huge(message: dict[str, Any], _index: int) -> bytes:
+        return sse(progress(message["id"], 1, message="x" * (1024 * 1024 + 1)))
+
+    async with scripted(huge) as (caller, _seen):
+        with pytest.raises(MCPError) as raised:
+            await heard_by(caller)
+    assert raised.value.code == CONNECTION_CLOSED and "SSE stream failed" in raised.value.error.message
+
+
+async def test_a_stream_without_an_answer_is_unreadable() -> None:
+    async with scripted(lambda message, _index: sse(progress(message["id"], 1))) as (caller, _seen):
+        with pytest.raises(MCPError) as raised:
+            await heard_by(caller)
+    assert raised.value.code == INTERNAL_ERROR
+
+
+async def test_questions_come_back_and_the_retry_carries_the_answers() -> None:
+    asked = {
+        "resultType": "input_required",
+        "inputRequests": {"q": {"method": "roots/list", "params": {}}},
+        "requestState": "opaque",
+    }
+
+    def ask_once(message: dict[str, Any], index: int) -> bytes:
+        result = asked if index == 0 else RESULT
+        return sse({"jsonrpc": "2.0", "id": message["id"], "result": result})
+
+    async with scripted(ask_once) as (caller, seen):
+        first, _heard = await heard_by(caller)
+        assert isinstance(first, InputRequiredResult) and first.request_state == "opaque"
+        answer = ListRootsResult(roots=[])
+        final, _heard = await heard_by(caller, responses={"q": answer}, state="opaque")
+    assert final.content[0].text == "hi"  # type: ignore[union-attr]
+    retry = seen[1]["params"]
+    assert (retry["inputResponses"], retry["requestState"], retry["name"]) == ({"q": {"roots": []}}, "opaque", "echo")

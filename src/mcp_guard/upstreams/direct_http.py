@@ -19,6 +19,18 @@ The client's own CPU per call was ~270 µs against ~430 µs (aiohttp) and ~960 �
 aiohttp is noisy on the shared 2-core VM (a second run: 34 % and 16 %; single rounds -29 % to +32 %, two
 shorter runs' medians 7 % and 27 %): re-run the bench on a quiet machine before relying on it.
 
+A call that may relay progress or questions to its client (the caller sent a progress token, or can be
+asked for input: `link.py`) takes this path too, as the SDK client would make it: the request carries a
+`progressToken` (its request id, as the SDK's dispatcher sets it); an event-stream reply is parsed as it
+arrives by the SDK's own incremental SSE parser (httpx2's, with the SDK's 1 MiB event limit), each
+`notifications/progress` for the call handed to the call's progress sink in order, before the result; the
+first JSON-RPC response on the stream is the answer (the stream is then let go, as the SDK lets it go). An
+`input_required` result is returned to `Link`, which runs the SDK client's own input-required loop over it
+(`relayed_call`), each retry a call of this path with the answers and the request state. Other messages on
+the stream (log messages, requests: not sent on a 2026-07-28 call unless asked for) are dropped, as before.
+A call cancelled or timed out closes its connection: on this wire, that is the cancellation the upstream
+hears (the SDK client aborts the POST's stream the same way instead of sending `notifications/cancelled`).
+
 Used only where it is the same conversation: a supervised `http` upstream that negotiated 2026-07-28, a
 plain `http://` URL, no proxy configured in the environment, on asyncio. Everything else (and discovery,
 health checks and change streams always) stays on the SDK client.
@@ -27,7 +39,10 @@ health checks and change streams always) stays on the SDK client.
 from __future__ import annotations
 
 import asyncio
+import codecs
+import collections
 import json
+import logging
 import os
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -35,20 +50,28 @@ from urllib.parse import urlsplit
 
 import httptools
 import mcp_types as types
+from httpx2 import SSEError
+from httpx2._sse import _SSEParser  # the SDK client's own incremental parser (its transport's EventSource)
 from mcp import Client, MCPError
 from mcp.client.session import ClientSession
+from mcp.client.streamable_http import DEFAULT_MAX_SSE_EVENT_SIZE
+from mcp.shared.dispatcher import coerce_request_id
 from mcp_types import CONNECTION_CLOSED, INTERNAL_ERROR, REQUEST_TIMEOUT
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from ..config import ServerConfig
 from ..observability.tracing import inject_context
-from .direct_result import call_tool_result
+from ..progress import ProgressSink
+from .direct_result import call_tool_outcome, call_tool_result
 
 _PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")
 _MAX_IDLE = 64  # idle keep-alive connections kept per upstream
 _FIXED_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 _LENGTH_HEADERS = (b"content-length", b"transfer-encoding")
 _compact_json = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per `json.dumps` call
+_EVENT_STREAM = b"text/event-stream"
+Progress = tuple[float, float | None, str | None]  # (progress, total, message) of one notification
+logger = logging.getLogger(__name__)
 
 
 class Undelivered(MCPError):
@@ -58,8 +81,9 @@ class Undelivered(MCPError):
 class Reply(NamedTuple):
     status: int
     content_type: str
-    body: bytes
+    body: bytes  # empty for an event stream: its answer is `answer`
     keep_alive: bool
+    answer: dict[str, Any] | None = None  # the first JSON-RPC response of an event stream
 
 
 class DirectHttpCaller:
@@ -94,19 +118,44 @@ class DirectHttpCaller:
         return cls(config, client.session, stamp) if usable else None
 
     async def call(self, tool: str, arguments: dict[str, Any]) -> types.CallToolResult:
-        data: dict[str, Any] = {"method": "tools/call", "params": {"name": tool, "arguments": arguments}}
+        message = await self._send({"name": tool, "arguments": arguments}, None)
+        return await call_tool_result(self.session, tool, message)
+
+    async def call_relaying(
+        self,
+        tool: str,
+        arguments: dict[str, Any],
+        progress: ProgressSink | None,
+        responses: types.InputResponses | None = None,
+        state: str | None = None,
+    ) -> types.CallToolResult | types.InputRequiredResult:
+        """One round of a call whose client may hear progress (`progress`) or be asked for input: the result,
+        or the upstream's questions (`InputRequiredResult`, for the SDK's input-required loop: `link.py`)."""
+        params: dict[str, Any] = {"name": tool, "arguments": arguments}
+        if responses is not None or state is not None:  # a retry round: the SDK's own serialization of both
+            answered = types.CallToolRequestParams(
+                name=tool, arguments=arguments, input_responses=responses, request_state=state
+            )
+            params = answered.model_dump(by_alias=True, mode="json", exclude_none=True)
+        return await call_tool_outcome(self.session, tool, await self._send(params, progress))
+
+    async def _send(self, params: dict[str, Any], progress: ProgressSink | None) -> dict[str, Any]:
+        """The JSON-RPC message answering a `tools/call` with `params` (progress, if any, to `progress`)."""
+        data: dict[str, Any] = {"method": "tools/call", "params": params}
         options: dict[str, Any] = {}
         self._stamp(data, options)  # `_meta` envelope, Mcp-Protocol-Version / -Method / -Name / -Param-*
-        inject_context(options.setdefault("headers", {}), data["params"])  # traceparent, when tracing is on
         self._next_id += 1
         request_id = self._next_id
+        if progress is not None:  # the request id doubles as the progress token, as in the SDK's dispatcher
+            data["params"]["_meta"] = {**data["params"].get("_meta", {}), "progressToken": request_id}
+        inject_context(options.setdefault("headers", {}), data["params"])  # traceparent, when tracing is on
         body = _compact_json({"jsonrpc": "2.0", "id": request_id, **data}).encode()
         deadline = asyncio.get_running_loop().time() + self.timeout
+        request = self._request(body, options.get("headers", {}))
         try:
-            message = await self._exchange(self._request(body, options.get("headers", {})), request_id, deadline)
+            return await self._exchange(request, _Listener(request_id, progress) if progress else None, deadline)
         except TimeoutError:
             raise MCPError(code=REQUEST_TIMEOUT, message=f"Timed out after {self.timeout:g} s") from None
-        return await call_tool_result(self.session, tool, message)
 
     def close(self) -> None:
         """Close the idle connections (calls in flight close theirs when they end)."""
@@ -122,7 +171,7 @@ class DirectHttpCaller:
             head = self._head + "".join(f"{name}: {value}\r\n" for name, value in headers.items())
         return f"{head}content-length: {len(body)}\r\n\r\n".encode("latin-1") + body
 
-    async def _exchange(self, request: bytes, request_id: int, deadline: float) -> dict[str, Any]:
+    async def _exchange(self, request: bytes, listener: _Listener | None, deadline: float) -> dict[str, Any]:
         """Send on a pooled connection (a fresh one if the pooled one was closed under us)."""
         connection, reused = self._take()
         for attempt in (1, 2):
@@ -130,8 +179,8 @@ class DirectHttpCaller:
                 connection, reused = await self._connect(deadline), False
             reply = None
             try:
-                reply = await connection.exchange(request, deadline)
-                return _checked(reply.status, _decode(reply, request_id))
+                reply = await connection.exchange(request, deadline, listener)
+                return _checked(reply.status, _decode(reply))
             except _StaleConnection:
                 if attempt == 1 and reused:  # the server closed an idle connection: nothing was processed
                     connection.close()
@@ -140,6 +189,8 @@ class DirectHttpCaller:
                 raise MCPError(code=CONNECTION_CLOSED, message="Connection closed") from None
             except ConnectionError as exc:
                 raise MCPError(code=CONNECTION_CLOSED, message=f"Connection closed: {exc}") from None
+            except SSEError as exc:  # what the SDK's transport answers for an event over its size limit
+                raise MCPError(code=CONNECTION_CLOSED, message=f"SSE stream failed: {exc}") from None
             except ValueError as exc:  # not HTTP, or not JSON where JSON was promised
                 raise MCPError(code=INTERNAL_ERROR, message=f"Unreadable reply: {exc}") from None
             finally:
@@ -186,37 +237,91 @@ class _StaleConnection(Exception):
     """The connection ended before any byte of the reply."""
 
 
+class _Listener:
+    """The progress notifications of one request, as its event stream brings them: queued by the connection
+    (in its protocol callbacks, which cannot await) and handed to the call's sink by the calling task."""
+
+    __slots__ = ("heard", "sink", "token", "waiter")
+
+    def __init__(self, request_id: int, sink: ProgressSink) -> None:
+        self.token = request_id
+        self.sink = sink
+        self.heard: collections.deque[Progress] = collections.deque()
+        self.waiter: asyncio.Future[None] | None = None
+
+    def hear(self, params: Any) -> None:
+        """Queue a `notifications/progress` if it is this request's (the SDK dispatcher's own checks)."""
+        match params:
+            case {"progressToken": str() | int() as token, "progress": int() | float() as progress} if (
+                not isinstance(token, bool)
+                and not isinstance(progress, bool)
+                and coerce_request_id(token) == self.token
+            ):
+                total, message = params.get("total"), params.get("message")
+                self.heard.append(
+                    (
+                        float(progress),
+                        float(total) if isinstance(total, int | float) else None,
+                        message if isinstance(message, str) else None,
+                    )
+                )
+                self.wake()
+
+    def wake(self, *_: object) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def relay_until(self, reply: asyncio.Future[Reply]) -> Reply:
+        """Hand each progress notification to the sink as it arrives, in order; then the reply."""
+        loop = asyncio.get_running_loop()
+        reply.add_done_callback(self.wake)
+        while True:
+            while self.heard:
+                try:
+                    await self.sink(*self.heard.popleft())
+                except Exception:  # as the SDK's dispatcher: a failing sink costs the notification, not the call
+                    logger.exception("progress callback raised")
+            if reply.done():
+                return reply.result()
+            self.waiter = loop.create_future()
+            await self.waiter
+
+
 class _Connection(asyncio.Protocol):
     """One keep-alive connection to the upstream carrying one exchange at a time; httptools calls the
-    `on_*` methods while it parses the reply."""
+    `on_*` methods while it parses the reply. An event-stream reply is parsed as it arrives: its first
+    JSON-RPC response is the answer, its progress notifications go to the exchange's `_Listener`."""
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self._parser = httptools.HttpResponseParser(self)
         self._reply: asyncio.Future[Reply] | None = None
-        self._started = self._headers_done = self._delimited = False
+        self._listener: _Listener | None = None
+        self._started = self._headers_done = self._delimited = self._complete = False
         self._content_type = b""
         self._body: list[bytes] = []
+        self._events: _EventStream | None = None
 
     def usable(self) -> bool:
         return not self.closed and self.transport is not None and not self.transport.is_closing()
 
-    async def exchange(self, request: bytes, deadline: float) -> Reply:
+    async def exchange(self, request: bytes, deadline: float, listener: _Listener | None = None) -> Reply:
         """Send `request`; the reply, or `TimeoutError` at `deadline` (the connection is then unusable)."""
         assert self.transport is not None
         loop = asyncio.get_running_loop()
         reply: asyncio.Future[Reply] = loop.create_future()
-        self._reply = reply
-        self._started = self._headers_done = self._delimited = False
-        self._content_type, self._body = b"", []
+        self._reply, self._listener = reply, listener
+        self._started = self._headers_done = self._delimited = self._complete = False
+        self._content_type, self._body, self._events = b"", [], None
         self.transport.write(request)
         timer = loop.call_at(deadline, _expire, reply)  # one timer: cheaper than a cancel scope per call
         try:
-            return await reply
+            return await (reply if listener is None else listener.relay_until(reply))
         finally:
             timer.cancel()
-            self._reply = None
+            self._reply = self._listener = None
 
     def close(self) -> None:
         self.closed = True
@@ -236,8 +341,15 @@ class _Connection(asyncio.Protocol):
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
-            self._settle(error=ValueError(f"not an HTTP reply ({exc})"))
+            cause = exc.__context__  # what an `on_*` callback raised: an event over the limit, or no JSON
+            unread = ValueError(f"not an HTTP reply ({exc})")
+            self._settle(error=cause if isinstance(cause, SSEError | ValueError) else unread)
             self.close()
+            return
+        events = self._events
+        if events is not None and events.answer is not None and not self._complete:
+            # The answer came and the stream goes on: answer now, as the SDK does, and let the connection go.
+            self._settle(self._reply_of(keep=False))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -259,14 +371,25 @@ class _Connection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         self._headers_done = True
+        if self._content_type.lower().startswith(_EVENT_STREAM) and self._parser.get_status_code() < 300:
+            self._events = _EventStream(self._listener)
 
     def on_body(self, body: bytes) -> None:
-        self._body.append(body)
+        if self._events is None:
+            self._body.append(body)
+        else:
+            self._events.feed(body)  # SSEError (an event over the limit) ends the exchange: `data_received`
 
     def on_message_complete(self) -> None:
-        keep = not self.closed and self._parser.should_keep_alive()
-        status = self._parser.get_status_code()
-        self._settle(Reply(status, self._content_type.decode("latin-1"), b"".join(self._body), keep))
+        self._complete = True
+        if self._events is not None:
+            self._events.end()
+        self._settle(self._reply_of(keep=not self.closed and self._parser.should_keep_alive()))
+
+    def _reply_of(self, keep: bool) -> Reply:
+        answer = self._events.answer if self._events is not None else None
+        content_type = self._content_type.decode("latin-1")
+        return Reply(self._parser.get_status_code(), content_type, b"".join(self._body), keep, answer)
 
     def _settle(self, reply: Reply | None = None, error: Exception | None = None) -> None:
         future = self._reply
@@ -278,27 +401,52 @@ class _Connection(asyncio.Protocol):
             future.set_result(reply)  # type: ignore[arg-type]
 
 
+class _EventStream:
+    """An event-stream body read as it arrives, as the SDK's transport reads it (`_handle_sse_event`): events
+    of type `message` with data; the first JSON-RPC response is the answer; progress goes to `listener`."""
+
+    __slots__ = ("answer", "listener", "_parser", "_text")
+
+    def __init__(self, listener: _Listener | None) -> None:
+        self.listener = listener
+        self.answer: dict[str, Any] | None = None
+        self._parser = _SSEParser(DEFAULT_MAX_SSE_EVENT_SIZE)
+        self._text = codecs.getincrementaldecoder("utf-8")(errors="replace")  # as httpx2's `aiter_text`
+
+    def feed(self, chunk: bytes) -> None:
+        for event in self._parser.decode(self._text.decode(chunk)):
+            self._take(event.event, event.data)
+
+    def end(self) -> None:
+        for event in self._parser.decode(self._text.decode(b"", final=True)):
+            self._take(event.event, event.data)
+        for event in self._parser.flush():
+            self._take(event.event, event.data)
+
+    def _take(self, kind: str, data: str) -> None:
+        if kind != "message" or not data or self.answer is not None:
+            return  # another event type, a priming event, or anything after the answer: as the SDK ignores them
+        message = json.loads(data)  # ValueError: an unreadable reply
+        if not isinstance(message, dict):
+            return
+        if "id" in message and ("result" in message or "error" in message):
+            self.answer = message
+        elif message.get("method") == "notifications/progress" and self.listener is not None:
+            self.listener.hear(message.get("params"))
+
+
 def _expire(reply: asyncio.Future[Reply]) -> None:
     if not reply.done():
         reply.set_exception(TimeoutError())
 
 
-def _decode(reply: Reply, request_id: int) -> dict[str, Any]:
-    """The JSON-RPC message in a reply body: JSON, or the answer among an event stream's messages."""
-    if reply.content_type.startswith("text/event-stream"):
-        return _from_events(reply.body, request_id)
+def _decode(reply: Reply) -> dict[str, Any]:
+    """The JSON-RPC message of a reply: JSON, or the answer an event stream carried."""
+    if reply.content_type.lower().startswith("text/event-stream") and reply.status < 300:
+        if reply.answer is None:
+            raise ValueError("the event stream ended without a reply")
+        return reply.answer
     return json.loads(reply.body) if reply.body and reply.content_type.startswith("application/json") else {}
-
-
-def _from_events(body: bytes, request_id: int) -> dict[str, Any]:
-    """The reply to `request_id` among an SSE stream's messages (notifications before it are dropped)."""
-    for event in body.decode().replace("\r\n", "\n").split("\n\n"):
-        data = "\n".join(line[5:].lstrip() for line in event.split("\n") if line.startswith("data:"))
-        if data:
-            message = json.loads(data)
-            if isinstance(message, dict) and message.get("id") == request_id:
-                return message
-    raise ValueError("the event stream ended without a reply")
 
 
 def _checked(status: int, message: dict[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,17 @@ _HANDSHAKE_DEFAULT = "2025-11-25"  # the session's own fallback before negotiati
 
 async def call_tool_result(session: ClientSession, tool: str, message: dict[str, Any]) -> types.CallToolResult:
     """The `CallToolResult` in `message` (a JSON-RPC response), or the `MCPError` the SDK client raises."""
+    result = await call_tool_outcome(session, tool, message)
+    if not isinstance(result, types.CallToolResult):
+        raise MCPError(code=INTERNAL_ERROR, message=_unanswered(result))
+    return result
+
+
+async def call_tool_outcome(
+    session: ClientSession, tool: str, message: dict[str, Any]
+) -> types.CallToolResult | types.InputRequiredResult:
+    """What `ClientSession.call_tool(..., allow_input_required=True)` returns for `message`: the result, or
+    the upstream's questions (`InputRequiredResult`); the `MCPError` the SDK client raises otherwise."""
     error = message.get("error")
     if isinstance(error, dict):
         code, text = int(error.get("code", INTERNAL_ERROR)), str(error.get("message", ""))
@@ -32,11 +43,13 @@ async def call_tool_result(session: ClientSession, tool: str, message: dict[str,
     if not foreign.isdisjoint(raw):  # a later revision's fields on an older session: dropped, as the SDK does
         raw = {key: value for key, value in raw.items() if key not in foreign}
     result = session._call_tool_adapter.validate_python(raw, by_name=False)
-    if not isinstance(result, types.CallToolResult):
-        raise MCPError(code=INTERNAL_ERROR, message=_unanswered(result))
-    if not result.is_error:
-        await session.validate_tool_result(tool, result)  # output schema, as `call_tool` checks it
-    return result
+    if isinstance(result, types.CallToolResult):
+        if not result.is_error:
+            await session.validate_tool_result(tool, result)  # output schema, as `call_tool` checks it
+        return result
+    if isinstance(result, types.InputRequiredResult):
+        return result
+    raise MCPError(code=INTERNAL_ERROR, message=_unanswered(result))
 
 
 def _unanswered(result: Any) -> str:

@@ -1,9 +1,13 @@
 """One connection to an upstream as the calls in flight on it see it, and the path a tool call takes on it.
 
-A tool call goes through the SDK client (`Client.call_tool`: the reference, and the only path that carries
-progress notifications and the upstream's elicitation/sampling requests back to the caller), or through a
-direct path where one speaks for the connection exactly: `direct_http.py` for 2026-07-28 HTTP upstreams,
-`direct_stdio.py` for stdio upstreams of either era.
+A tool call goes through the SDK client (`Client.call_tool`: the reference), or through a direct path where
+one speaks for the connection exactly: `direct_http.py` for 2026-07-28 HTTP upstreams, `direct_stdio.py`
+for stdio upstreams of either era. A call that may relay progress or the upstream's questions (elicitation,
+sampling, roots) to its caller takes the direct path only on a 2026-07-28 HTTP upstream, where both travel in
+the call's own exchange (progress on its event stream, questions as `input_required` results): there the
+SDK client's own input-required loop runs over the direct path's rounds (`_relayed`). Elsewhere (stdio,
+where a handshake-era upstream's requests arrive on the session's receive loop), and for a call that asks
+for log messages, it stays on the SDK client.
 Everything else on the connection (discovery, health checks, listings, change streams) stays on the client.
 """
 
@@ -13,15 +17,15 @@ from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 import mcp_types as types
-from mcp import Client
-from mcp_types import LOG_LEVEL_META_KEY
+from mcp import Client, MCPError
+from mcp_types import LOG_LEVEL_META_KEY, CallToolResult, InputRequiredResult, InputResponses
 
 from ..config import ServerConfig
 from ..log_level import wanted_log_level
-from ..progress import current_sink
+from ..progress import ProgressSink, current_sink
 from ..relay import can_ask
 from ..tasks import create_task, current_task_request, offers_tasks, task_created
-from .direct_http import DirectHttpCaller
+from .direct_http import DirectHttpCaller, Undelivered
 from .direct_stdio import DirectStdioCaller, StdioPipe
 
 
@@ -39,6 +43,7 @@ class Link:
 
     client: Client
     direct: DirectCaller | None  # the lean path for tool calls, where it applies
+    relaying: DirectHttpCaller | None = None  # the lean path that also carries progress and questions
     session_lost: bool = False  # the upstream refused our session id: nothing sent since reached a tool
 
     @classmethod
@@ -47,10 +52,9 @@ class Link:
         # stdio 30-43 % of the gateway's CPU per call: one line on the pipe instead of the session's task hops
         if config.sampling != "relay":  # the gateway may answer its sampling: the SDK client's input loop does
             return cls(client, None)
-        direct: DirectCaller | None = DirectHttpCaller.open(config, client) or DirectStdioCaller.open(
-            config, client, pipe
-        )
-        return cls(client, direct)
+        http = DirectHttpCaller.open(config, client)
+        direct: DirectCaller | None = http or DirectStdioCaller.open(config, client, pipe)
+        return cls(client, direct, http)
 
     async def call_tool(self, tool: str, arguments: dict[str, Any], timeout: float) -> types.CallToolResult:
         """The call on the direct path when it can carry it, else on the SDK client (task-augmented: `tasks.py`)."""
@@ -58,14 +62,33 @@ class Link:
         if task is not None and offers_tasks(self.client.server_capabilities):
             await create_task(self.client, tool, arguments, task)
             return task_created(task)
-        sink = current_sink()  # the caller asked for progress: the SDK client carries it (not the direct path)
-        level = wanted_log_level()  # and for log messages (`log_level.py`)
-        if self.direct is not None and sink is None and level is None and not can_ask():  # input requests too
+        sink = current_sink()  # the caller asked for progress
+        level = wanted_log_level()  # or for log messages (`log_level.py`): the SDK client carries those
+        if level is None and self.direct is not None and sink is None and not can_ask():  # nothing to relay
             return await self.direct.call(tool, arguments)
+        if level is None and self.relaying is not None:
+            return await self._relayed(self.relaying, tool, arguments, sink)
         meta = cast("types.RequestParamsMeta", {LOG_LEVEL_META_KEY: level}) if level is not None else None
         return await self.client.call_tool(
             tool, arguments, read_timeout_seconds=timeout, progress_callback=sink, meta=meta
         )
+
+    async def _relayed(
+        self, direct: DirectHttpCaller, tool: str, arguments: dict[str, Any], sink: ProgressSink | None
+    ) -> types.CallToolResult:
+        """The call on the direct path, its questions answered by the SDK client's own input-required loop
+        (the client's callbacks, `relay.upstream_callbacks`, find the caller as on the SDK path)."""
+
+        async def again(responses: InputResponses | None, state: str | None) -> CallToolResult | InputRequiredResult:
+            try:
+                return await direct.call_relaying(tool, arguments, sink, responses, state)
+            except Undelivered as exc:  # the upstream saw the first round: never resent from the start
+                raise MCPError(code=exc.code, message=exc.message) from None
+
+        first = await direct.call_relaying(tool, arguments, sink)
+        if isinstance(first, CallToolResult):
+            return first
+        return await self.client._drive_input_required(first, again)
 
     def close(self) -> None:
         if self.direct is not None:
