@@ -116,9 +116,10 @@ async def test_relaying_calls_take_the_direct_path_and_the_client_sees_what_the_
 @pytest.mark.parametrize("mode", ERAS)
 async def test_a_cancelled_relaying_call_stops_its_upstream(mode: str, path: str):
     """The client gives up on a call that would take a minute and reports progress: the upstream hears of it
-    (on this wire, its request's connection closes) and stops counting, on either path. (A 2026-07-28 client
-    that declares elicitation is left out: the gateway's endpoint does not pass its going away on to the call,
-    on either path; a handshake-era one's `notifications/cancelled` does.)"""
+    (on this wire, its request's connection closes) and stops counting, on either path. A 2026-07-28 client
+    that declares elicitation is left out: its call is parked, running in the gateway's task group so that a
+    retry can answer its questions (`router/client_requests.py`), and closing its request does not stop it,
+    on either path; a handshake-era client's `notifications/cancelled` does."""
     options = Answers().options() if mode == "legacy" else {}
     async with through(path) as (base, sdk_calls), client_on(base, mode, **options) as client:
         heard: list[float] = []

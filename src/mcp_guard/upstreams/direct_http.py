@@ -81,7 +81,7 @@ class Undelivered(MCPError):
 class Reply(NamedTuple):
     status: int
     content_type: str
-    body: bytes  # empty for an event stream: its answer is `answer`
+    body: bytes
     keep_alive: bool
     answer: dict[str, Any] | None = None  # the first JSON-RPC response of an event stream
 
@@ -375,9 +375,8 @@ class _Connection(asyncio.Protocol):
             self._events = _EventStream(self._listener)
 
     def on_body(self, body: bytes) -> None:
-        if self._events is None:
-            self._body.append(body)
-        else:
+        self._body.append(body)  # kept whole for an event stream too (`proxy_floor.py` forwards it)
+        if self._events is not None:
             self._events.feed(body)  # SSEError (an event over the limit) ends the exchange: `data_received`
 
     def on_message_complete(self) -> None:
