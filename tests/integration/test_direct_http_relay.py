@@ -144,3 +144,21 @@ async def test_a_call_with_neither_progress_nor_questions_stays_on_the_plain_dir
         assert text_of(result) == "counted to 2" and sdk_calls == []
         answer = types.TextContent(type="text", text="counted to 2")
         assert result.content == [answer]
+
+
+@pytest.mark.parametrize("path", PATHS)
+async def test_a_2026_client_that_asks_for_log_messages_hears_them_on_either_path(path: str):
+    """A 2026-07-28 client's log level travels to the upstream on the direct path too, and the messages come
+    back on the call's stream, as through the SDK client (`router/logging_relay.py` sends them on)."""
+    heard: list[tuple[str, str | None, Any]] = []
+
+    async def on_log(params: types.LoggingMessageNotificationParams) -> None:
+        heard.append((params.level, params.logger, params.data))
+
+    async with through(path) as (base, sdk_calls):
+        async with client_on(base, "auto", logging_callback=on_log, log_level="warning") as client:
+            with anyio.fail_after(30):
+                await client.call_tool("notes__log", {"level": "info", "text": "quiet"})
+                await client.call_tool("notes__log", {"level": "error", "text": "loud"})
+    assert heard == [("error", "notes/notes", "loud")]
+    assert sdk_calls == ([] if path == "direct" else ["log", "log"])

@@ -137,7 +137,7 @@ class ClientUpstream:
                 )
                 await self._discover(client, on_tools)
                 deadline.deadline = math.inf
-                self._link = Link.open(self.config, client, pipe)
+                self._link = Link.open(self.config, client, pipe, self._log_message)
                 self.status.protocol_version = client.protocol_version
                 self.status.connected_since = time.time()
                 self.status.record(UpstreamState.CONNECTED)
@@ -232,11 +232,15 @@ class ClientUpstream:
             self._announce("prompts")
         elif isinstance(message, types.ResourceUpdatedNotification):
             self._resource_updated(message.params.uri)
-        elif isinstance(message, types.LoggingMessageNotification) and self.on_log_message is not None:
-            self.on_log_message(message.params)
+        elif isinstance(message, types.LoggingMessageNotification):
+            self._log_message(message.params)
         elif isinstance(message, types.ElicitCompleteNotification) and self.on_elicitation_complete is not None:
             self.on_elicitation_complete(message.params.elicitation_id)
         await anyio.lowlevel.checkpoint()
+
+    def _log_message(self, params: types.LoggingMessageNotificationParams) -> None:
+        if self.on_log_message is not None:
+            self.on_log_message(params)
 
     def _announce(self, kind: str) -> None:
         if self.on_list_changed is not None:

@@ -23,11 +23,13 @@ A call that may relay progress or questions to its client (the caller sent a pro
 asked for input: `link.py`) takes this path too, as the SDK client would make it: the request carries a
 `progressToken` (its request id, as the SDK's dispatcher sets it); an event-stream reply is parsed as it
 arrives by the SDK's own incremental SSE parser (httpx2's, with the SDK's 1 MiB event limit), each
-`notifications/progress` for the call handed to the call's progress sink in order, before the result; the
-first JSON-RPC response on the stream is the answer (the stream is then let go, as the SDK lets it go). An
+`notifications/progress` for the call handed to the call's progress sink in order, before the result (and,
+for a call that asked for log messages at a level, each `notifications/message` to the upstream's log
+relay, as the SDK client's message handler hands it on); the first JSON-RPC response on the stream is the
+answer (the stream is then let go, as the SDK lets it go). An
 `input_required` result is returned to `Link`, which runs the SDK client's own input-required loop over it
 (`relayed_call`), each retry a call of this path with the answers and the request state. Other messages on
-the stream (log messages, requests: not sent on a 2026-07-28 call unless asked for) are dropped, as before.
+the stream (requests, other notifications: not sent on a 2026-07-28 call) are dropped, as before.
 A call cancelled or timed out closes its connection: on this wire, that is the cancellation the upstream
 hears (the SDK client aborts the POST's stream the same way instead of sending `notifications/cancelled`).
 
@@ -56,12 +58,13 @@ from mcp import Client, MCPError
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import DEFAULT_MAX_SSE_EVENT_SIZE
 from mcp.shared.dispatcher import coerce_request_id
-from mcp_types import CONNECTION_CLOSED, INTERNAL_ERROR, REQUEST_TIMEOUT
+from mcp_types import CONNECTION_CLOSED, INTERNAL_ERROR, LOG_LEVEL_META_KEY, REQUEST_TIMEOUT
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from ..config import ServerConfig
 from ..observability.tracing import inject_context
 from ..progress import ProgressSink
+from .base import LogMessage
 from .direct_result import call_tool_outcome, call_tool_result
 
 _PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")
@@ -89,13 +92,16 @@ class Reply(NamedTuple):
 class DirectHttpCaller:
     """`tools/call` for one connected upstream; `call` raises `MCPError` like the SDK client does."""
 
-    def __init__(self, config: ServerConfig, session: ClientSession, stamp: Any) -> None:
+    def __init__(
+        self, config: ServerConfig, session: ClientSession, stamp: Any, on_log: LogMessage | None = None
+    ) -> None:
         parts = urlsplit(config.url or "")
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self.timeout = config.call_timeout
         self.session = session
         self._stamp = stamp
+        self._on_log = on_log  # where the log messages of a call that asked for them go
         self._headers = {**{k.lower(): v for k, v in config.headers.items()}, **_FIXED_HEADERS}
         # The request line and the headers every call sends, joined once (a call adds its `Mcp-*` ones).
         lines = [f"POST {self.target} HTTP/1.1", f"host: {self.host}:{self.port}"]
@@ -104,7 +110,7 @@ class DirectHttpCaller:
         self._next_id = 0
 
     @classmethod
-    def open(cls, config: ServerConfig, client: Client) -> DirectHttpCaller | None:
+    def open(cls, config: ServerConfig, client: Client, on_log: LogMessage | None = None) -> DirectHttpCaller | None:
         """A caller for `client`'s upstream when the direct path speaks for it exactly; else None."""
         stamp = getattr(client.session, "_stamp", None)  # the SDK's per-connection request stamp
         usable = (
@@ -115,10 +121,10 @@ class DirectHttpCaller:
             and callable(stamp)
             and _on_asyncio()
         )
-        return cls(config, client.session, stamp) if usable else None
+        return cls(config, client.session, stamp, on_log) if usable else None
 
     async def call(self, tool: str, arguments: dict[str, Any]) -> types.CallToolResult:
-        message = await self._send({"name": tool, "arguments": arguments}, None)
+        message = await self._send({"name": tool, "arguments": arguments}, None, False)
         return await call_tool_result(self.session, tool, message)
 
     async def call_relaying(
@@ -128,19 +134,25 @@ class DirectHttpCaller:
         progress: ProgressSink | None,
         responses: types.InputResponses | None = None,
         state: str | None = None,
+        log_level: types.LoggingLevel | None = None,
     ) -> types.CallToolResult | types.InputRequiredResult:
-        """One round of a call whose client may hear progress (`progress`) or be asked for input: the result,
-        or the upstream's questions (`InputRequiredResult`, for the SDK's input-required loop: `link.py`)."""
+        """One round of a call whose client may hear progress (`progress`) and log messages (`log_level`), or
+        be asked for input: the result, or the upstream's questions (`InputRequiredResult`, for the SDK's
+        input-required loop: `link.py`)."""
         params: dict[str, Any] = {"name": tool, "arguments": arguments}
         if responses is not None or state is not None:  # a retry round: the SDK's own serialization of both
             answered = types.CallToolRequestParams(
                 name=tool, arguments=arguments, input_responses=responses, request_state=state
             )
             params = answered.model_dump(by_alias=True, mode="json", exclude_none=True)
-        return await call_tool_outcome(self.session, tool, await self._send(params, progress))
+        if log_level is not None:  # as `Client.call_tool(meta=...)` sends it: the stamp keeps a level it finds
+            params["_meta"] = {LOG_LEVEL_META_KEY: log_level}
+        listening = progress is not None or (log_level is not None and self._on_log is not None)
+        return await call_tool_outcome(self.session, tool, await self._send(params, progress, listening))
 
-    async def _send(self, params: dict[str, Any], progress: ProgressSink | None) -> dict[str, Any]:
-        """The JSON-RPC message answering a `tools/call` with `params` (progress, if any, to `progress`)."""
+    async def _send(self, params: dict[str, Any], progress: ProgressSink | None, listening: bool) -> dict[str, Any]:
+        """The JSON-RPC message answering a `tools/call` with `params` (progress, if any, to `progress`; the
+        stream's log messages, when `listening`, to the log relay)."""
         data: dict[str, Any] = {"method": "tools/call", "params": params}
         options: dict[str, Any] = {}
         self._stamp(data, options)  # `_meta` envelope, Mcp-Protocol-Version / -Method / -Name / -Param-*
@@ -152,8 +164,9 @@ class DirectHttpCaller:
         body = _compact_json({"jsonrpc": "2.0", "id": request_id, **data}).encode()
         deadline = asyncio.get_running_loop().time() + self.timeout
         request = self._request(body, options.get("headers", {}))
+        listener = _Listener(request_id, progress, self._on_log) if listening else None
         try:
-            return await self._exchange(request, _Listener(request_id, progress) if progress else None, deadline)
+            return await self._exchange(request, listener, deadline)
         except TimeoutError:
             raise MCPError(code=REQUEST_TIMEOUT, message=f"Timed out after {self.timeout:g} s") from None
 
@@ -238,19 +251,32 @@ class _StaleConnection(Exception):
 
 
 class _Listener:
-    """The progress notifications of one request, as its event stream brings them: queued by the connection
-    (in its protocol callbacks, which cannot await) and handed to the call's sink by the calling task."""
+    """The notifications of one request, as its event stream brings them. Progress is queued by the
+    connection (in its protocol callbacks, which cannot await) and handed to the call's sink by the calling
+    task; a log message goes to the log relay at once (it only posts it to the clients' inboxes)."""
 
-    __slots__ = ("heard", "sink", "token", "waiter")
+    __slots__ = ("heard", "on_log", "sink", "token", "waiter")
 
-    def __init__(self, request_id: int, sink: ProgressSink) -> None:
+    def __init__(self, request_id: int, sink: ProgressSink | None, on_log: LogMessage | None) -> None:
         self.token = request_id
         self.sink = sink
+        self.on_log = on_log
         self.heard: collections.deque[Progress] = collections.deque()
         self.waiter: asyncio.Future[None] | None = None
 
+    def log(self, params: Any) -> None:
+        """A `notifications/message`, to the log relay as the SDK client's message handler passes it on."""
+        if self.on_log is None:
+            return
+        try:
+            self.on_log(types.LoggingMessageNotificationParams.model_validate(params, by_name=False))
+        except Exception:  # a malformed message, or a failing relay: the message is lost, never the call
+            logger.exception("log message of the upstream not relayed")
+
     def hear(self, params: Any) -> None:
         """Queue a `notifications/progress` if it is this request's (the SDK dispatcher's own checks)."""
+        if self.sink is None:
+            return
         match params:
             case {"progressToken": str() | int() as token, "progress": int() | float() as progress} if (
                 not isinstance(token, bool)
@@ -277,7 +303,7 @@ class _Listener:
         loop = asyncio.get_running_loop()
         reply.add_done_callback(self.wake)
         while True:
-            while self.heard:
+            while self.heard and self.sink is not None:
                 try:
                     await self.sink(*self.heard.popleft())
                 except Exception:  # as the SDK's dispatcher: a failing sink costs the notification, not the call
@@ -402,7 +428,8 @@ class _Connection(asyncio.Protocol):
 
 class _EventStream:
     """An event-stream body read as it arrives, as the SDK's transport reads it (`_handle_sse_event`): events
-    of type `message` with data; the first JSON-RPC response is the answer; progress goes to `listener`."""
+    of type `message` with data; the first JSON-RPC response is the answer; progress and log messages go to
+    `listener`."""
 
     __slots__ = ("answer", "listener", "_parser", "_text")
 
@@ -430,8 +457,12 @@ class _EventStream:
             return
         if "id" in message and ("result" in message or "error" in message):
             self.answer = message
-        elif message.get("method") == "notifications/progress" and self.listener is not None:
-            self.listener.hear(message.get("params"))
+        elif self.listener is not None:
+            method = message.get("method")
+            if method == "notifications/progress":
+                self.listener.hear(message.get("params"))
+            elif method == "notifications/message":
+                self.listener.log(message.get("params"))
 
 
 def _expire(reply: asyncio.Future[Reply]) -> None:

@@ -5,9 +5,9 @@ one speaks for the connection exactly: `direct_http.py` for 2026-07-28 HTTP upst
 for stdio upstreams of either era. A call that may relay progress or the upstream's questions (elicitation,
 sampling, roots) to its caller takes the direct path only on a 2026-07-28 HTTP upstream, where both travel in
 the call's own exchange (progress on its event stream, questions as `input_required` results): there the
-SDK client's own input-required loop runs over the direct path's rounds (`_relayed`). Elsewhere (stdio,
-where a handshake-era upstream's requests arrive on the session's receive loop), and for a call that asks
-for log messages, it stays on the SDK client.
+SDK client's own input-required loop runs over the direct path's rounds (`_relayed`); so does a call that
+asks for log messages (they travel on its event stream too). Elsewhere (stdio, where a handshake-era
+upstream's requests arrive on the session's receive loop) such a call stays on the SDK client.
 Everything else on the connection (discovery, health checks, listings, change streams) stays on the client.
 """
 
@@ -25,6 +25,7 @@ from ..log_level import wanted_log_level
 from ..progress import ProgressSink, current_sink
 from ..relay import can_ask
 from ..tasks import create_task, current_task_request, offers_tasks, task_created
+from .base import LogMessage
 from .direct_http import DirectHttpCaller, Undelivered
 from .direct_stdio import DirectStdioCaller, StdioPipe
 
@@ -47,12 +48,16 @@ class Link:
     session_lost: bool = False  # the upstream refused our session id: nothing sent since reached a tool
 
     @classmethod
-    def open(cls, config: ServerConfig, client: Client, pipe: StdioPipe | None = None) -> Link:
+    def open(
+        cls, config: ServerConfig, client: Client, pipe: StdioPipe | None = None, on_log: LogMessage | None = None
+    ) -> Link:
+        """The connection's paths; `on_log`: where the log messages a call asked for go (the SDK client's
+        message handler hands its own on there too)."""
         # http saves ~1 ms of CPU per call: one plain POST instead of the SDK transport and httpx2;
         # stdio 30-43 % of the gateway's CPU per call: one line on the pipe instead of the session's task hops
         if config.sampling != "relay":  # the gateway may answer its sampling: the SDK client's input loop does
             return cls(client, None)
-        http = DirectHttpCaller.open(config, client)
+        http = DirectHttpCaller.open(config, client, on_log)
         direct: DirectCaller | None = http or DirectStdioCaller.open(config, client, pipe)
         return cls(client, direct, http)
 
@@ -63,29 +68,34 @@ class Link:
             await create_task(self.client, tool, arguments, task)
             return task_created(task)
         sink = current_sink()  # the caller asked for progress
-        level = wanted_log_level()  # or for log messages (`log_level.py`): the SDK client carries those
-        if level is None and self.direct is not None and sink is None and not can_ask():  # nothing to relay
+        level = wanted_log_level()  # or for log messages (`log_level.py`)
+        if self.direct is not None and sink is None and level is None and not can_ask():  # nothing to relay
             return await self.direct.call(tool, arguments)
-        if level is None and self.relaying is not None:
-            return await self._relayed(self.relaying, tool, arguments, sink)
+        if self.relaying is not None:
+            return await self._relayed(self.relaying, tool, arguments, sink, level)
         meta = cast("types.RequestParamsMeta", {LOG_LEVEL_META_KEY: level}) if level is not None else None
         return await self.client.call_tool(
             tool, arguments, read_timeout_seconds=timeout, progress_callback=sink, meta=meta
         )
 
     async def _relayed(
-        self, direct: DirectHttpCaller, tool: str, arguments: dict[str, Any], sink: ProgressSink | None
+        self,
+        direct: DirectHttpCaller,
+        tool: str,
+        arguments: dict[str, Any],
+        sink: ProgressSink | None,
+        level: types.LoggingLevel | None,
     ) -> types.CallToolResult:
         """The call on the direct path, its questions answered by the SDK client's own input-required loop
         (the client's callbacks, `relay.upstream_callbacks`, find the caller as on the SDK path)."""
 
         async def again(responses: InputResponses | None, state: str | None) -> CallToolResult | InputRequiredResult:
             try:
-                return await direct.call_relaying(tool, arguments, sink, responses, state)
+                return await direct.call_relaying(tool, arguments, sink, responses, state, level)
             except Undelivered as exc:  # the upstream saw the first round: never resent from the start
                 raise MCPError(code=exc.code, message=exc.message) from None
 
-        first = await direct.call_relaying(tool, arguments, sink)
+        first = await direct.call_relaying(tool, arguments, sink, log_level=level)
         if isinstance(first, CallToolResult):
             return first
         return await self.client._drive_input_required(first, again)
