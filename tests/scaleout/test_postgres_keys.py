@@ -9,11 +9,12 @@ import anyio
 import pytest
 
 from mcp_guard.auth.admin import KeyAdmin, NewKey
+from mcp_guard.auth.key_record import KeyRecord
 from mcp_guard.auth.keys import generate_key, hash_key
 from mcp_guard.auth.postgres_store import PostgresKeyStore
 from mcp_guard.auth.replica import KeyStoreUnavailable
 from mcp_guard.auth.resolver import KeyResolver
-from mcp_guard.auth.store import KeyRecord, open_key_store, replace
+from mcp_guard.auth.store import open_key_store, replace
 from mcp_guard.config import parse_config
 from mcp_guard.errors import ConfigError, NotAllowed
 

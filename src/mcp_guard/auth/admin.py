@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ..budget.config import BudgetConfig
 from ..errors import BadRequest, NotAllowed, NotFound
 from ..patterns import ToolPattern
+from .key_record import KeyRecord
 from .keys import generate_key, hash_key
-from .store import KeyRecord
 
 if TYPE_CHECKING:
     from .resolver import KeyResolver

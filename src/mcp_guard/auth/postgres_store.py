@@ -16,8 +16,8 @@ import psycopg
 
 from ..postgres import PostgresTarget
 from ..versioned_rows import VersionedRows
+from .key_record import KeyRecord, key_from_json, key_to_json
 from .replica import ReplicatedKeyStore
-from .store import KeyRecord, key_from_json, key_to_json
 
 _COLUMNS = (
     "id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, key_hash TEXT NOT NULL UNIQUE, body TEXT NOT NULL, "

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 
 from ..errors import ServiceUnavailable
 from ..replica import Replica
-from .store import KeyRecord
+from .key_record import KeyRecord
 
 
 class KeyStoreUnavailable(ServiceUnavailable):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -21,22 +20,17 @@ from ..codemode.settings import merge_limit_overrides
 from ..errors import NotAllowed, Unauthenticated
 from ..patterns import PatternSet
 from .access import PrincipalAccess
+from .identity import Identity
+from .key_record import KeyRecord
 from .keys import hash_key, hashes_match
 from .principal import Principal
 from .replica import ReplicatedKeyStore
-from .store import KeyRecord, KeyStore
+from .store import KeyStore
 
 if TYPE_CHECKING:
     from ..config import GatewayConfig
     from .config import KeyConfig
     from .oauth.principals import TokenAuthenticator
-
-
-@dataclass(frozen=True, slots=True)
-class Identity:
-    record: KeyRecord
-    principal: Principal
-    access: PrincipalAccess
 
 
 class KeyResolver:

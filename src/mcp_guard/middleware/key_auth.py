@@ -11,9 +11,10 @@ from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 
 from ..asgi import Scope
+from ..auth.identity import Identity
 from ..auth.keys import fingerprint
 from ..auth.oauth.challenge import invalid_token, pointing_to_metadata
-from ..auth.resolver import Identity, KeyResolver, challenge_headers, key_required
+from ..auth.resolver import KeyResolver, challenge_headers, key_required
 from ..caches import IdentityCache
 from ..errors import BadRequest, GatewayError, Unauthenticated
 from ..state import RequestState

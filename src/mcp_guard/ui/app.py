@@ -33,7 +33,7 @@ from .sessions import Session, SessionStore
 from .views import filters
 
 if TYPE_CHECKING:
-    from ..auth.resolver import Identity
+    from ..auth.identity import Identity
     from ..host import GatewayHost
 
 UI = "/ui"

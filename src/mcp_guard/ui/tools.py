@@ -10,7 +10,7 @@ from ..patterns import ToolPattern
 from .request import Answer, Page, Request
 
 if TYPE_CHECKING:
-    from ..auth.resolver import Identity
+    from ..auth.identity import Identity
     from ..catalog import CatalogEntry
     from ..config import GatewayConfig
     from .app import Dashboard

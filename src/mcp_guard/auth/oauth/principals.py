@@ -9,29 +9,39 @@ the roles its groups map to, its team, and the tools its scopes map to; nothing 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ...caches import _ENTRY_OVERHEAD, BoundedMemo
 from ...errors import GatewayError, NotAllowed
 from ...names import Ref
 from ...patterns import PatternSet
 from ..access import PrincipalAccess
+from ..identity import Identity
+from ..key_record import KeyRecord
 from ..keys import KEY_PREFIX
-from ..store import KeyRecord
 from .challenge import insufficient_scope, invalid_token
 from .config import OAuthSettings
 from .verifier import TokenVerifier
 
 if TYPE_CHECKING:
-    from ..resolver import Identity, KeyResolver
+    from ...config import GatewayConfig
 
 _TOKEN_ENTRY_BYTES = 300  # a cached token's entry besides the token itself (identities are shared per user)
+
+
+class KeyIdentities(Protocol):
+    """What builds a key record's identity under the gateway's roles and teams (`KeyResolver`, which creates
+    the authenticator): taken as this protocol so the resolver is the only one importing the other."""
+
+    config: GatewayConfig
+
+    def identity(self, record: KeyRecord) -> Identity: ...
 
 
 class TokenAuthenticator:
     """Verified tokens → identities, each token verified once and reused until it expires."""
 
-    def __init__(self, settings: OAuthSettings, resolver: KeyResolver, *, verifier: TokenVerifier | None = None):
+    def __init__(self, settings: OAuthSettings, resolver: KeyIdentities, *, verifier: TokenVerifier | None = None):
         self.settings = settings
         self.resolver = resolver
         self.verifier = verifier or TokenVerifier(settings)
@@ -97,7 +107,7 @@ class TokenAuthenticator:
                 allow=allow, budget=self.settings.user_budget, source="oauth", created_at=0.0,
             )  # fmt: skip
             base = self.resolver.identity(record)
-            identity = type(base)(base.record, base.principal, ScopedAccess(base.access, self))
+            identity = Identity(base.record, base.principal, ScopedAccess(base.access, self))
             self._identities.remember(key, identity)
         return identity
 
