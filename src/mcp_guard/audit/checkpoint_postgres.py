@@ -11,7 +11,7 @@ import psycopg
 
 from ..postgres import PostgresTarget
 from .checkpoint import Checkpoint
-from .checkpoint_store import COLUMNS, TableCheckpoints, row_checkpoint, row_of
+from .checkpoint_table import COLUMNS, TableCheckpoints, row_checkpoint, row_of
 from .store import store_errors
 
 _COLUMNS = ", ".join(COLUMNS)

@@ -18,17 +18,17 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Protocol
 from urllib.parse import urlsplit
 
 from .backends import file_path
 from .checkpoint import Checkpoint
+from .checkpoint_table import COLUMNS, TableCheckpoints, row_checkpoint, row_of
 from .store import AuditStoreError, store_errors
 
-COLUMNS = ("seq", "hash", "time", "key_id", "algorithm", "signature")
 _INSERT = f"INSERT INTO audit_checkpoints ({', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)"
 _SCHEMA = """CREATE TABLE IF NOT EXISTS audit_checkpoints (
     id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL, time REAL NOT NULL, key_id TEXT NOT NULL,
@@ -140,32 +140,6 @@ class FileCheckpoints:
         """Nothing stays open between calls."""
 
 
-class TableCheckpoints:
-    """What the SQL stores share: each has `add` and `_select(order)`; one short connection per call
-    (checkpoints are rare, and the writer's connection stays the writer's)."""
-
-    def add(self, checkpoint: Checkpoint) -> bool:
-        raise NotImplementedError
-
-    def last(self) -> Checkpoint | None:
-        found = self._select("ORDER BY seq DESC, time DESC LIMIT 1")
-        return found[0] if found else None
-
-    def all(self) -> list[Checkpoint]:
-        return self._select("ORDER BY seq, time")
-
-    def close(self) -> None:
-        """Nothing stays open between calls."""
-
-    def _select(self, order: str) -> list[Checkpoint]:
-        raise NotImplementedError
-
-
-def row_of(checkpoint: Checkpoint) -> tuple[int | float | str, ...]:
-    """The checkpoint's values in `COLUMNS` order."""
-    return tuple(getattr(checkpoint, name) for name in COLUMNS)
-
-
 class SQLiteCheckpoints(TableCheckpoints):
     """Table `audit_checkpoints` in the audit log's SQLite file."""
 
@@ -202,14 +176,6 @@ class SQLiteCheckpoints(TableCheckpoints):
                 yield db
                 if write:
                     db.execute("COMMIT")
-
-
-def row_checkpoint(row: Sequence[Any], where: str) -> Checkpoint:
-    """A stored row (`COLUMNS` order) as a checkpoint; `AuditStoreError` naming `where` if it is not one."""
-    try:
-        return Checkpoint.from_dict(dict(zip(COLUMNS, row, strict=True)))
-    except ValueError as exc:
-        raise AuditStoreError(f"{where}: {exc}") from exc
 
 
 def _has_table(db: sqlite3.Connection) -> bool:
