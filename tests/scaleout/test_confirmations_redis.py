@@ -10,7 +10,7 @@ import pytest
 
 from mcp_guard.breaker import STALL
 from mcp_guard.chat.confirmation_redis import RedisConfirmationStore
-from mcp_guard.chat.confirmations import Binding, Pending
+from mcp_guard.chat.confirmation_store import Binding, Pending
 from mcp_guard.errors import ServiceUnavailable
 from tests.scaleout.services import own_redis
 from tests.support.processes import free_port

@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 from ..breaker import STALL, CircuitBreaker, CircuitOpen
 from ..errors import ServiceUnavailable
 from ..storage_url import shown_url, split_options
-from .confirmations import Binding, Pending, Problem
+from .confirmation_store import Binding, Pending, Problem
 
 DEFAULT_PREFIX = "mcpg:confirm"
 T = TypeVar("T")
