@@ -1,8 +1,9 @@
 """The ASGI app mounted under `/mcp`: the MCP endpoint at its root and the REST endpoints beside it.
 
-The REST routes are one table of `Endpoint`s; each is matched by a Starlette `Route`, in table order as
-Starlette's `Router` does, and the same table is what `openapi.py` documents, so the OpenAPI document cannot
-list a route that does not exist.
+The REST routes are one table of `Endpoint`s (`routes.py`, with the OpenAPI document's own route added by
+`openapi.py`: `ROUTES`); each is matched by a Starlette `Route`, in table order as Starlette's `Router` does,
+and the same table is what `openapi.py` documents, so the OpenAPI document cannot list a route that does
+not exist.
 
 Matched by Starlette, not by hand (issue 23, item 5; `bench/handwritten.py`, one run): the earlier
 hand-written loop over compiled regexes took 0.20× the CPU of Starlette's `Route.matches` per match (2.0
@@ -13,57 +14,29 @@ mount's root never reaches the matcher.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, nullcontext
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from starlette.routing import Match, Route
+from starlette.routing import Match
 
 from ..asgi import Scope, header, route_path, send_problem
-from ..chat.endpoint import chat_completions
 from ..errors import GatewayError, MethodNotAllowed, NotFound
 from ..state import RequestState
-from . import admin, credentials_admin, reports, rest, rest_items, servers_admin
+from . import admin
 from .mcp_endpoint import McpEndpoint
+from .openapi import ROUTES
+from .routes import OPENAPI_PATH, Endpoint, Handler
 from .virtual import VirtualServers, virtual_name
 
 if TYPE_CHECKING:
     from ..host import GatewayHost
     from ..servers.manager import UpstreamNews
 
-Handler = Callable[..., Awaitable[None]]
-
 CODE_MODE_HEADER = b"x-mcp-code-mode"  # `true`: every visible tool is shown through Code Mode's meta-tools
 TOOL_SEARCH_HEADER = b"x-mcp-tool-search"  # `true`: `search_tools` is listed instead of the tools
 _TRUE = {"1", "true", "yes", "on"}
 _NO_USER = object()
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """One REST route. `access`: "public" = anyone (the middlewares exempt it); "any" = whoever passed the
-    middlewares; "operator" = an admin key, or anyone when no KeyAuthMiddleware is installed (the gateway is
-    then open anyway); "admin" = an admin key, always."""
-
-    method: str
-    path: str
-    handler: Handler
-    access: str
-    summary: str
-    route: Route = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "route", Route(self.path, self.handler, methods=[self.method]))
-
-
-async def _openapi_document(gateway: GatewayHost, scope: Scope, receive: Any, send: Any) -> None:
-    from .openapi import send_openapi
-
-    await send_openapi(gateway, scope, send)
-
-
-OPENAPI_PATH = "/openapi.json"
 UI_PATH = "/ui"  # the admin dashboard (`mcp_guard.ui`): its own login, so the key middlewares leave it alone
 
 
@@ -80,40 +53,6 @@ def resource_metadata_path(mount: str) -> str:
     from .well_known import WELL_KNOWN
 
     return WELL_KNOWN + "/" + mount.strip("/")
-
-
-ROUTES: list[Endpoint] = [
-    Endpoint("GET", "/tools", rest.list_tools, "any", "The caller's visible tools"),
-    Endpoint("POST", "/tool/execute", rest.execute_tool, "any", "Execute one tool call (OpenAI format)"),
-    Endpoint("GET", "/resources", rest_items.list_resources, "any", "The caller's visible resources"),
-    Endpoint("GET", "/resources/templates", rest_items.list_resource_templates, "any", "Visible resource templates"),
-    Endpoint("GET", "/resources/read", rest_items.read_resource, "any", "Read one resource (?uri=)"),
-    Endpoint("POST", "/resources/read", rest_items.read_resource_posted, "any", "Read one resource ({uri})"),
-    Endpoint("GET", "/prompts", rest_items.list_prompts, "any", "The caller's visible prompts"),
-    Endpoint("POST", "/prompts/get", rest_items.get_prompt, "any", "Get one prompt with its arguments"),
-    Endpoint("GET", "/servers", rest.list_servers, "any", "State of every upstream server"),
-    Endpoint("POST", "/servers/{name}/reconnect", rest.reconnect_server, "operator", "Reconnect one upstream"),
-    Endpoint("POST", "/servers", servers_admin.add_server, "admin", "Add an upstream server at runtime"),
-    Endpoint("GET", "/servers/{name}", servers_admin.get_server, "admin", "One server's state and configuration"),
-    Endpoint("PUT", "/servers/{name}", servers_admin.replace_server, "admin", "Replace a runtime server"),
-    Endpoint("PATCH", "/servers/{name}", servers_admin.patch_server, "admin", "Change fields of a server"),
-    Endpoint("DELETE", "/servers/{name}", servers_admin.delete_server, "admin", "Remove a runtime server"),
-    Endpoint("POST", "/servers/{name}/disable", servers_admin.disable_server, "admin", "Switch a server off"),
-    Endpoint("POST", "/servers/{name}/enable", servers_admin.enable_server, "admin", "Switch a server on"),
-    Endpoint("POST", "/admin/reload", servers_admin.reload_config, "admin", "Read the configuration file again"),
-    Endpoint("GET", "/keys", admin.list_keys, "admin", "Runtime keys"),
-    Endpoint("POST", "/keys", admin.create_key, "admin", "Create a runtime key"),
-    Endpoint("POST", "/keys/{key_id}/deactivate", admin.deactivate_key, "admin", "Deactivate a runtime key"),
-    Endpoint("PUT", "/keys/{key_id}/budget", admin.set_key_budget, "admin", "Set or clear a key's budget"),
-    Endpoint("GET", "/credentials/{server}", credentials_admin.list_credentials, "admin", "Who linked a credential"),
-    Endpoint("PUT", "/credentials/{server}/{user}", credentials_admin.put_credential, "any", "Link a user's token"),
-    Endpoint("DELETE", "/credentials/{server}/{user}", credentials_admin.delete_credential, "any", "Unlink it"),
-    Endpoint("GET", "/audit", admin.audit_records, "admin", "Audit records, newest first"),
-    Endpoint("GET", "/analytics/costs", admin.cost_analytics, "admin", "Spend, budget and usage by tool"),
-    Endpoint("GET", "/analytics/usage", reports.usage, "admin", "Usage report by team, key, tool, period"),
-    Endpoint("POST", "/v1/chat/completions", chat_completions, "any", "OpenAI-compatible chat with tools"),
-    Endpoint("GET", OPENAPI_PATH, _openapi_document, "public", "This API's OpenAPI document"),
-]
 
 
 class GatewayRouter:
@@ -232,3 +171,17 @@ def _match_scope(method: str, path: str) -> dict[str, Any]:
 def _check_access(scope: Scope, access: str) -> None:
     if access == "admin" or (access == "operator" and RequestState.from_scope(scope).principal is not None):
         admin.require_admin(scope)
+
+
+__all__ = [
+    "CODE_MODE_HEADER",
+    "OPENAPI_PATH",
+    "ROUTES",
+    "TOOL_SEARCH_HEADER",
+    "UI_PATH",
+    "Endpoint",
+    "GatewayRouter",
+    "Handler",
+    "public_paths",
+    "resource_metadata_path",
+]

@@ -24,7 +24,8 @@ from ..asgi import Scope, send_json
 from ..budget.guard import usd
 from ..budget.ledger import to_micros
 from ..chat.endpoint import chat_completions
-from . import Endpoint, admin, rest
+from . import admin, rest
+from .routes import Endpoint
 
 if TYPE_CHECKING:
     from ..host import GatewayHost

@@ -1,5 +1,6 @@
-"""The gateway's OpenAPI 3.1 document: its REST routes (the `ROUTES` table), their bodies and answers
-(`schemas.py` and the request models), the MCP endpoint, and the key as a security scheme.
+"""The gateway's OpenAPI 3.1 document: its REST routes (`ROUTES`: the `routes.py` table and the document's
+own route), their bodies and answers (`schemas.py` and the request models), the MCP endpoint, and the key as
+a security scheme.
 
 Served at `GET <mount>/openapi.json`; the FastAPI and Litestar adapters merge it into the host app's own
 document (`merge_into`), so the gateway's routes appear on the app's docs page.
@@ -14,9 +15,9 @@ from pydantic import BaseModel
 from ..asgi import Scope, send_json
 from ..auth.admin import NewKey
 from ..budget.config import BudgetConfig
-from . import OPENAPI_PATH, ROUTES, Endpoint
 from .rest import ChatToolCall, ResponsesToolCall
 from .rest_items import GetPrompt, ReadResource
+from .routes import OPENAPI_PATH, REST_ROUTES, Endpoint
 from .schemas import RESPONSES
 
 if TYPE_CHECKING:
@@ -113,13 +114,21 @@ def merge_into(document: dict[str, Any], gateway_document: dict[str, Any]) -> di
     return document
 
 
-async def send_openapi(gateway: GatewayHost, scope: Scope, send: Any) -> None:
+async def send_openapi(gateway: GatewayHost, scope: Scope, receive: Any, send: Any) -> None:
     """The document with the paths as this client reaches them (below the mount it came through). The
     request's `raw_path` is the path the client sent: frameworks may have cut the mount off `path`."""
     raw: bytes | None = scope.get("raw_path")
     sent = raw.decode("latin-1") if raw else scope.get("path", "")
     prefix = sent.rstrip("/").removesuffix(OPENAPI_PATH)
     await send_json(send, 200, openapi_document(prefix))
+
+
+# Every REST route `GatewayRouter` matches, and so every route this document lists: defined here because the
+# table includes the route that serves the document.
+ROUTES: list[Endpoint] = [
+    *REST_ROUTES,
+    Endpoint("GET", OPENAPI_PATH, send_openapi, "public", "This API's OpenAPI document"),
+]
 
 
 def _operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]:
