@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 
+from mcp_guard.ui.oauth_attempts import ATTEMPT_SECONDS, Attempts
 from mcp_guard.ui.oauth_client import Attempt
-from mcp_guard.ui.oauth_login import ATTEMPT_SECONDS, Attempts
 from mcp_guard.ui.sessions import SessionStore
 from tests.support.clock import ManualClock
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -24,10 +23,11 @@ from ..asgi import Scope, app_path
 from ..errors import GatewayError, MethodNotAllowed, NotAllowed, NotFound, Unauthenticated
 from . import pages
 from .actions import record_action
+from .handler import Handler
 from .http import cookies, read_form, redirect, send_file, send_html, set_cookie
 from .login import SESSION_COOKIE
+from .oauth_attempts import Attempts
 from .oauth_client import OAuthClient
-from .oauth_login import Attempts
 from .request import Answer, Redirect, Request
 from .sessions import Session, SessionStore
 from .views import filters
@@ -39,9 +39,6 @@ if TYPE_CHECKING:
 UI = "/ui"
 
 _STATIC = {"style.css": b"text/css; charset=utf-8", "favicon.svg": b"image/svg+xml"}
-
-
-Handler = Callable[["Dashboard", Request], Awaitable[Answer]]
 
 
 class Dashboard:

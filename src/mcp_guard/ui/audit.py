@@ -14,7 +14,7 @@ from .actions import record_action
 from .request import Answer, Page, Redirect, Request
 
 if TYPE_CHECKING:
-    from .app import Dashboard
+    from .handler import DashboardHost
 
 PAGE_SIZE = 100
 FLUSH_SECONDS = 5.0  # how long a page waits for queued records to be written (a stuck store: shown later)
@@ -33,7 +33,7 @@ OUTCOME_SCAN = 1000  # an outcome filter looks at the newest this many records t
 _MAX_PROBLEMS_SHOWN = 20
 
 
-async def audit_page(ui: Dashboard, request: Request) -> Answer:
+async def audit_page(ui: DashboardHost, request: Request) -> Answer:
     wanted = {name: request.query[name] for name in FILTERS if name in request.query}
     error: str | None = None
     records: list[dict[str, Any]] = []
@@ -61,7 +61,7 @@ async def audit_page(ui: Dashboard, request: Request) -> Answer:
     return Page("audit.html", context, 400 if error else 200)
 
 
-async def verify_chain(ui: Dashboard, request: Request) -> Answer:
+async def verify_chain(ui: DashboardHost, request: Request) -> Answer:
     await settled(ui)
     report = await ui.gateway.governance.audit.verify()
     head = f"head seq {report.head.seq}, hash {report.head.hash[:16]}…"
@@ -77,7 +77,7 @@ async def verify_chain(ui: Dashboard, request: Request) -> Answer:
     return Redirect("/audit")
 
 
-async def settled(ui: Dashboard) -> None:
+async def settled(ui: DashboardHost) -> None:
     """Let the records queued so far be written first, so a call just made shows (bounded: a slow store
     delays them to a later look, never the page)."""
     with anyio.move_on_after(FLUSH_SECONDS):

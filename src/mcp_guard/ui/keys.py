@@ -15,13 +15,13 @@ from .actions import record_action
 from .request import Answer, Page, Redirect, Request
 
 if TYPE_CHECKING:
-    from .app import Dashboard
+    from .handler import DashboardHost
 
 PERIODS = ("1m", "1h", "1d", "1w", "1M")
 T = TypeVar("T", bound=BaseModel)
 
 
-async def keys_page(ui: Dashboard, request: Request) -> Answer:
+async def keys_page(ui: DashboardHost, request: Request) -> Answer:
     gateway = ui.gateway
     keys = await KeyAdmin(gateway.governance.keys).list()
     key_budgets = [TierBudget("key", k["id"], BudgetConfig(**k["budget"])) for k in keys if k["budget"]]
@@ -42,7 +42,7 @@ async def keys_page(ui: Dashboard, request: Request) -> Answer:
     return Page("keys.html", context)
 
 
-async def create_key(ui: Dashboard, request: Request) -> Answer:
+async def create_key(ui: DashboardHost, request: Request) -> Answer:
     arguments = {"name": request.field("name"), "roles": request.form.getall("roles") if request.form else [],
                  "team": request.field("team") or None}  # fmt: skip
     try:
@@ -59,7 +59,7 @@ async def create_key(ui: Dashboard, request: Request) -> Answer:
     return Redirect("/keys")
 
 
-async def deactivate_key(ui: Dashboard, request: Request) -> Answer:
+async def deactivate_key(ui: DashboardHost, request: Request) -> Answer:
     key_id = request.params["key_id"]
     try:
         record = await KeyAdmin(ui.gateway.governance.keys).deactivate(key_id)
@@ -72,7 +72,7 @@ async def deactivate_key(ui: Dashboard, request: Request) -> Answer:
     return Redirect("/keys")
 
 
-async def set_budget(ui: Dashboard, request: Request) -> Answer:
+async def set_budget(ui: DashboardHost, request: Request) -> Answer:
     """A runtime key's own budget: set (limit and period) or cleared (an empty limit)."""
     key_id = request.params["key_id"]
     arguments = {"id": key_id, "limit": request.field("budget_limit"), "period": request.field("budget_period")}

@@ -19,18 +19,18 @@ from .request import Answer, Page, Redirect, Request
 
 if TYPE_CHECKING:
     from ..auth.principal import Principal
-    from .app import Dashboard
+    from .handler import DashboardHost
 
 SESSION_COOKIE = "mcpg_session"
 LOGIN_COOKIE = "mcpg_login"
 _LOGIN_TOKEN_SECONDS = 3600
 
 
-async def login_form(ui: Dashboard, request: Request) -> Answer:
+async def login_form(ui: DashboardHost, request: Request) -> Answer:
     return login_page(ui, request)
 
 
-async def login(ui: Dashboard, request: Request) -> Answer:
+async def login(ui: DashboardHost, request: Request) -> Answer:
     expected = cookies(request.scope).get(LOGIN_COOKIE, "")
     presented = request.field("csrf")
     if not expected or not hmac.compare_digest(expected.encode(), presented.encode()):
@@ -55,13 +55,13 @@ async def login(ui: Dashboard, request: Request) -> Answer:
     return Redirect("/servers", headers)
 
 
-async def logout(ui: Dashboard, request: Request) -> Answer:
+async def logout(ui: DashboardHost, request: Request) -> Answer:
     ui.sessions.close(cookies(request.scope).get(SESSION_COOKIE, ""))
     await record_action(ui.gateway, request, "logout", {})
     return Redirect("/login", [ui.cookie(request, SESSION_COOKIE, "", max_age=0)])
 
 
-def _known_principal(ui: Dashboard, key: str) -> Principal | None:
+def _known_principal(ui: DashboardHost, key: str) -> Principal | None:
     """The principal of a known key that may not log in (inactive, expired), to say who tried."""
     try:
         return ui.gateway.governance.keys.identify(key).principal
@@ -69,7 +69,7 @@ def _known_principal(ui: Dashboard, key: str) -> Principal | None:
         return None
 
 
-def login_page(ui: Dashboard, request: Request, error: str | None = None, status: int = 200) -> Page:
+def login_page(ui: DashboardHost, request: Request, error: str | None = None, status: int = 200) -> Page:
     """The login page with a fresh login token (its cookie set alongside), and the identity provider's
     button when `ui.oauth` is configured."""
     token = secrets.token_urlsafe(32)

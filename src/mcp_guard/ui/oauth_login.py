@@ -1,12 +1,12 @@
 """Logging in to the dashboard with the identity provider (`ui.oauth`), beside the admin key form.
 
 `GET /ui/oauth/login` starts an attempt (`oauth_client.Attempt`: state, nonce, PKCE verifier), keeps it in
-this process's memory under a random id sent in a short-lived cookie, and redirects to the issuer. The
-issuer sends the browser back to `GET /ui/oauth/callback`: the attempt is taken (once) by the cookie, the
-`state` must be its own (else 400: another site's or a replayed response), the code is redeemed with the
-verifier, and the access token is checked by the resource server's `TokenAuthenticator`: audience, issuer,
-signature, expiry, and the roles its claims map to, of which one must be admin (else 403). The session is
-then opened as for a key, keeping only the token's claims and expiry; the token itself is dropped.
+this process's memory (`oauth_attempts.py`) under a random id sent in a short-lived cookie, and redirects to
+the issuer. The issuer sends the browser back to `GET /ui/oauth/callback`: the attempt is taken (once) by the
+cookie, the `state` must be its own (else 400: another site's or a replayed response), the code is redeemed
+with the verifier, and the access token is checked by the resource server's `TokenAuthenticator`: audience,
+issuer, signature, expiry, and the roles its claims map to, of which one must be admin (else 403). The
+session is then opened as for a key, keeping only the token's claims and expiry; the token itself is dropped.
 
 The attempt's cookie is SameSite=Lax, the only cookie that is: the callback is a navigation from the issuer's
 site, which a Strict cookie would not accompany. For the same reason the callback answers a page that moves
@@ -17,12 +17,8 @@ audited as `ui/login` with `method: oauth`.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import math
-import secrets
-import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..asgi import header
@@ -30,42 +26,17 @@ from ..errors import BadRequest, GatewayError, NotAllowed, NotFound
 from .actions import record_action
 from .http import cookies
 from .login import LOGIN_COOKIE, SESSION_COOKIE, login_page
+from .oauth_attempts import ATTEMPT_SECONDS
 from .oauth_client import Attempt, OAuthClient
 from .request import Answer, Page, Redirect, Request
 
 if TYPE_CHECKING:
-    from .app import Dashboard
+    from .handler import DashboardHost
 
 ATTEMPT_COOKIE = "mcpg_oauth"
-ATTEMPT_SECONDS = 600  # time to log in at the issuer
 
 
-class Attempts:
-    """Logins under way, by the SHA-256 of their cookie's id; each taken once, gone after `ATTEMPT_SECONDS`,
-    at most `capacity` at once (the oldest dropped: starting logins cannot grow memory without bound)."""
-
-    def __init__(self, capacity: int = 1000, clock: Callable[[], float] = time.monotonic) -> None:
-        self.capacity = capacity
-        self._clock = clock
-        self._attempts: dict[str, tuple[float, Attempt]] = {}
-
-    def put(self, attempt: Attempt) -> str:
-        now = self._clock()
-        for digest, (started, _) in list(self._attempts.items()):
-            if now - started > ATTEMPT_SECONDS or len(self._attempts) >= self.capacity:
-                del self._attempts[digest]
-        token = secrets.token_urlsafe(32)
-        self._attempts[_digest(token)] = (now, attempt)
-        return token
-
-    def take(self, token: str) -> Attempt | None:
-        found = self._attempts.pop(_digest(token), None) if token else None
-        if found is None or self._clock() - found[0] > ATTEMPT_SECONDS:
-            return None
-        return found[1]
-
-
-async def start(ui: Dashboard, request: Request) -> Answer:
+async def start(ui: DashboardHost, request: Request) -> Answer:
     client = _client(ui)
     attempt = Attempt(redirect_uri=client.settings.redirect_uri or _callback_url(request))
     url = await client.authorization_url(attempt)
@@ -73,7 +44,7 @@ async def start(ui: Dashboard, request: Request) -> Answer:
     return Redirect(url, [cookie], external=True)
 
 
-async def callback(ui: Dashboard, request: Request) -> Answer:
+async def callback(ui: DashboardHost, request: Request) -> Answer:
     client = _client(ui)
     query = request.query
     audited: dict[str, Any] = {"method": "oauth", "issuer": client.settings.issuer}
@@ -121,14 +92,14 @@ def _checked(query: dict[str, str], attempt: Attempt | None, client: OAuthClient
     return attempt
 
 
-def _refused(ui: Dashboard, request: Request, error: GatewayError, *headers: tuple[bytes, bytes]) -> Page:
+def _refused(ui: DashboardHost, request: Request, error: GatewayError, *headers: tuple[bytes, bytes]) -> Page:
     request.principal = None  # the login page shows no one as logged in
     page = login_page(ui, request, error.message, error.status)
     page.headers.extend(headers)
     return page
 
 
-def _client(ui: Dashboard) -> OAuthClient:
+def _client(ui: DashboardHost) -> OAuthClient:
     if ui.oauth_client is None:
         raise NotFound("Logging in with an identity provider is not configured (ui.oauth)")
     return ui.oauth_client
@@ -138,7 +109,3 @@ def _callback_url(request: Request) -> str:
     scheme = request.scope.get("scheme", "http")
     host = header(request.scope, b"host") or "localhost"
     return f"{scheme}://{host}{request.base}/oauth/callback"
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()

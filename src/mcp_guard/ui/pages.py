@@ -10,10 +10,10 @@ from . import audit, keys, login, oauth_login, servers, spend, tools
 from .request import Answer, Redirect, Request
 
 if TYPE_CHECKING:
-    from .app import Dashboard, Handler
+    from .handler import DashboardHost, Handler
 
 
-async def home(ui: Dashboard, request: Request) -> Answer:
+async def home(ui: DashboardHost, request: Request) -> Answer:
     return Redirect("/servers")
 
 

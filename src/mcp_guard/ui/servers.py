@@ -15,10 +15,10 @@ from .request import Answer, Page, Redirect, Request
 LATENCY_CALLS = 1000  # the latency columns summarise the newest this many calls (all servers together)
 
 if TYPE_CHECKING:
-    from .app import Dashboard
+    from .handler import DashboardHost
 
 
-async def servers_page(ui: Dashboard, request: Request) -> Answer:
+async def servers_page(ui: DashboardHost, request: Request) -> Answer:
     gateway = ui.gateway
     manager = gateway.upstream_manager
     latency = await _latency(ui)
@@ -33,7 +33,7 @@ async def servers_page(ui: Dashboard, request: Request) -> Answer:
     return Page("servers.html", context)
 
 
-async def add_server(ui: Dashboard, request: Request) -> Answer:
+async def add_server(ui: DashboardHost, request: Request) -> Answer:
     entry: dict[str, Any] = {"name": request.field("name"), "transport": request.field("transport")}
     for field in ("url", "command"):
         if request.field(field):
@@ -49,7 +49,7 @@ async def add_server(ui: Dashboard, request: Request) -> Answer:
     return Redirect("/servers")
 
 
-async def server_action(ui: Dashboard, request: Request) -> Answer:
+async def server_action(ui: DashboardHost, request: Request) -> Answer:
     name, action = request.params["name"], request.params["action"]
     try:
         if action == "remove":
@@ -71,7 +71,7 @@ async def server_action(ui: Dashboard, request: Request) -> Answer:
     return Redirect("/servers")
 
 
-async def _latency(ui: Dashboard) -> dict[str, dict[str, float]]:
+async def _latency(ui: DashboardHost) -> dict[str, dict[str, float]]:
     """p50 and p95 duration (ms) and count of each server's calls among the newest `LATENCY_CALLS` audited
     calls that reached it (allowed; the dashboard's own actions left out)."""
     await settled(ui)

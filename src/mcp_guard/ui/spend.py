@@ -17,7 +17,7 @@ from .chart import PALETTE, line_chart
 from .request import Answer, Page, Request
 
 if TYPE_CHECKING:
-    from .app import Dashboard
+    from .handler import DashboardHost
 
 # range → (its length, the bucket it is drawn in)
 RANGES = {"24h": (timedelta(hours=24), "hour"), "7d": (timedelta(days=7), "day"), "30d": (timedelta(days=30), "day")}
@@ -28,7 +28,7 @@ MAX_RECORDS = 200_000  # a wider range is refused with a message (the usage repo
 OTHER = "other"
 
 
-async def spend_page(ui: Dashboard, request: Request) -> Answer:
+async def spend_page(ui: DashboardHost, request: Request) -> Answer:
     group = request.query.get("group", "tool")  # by tool unless asked
     if group not in GROUPS:
         raise BadRequest(f"group={group!r} must be one of: {', '.join(GROUPS)}")

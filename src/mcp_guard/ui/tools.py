@@ -13,10 +13,10 @@ if TYPE_CHECKING:
     from ..auth.identity import Identity
     from ..catalog import CatalogEntry
     from ..config import GatewayConfig
-    from .app import Dashboard
+    from .handler import DashboardHost
 
 
-async def tools_page(ui: Dashboard, request: Request) -> Answer:
+async def tools_page(ui: DashboardHost, request: Request) -> Answer:
     config = ui.gateway.config
     wanted = request.query.get("q", "").lower()
     entries = [e for e in ui.gateway.catalog.entries() if wanted in f"{e.ref} {e.tool.description or ''}".lower()]
@@ -25,7 +25,7 @@ async def tools_page(ui: Dashboard, request: Request) -> Answer:
     return Page("tools.html", {"tools": tools, "q": request.query.get("q", ""), "title": "Tools"})
 
 
-async def _live_identities(ui: Dashboard) -> list[Identity]:
+async def _live_identities(ui: DashboardHost) -> list[Identity]:
     """Every key that can be used now (active, unexpired), from the file and the key store."""
     resolver = ui.gateway.governance.keys
     identities = [*resolver.config_keys.values(), *(resolver.identity(r) for r in await resolver.store.list())]
