@@ -181,7 +181,7 @@ def hooks_ns(repeat: int = 200_000) -> float:
     from mcp_guard.observability.observer import Observer
     from mcp_guard.observability.settings import ObservabilitySettings
     from mcp_guard.observability.tracing import inject_context
-    from mcp_guard.pipeline import ToolCall
+    from mcp_guard.tool_call import ToolCall
 
     observer = Observer(ObservabilitySettings.model_validate(OFF))
     call = ToolCall("inproc__echo", {}, RequestState())

@@ -25,9 +25,9 @@ from .asgi import Scope, app_path
 from .auth.principal import Principal
 from .errors import GatewayError
 from .names import ToolRef
-from .pipeline import ToolCall
 from .ratelimit.rate import Rate, parse_rate
 from .state import RequestState
+from .tool_call import ToolCall
 
 if TYPE_CHECKING:
     from .chat.spend import LLMSpend

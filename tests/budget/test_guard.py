@@ -11,8 +11,8 @@ from mcp_guard.budget.storage.sqlite import SqliteLedger
 from mcp_guard.catalog import CatalogEntry
 from mcp_guard.errors import BudgetExceeded
 from mcp_guard.names import ToolRef, plain_name
-from mcp_guard.pipeline import ToolCall
 from mcp_guard.state import RequestState
+from mcp_guard.tool_call import ToolCall
 
 from .conftest import T0, TTL, tier, utc
 

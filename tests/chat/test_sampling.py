@@ -22,9 +22,9 @@ from mcp_guard.budget.config import BudgetConfig, TierBudget
 from mcp_guard.chat.sampling import choose_model, provider_request, sampling_result
 from mcp_guard.config import parse_config
 from mcp_guard.errors import BadRequest, ConfigError, UpstreamError
-from mcp_guard.pipeline import ToolCall
 from mcp_guard.server import standalone_app
 from mcp_guard.state import RequestState
+from mcp_guard.tool_call import ToolCall
 from tests.integration.test_client_requests import ERAS, Answers, call, text_of
 from tests.servers.test_servers_api import on_a_socket
 from tests.support.processes import ServerProcess

@@ -11,9 +11,9 @@ from mcp_guard.auth.principal import Principal
 from mcp_guard.catalog import CatalogEntry
 from mcp_guard.errors import RateLimited, ServiceUnavailable
 from mcp_guard.names import ToolRef
-from mcp_guard.pipeline import ToolCall
 from mcp_guard.ratelimit import RateLimiter, RateLimitSettings
 from mcp_guard.state import RequestState
+from mcp_guard.tool_call import ToolCall
 
 pytestmark = pytest.mark.anyio
 

@@ -34,7 +34,7 @@ from .storage import open_ledger
 from .storage.memory import MemoryLedger
 
 if TYPE_CHECKING:
-    from ..pipeline import ToolCall
+    from ..tool_call import ToolCall
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
-    from ..pipeline import ToolCall
+    from ..tool_call import ToolCall
 
 Problem = Literal["unknown", "expired", "used", "foreign", "mismatch"]
 

@@ -24,7 +24,7 @@ from .confirmation_store import Binding, ConfirmationStore, MemoryConfirmationSt
 if TYPE_CHECKING:
     from ..catalog import CatalogEntry
     from ..config import GatewayConfig, ServerConfig
-    from ..pipeline import ToolCall
+    from ..tool_call import ToolCall
 
 CONFIRM_HEADER = b"x-mcp-confirm"
 

@@ -22,8 +22,8 @@ import anyio
 
 from ..budget.guard import BudgetGuard
 from ..errors import GatewayError
-from ..pipeline import ToolCall
 from ..state import RequestState
+from ..tool_call import ToolCall
 from .providers import Route
 from .spend import Hold, LLMSpend, tiers_of
 from .tokens import Usage, estimate_tokens

@@ -25,7 +25,7 @@ import mcp_types as types
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST
 
 from ..errors import BadRequest, GatewayError, UpstreamError
-from ..pipeline import ToolCall
+from ..tool_call import ToolCall
 
 if TYPE_CHECKING:
     from ..host import GatewayHost

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..errors import GatewayError
-    from ..pipeline import ToolCall
     from ..state import RequestState
+    from ..tool_call import ToolCall
 
 calls_logger = logging.getLogger("mcp_guard.calls")
 requests_logger = logging.getLogger("mcp_guard.requests")

@@ -31,8 +31,8 @@ from ..errors import ConfigError
 
 if TYPE_CHECKING:
     from ..audit.log import AuditLog
-    from ..pipeline import ToolCall
-    from ..upstreams import Upstream
+    from ..tool_call import ToolCall
+    from ..upstreams.base import Upstream
 
 EXTRA_HINT = "pip install 'mcp-guard[metrics]'"
 UNKNOWN = "_unknown"

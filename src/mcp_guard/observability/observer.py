@@ -23,9 +23,9 @@ from .tracing import NULL, Tracing
 if TYPE_CHECKING:
     from ..audit.log import AuditLog
     from ..errors import GatewayError
-    from ..pipeline import ToolCall
     from ..state import RequestState
-    from ..upstreams import Upstream
+    from ..tool_call import ToolCall
+    from ..upstreams.base import Upstream
     from .metrics import Metrics
 
 logger = logging.getLogger(__name__)

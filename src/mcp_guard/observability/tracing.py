@@ -52,9 +52,9 @@ from opentelemetry.trace import Link, Span, SpanKind, StatusCode
 
 if TYPE_CHECKING:
     from ..errors import GatewayError
-    from ..pipeline import ToolCall
     from ..state import CallGuard
-    from ..upstreams import Upstream
+    from ..tool_call import ToolCall
+    from ..upstreams.base import Upstream
 
 logger = logging.getLogger(__name__)
 

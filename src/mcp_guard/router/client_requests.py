@@ -43,9 +43,9 @@ from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from ..errors import UpstreamError
-from ..pipeline import ToolCall
 from ..relay import InputAnswer, InputRequest, capability_of, refusal, relaying
 from ..state import RequestState
+from ..tool_call import ToolCall
 from .aggregate import UrlElicitationError
 from .aggregate import state_of as _state
 

@@ -38,10 +38,11 @@ from ..asgi import header
 from ..chat.confirmations import CONFIRM_HEADER
 from ..errors import GatewayError, NotFound
 from ..names import ToolRef
-from ..pipeline import ToolCall, as_caller
+from ..pipeline import as_caller
 from ..results import error_result
 from ..state import RequestState
 from ..tasks import RELATED_TASK, TASK_STATUS, TaskRequest, augmenting, task_request
+from ..tool_call import ToolCall
 from .aggregate import Context, rpc_error, state_of
 from .inbox import Inbox, notify
 from .list_changed import NotifyingServer
