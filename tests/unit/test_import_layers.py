@@ -1,5 +1,6 @@
 """The package's import graph keeps the gateway on top: the router and the chat endpoint import nothing that
-leads back to `mcp_guard.gateway`, and no import cycle runs through it (issue 20, item 7).
+leads back to `mcp_guard.gateway`, and no import cycle runs through it (issue 20, item 7), nor anywhere else
+in the package.
 
 The graph is read from the source by AST and counts every import: module level, under `if TYPE_CHECKING:`
 and inside functions, since a type-only or deferred import back to the gateway is still a circle to read.
@@ -106,3 +107,70 @@ def test_no_import_cycle_runs_through_the_gateway_or_its_protocols(module: str) 
         if (chain := path_between(graph, target, module)) is not None
     ]
     assert not cycles, f"import cycles through {module}:\n" + "\n".join(" -> ".join(c) for c in cycles[:10])
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The graph's strongly connected components of more than one module (each holds at least one cycle),
+    sorted; Tarjan's algorithm, iterative so a deep chain cannot hit the recursion limit."""
+    index: dict[str, int] = {}
+    lowest: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[list[str]] = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = lowest[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            module, targets = work[-1]
+            target = next(targets, None)
+            if target is not None:
+                if target not in index:
+                    index[target] = lowest[target] = len(index)
+                    stack.append(target)
+                    on_stack.add(target)
+                    work.append((target, iter(sorted(graph.get(target, ())))))
+                elif target in on_stack:
+                    lowest[module] = min(lowest[module], index[target])
+                continue
+            work.pop()
+            if work:
+                lowest[work[-1][0]] = min(lowest[work[-1][0]], lowest[module])
+            if lowest[module] == index[module]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == module:
+                        break
+                if len(component) > 1:
+                    components.append(sorted(component))
+    return sorted(components)
+
+
+def _described(component: list[str], graph: dict[str, set[str]]) -> str:
+    members = set(component)
+    short = {m: m.removeprefix(f"{PACKAGE}.") or m for m in component}
+    edges = [f"    {short[m]} -> {', '.join(sorted(short[t] for t in graph[m] & members))}" for m in component]
+    return f"  {len(component)} modules: {', '.join(short.values())}\n" + "\n".join(edges)
+
+
+def test_the_cycle_finder_finds_cycles() -> None:
+    """Guards the check below against a finder that finds nothing."""
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"e2"}, "e2": {"e"}}
+    assert import_cycles(graph) == [["a", "b", "c"], ["e", "e2"]]
+
+
+def test_no_import_cycle_anywhere_in_the_package() -> None:
+    """Two modules that need the same thing take it from a module below both (`tool_call.py`,
+    `auth/key_record.py`), a store's opener sits above its drivers, and a module composed by another takes
+    it as a Protocol (`ui/handler.py`) rather than importing it back."""
+    graph = import_graph()
+    cycles = import_cycles(graph)
+    assert not cycles, f"{len(cycles)} import cycles (each module with its imports inside the cycle):\n" + "\n".join(
+        _described(component, graph) for component in cycles
+    )
