@@ -26,7 +26,7 @@ from ..state import RequestState
 from . import admin
 from .mcp_endpoint import McpEndpoint
 from .openapi import ROUTES
-from .routes import OPENAPI_PATH, Endpoint, Handler
+from .rest_routes import OPENAPI_PATH, Endpoint, Handler
 from .virtual import VirtualServers, virtual_name
 
 if TYPE_CHECKING:

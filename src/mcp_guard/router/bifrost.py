@@ -25,7 +25,7 @@ from ..budget.guard import usd
 from ..budget.ledger import to_micros
 from ..chat.endpoint import chat_completions
 from . import admin, rest
-from .routes import Endpoint
+from .rest_routes import Endpoint
 
 if TYPE_CHECKING:
     from ..host import GatewayHost

@@ -17,7 +17,7 @@ from ..auth.admin import NewKey
 from ..budget.config import BudgetConfig
 from .rest import ChatToolCall, ResponsesToolCall
 from .rest_items import GetPrompt, ReadResource
-from .routes import OPENAPI_PATH, REST_ROUTES, Endpoint
+from .rest_routes import OPENAPI_PATH, REST_ROUTES, Endpoint
 from .schemas import RESPONSES
 
 if TYPE_CHECKING:
