@@ -116,11 +116,12 @@ async def test_relaying_calls_take_the_direct_path_and_the_client_sees_what_the_
 @pytest.mark.parametrize("mode", ERAS)
 async def test_a_cancelled_relaying_call_stops_its_upstream(mode: str, path: str):
     """The client gives up on a call that would take a minute and reports progress: the upstream hears of it
-    (on this wire, its request's connection closes) and stops counting, on either path. A 2026-07-28 client
-    that declares elicitation is left out: its call is parked, running in the gateway's task group so that a
-    retry can answer its questions (`router/client_requests.py`), and closing its request does not stop it,
-    on either path; a handshake-era client's `notifications/cancelled` does."""
-    options = Answers().options() if mode == "legacy" else {}
+    (on this wire, its request's connection closes; a handshake-era client sends `notifications/cancelled`)
+    and stops counting, on either path. Both clients declare elicitation and sampling, so a 2026-07-28
+    client's call is parked (`router/client_requests.py`): it runs in the gateway's task group so that a retry
+    could answer its questions, and is stopped when the request that would have carried the first question
+    goes away."""
+    options = Answers().options()
     async with through(path) as (base, sdk_calls), client_on(base, mode, **options) as client:
         heard: list[float] = []
 

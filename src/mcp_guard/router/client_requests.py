@@ -117,7 +117,14 @@ class Relays:
         parked: Parked[R] = Parked(self, state, declared, item)
         self._parked[parked.handle] = parked
         self._tasks.start_soon(parked.run, call)
-        return await parked.next_outcome()
+        try:
+            return await parked.next_outcome()
+        except anyio.get_cancelled_exc_class():
+            # The client gave up on its request before it was asked anything: nobody holds the handle, so no
+            # retry can come for this call; stop it (the upstream hears of it as of any cancelled call).
+            if not parked.asked:
+                parked.cancel()
+            raise
 
     async def _resume(self, state: RequestState, params: Resumable, item: str) -> Any:
         self._expire()
@@ -228,6 +235,8 @@ class Parked(Generic[R]):
         self.relays, self.state, self.declared, self.item = relays, state, declared, item
         self.handle = secrets.token_urlsafe(24)
         self.done_at: float | None = None
+        self.asked = False  # whether a question (and with it the handle) went out to the client
+        self._scope = anyio.CancelScope()
         self._result: R | None = None
         self._failure: BaseException | None = None
         self._questions: dict[str, _Question] = {}
@@ -236,13 +245,18 @@ class Parked(Generic[R]):
 
     async def run(self, call: Callable[[], Awaitable[R]]) -> None:
         try:
-            with relaying(self):
+            with self._scope, relaying(self):
                 self._result = await self._past_url_elicitations(call)
         except Exception as exc:  # noqa: BLE001 - handed to the client's next retry, like a result
             self._failure = exc
         finally:
             self.done_at = time.monotonic()
             self._signal()
+
+    def cancel(self) -> None:
+        """Stop the call; its handle is forgotten."""
+        self._scope.cancel()
+        self.relays.forget(self)
 
     async def _past_url_elicitations(self, call: Callable[[], Awaitable[R]]) -> R:
         """`call`, with an upstream's -32042 answered the revision's way (see the module docstring); the
@@ -316,6 +330,7 @@ class Parked(Generic[R]):
                 return cast(R, self._result)  # set whenever `run` ended without failure
             waiting = {k: q.request for k, q in self._questions.items() if not q.answered.is_set()}
             if waiting:
+                self.asked = True
                 return types.InputRequiredResult(input_requests=waiting, request_state=self.handle)
             changed = self._changed
             await changed.wait()
