@@ -163,8 +163,8 @@ def test_classic_search_returns_definitions_to_call_by_name(index: ToolIndex) ->
 
 
 def test_a_rebuild_after_a_change_ranks_as_a_fresh_build() -> None:
-    """An index built from the one before a change takes the unchanged entries' documents and works out
-    the changed ones: it must find the changed tool and no longer find the one that went."""
+    """An index built from the one before a change keeps the unchanged servers' rows: it must find the
+    changed tool and no longer find the one that went."""
     replaced = [e for e in CATALOG if e.ref.server != "weather"]
     replaced.append(entry("weather", "get_tide_tables", schema("port", port=string("Harbour")), None, "Tide times."))
     before = ToolIndex(CATALOG)
@@ -173,4 +173,76 @@ def test_a_rebuild_after_a_change_ranks_as_a_fresh_build() -> None:
         assert rebuilt.ranked(replaced, query, 5) == fresh.ranked(replaced, query, 5), query
     assert str(rebuilt.ranked(replaced, "tide times", 1)[0].ref) == "weather/get_tide_tables"
     assert all(str(h.ref) != "weather/get_forecast" for h in rebuilt.ranked(replaced, "forecast next days", 5))
-    assert rebuilt._columns[replaced[0]] is before._columns[replaced[0]]  # taken, not worked out again
+
+
+def catalog_of(servers: dict[str, int], generation: dict[str, int]) -> dict[str, tuple[CatalogEntry, ...]]:
+    """Servers in order with their tools (as `Catalog.by_server()` gives them): look-alike tools, so that
+    many rank equal and the order of ties shows."""
+    verbs = ("list", "get", "create", "delete")
+    return {
+        server: tuple(
+            entry(
+                server,
+                f"{verbs[i % 4]}_item{i}",
+                schema("id", id=string("The item ID.")),
+                None,
+                f"{verbs[i % 4].capitalize()} item {i % 3} (generation {generation.get(server, 0)}).",
+            )
+            for i in range(count)
+        )
+        for server, count in servers.items()
+    }
+
+
+def test_an_incremental_update_ranks_every_match_as_a_full_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Changes made one after another (a server's tools replaced, a server added between two, one removed,
+    the first and last changed) give, for every query, all matches in the order a build from scratch gives,
+    ties included; and only the changed servers' documents are worked out again."""
+    from mcp_guard.codemode import discovery
+
+    worked: list[str] = []
+    document = discovery._document
+    monkeypatch.setattr(discovery, "_document", lambda e: worked.append(e.ref.server) or document(e))
+    counts = {f"srv{n:02d}": 12 + n for n in range(0, 20, 2)}
+    generation: dict[str, int] = {}
+    servers = catalog_of(counts, generation)
+    index = ToolIndex(servers)
+    steps = [
+        ("srv06", 30),  # one server's tools replaced, more of them
+        ("srv06", 5),  # ... fewer
+        ("srv07", 9),  # a server between two
+        ("srv00", 40),  # the first
+        ("srv18", 1),  # the last
+        ("srv10", 0),  # removed
+        ("srv99", 7),  # a server after the last
+    ]
+    for server, count in steps:
+        generation[server] = generation.get(server, 0) + 1
+        changed = catalog_of({server: count}, generation)[server]
+        names = sorted({*servers, server} if count else set(servers) - {server})
+        servers = {s: changed if s == server else servers[s] for s in names}
+        worked.clear()
+        index = ToolIndex(servers, index)
+        assert set(worked) <= {server} and len(worked) == count, server
+        fresh = ToolIndex(servers)
+        everything = [e for group in servers.values() for e in group]
+        for query in ("get item", "item 1", "create items generation 2", "delete item0", "list", "id", "nothing"):
+            assert index.ranked(everything, query, 10_000) == fresh.ranked(everything, query, 10_000), (server, query)
+            request = SearchRequest(query, 7)
+            assert index.search(everything, request) == fresh.search(everything, request)
+
+
+def test_no_room_between_two_servers_falls_back_to_a_full_build() -> None:
+    """Servers added again and again at the same place use up the room between their neighbours' rows:
+    then the index is built whole, and ranks as before."""
+    servers = catalog_of({"a": 3, "z": 3}, {})
+    index = ToolIndex(servers)
+    name = "a"
+    for _ in range(20):  # each new server halves the room left after "a"
+        name += "a"
+        servers = {**catalog_of({name: 2}, {}), **servers}
+        servers = {s: servers[s] for s in sorted(servers)}
+        index = ToolIndex(servers, index)
+    everything = [e for group in servers.values() for e in group]
+    fresh = ToolIndex(servers)
+    assert index.ranked(everything, "get item", 100) == fresh.ranked(everything, "get item", 100)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from .bindings import binding_names
 from .dts import file_name, find_file, server_file
 from .meta_tools import READ_TOOL_FILE, SEARCH_TOOLS, MetaToolError, ReadRequest, SearchRequest, read_tool_file
-from .search import Columns, Document, SearchIndex, name_parts, words
+from .search import Document, SearchIndex, name_parts, words
 from .signatures import first_sentence, signature
 
 if TYPE_CHECKING:
@@ -39,36 +39,26 @@ _VERBS = frozenset(
 )
 
 
-_WORK_PER_SLICE = 2000  # between two pauses of a build: 2,000 known documents, or 50 new ones
-
-
 class ToolIndex:
     """Search and declarations over one snapshot of the catalog's entries."""
 
     def __init__(
         self,
-        entries: Sequence[CatalogEntry],
+        entries: Sequence[CatalogEntry] | Mapping[str, Sequence[CatalogEntry]],
         previous: ToolIndex | None = None,
         pause: Callable[[], None] | None = None,
     ) -> None:
-        """`previous`: the index of the catalog before a change, whose documents are taken for the entries
-        that did not change (the same objects): a rebuild works out only the changed server's.
-        `pause`: called between slices of the build (a thread lets the event loop run; `SearchIndex`)."""
-        self.entries = tuple(entries)
-        known = previous._columns if previous is not None else {}
-        self._columns: dict[CatalogEntry, Columns] = {}
-        worked = 0  # ~ µs of Python since the last pause: a known document costs ~1, a new one ~20-50
-        for entry in self.entries:
-            columns = known.get(entry)
-            if columns is None:
-                columns = _document(entry).columns()
-                worked += 40
-            self._columns[entry] = columns
-            worked += 1
-            if pause is not None and worked >= _WORK_PER_SLICE:
-                pause()
-                worked = 0
-        self._search = SearchIndex(self._columns.values(), pause)
+        """`entries`: every entry, or each server's (`Catalog.by_server()`, which saves grouping them).
+        `previous`: the index of the catalog before a change; the servers whose entries did not change (the
+        same objects) keep their search rows, so only the changed servers' documents are worked out and
+        indexed (`SearchIndex`). `pause`: called between slices of the build (a thread lets the loop run)."""
+        servers = entries if isinstance(entries, Mapping) else _by_server(entries)
+        self._servers = {server: tuple(group) for server, group in servers.items()}
+        known = previous._servers if previous is not None else {}
+        kept = [s for s, group in self._servers.items() if known.get(s) == group]  # compared by identity, in C
+        documents = {s: (_document(e).columns() for e in group) for s, group in self._servers.items()}
+        before = previous._search if previous is not None else None
+        self._search: SearchIndex = SearchIndex(documents, pause, previous=before, kept=kept)
         self._files: dict[tuple[str, str, tuple[str, ...]], str] = {}
         self._lock = threading.Lock()
 
@@ -156,9 +146,9 @@ class ToolIndex:
         when too few of those are visible to the caller."""
         allowed = {e.name for e in visible}  # exposed names: unique, and cheaper to hash than references
         for window in (max(limit * 8, 50), None):
-            numbers = self._search.ranked(query, window)
-            hits = [self.entries[n] for n in numbers if self.entries[n].name in allowed][:limit]
-            if len(hits) >= limit or window is None or len(numbers) < window:
+            found = self._search.ranked(query, window)
+            hits = [e for e in (self._servers[s][n] for s, n in found) if e.name in allowed][:limit]
+            if len(hits) >= limit or window is None or len(found) < window:
                 return hits
         return []  # pragma: no cover - the loop always returns
 
