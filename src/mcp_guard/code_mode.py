@@ -10,6 +10,7 @@ catalog change, in a worker thread).
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 import uuid
@@ -62,6 +63,11 @@ def _let_the_loop_run() -> None:
     time.sleep(0.0002)
 
 
+logger = logging.getLogger(__name__)
+_UPDATER = "mcp-guard-code-mode-index"
+_UPDATER_IDLE_SECONDS = 60.0  # the index updater's thread ends after this long without a catalog change
+
+
 class CodeModeService:
     """The worker pool and the discovery index of one gateway."""
 
@@ -70,6 +76,9 @@ class CodeModeService:
         self._pool: WorkerPool | None = None
         self._index: tuple[int, ToolIndex] | None = None
         self._index_lock = threading.Lock()
+        self._stale = threading.Event()  # the catalog changed since the updater last looked
+        self._updater: threading.Thread | None = None
+        self._updater_lock = threading.Lock()
         self._settings: dict[tuple[tuple[str, float], ...], CodeModeSettings] = {}
         gateway.catalog.on_change(self._catalog_changed)
 
@@ -110,9 +119,32 @@ class CodeModeService:
             return index
 
     def _catalog_changed(self, server: str | None = None) -> None:
-        """Once discovery has been used, rebuild its index as soon as the catalog changes, in the background."""
-        if self._index is not None:
-            threading.Thread(target=self._build_index, name="mcp-guard-code-mode-index", daemon=True).start()
+        """Once discovery has been used, bring its index up to date as soon as the catalog changes, in the
+        background: one thread, woken by an event. Starting a thread per change made the loop wait for it
+        to be scheduled (`Thread.start` returns once the thread runs: up to 16 ms on a loaded 2-core VM,
+        against 0.07 ms for an event)."""
+        if self._index is None:
+            return
+        with self._updater_lock:
+            self._stale.set()
+            if self._updater is None:
+                self._updater = threading.Thread(target=self._keep_index_current, name=_UPDATER, daemon=True)
+                self._updater.start()
+
+    def _keep_index_current(self) -> None:
+        """The index updater's thread: rebuilds after each change; ends after a while without one."""
+        while True:
+            if not self._stale.wait(_UPDATER_IDLE_SECONDS):
+                with self._updater_lock:
+                    if not self._stale.is_set():  # nothing came in meanwhile: the next change starts another
+                        self._updater = None
+                        return
+                continue
+            self._stale.clear()
+            try:
+                self._build_index()
+            except Exception:  # the next request builds it again (and answers with the error)
+                logger.exception("Code Mode: the discovery index could not be brought up to date")
 
     def close(self) -> None:
         """Kill the workers (a later lifespan starts new ones on first use)."""
