@@ -58,8 +58,9 @@ def is_meta_tool(name: str) -> bool:
 def _let_the_loop_run() -> None:
     """Between slices of an index build (always in a thread): sleeping releases the GIL, so the event loop,
     if it waits for it, runs at once instead of after the 5 ms switch interval. A change of one server's
-    200 tools (of 10,000) pauses ~5 times; a first build of 10,000 ~100 times, ~25 ms added to a build nobody
-    waits for on the loop (`bench/catalog_scale.py`)."""
+    200 tools (of 10,000) pauses ~5 times; the first build of 10,000 ~200 times, ~50 ms added to it (more
+    on a loaded machine) for the first discovery request, which waits in a thread, not on the loop
+    (`bench/catalog_scale.py`)."""
     time.sleep(0.0002)
 
 
