@@ -1,5 +1,6 @@
 """Canonical form, hashing and normalization: the one definition every store relies on."""
 
+import collections
 import dataclasses
 import json
 import math
@@ -54,3 +55,40 @@ def test_short_secrets_are_not_masked_inside_error_messages():
     redact = Redactor(["pin"])
     record = make_record(1, arguments={"pin": "12"}, error="value 12 is too short; 12 digits wanted")
     assert redact(record).error == record.error
+
+
+def _copied_stored_form(record, redactor):
+    """The stored form as it was made before the uncopied shortcuts: a redacted copy, then normalised copy."""
+    arguments = redactor._redact(record.arguments, [])
+    copy = dataclasses.replace(record, arguments=arguments)
+    plain = dataclasses.replace(
+        copy, time=float(copy.time), cost=float(copy.cost), duration_ms=float(copy.duration_ms), roles=tuple(copy.roles)
+    )
+    forced = json.loads(json.dumps(plain.as_dict(), default=str, ensure_ascii=False).encode("utf-8", "replace"))
+    return {**forced, "roles": tuple(forced["roles"])}
+
+
+def test_a_record_with_nothing_to_redact_or_normalise_is_stored_as_it_is():
+    record = make_record(1, arguments={"text": "hello", "nested": {"n": [1, 2.5, None, True]}})
+    redactor = Redactor(["password", "token"])
+    assert redactor(record) is record
+    assert normalized(record) is record
+
+
+def test_uncopied_stored_forms_equal_the_copied_ones():
+    """Tuples, dict subclasses and wrongly typed fields take the copying paths; every shape ends equal."""
+    redactor = Redactor(["password"])
+    shapes = [
+        {"text": "hello"},
+        {"items": (1, 2), "deep": [{"a": (3,)}]},
+        collections.OrderedDict(b=1, a=2),
+        {"password": 7, "other": "x"},
+        {"list": [{"Password": "hunter22"}]},
+        {"odd": {1, 2}},
+    ]
+    for arguments in shapes:
+        for raw in (make_record(1, arguments=arguments), dataclasses.replace(make_record(2), cost=1, roles=["r"])):
+            if raw.arguments is not arguments:
+                raw = dataclasses.replace(raw, arguments=arguments)
+            stored = normalized(redactor(raw))
+            assert {**stored.as_dict(), "roles": stored.roles} == _copied_stored_form(raw, redactor), arguments

@@ -32,6 +32,7 @@ class BatchQueue:
         self._entries: deque[Entry] = deque()
         self._slots = anyio.Semaphore(size)
         self._arrived = anyio.Event()
+        self._wanted = 1  # how many entries the writer waits for: it is woken once, not per entry
         self._awaited = 0  # entries whose caller waits for them: the writer should not linger
 
     def __len__(self) -> int:
@@ -57,8 +58,10 @@ class BatchQueue:
         self._append(entry)
 
     async def wait(self, count: int = 1) -> None:
-        """Return once at least `count` entries are queued; cancelling this loses nothing."""
-        while len(self._entries) < count:
+        """Return once at least `count` entries are queued, or an entry whose caller waits for it arrives;
+        cancelling this loses nothing."""
+        self._wanted = count
+        while len(self._entries) < count and not self._awaited:
             self._arrived = anyio.Event()
             await self._arrived.wait()
 
@@ -72,5 +75,8 @@ class BatchQueue:
 
     def _append(self, entry: Entry) -> None:
         self._entries.append(entry)
-        self._awaited += entry.done is not None
-        self._arrived.set()
+        awaited = entry.done is not None
+        self._awaited += awaited
+        # Waking the writer for every record of a batch it lingers over cost ~5 % of a governed call's CPU
+        if awaited or len(self._entries) >= self._wanted:
+            self._arrived.set()

@@ -27,7 +27,10 @@ class Redactor:
         self._keys = frozenset(key.casefold() for key in keys)
 
     def __call__(self, record: AuditRecord) -> AuditRecord:
-        """A copy of `record` with secret arguments (and their echoes in `error`) redacted."""
+        """A copy of `record` with secret arguments (and their echoes in `error`) redacted; `record` itself when
+        no argument is secret (the usual call: a copy costs ~5 µs per record)."""
+        if not self._mentions_secret(record.arguments):
+            return record
         secrets: list[str] = []
         arguments = self._redact(record.arguments, secrets)
         error = record.error
@@ -42,6 +45,17 @@ class Redactor:
         if isinstance(value, list | tuple):
             return [self._redact(item, secrets) for item in value]
         return value
+
+    def _mentions_secret(self, value: Any) -> bool:
+        """Whether `_redact` would replace anything in `value` (a configured key at any depth)."""
+        if isinstance(value, dict):
+            return any(
+                (isinstance(key, str) and key.casefold() in self._keys) or self._mentions_secret(item)
+                for key, item in value.items()
+            )
+        if isinstance(value, list | tuple):
+            return any(self._mentions_secret(item) for item in value)
+        return False
 
     def _value(self, key: Any, value: Any, secrets: list[str]) -> Any:
         if not (isinstance(key, str) and key.casefold() in self._keys):

@@ -74,6 +74,8 @@ MIGRATIONS = {
 }
 COLUMNS = ("seq", "prev_hash", "hash", *RECORD_FIELDS)
 _JSON_COLUMNS = ("roles", "arguments")
+# `json.dumps(value, ensure_ascii=False, separators=(",", ":"))`, one encoder for every record
+_column_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM audit_log"
 _INSERT = f"INSERT INTO audit_log ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 _NO_LIMIT = 2**63 - 1
@@ -220,7 +222,7 @@ def _anchor(db: sqlite3.Connection) -> Link | None:
 def _to_row(row: SealedRecord) -> tuple[Any, ...]:
     data = row.as_dict()
     for name in _JSON_COLUMNS:
-        data[name] = json.dumps(data[name], ensure_ascii=False, separators=(",", ":"))
+        data[name] = _column_json(data[name])
     return tuple(data[name] for name in COLUMNS)
 
 
