@@ -124,6 +124,7 @@ class Metrics:
             "mcp_guard_audit_write_failures", "Failed attempts to write audit records", registry=into
         )
         self._children: dict[tuple[str, str, str, str], tuple[Any, Any]] = {}
+        self._spenders: dict[tuple[str, str], Any] = {}  # the spend counter's child per (team, key)
         self._seen: dict[Any, int] = {}  # cumulative values read from the gateway, by counter child
         self._servers: set[str] = set()  # upstreams the live series describe
 
@@ -150,7 +151,10 @@ class Metrics:
         principal = call.state.principal
         team = principal.team or "" if principal is not None else ""
         key = principal.key_name if principal is not None and self.per_key else ""
-        self.spend.labels(team, key).inc(cost)
+        child = self._spenders.get((team, key))
+        if child is None:  # `labels()` checks and copies its labels on every use (~2 µs a priced call)
+            child = self._spenders[team, key] = self.spend.labels(team, key)
+        child.inc(cost)
 
     def refused_request(self, reason: str) -> None:
         """A request refused before any tool call (no key, unknown or inactive key, per-key rate limit)."""
