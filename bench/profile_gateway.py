@@ -6,6 +6,7 @@ while the `wire` client keeps `--sessions` sessions busy. Writes the folded stac
 inclusive and self, as shares of the gateway's samples.
 
     .venv/bin/python bench/profile_gateway.py [--governance on|off] [--seconds 8] [--sessions 16] [--trace-sampling R]
+        [--durability queued]
 """
 
 from __future__ import annotations
@@ -59,14 +60,16 @@ def main(args: argparse.Namespace) -> None:
     governed = args.governance == "on"
     headers = {"authorization": f"Bearer {key}", **FILTER_HEADERS} if governed else {}
     traced = f"-trace{args.trace_sampling:g}" if args.trace_sampling is not None else ""
-    folded = RESULTS / f"profile-{args.governance}{traced}.folded"
+    durable = f"-{args.durability}" if args.durability else ""
+    folded = RESULTS / f"profile-{args.governance}{traced}{durable}.folded"
     RESULTS.mkdir(exist_ok=True)
     # The upstream shares the load core here: on the gateway's core, the kernel would switch to it inside
     # the gateway's socket writes, and py-spy (wall clock) would charge that time to `write`.
     with tempfile.TemporaryDirectory() as tmp, echo_upstream(free_port(), cores()[1]) as upstream:
         upstream.wait_listening()
         options = ("--trace-sampling", str(args.trace_sampling)) if args.trace_sampling is not None else ()
-        start = gateway(f"http://127.0.0.1:{upstream.port}/mcp", key, Path(tmp), governed=governed, options=options)
+        url = f"http://127.0.0.1:{upstream.port}/mcp"
+        start = gateway(url, key, Path(tmp), governed=governed, options=options, durability=args.durability)
         with start(free_port(), 1) as process:
             process.wait_listening()
             url = f"http://127.0.0.1:{process.port}/mcp"
@@ -91,5 +94,6 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--sessions", type=int, default=16)
     parser.add_argument("--top", type=int, default=70)
+    parser.add_argument("--durability", choices=["queued", "commit"], help="the audit's (default: commit)")
     parser.add_argument("--trace-sampling", type=float, help="trace with this sampling ratio (serve_gateway.py)")
     main(parser.parse_args())

@@ -73,7 +73,9 @@ def echo_upstream(port: int, core: int | None = None) -> Pinned:
     return Pinned(argv, core=cores()[0] if core is None else core, port=port)
 
 
-def gateway_config(upstream: str, key: str, workdir: Path, *, servers: int, governed: bool) -> Path:
+def gateway_config(
+    upstream: str, key: str, workdir: Path, *, servers: int, governed: bool, durability: str | None = None
+) -> Path:
     names = ["echo"] if servers == 1 else [f"echo{i}" for i in range(servers)]
     config: dict[str, Any] = {"servers": {name: {"transport": "http", "url": upstream} for name in names}}
     if governed:
@@ -89,6 +91,8 @@ def gateway_config(upstream: str, key: str, workdir: Path, *, servers: int, gove
             "pricing": {"default": 0.0001},
             "audit": {"sink": f"sqlite:///{workdir / 'audit.db'}"},
         }
+        if durability is not None:  # else the default (`commit`)
+            config["audit"]["durability"] = durability
     path = workdir / f"gateway-{servers}-{'on' if governed else 'off'}.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -103,15 +107,17 @@ def gateway(
     h11: bool = False,
     tree: Path | None = None,
     options: tuple[str, ...] = (),
+    durability: str | None = None,
 ) -> Start:
     """mcp-guard as installed (uvicorn with httptools, a dependency); `h11`: uvicorn's pure-Python parser.
     `tree`: another checkout's gateway (default: this one, or `BENCH_GATEWAY_SRC` for another `src/`);
-    `options`: more `serve_gateway.py` options (`--trace-sampling 0.01`)."""
+    `options`: more `serve_gateway.py` options (`--trace-sampling 0.01`); `durability`: the audit's, if not the
+    default."""
     script = (tree or ROOT) / "bench" / "serve_gateway.py"
     source = byte_compiled(str(tree / "src") if tree else os.environ.get("BENCH_GATEWAY_SRC", str(ROOT / "src")))
 
     def start(port: int, servers: int = 1) -> Pinned:
-        config = gateway_config(upstream, key, workdir, servers=servers, governed=governed)
+        config = gateway_config(upstream, key, workdir, servers=servers, governed=governed, durability=durability)
         argv = [sys.executable, str(script), str(config), "--port", str(port)]
         argv += ["--governance", "on" if governed else "off", "--http", "h11" if h11 else "auto", *options]
         return Pinned(argv, core=cores()[0], port=port, env={"PYTHONPATH": source})
