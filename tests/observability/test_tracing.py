@@ -356,3 +356,38 @@ async def test_handshake_fast_path_spans_match_the_sdk_path(
         sdk = await one_call()
     assert fast == sdk
     assert fast[1]["mcp.protocol.version"] == VERSION and fast[1]["jsonrpc.request.id"] == "7"
+
+
+@pytest.mark.parametrize("client", ["sampled-out parent", "no parent"])
+async def test_sampled_out_call_still_carries_its_trace_to_the_upstream(
+    exporter: InMemorySpanExporter, client: str
+) -> None:
+    """A sampled-out fast-path call (the parent-based sampler at ratio 0) records nothing, yet the upstream
+    request names its trace with the sampled flag clear, in the header and in `_meta`: the client's trace
+    id when its `traceparent` said not sampled, else a fresh one."""
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+    from tests.integration.test_fast_call import answer, call_body, request
+
+    port = free_port()
+    upstream = ServerProcess(
+        [sys.executable, "-m", "tests.observability.trace_echo_server", "--port", str(port)], port=port
+    )
+    provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(0.0)))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    world = World()
+    document = world.document(servers={"echo": {"transport": "http", "url": upstream.url}})
+    document["teams"]["red"] = {}
+    parent = {"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-00"} if client == "sampled-out parent" else {}
+    async with upstream:
+        gateway = Gateway(parse_config(document), inprocess=[admin_tools()], tracer_provider=provider)
+        async with gateway.lifespan():
+            req = request(call_body("echo__seen", {}), {"authorization": f"Bearer {world.admin}", **parent})
+            status, _, raw = await answer(standalone_app(gateway), {**req, "scope": {**req["scope"], "path": "/mcp"}})
+    assert status == 200, raw
+    seen = json.loads(json.loads(raw)["result"]["content"][0]["text"])
+    assert exporter.get_finished_spans() == ()
+    version, trace_id, span_id, flags = seen["meta"].split("-")
+    assert seen["header"] == seen["meta"] and version == "00"
+    assert int(flags, 16) & 1 == 0 and int(span_id, 16) != 0
+    assert trace_id == TRACE_ID if parent else int(trace_id, 16) != 0  # the client's trace, or a new one
