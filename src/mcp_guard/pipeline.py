@@ -48,7 +48,7 @@ from .names import SEPARATOR, PromptRef, ResourceRef, described, prefixed_readin
 from .observability.observer import Observer
 from .relay import Sampler, Unanswerable, bind_cause, relaying, unbind_cause, unbound
 from .state import CallGuard, RequestState
-from .tool_call import ToolCall as ToolCall  # re-exported: callers long imported it from here
+from .tool_call import ToolCall
 from .upstreams.base import Upstream
 
 logger = logging.getLogger(__name__)
