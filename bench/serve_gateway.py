@@ -64,8 +64,8 @@ def without_direct_path(servers: set[str]) -> None:
 
     opened = Link.open.__func__  # type: ignore[attr-defined]
 
-    def open_link(cls: type[Link], config: Any, client: Any, pipe: Any = None) -> Link:
-        link: Link = opened(cls, config, client, pipe)
+    def open_link(cls: type[Link], config: Any, client: Any, *args: Any, **kwargs: Any) -> Link:
+        link: Link = opened(cls, config, client, *args, **kwargs)
         if config.name in servers:
             link.direct = link.relaying = None
         return link
