@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import uvicorn  # noqa: E402
 
-from mcp_guard.upstreams.direct_http import _Connection  # noqa: E402
+from mcp_guard.upstreams.direct_http import Reply, _Connection, _StaleConnection  # noqa: E402
 
 _FORWARDED = (b"content-type", b"accept", b"last-event-id")  # and every `mcp-*` header
 
@@ -76,14 +76,29 @@ class Floor:
         forwarded = [(k, v) for k, v in scope["headers"] if k in _FORWARDED or k.startswith(b"mcp-")]
         lines += [f"{k.decode()}: {v.decode()}" for k, v in forwarded]
         request = ("\r\n".join(lines) + f"\r\ncontent-length: {len(body)}\r\n\r\n").encode("latin-1") + body
-        connection = self.idle.pop() if self.idle else await self.connect()
-        connection.session_id = b""
-        reply = await connection.exchange(request, asyncio.get_running_loop().time() + 30)
+        reply, connection = await self.exchange(request)
         if reply.keep_alive and connection.usable():
             self.idle.append(connection)
         else:
             connection.close()
         return reply.status, reply.content_type.encode("latin-1"), connection.session_id, reply.body
+
+    async def exchange(self, request: bytes) -> tuple[Reply, _HeaderConnection]:
+        """On an idle connection; a fresh one if the upstream closed the idle one (keep-alive timeout)."""
+        while self.idle:
+            connection = self.idle.pop()
+            if connection.usable():
+                try:
+                    return await self._exchange(connection, request), connection
+                except _StaleConnection:
+                    connection.close()
+        connection = await self.connect()
+        return await self._exchange(connection, request), connection
+
+    @staticmethod
+    async def _exchange(connection: _HeaderConnection, request: bytes) -> Reply:
+        connection.session_id = b""
+        return await connection.exchange(request, asyncio.get_running_loop().time() + 30)
 
     async def connect(self) -> _HeaderConnection:
         _transport, connection = await asyncio.get_running_loop().create_connection(
