@@ -5,7 +5,8 @@
 It runs uvicorn exactly as `serve_gateway.py` does (httptools, no access log) and forwards every POST
 and DELETE to the upstream on a pooled keep-alive connection of the gateway's own upstream client
 (`upstreams/direct_http._Connection`, httptools): the request's body and MCP headers out, the reply's
-status, content type, session id and body back. No governance, no MCP: what a Python gateway on uvicorn
+status, content type, session id and body back (JSON replies, as the echo upstream gives: the gateway's
+connection keeps no event-stream body). No governance, no MCP: what a Python gateway on uvicorn
 pays per call before it does anything of its own. `--json` also parses the request and the reply and
 encodes them again (what the least MCP-aware proxy does: it must read the method and the tool's name).
 

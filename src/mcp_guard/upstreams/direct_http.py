@@ -86,7 +86,7 @@ class Reply(NamedTuple):
     content_type: str
     body: bytes
     keep_alive: bool
-    answer: dict[str, Any] | None = None  # the first JSON-RPC response of an event stream
+    answer: dict[str, Any] | None = None  # the first JSON-RPC response of an event stream (its `body` is empty)
 
 
 class DirectHttpCaller:
@@ -401,9 +401,10 @@ class _Connection(asyncio.Protocol):
             self._events = _EventStream(self._listener)
 
     def on_body(self, body: bytes) -> None:
-        self._body.append(body)  # kept whole for an event stream too (`proxy_floor.py` forwards it)
-        if self._events is not None:
+        if self._events is not None:  # parsed as it comes, never kept whole: a long stream costs no memory
             self._events.feed(body)  # SSEError (an event over the limit) ends the exchange: `data_received`
+        else:
+            self._body.append(body)
 
     def on_message_complete(self) -> None:
         self._complete = True
