@@ -2,7 +2,7 @@
 GenAI semantic conventions, and W3C trace context in and out.
 
 Tracing is on when a real tracer provider exists: one the host app installed globally, one passed to
-`Gateway(tracer_provider=...)`, or one built here from the standard `OTEL_*` variables when the `otel`
+`Gateway(tracer_provider=...)`, or one built from the standard `OTEL_*` variables (`otel_env.py`) when the `otel`
 extra is installed (`OTEL_TRACES_EXPORTER=console` prints spans, `otlp` exports them). Otherwise every hook
 is a shared no-op context, so a gateway without tracing pays nothing measurable (bench/README.md).
 
@@ -35,13 +35,10 @@ keeps `execute_tool` a child of the MCP span:
 
 from __future__ import annotations
 
-import logging
-import os
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from functools import lru_cache
-from importlib.metadata import entry_points
 from time import perf_counter_ns, time_ns
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -50,16 +47,16 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 
+from .otel_env import provider_from_env
+
 if TYPE_CHECKING:
     from ..errors import GatewayError
     from ..state import CallGuard
     from ..tool_call import ToolCall
     from ..upstreams.base import Upstream
 
-logger = logging.getLogger(__name__)
 
 NULL: AbstractContextManager[Any] = nullcontext()
-_EXTRA_HINT = "pip install 'mcp-guard[otel]'"
 _propagating = False  # set once tracing is on: `inject_context` then writes `traceparent`
 # The MCP `tools/call` span being served, which the governed call claims as its `execute_tool` span (lean
 # detail). Claimed once, so a Code Mode program's inner calls (child tasks that copy the context) open spans
@@ -557,60 +554,3 @@ def _meta_context(meta: Mapping[str, Any] | None) -> otel_context.Context | None
     except (ValueError, TypeError):
         return None
     return extracted if trace.get_current_span(extracted).get_span_context().is_valid else None
-
-
-_from_env: Any = None
-
-
-def provider_from_env() -> Any:
-    """A global SDK tracer provider built from the standard `OTEL_*` variables, once per process; None when
-    they ask for no traces (or the `otel` extra is missing, which is logged)."""
-    global _from_env
-    if _from_env is not None:
-        return _from_env
-    names = _exporter_names()
-    if not names:
-        return None
-    try:
-        from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
-    except ImportError:
-        logger.warning(
-            "OTEL_TRACES_EXPORTER=%s, but the OpenTelemetry SDK is missing: %s", ",".join(names), _EXTRA_HINT
-        )
-        return None
-    named = "OTEL_SERVICE_NAME" in os.environ or "service.name=" in os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "")
-    provider = TracerProvider(resource=Resource.create({} if named else {"service.name": "mcp-guard"}))
-    for name in names:
-        if name == "console":  # printed as each span ends, not batched: what someone trying it expects
-            provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
-        else:
-            provider.add_span_processor(BatchSpanProcessor(_exporter(name)))
-    trace.set_tracer_provider(provider)
-    _from_env = provider
-    return provider
-
-
-def _exporter_names() -> list[str]:
-    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
-        return []
-    raw = os.environ.get("OTEL_TRACES_EXPORTER")
-    if raw is None:  # the spec's default is otlp, but only an operator who points it somewhere wants it
-        endpoint = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-        return ["otlp"] if endpoint else []
-    return [name.strip().lower() for name in raw.split(",") if name.strip() and name.strip().lower() != "none"]
-
-
-def _exporter(name: str) -> Any:
-    """An exporter registered under `name` (entry point group `opentelemetry_traces_exporter`); `otlp` is
-    the HTTP/protobuf one unless `OTEL_EXPORTER_OTLP[_TRACES]_PROTOCOL` says grpc."""
-    if name == "otlp":
-        protocol = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or os.environ.get(
-            "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"
-        )
-        name = "otlp_proto_grpc" if protocol.strip() == "grpc" else "otlp_proto_http"
-    found = list(entry_points(group="opentelemetry_traces_exporter", name=name))
-    if not found:
-        raise RuntimeError(f"OTEL_TRACES_EXPORTER names {name!r}, which no installed package provides ({_EXTRA_HINT})")
-    return found[0].load()()
