@@ -22,7 +22,7 @@ shorter runs' medians 7 % and 27 %): re-run the bench on a quiet machine before 
 A call that may relay progress or questions to its client (the caller sent a progress token, or can be
 asked for input: `link.py`) takes this path too, as the SDK client would make it: the request carries a
 `progressToken` (its request id, as the SDK's dispatcher sets it); an event-stream reply is parsed as it
-arrives by the SDK's own incremental SSE parser (httpx2's, with the SDK's 1 MiB event limit), each
+arrives by the SDK's own incremental SSE parser (`event_stream.py`; httpx2's, with the SDK's 1 MiB event limit), each
 `notifications/progress` for the call handed to the call's progress sink in order, before the result (and,
 for a call that asked for log messages at a level, each `notifications/message` to the upstream's log
 relay, as the SDK client's message handler hands it on); the first JSON-RPC response on the stream is the
@@ -41,10 +41,7 @@ health checks and change streams always) stays on the SDK client.
 from __future__ import annotations
 
 import asyncio
-import codecs
-import collections
 import json
-import logging
 import os
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -53,11 +50,8 @@ from urllib.parse import urlsplit
 import httptools
 import mcp_types as types
 from httpx2 import SSEError
-from httpx2._sse import _SSEParser  # the SDK client's own incremental parser (its transport's EventSource)
 from mcp import Client, MCPError
 from mcp.client.session import ClientSession
-from mcp.client.streamable_http import DEFAULT_MAX_SSE_EVENT_SIZE
-from mcp.shared.dispatcher import coerce_request_id
 from mcp_types import CONNECTION_CLOSED, INTERNAL_ERROR, LOG_LEVEL_META_KEY, REQUEST_TIMEOUT
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
@@ -66,6 +60,7 @@ from ..observability.tracing import inject_context
 from ..progress import ProgressSink
 from .base import LogMessage
 from .direct_result import call_tool_outcome, call_tool_result
+from .event_stream import EventStream, Listener
 
 _PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")
 _MAX_IDLE = 64  # idle keep-alive connections kept per upstream
@@ -73,8 +68,6 @@ _FIXED_HEADERS = {"accept": "application/json, text/event-stream", "content-type
 _LENGTH_HEADERS = (b"content-length", b"transfer-encoding")
 _compact_json = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per `json.dumps` call
 _EVENT_STREAM = b"text/event-stream"
-Progress = tuple[float, float | None, str | None]  # (progress, total, message) of one notification
-logger = logging.getLogger(__name__)
 
 
 class Undelivered(MCPError):
@@ -164,7 +157,7 @@ class DirectHttpCaller:
         body = _compact_json({"jsonrpc": "2.0", "id": request_id, **data}).encode()
         deadline = asyncio.get_running_loop().time() + self.timeout
         request = self._request(body, options.get("headers", {}))
-        listener = _Listener(request_id, progress, self._on_log) if listening else None
+        listener = Listener(request_id, progress, self._on_log) if listening else None
         try:
             return await self._exchange(request, listener, deadline)
         except TimeoutError:
@@ -184,7 +177,7 @@ class DirectHttpCaller:
             head = self._head + "".join(f"{name}: {value}\r\n" for name, value in headers.items())
         return f"{head}content-length: {len(body)}\r\n\r\n".encode("latin-1") + body
 
-    async def _exchange(self, request: bytes, listener: _Listener | None, deadline: float) -> dict[str, Any]:
+    async def _exchange(self, request: bytes, listener: Listener | None, deadline: float) -> dict[str, Any]:
         """Send on a pooled connection (a fresh one if the pooled one was closed under us)."""
         connection, reused = self._take()
         for attempt in (1, 2):
@@ -250,90 +243,26 @@ class _StaleConnection(Exception):
     """The connection ended before any byte of the reply."""
 
 
-class _Listener:
-    """The notifications of one request, as its event stream brings them. Progress is queued by the
-    connection (in its protocol callbacks, which cannot await) and handed to the call's sink by the calling
-    task; a log message goes to the log relay at once (it only posts it to the clients' inboxes)."""
-
-    __slots__ = ("heard", "on_log", "sink", "token", "waiter")
-
-    def __init__(self, request_id: int, sink: ProgressSink | None, on_log: LogMessage | None) -> None:
-        self.token = request_id
-        self.sink = sink
-        self.on_log = on_log
-        self.heard: collections.deque[Progress] = collections.deque()
-        self.waiter: asyncio.Future[None] | None = None
-
-    def log(self, params: Any) -> None:
-        """A `notifications/message`, to the log relay as the SDK client's message handler passes it on."""
-        if self.on_log is None:
-            return
-        try:
-            self.on_log(types.LoggingMessageNotificationParams.model_validate(params, by_name=False))
-        except Exception:  # a malformed message, or a failing relay: the message is lost, never the call
-            logger.exception("log message of the upstream not relayed")
-
-    def hear(self, params: Any) -> None:
-        """Queue a `notifications/progress` if it is this request's (the SDK dispatcher's own checks)."""
-        if self.sink is None:
-            return
-        match params:
-            case {"progressToken": str() | int() as token, "progress": int() | float() as progress} if (
-                not isinstance(token, bool)
-                and not isinstance(progress, bool)
-                and coerce_request_id(token) == self.token
-            ):
-                total, message = params.get("total"), params.get("message")
-                self.heard.append(
-                    (
-                        float(progress),
-                        float(total) if isinstance(total, int | float) else None,
-                        message if isinstance(message, str) else None,
-                    )
-                )
-                self.wake()
-
-    def wake(self, *_: object) -> None:
-        waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    async def relay_until(self, reply: asyncio.Future[Reply]) -> Reply:
-        """Hand each progress notification to the sink as it arrives, in order; then the reply."""
-        loop = asyncio.get_running_loop()
-        reply.add_done_callback(self.wake)
-        while True:
-            while self.heard and self.sink is not None:
-                try:
-                    await self.sink(*self.heard.popleft())
-                except Exception:  # as the SDK's dispatcher: a failing sink costs the notification, not the call
-                    logger.exception("progress callback raised")
-            if reply.done():
-                return reply.result()
-            self.waiter = loop.create_future()
-            await self.waiter
-
-
 class _Connection(asyncio.Protocol):
     """One keep-alive connection to the upstream carrying one exchange at a time; httptools calls the
     `on_*` methods while it parses the reply. An event-stream reply is parsed as it arrives: its first
-    JSON-RPC response is the answer, its progress notifications go to the exchange's `_Listener`."""
+    JSON-RPC response is the answer, its progress notifications go to the exchange's `Listener`."""
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self._parser = httptools.HttpResponseParser(self)
         self._reply: asyncio.Future[Reply] | None = None
-        self._listener: _Listener | None = None
+        self._listener: Listener | None = None
         self._started = self._headers_done = self._delimited = self._complete = False
         self._content_type = b""
         self._body: list[bytes] = []
-        self._events: _EventStream | None = None
+        self._events: EventStream | None = None
 
     def usable(self) -> bool:
         return not self.closed and self.transport is not None and not self.transport.is_closing()
 
-    async def exchange(self, request: bytes, deadline: float, listener: _Listener | None = None) -> Reply:
+    async def exchange(self, request: bytes, deadline: float, listener: Listener | None = None) -> Reply:
         """Send `request`; the reply, or `TimeoutError` at `deadline` (the connection is then unusable)."""
         assert self.transport is not None
         loop = asyncio.get_running_loop()
@@ -398,7 +327,7 @@ class _Connection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         self._headers_done = True
         if self._content_type.lower().startswith(_EVENT_STREAM) and self._parser.get_status_code() < 300:
-            self._events = _EventStream(self._listener)
+            self._events = EventStream(self._listener)
 
     def on_body(self, body: bytes) -> None:
         if self._events is not None:  # parsed as it comes, never kept whole: a long stream costs no memory
@@ -425,45 +354,6 @@ class _Connection(asyncio.Protocol):
             future.set_exception(error)
         else:
             future.set_result(reply)  # type: ignore[arg-type]
-
-
-class _EventStream:
-    """An event-stream body read as it arrives, as the SDK's transport reads it (`_handle_sse_event`): events
-    of type `message` with data; the first JSON-RPC response is the answer; progress and log messages go to
-    `listener`."""
-
-    __slots__ = ("answer", "listener", "_parser", "_text")
-
-    def __init__(self, listener: _Listener | None) -> None:
-        self.listener = listener
-        self.answer: dict[str, Any] | None = None
-        self._parser = _SSEParser(DEFAULT_MAX_SSE_EVENT_SIZE)
-        self._text = codecs.getincrementaldecoder("utf-8")(errors="replace")  # as httpx2's `aiter_text`
-
-    def feed(self, chunk: bytes) -> None:
-        for event in self._parser.decode(self._text.decode(chunk)):
-            self._take(event.event, event.data)
-
-    def end(self) -> None:
-        for event in self._parser.decode(self._text.decode(b"", final=True)):
-            self._take(event.event, event.data)
-        for event in self._parser.flush():
-            self._take(event.event, event.data)
-
-    def _take(self, kind: str, data: str) -> None:
-        if kind != "message" or not data or self.answer is not None:
-            return  # another event type, a priming event, or anything after the answer: as the SDK ignores them
-        message = json.loads(data)  # ValueError: an unreadable reply
-        if not isinstance(message, dict):
-            return
-        if "id" in message and ("result" in message or "error" in message):
-            self.answer = message
-        elif self.listener is not None:
-            method = message.get("method")
-            if method == "notifications/progress":
-                self.listener.hear(message.get("params"))
-            elif method == "notifications/message":
-                self.listener.log(message.get("params"))
 
 
 def _expire(reply: asyncio.Future[Reply]) -> None:
